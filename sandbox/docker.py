@@ -1,0 +1,476 @@
+"""DockerSandbox: one hardened container per sandbox, driven through the docker SDK.
+
+The SDK is blocking, so every call runs in a dedicated thread pool and the event loop stays free.
+Each command runs as ``sh -c WRAPPER`` whose first act is to write its pid (which is also its
+process group id, as ``docker exec`` makes every exec a session leader) to a file on the
+container's tmpfs, so a timeout can kill the whole group from a second exec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import io
+import re
+import socket
+import tarfile
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import PurePosixPath
+from typing import Any, TypeVar
+
+import docker.errors
+from docker.models.containers import Container
+from docker.utils.socket import frames_iter
+
+from understudy.errors import (
+    ImageNotFoundError,
+    SandboxClosedError,
+    SandboxCrashedError,
+    SandboxError,
+    SandboxFileNotFoundError,
+)
+from understudy.logging import get_logger
+from understudy.protocols import ChangeKind, ExecResult, FileChange
+from understudy.sandbox import labels
+from understudy.sandbox.config import SandboxConfig
+from understudy.sandbox.engine import docker_client
+from understudy.sandbox.output import OutputCollector
+from understudy.sandbox.tracking import forget, track
+
+log = get_logger("sandbox.docker")
+
+T = TypeVar("T")
+
+# Docker calls block for as long as a command runs, so the pool is sized for many sandboxes at
+# once rather than for CPU count.
+_POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="understudy-docker")
+
+PID_DIR = "/dev/shm"
+TIMEOUT_EXIT_CODE = 124
+KILLED_EXIT_CODE = 128 + 9
+STATE_CHECKS = 6
+KILL_ATTEMPTS = 3
+MAX_SYMLINKS = 40
+GO_MODE_DIR = 1 << 31
+"""os.ModeDir in the file mode of the engine's path-stat header."""
+# $0: pid file, $1: working directory, $2: the command. The wrapper stays as the group leader so
+# it can remove its pid file; the command runs in its process group. The command's stderr joins
+# stdout here, at the source (through fd 3): the engine copies the two streams separately and
+# does not keep their order. The wrapper's own stderr goes nowhere, so that its notes (dash says
+# "Killed" when the command dies by SIGKILL) never mix into the command's output; the command
+# gets its redirections inside a subshell because dash applies a command's redirections to
+# itself while it waits for the command.
+_WRAPPER = (
+    'echo $$ > "$0"; exec 3>&1 2>/dev/null; '
+    'cd "$1" || { echo "cd: $1: No such file or directory"; exit 126; }; '
+    'if command -v bash >/dev/null; then shell=bash; else shell=sh; fi; '
+    '(exec "$shell" -c "$2" 2>&3 3>&-); status=$?; rm -f "$0"; exit $status'
+)
+# Only shell builtins (read, kill) up to the kill itself: a command that used up the pids limit
+# leaves no pid to fork ``cat`` with. "kill -9 -PGID" is the spelling that dash, bash and busybox
+# all accept.
+_KILL = 'read pgid < "$0" && kill -9 "-$pgid"; status=$?; rm -f "$0"; exit $status'
+_KIND_NAMES: dict[int, ChangeKind] = {0: "modified", 1: "added", 2: "deleted"}
+# Paths the engine itself adds to every container (the init binary is bind-mounted).
+_ENGINE_PATHS = frozenset({"/usr/sbin/docker-init", "/dev", "/etc/hostname", "/etc/hosts",
+                           "/etc/resolv.conf"})
+
+
+async def _in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_POOL, lambda: func(*args, **kwargs))
+
+
+def _raw_socket(stream: Any) -> socket.socket | None:
+    """The OS socket under what ``exec_start(socket=True)`` returns."""
+    sock = getattr(stream, "_sock", stream)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _container_name(run_id: str) -> str:
+    # The engine accepts only [a-zA-Z0-9_.-] in names; a run id may hold anything.
+    safe = re.sub(r"[^a-zA-Z0-9_.-]", "-", run_id)
+    return f"understudy-{safe}-{uuid.uuid4().hex[:8]}"
+
+
+def _remove_container(api: Any, container_id: str) -> None:
+    """Remove a container and everything running in it (blocking)."""
+    with contextlib.suppress(docker.errors.NotFound):
+        api.remove_container(container_id, force=True, v=True)
+
+
+def _run_container(client: docker.DockerClient, config: SandboxConfig) -> Container:
+    """Create and start a hardened container (blocking); tracked from the moment it exists."""
+    try:
+        # create + start rather than run: run pulls a missing image, and a sandbox must neither
+        # reach a registry nor turn a typo into a download.
+        container = client.containers.create(
+            config.image,
+            command=["sleep", "infinity"],
+            name=_container_name(config.run_id),
+            init=True,
+            network_mode="none",
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            pids_limit=config.pids_limit,
+            mem_limit=config.memory,
+            nano_cpus=int(config.cpus * 1e9),
+            labels=labels.container_labels(config.run_id, config.labels),
+            working_dir=config.workdir,
+            environment=config.env,
+            hostname="sandbox",
+        )
+    except docker.errors.ImageNotFound:
+        raise ImageNotFoundError(
+            f"image {config.image!r} is not present on the Docker engine; "
+            "build the base image with `understudy images build`"
+        ) from None
+    except docker.errors.APIError as exc:
+        raise SandboxError(f"cannot start a container from {config.image!r}: {exc}") from exc
+    container_id = str(container.id)
+    track(container_id, functools.partial(_remove_container, client.api, container_id))
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        _remove_container(client.api, container_id)
+        forget(container_id)
+        raise SandboxError(f"cannot start a container from {config.image!r}: {exc}") from exc
+    return container
+
+
+def _discard_container(creating: asyncio.Future[Container]) -> None:
+    """Remove a container whose start was cancelled, once the engine has made it."""
+    if creating.cancelled() or creating.exception() is not None:
+        return
+    _POOL.submit(_remove_and_forget, str(creating.result().id))
+
+
+def _remove_and_forget(container_id: str) -> None:
+    _remove_container(docker_client().api, container_id)
+    forget(container_id)
+
+
+class DockerSandbox:
+    """A sandbox in a Docker container. Start it with :meth:`start`; always :meth:`close` it."""
+
+    def __init__(self, container: Container, config: SandboxConfig) -> None:
+        self._container = container
+        self._config = config
+        self._api = container.client.api if container.client else docker_client().api
+        self._closed = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @classmethod
+    async def start(cls, config: SandboxConfig | None = None) -> DockerSandbox:
+        """Start a container from ``config.image`` with the hardening defaults."""
+        config = config or SandboxConfig()
+        client = await _in_thread(docker_client)
+        creating = asyncio.ensure_future(_in_thread(_run_container, client, config))
+        try:
+            container = await asyncio.shield(creating)
+        except asyncio.CancelledError:
+            # The thread carries on and the container may still come up: remove it then,
+            # rather than leave it running until this process exits.
+            creating.add_done_callback(_discard_container)
+            raise
+        sandbox = cls(container, config)
+        log.debug("sandbox started", sandbox=sandbox.id[:12], image=config.image)
+        return sandbox
+
+    async def __aenter__(self) -> DockerSandbox:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Remove the container (killing everything in it). Safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        await _in_thread(self._remove_now)
+        forget(self.id)
+        log.debug("sandbox closed", sandbox=self.id[:12])
+
+    def _remove_now(self) -> None:
+        _remove_container(self._api, self.id)
+
+    @property
+    def id(self) -> str:
+        """The container id."""
+        return str(self._container.id)
+
+    @property
+    def workdir(self) -> str:
+        """Default working directory of commands."""
+        return self._config.workdir
+
+    @property
+    def config(self) -> SandboxConfig:
+        """The settings it was started with."""
+        return self._config
+
+    # -- commands ------------------------------------------------------------------------------
+
+    async def exec(
+        self,
+        cmd: str,
+        timeout: float | None = None,
+        workdir: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
+        """Run ``cmd`` with bash (sh if the image has no bash) and collect its output.
+
+        On timeout the command's whole process group is killed and the result says
+        ``timed_out`` with exit code 124. Raises SandboxClosedError, SandboxCrashedError or
+        SandboxError; a failing command is a result, not an exception.
+        """
+        self._check_open()
+        timeout = self._config.exec_timeout_s if timeout is None else timeout
+        pid_file = f"{PID_DIR}/understudy-{uuid.uuid4().hex}.pid"
+        argv = ["/bin/sh", "-c", _WRAPPER, pid_file, self._resolve(workdir or "."), cmd]
+        started = time.monotonic()
+        exec_id, stream = await self._launch(argv, env, pid_file)
+        collector = OutputCollector(self._config.output_limit_bytes)
+        reader = asyncio.ensure_future(_in_thread(self._pump, stream, collector))
+        timed_out = False
+        try:
+            await asyncio.wait_for(asyncio.shield(reader), timeout)
+        except TimeoutError:
+            timed_out = True
+            await self._kill_group(pid_file, stream, reader)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._kill_group(pid_file, stream, reader))
+            raise
+        exit_code = TIMEOUT_EXIT_CODE if timed_out else await self._final_exit_code(exec_id)
+        return ExecResult(
+            exit_code=exit_code,
+            output=collector.text(),
+            truncated=collector.truncated,
+            output_bytes=collector.total,
+            timed_out=timed_out,
+            duration_s=time.monotonic() - started,
+        )
+
+    async def _launch(
+        self, argv: list[str], env: Mapping[str, str] | None, pid_file: str
+    ) -> tuple[str, Any]:
+        """Create and start an exec: its id and output stream."""
+        launch = asyncio.ensure_future(self._create_and_start(argv, env))
+        try:
+            return await asyncio.shield(launch)
+        except asyncio.CancelledError:
+            # The engine may start the command anyway; it must not be left running.
+            await asyncio.shield(self._abandon(launch, pid_file))
+            raise
+
+    async def _create_and_start(
+        self, argv: list[str], env: Mapping[str, str] | None
+    ) -> tuple[str, Any]:
+        created = await self._guard(
+            self._api.exec_create, self.id, argv, environment=dict(env or {})
+        )
+        stream = await self._guard(self._api.exec_start, created["Id"], socket=True)
+        return str(created["Id"]), stream
+
+    async def _abandon(self, launch: asyncio.Future[tuple[str, Any]], pid_file: str) -> None:
+        """Kill a command whose caller was cancelled while it was being started."""
+        try:
+            _, stream = await launch
+        except Exception:  # it did not start, so there is nothing to kill
+            return
+        reader = asyncio.ensure_future(_in_thread(self._pump, stream, OutputCollector(1024)))
+        await self._kill_group(pid_file, stream, reader)
+
+    @staticmethod
+    def _pump(stream: Any, collector: OutputCollector) -> None:
+        try:
+            for _, data in frames_iter(stream, tty=False):  # type: ignore[no-untyped-call]
+                collector.add(data)
+        except OSError:
+            pass  # the socket was shut down after a timeout
+        finally:
+            stream.close()
+
+    async def _kill_group(self, pid_file: str, stream: Any, reader: asyncio.Future[None]) -> None:
+        """Kill the process group of a command, then make sure its output stream ends."""
+        for _ in range(KILL_ATTEMPTS):
+            if await self._send_kill(pid_file) or reader.done():
+                break
+            # The kill could not run (no pid left to run it with), or the pid file is not
+            # written yet: try again shortly.
+            await asyncio.sleep(0.2)
+        try:
+            await asyncio.wait_for(asyncio.shield(reader), 5)
+        except TimeoutError:
+            # Something that escaped the group (setsid) still holds the output open.
+            raw = _raw_socket(stream)
+            if raw is not None:
+                raw.shutdown(socket.SHUT_RDWR)
+            await reader
+
+    async def _send_kill(self, pid_file: str) -> bool:
+        """Kill the group named in ``pid_file`` from a second exec; False if that failed."""
+        try:
+            created = await _in_thread(
+                self._api.exec_create, self.id, ["/bin/sh", "-c", _KILL, pid_file]
+            )
+            await _in_thread(self._api.exec_start, created["Id"])
+            info = await _in_thread(self._api.exec_inspect, created["Id"])
+        except docker.errors.APIError:
+            return True  # the container is gone, which ends the command too
+        return info.get("ExitCode") == 0
+
+    async def _final_exit_code(self, exec_id: str) -> int:
+        """The exit code of a finished command, or an error if the sandbox went away under it."""
+        if self._closed:
+            raise SandboxClosedError(f"sandbox {self.id[:12]} was closed while running a command")
+        exit_code = await self._exit_code(exec_id)
+        # A container that stops or is removed takes its commands down with SIGKILL: 137 is
+        # then not the command's own doing.
+        if exit_code is None or (exit_code == KILLED_EXIT_CODE and await self._went_away()):
+            raise SandboxCrashedError(f"sandbox {self.id[:12]} stopped while running a command")
+        return exit_code
+
+    async def _went_away(self) -> bool:
+        """Whether the container is stopping, stopped or being removed.
+
+        Asked a few times: the engine can report a command killed with its container a moment
+        before it reports the container itself.
+        """
+        for _ in range(STATE_CHECKS):
+            state = (await self._guard(self._api.inspect_container, self.id))["State"]
+            if not state.get("Running") or state.get("Status") not in ("running", "paused"):
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    async def _exit_code(self, exec_id: str) -> int | None:
+        for _ in range(50):
+            info = await self._guard(self._api.exec_inspect, exec_id)
+            if not info.get("Running") and info.get("ExitCode") is not None:
+                return int(info["ExitCode"])
+            await asyncio.sleep(0.01)
+        return None
+
+    # -- files ---------------------------------------------------------------------------------
+
+    async def read_file(self, path: str) -> bytes:
+        """The bytes of a regular file (symbolic links are followed)."""
+        self._check_open()
+        full = self._resolve(path)
+        for _ in range(MAX_SYMLINKS):
+            member, data, link_target = await self._fetch(full)
+            if not member.issym():
+                break
+            # The engine archives a symlink itself, and names its target resolved in the
+            # container; follow it as open(2) would.
+            full = link_target or str(PurePosixPath(full).parent / member.linkname)
+        else:
+            raise SandboxError(f"too many levels of symbolic links in the sandbox: {path}")
+        if not member.isfile():
+            raise SandboxError(f"not a regular file in the sandbox: {full}")
+        return data
+
+    async def _fetch(self, full: str) -> tuple[tarfile.TarInfo, bytes, str]:
+        """The archive entry at ``full``: its header, its bytes if a file, its link target."""
+        try:
+            chunks, stat = await self._guard(self._api.get_archive, self.id, full)
+        except docker.errors.NotFound:
+            raise SandboxFileNotFoundError(f"no such file in the sandbox: {full}") from None
+        if int((stat or {}).get("mode", 0)) & GO_MODE_DIR:
+            # Refused before the body is read: it is a tar of everything below the directory.
+            chunks.close()
+            raise SandboxError(f"not a regular file in the sandbox: {full}")
+        data = b"".join(await _in_thread(list, chunks))
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            member = archive.next()
+            if member is None:
+                raise SandboxError(f"the engine sent an empty archive for {full}")
+            extracted = archive.extractfile(member) if member.isfile() else None
+            content = extracted.read() if extracted is not None else b""
+        return member, content, str((stat or {}).get("linkTarget") or "")
+
+    async def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        """Create or replace a file (parent directories are created)."""
+        self._check_open()
+        full = PurePosixPath(self._resolve(path))
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            info = tarfile.TarInfo(str(full.relative_to("/")))
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            archive.addfile(info, io.BytesIO(data))
+        ok = await self._guard(self._api.put_archive, self.id, "/", buffer.getvalue())
+        if not ok:
+            raise SandboxError(f"cannot write {full} in the sandbox")
+
+    async def changed_files(self) -> list[FileChange]:
+        """Paths added, modified or deleted since start.
+
+        Directories that only changed because something below them did are left out, and so is
+        what the engine itself made at start.
+        """
+        self._check_open()
+        entries = await self._guard(self._api.diff, self.id) or []
+        kinds = {entry["Path"]: _KIND_NAMES.get(entry["Kind"], "modified") for entry in entries}
+        # Found by ancestry, not by sorting: "/a/b.txt" sorts between "/a/b" and "/a/b/c".
+        parents = {str(parent) for path in kinds for parent in PurePosixPath(path).parents}
+        # The engine creates a missing working directory (and its parents) at start.
+        workdir_chain = {self.workdir, *map(str, PurePosixPath(self.workdir).parents)}
+        return [
+            FileChange(path=path, kind=kind)
+            for path, kind in sorted(kinds.items())
+            if path not in parents
+            and path not in _ENGINE_PATHS
+            and not (kind == "added" and path in workdir_chain)
+        ]
+
+    async def snapshot(self) -> str:
+        """Commit the container to an image and return the image id."""
+        self._check_open()
+        tag = uuid.uuid4().hex[:12]
+        image = await self._guard(
+            self._api.commit,
+            self.id,
+            repository="understudy/snapshot",
+            tag=tag,
+            conf={"Labels": {labels.MANAGED: "1", labels.KIND: "snapshot"}},
+        )
+        return str(image["Id"])
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _resolve(self, path: str) -> str:
+        return str(PurePosixPath(self._config.workdir, path))
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxClosedError(f"sandbox {self.id[:12]} is closed")
+
+    async def _guard(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run an SDK call in the pool, turning a vanished or stopped container into an error.
+
+        Other ``NotFound`` errors (a missing path) are left for the caller.
+        """
+        try:
+            return await _in_thread(func, *args, **kwargs)
+        except docker.errors.NotFound as exc:
+            # Exec instances go away with their container.
+            if "No such container" in str(exc) or "No such exec instance" in str(exc):
+                raise self._gone("no longer exists") from exc
+            raise
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409 and "not running" in str(exc):
+                raise self._gone("is not running") from exc
+            raise SandboxError(f"docker error in sandbox {self.id[:12]}: {exc}") from exc
+
+    def _gone(self, how: str) -> SandboxError:
+        """The error for a container that went away: our own close(), or a crash."""
+        if self._closed:
+            return SandboxClosedError(f"sandbox {self.id[:12]} is closed")
+        return SandboxCrashedError(f"sandbox {self.id[:12]} {how}")

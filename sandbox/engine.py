@@ -1,0 +1,41 @@
+"""The connection to the Docker engine."""
+
+from __future__ import annotations
+
+import threading
+
+import docker
+import docker.errors
+
+from understudy.errors import EngineUnavailableError
+
+_client: docker.DockerClient | None = None
+_lock = threading.Lock()
+
+ENGINE_HELP = (
+    "no Docker engine answers (is dockerd running and DOCKER_HOST right?). "
+    "Start one, or use the local backend (--sandbox local), which has no isolation."
+)
+
+
+def docker_client() -> docker.DockerClient:
+    """A shared client for the engine named by the environment (DOCKER_HOST etc.)."""
+    global _client
+    with _lock:
+        if _client is None:
+            try:
+                client = docker.from_env(version="auto", timeout=120)
+                client.ping()
+            except (docker.errors.DockerException, OSError) as exc:
+                raise EngineUnavailableError(f"{ENGINE_HELP} ({exc})") from exc
+            _client = client
+        return _client
+
+
+def engine_available() -> bool:
+    """Whether a Docker engine answers."""
+    try:
+        docker_client()
+    except EngineUnavailableError:
+        return False
+    return True

@@ -1,0 +1,59 @@
+"""Labels that mark what understudy created, and who owns it.
+
+Every container carries ``understudy.owner``: the host name, process id and process start time
+of the process that started it. ``understudy sandbox gc`` removes a container only when that
+process is gone (checking the start time too, so a recycled pid does not look alive).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+MANAGED = "understudy.managed"
+"""Present (value ``1``) on every container and image understudy creates."""
+RUN_ID = "understudy.run-id"
+"""The run a container belongs to."""
+OWNER = "understudy.owner"
+"""``host:pid:start-time`` of the process that owns a container."""
+KIND = "understudy.kind"
+"""What an image is: ``base``, ``env`` (a built environment) or ``snapshot``."""
+ENV_HASH = "understudy.env-hash"
+"""On env images: the hash of the EnvSpec they were built from."""
+
+
+def _process_start_time(pid: int) -> str | None:
+    """Start time of a process in clock ticks since boot, or None if it does not exist."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces; fields after the last ')' are fixed.
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[19]
+
+
+def owner_token(pid: int | None = None) -> str:
+    """The owner label value for this process (or ``pid``)."""
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}:{pid}:{_process_start_time(pid) or '?'}"
+
+
+def owner_alive(token: str) -> bool | None:
+    """Whether the owner is still running: True, False, or None when it is on another host."""
+    host, _, rest = token.partition(":")
+    pid_text, _, started = rest.partition(":")
+    if host != socket.gethostname():
+        return None
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    current = _process_start_time(pid)
+    return current is not None and (started in ("?", current))
+
+
+def container_labels(run_id: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Labels for a new container owned by this process."""
+    return {**(extra or {}), MANAGED: "1", RUN_ID: run_id, OWNER: owner_token()}

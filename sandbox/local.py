@@ -1,0 +1,237 @@
+"""LocalSandbox: subprocesses in a scratch directory. No isolation at all.
+
+It exists so that understudy still runs where no Docker engine is reachable. Commands run on
+this machine as the current user, with the network of this machine; only the working tree is a
+scratch copy. Sandbox paths are mapped into the scratch root (``/workspace/a.py`` ->
+``<root>/workspace/a.py``), but a command that names a host path reaches the host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import time
+import uuid
+import warnings
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+
+from understudy.errors import (
+    ImageNotFoundError,
+    SandboxClosedError,
+    SandboxError,
+    SandboxFileNotFoundError,
+)
+from understudy.logging import get_logger
+from understudy.protocols import ExecResult, FileChange
+from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
+from understudy.sandbox.output import OutputCollector
+from understudy.sandbox.tracking import forget, track
+
+log = get_logger("sandbox.local")
+
+TIMEOUT_EXIT_CODE = 124
+SNAPSHOT_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "understudy"
+NO_ISOLATION_WARNING = (
+    "LocalSandbox has NO isolation: commands run on this machine as this user, with its network "
+    "and its files. Use the docker backend for anything you would not run by hand."
+)
+
+Manifest = dict[str, tuple[int, int]]
+
+
+def _manifest(root: Path) -> Manifest:
+    """Size and mtime of every file below ``root``, by sandbox path."""
+    entries: Manifest = {}
+    for directory, _, files in os.walk(root):
+        for name in files:
+            path = Path(directory, name)
+            stat = path.lstat()
+            entries["/" + path.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return entries
+
+
+class LocalSandbox:
+    """A sandbox in a scratch directory on this machine."""
+
+    def __init__(self, root: Path, config: SandboxConfig) -> None:
+        self._root = root
+        self._config = config
+        self._closed = False
+        self._start_manifest = _manifest(root)
+
+    @classmethod
+    async def start(cls, config: SandboxConfig | None = None) -> LocalSandbox:
+        """Copy ``config.image`` (a directory, or a local snapshot id) into a new scratch root."""
+        config = config or SandboxConfig()
+        warnings.warn(NO_ISOLATION_WARNING, RuntimeWarning, stacklevel=2)
+        log.warning("no isolation", backend="local")
+        # Checked before the scratch root exists, so a bad image leaves nothing behind.
+        source = cls._image_dir(config.image)
+        root = Path(tempfile.mkdtemp(prefix=f"understudy-{config.run_id}-"))
+        if source is not None:
+            await asyncio.to_thread(
+                shutil.copytree, source, root, symlinks=True, dirs_exist_ok=True
+            )
+        cls._host_path(root, config.workdir).mkdir(parents=True, exist_ok=True)
+        sandbox = cls(root, config)
+        track(sandbox.id, sandbox._remove_now)
+        return sandbox
+
+    @staticmethod
+    def _image_dir(image: str) -> Path | None:
+        if image == BASE_IMAGE:
+            return None  # the base image has no files the local backend needs
+        path = Path(image.removeprefix("local:"))
+        if not path.is_dir():
+            raise ImageNotFoundError(
+                f"the local backend starts from a directory or a local snapshot; "
+                f"{image!r} is neither"
+            )
+        return path
+
+    async def __aenter__(self) -> LocalSandbox:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Delete the scratch root. Safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.to_thread(self._remove_now)
+        forget(self.id)
+
+    def _remove_now(self) -> None:
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    @property
+    def id(self) -> str:
+        """The scratch root."""
+        return str(self._root)
+
+    @property
+    def workdir(self) -> str:
+        """Default working directory (a sandbox path)."""
+        return self._config.workdir
+
+    @staticmethod
+    def _host_path(root: Path, path: str) -> Path:
+        relative = PurePosixPath("/", path).relative_to("/")
+        return root / relative
+
+    def _resolve(self, path: str) -> Path:
+        return self._host_path(self._root, str(PurePosixPath(self._config.workdir, path)))
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxClosedError(f"sandbox {self.id} is closed")
+
+    async def exec(
+        self,
+        cmd: str,
+        timeout: float | None = None,
+        workdir: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
+        """Run ``cmd`` with bash in its own process group; kill the group on timeout."""
+        self._check_open()
+        timeout = self._config.exec_timeout_s if timeout is None else timeout
+        cwd = self._resolve(workdir or ".")
+        started = time.monotonic()
+        if not cwd.is_dir():
+            shown = PurePosixPath(self._config.workdir, workdir or ".")
+            message = f"cd: {shown}: No such file or directory\n"
+            return ExecResult(exit_code=126, output=message, output_bytes=len(message))
+        process = await asyncio.create_subprocess_exec(
+            "bash",
+            "-c",
+            cmd,
+            cwd=cwd,
+            env={**os.environ, **self._config.env, **(env or {})},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        collector = OutputCollector(self._config.output_limit_bytes)
+        timed_out = finished = False
+        try:
+            await asyncio.wait_for(self._pump(process, collector), timeout)
+            finished = True
+        except TimeoutError:
+            timed_out = True
+        finally:
+            # Timed out or cancelled: kill the group even when bash itself has exited, since
+            # what it started in the background may still hold the output open.
+            if not finished:
+                self._kill_group(process.pid)
+        returncode = await process.wait()
+        # A shell reports death by signal N as 128+N (as the docker backend does); asyncio
+        # reports it as -N.
+        exit_code = 128 - returncode if returncode < 0 else returncode
+        return ExecResult(
+            exit_code=TIMEOUT_EXIT_CODE if timed_out else exit_code,
+            output=collector.text(),
+            truncated=collector.truncated,
+            output_bytes=collector.total,
+            timed_out=timed_out,
+            duration_s=time.monotonic() - started,
+        )
+
+    @staticmethod
+    async def _pump(process: asyncio.subprocess.Process, collector: OutputCollector) -> None:
+        assert process.stdout is not None
+        while chunk := await process.stdout.read(65536):
+            collector.add(chunk)
+        await process.wait()
+
+    @staticmethod
+    def _kill_group(pid: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+
+    async def read_file(self, path: str) -> bytes:
+        """The bytes of a regular file."""
+        self._check_open()
+        target = self._resolve(path)
+        if not target.exists():
+            raise SandboxFileNotFoundError(f"no such file in the sandbox: {path}")
+        if not target.is_file():
+            raise SandboxError(f"not a regular file in the sandbox: {path}")
+        return await asyncio.to_thread(target.read_bytes)
+
+    async def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        """Create or replace a file (parent directories are created)."""
+        self._check_open()
+        target = self._resolve(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(target.write_bytes, data)
+        target.chmod(mode)
+
+    async def changed_files(self) -> list[FileChange]:
+        """Files added, modified or deleted since start (by size and modification time)."""
+        self._check_open()
+        now = await asyncio.to_thread(_manifest, self._root)
+        before = self._start_manifest
+        changes = [FileChange(path=p, kind="added") for p in now.keys() - before.keys()]
+        changes += [FileChange(path=p, kind="deleted") for p in before.keys() - now.keys()]
+        changes += [
+            FileChange(path=p, kind="modified")
+            for p in now.keys() & before.keys()
+            if now[p] != before[p]
+        ]
+        return sorted(changes, key=lambda change: change.path)
+
+    async def snapshot(self) -> str:
+        """Copy the scratch root into the snapshot cache; the id starts a new LocalSandbox."""
+        self._check_open()
+        target = SNAPSHOT_ROOT / "local-snapshots" / uuid.uuid4().hex[:12]
+        await asyncio.to_thread(shutil.copytree, self._root, target, symlinks=True)
+        return f"local:{target}"

@@ -1,0 +1,191 @@
+"""EnvBuilder on a real engine with real git repositories made in tmp dirs."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import docker.errors
+import git
+import pytest
+
+from understudy.errors import EnvBuildError, ImageNotFoundError
+from understudy.sandbox.config import SandboxConfig
+from understudy.sandbox.docker import DockerSandbox
+from understudy.sandbox.engine import docker_client
+from understudy.sandbox.envbuilder import BuiltEnv, EnvBuilder
+from understudy.trajectory import EnvSpec, RepoSpec
+
+pytestmark = pytest.mark.docker
+
+AUTHOR = git.Actor("test", "test@example.invalid")
+PATCH = (
+    "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n"
+    " def add(a, b):\n-    return a - b\n+    return a + b\n"
+)
+
+
+def commit_file(repo: git.Repo, name: str, text: str, message: str) -> str:
+    path = Path(repo.working_tree_dir or ".", name)
+    path.write_text(text)
+    repo.index.add([name])
+    return str(repo.index.commit(message, author=AUTHOR, committer=AUTHOR).hexsha)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> tuple[git.Repo, str, str]:
+    """A repo with a buggy first commit and a second commit that adds a file."""
+    repository = git.Repo.init(tmp_path / "origin")
+    first = commit_file(repository, "calc.py", "def add(a, b):\n    return a - b\n", "buggy")
+    second = commit_file(repository, "later.txt", "added later\n", "second")
+    return repository, first, second
+
+
+@pytest.fixture
+def built_images() -> Iterator[list[str]]:
+    """Tags to remove after the test."""
+    tags: list[str] = []
+    yield tags
+    for tag in tags:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client().images.remove(tag, force=True)
+
+
+@pytest.fixture
+async def builder(base_image: str, run_id: str) -> AsyncIterator[EnvBuilder]:
+    yield EnvBuilder(base_image=base_image, run_id=run_id)
+
+
+async def run_in(env: BuiltEnv, workdir: str, command: str, run_id: str) -> str:
+    config = SandboxConfig(image=env.image, workdir=workdir, run_id=run_id)
+    async with await DockerSandbox.start(config) as sandbox:
+        result = await sandbox.exec(command)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+
+async def test_build_checks_out_commit_applies_patch_runs_setup_and_caches(
+    builder: EnvBuilder, repo: tuple[git.Repo, str, str], built_images: list[str]
+) -> None:
+    repository, first, _ = repo
+    spec = EnvSpec(
+        repo=RepoSpec(path=repository.working_tree_dir, commit=first, patch=PATCH),
+        workdir="/testbed",
+        setup=[
+            "python3 -c 'import calc; print(calc.add(2, 3))' > setup-out.txt",
+            'echo "$GREETING" >> setup-out.txt',
+        ],
+        env={"GREETING": "hello"},
+    )
+    env = await builder.build(spec)
+    built_images.append(env.image)
+    assert not env.cached
+    assert env.image.startswith("understudy/env:")
+    output = await run_in(
+        env,
+        "/testbed",
+        "cat setup-out.txt; ls; git rev-parse HEAD; git status --short",
+        builder.run_id,
+    )
+    lines = output.splitlines()
+    assert lines[:2] == ["5", "hello"]  # the patch fixed add(); the spec's env reached setup
+    assert "later.txt" not in lines  # checked out at the first commit
+    assert first in lines
+    assert " M calc.py" in lines
+
+    again = await builder.build(spec)
+    assert again.cached
+    assert again.image_id == env.image_id
+
+
+async def test_build_from_url_and_branch(
+    builder: EnvBuilder, repo: tuple[git.Repo, str, str], tmp_path: Path, built_images: list[str]
+) -> None:
+    repository, _, second = repo
+    bare = repository.clone(tmp_path / "remote.git", bare=True)
+    spec = EnvSpec(
+        repo=RepoSpec(url=f"file://{bare.git_dir}", branch=repository.active_branch.name)
+    )
+    env = await builder.build(spec)
+    built_images.append(env.image)
+    output = await run_in(env, "/workspace", "git rev-parse HEAD; cat later.txt", builder.run_id)
+    assert output.splitlines() == [second, "added later"]
+
+
+async def test_new_commit_in_local_repo_misses_the_cache(
+    builder: EnvBuilder, repo: tuple[git.Repo, str, str], built_images: list[str]
+) -> None:
+    repository, _, _ = repo
+    spec = EnvSpec(repo=RepoSpec(path=repository.working_tree_dir))
+    first = await builder.build(spec)
+    built_images.append(first.image)
+    commit_file(repository, "new.txt", "new\n", "third")
+    second = await builder.build(spec)
+    built_images.append(second.image)
+    assert not second.cached
+    assert second.env_hash != first.env_hash
+
+
+async def test_session_image_used_when_present_else_base(
+    builder: EnvBuilder, base_image: str, built_images: list[str]
+) -> None:
+    tag = f"understudy/test-session-image:{uuid.uuid4().hex[:8]}"
+    docker_client().images.get(base_image).tag(tag)
+    built_images.append(tag)
+    env = await builder.build(EnvSpec(image=tag, setup=["true"]))
+    built_images.append(env.image)
+    assert env.base_image == tag
+
+    missing = await builder.build(EnvSpec(image="understudy/no-such-image:1", setup=["true"]))
+    built_images.append(missing.image)
+    assert missing.base_image == base_image
+
+
+async def test_unknown_commit_is_a_clear_error(
+    builder: EnvBuilder, repo: tuple[git.Repo, str, str]
+) -> None:
+    repository, _, _ = repo
+    spec = EnvSpec(repo=RepoSpec(path=repository.working_tree_dir, commit="0123abcd" * 5))
+    with pytest.raises(EnvBuildError, match=r"'0123abcd.*' not found in"):
+        await builder.build(spec)
+
+
+async def test_unreachable_url_is_a_clear_error(builder: EnvBuilder, tmp_path: Path) -> None:
+    spec = EnvSpec(repo=RepoSpec(url=f"file://{tmp_path}/missing.git", commit="abc"))
+    with pytest.raises(
+        EnvBuildError, match=r"cannot clone .*missing\.git.*does not appear to be a git"
+    ):
+        await builder.build(spec)
+
+
+async def test_patch_that_does_not_apply_is_a_clear_error(
+    builder: EnvBuilder, repo: tuple[git.Repo, str, str]
+) -> None:
+    repository, _, second = repo
+    bad_patch = PATCH.replace("return a - b", "return a * b")
+    spec = EnvSpec(repo=RepoSpec(path=repository.working_tree_dir, commit=second, patch=bad_patch))
+    with pytest.raises(EnvBuildError, match="the patch does not apply"):
+        await builder.build(spec)
+
+
+async def test_failing_setup_command_reports_its_output(builder: EnvBuilder) -> None:
+    spec = EnvSpec(setup=["true", "echo compiling; echo 'fatal: no compiler' >&2; exit 7"])
+    with pytest.raises(EnvBuildError) as raised:
+        await builder.build(spec)
+    message = str(raised.value)
+    assert "setup command 2 failed with exit code 7" in message
+    assert "fatal: no compiler" in message
+
+
+async def test_setup_timeout_is_reported(base_image: str, run_id: str) -> None:
+    builder = EnvBuilder(base_image=base_image, setup_timeout_s=0.5, run_id=run_id)
+    with pytest.raises(EnvBuildError, match="setup command 1 timed out"):
+        await builder.build(EnvSpec(setup=["sleep 30"]))
+
+
+async def test_missing_base_image_says_how_to_build_it() -> None:
+    builder = EnvBuilder(base_image="understudy/missing-base:none")
+    with pytest.raises(ImageNotFoundError, match="understudy images build"):
+        await builder.build(EnvSpec(setup=["true"]))

@@ -1,0 +1,256 @@
+"""The ``understudy`` command line.
+
+Commands stay thin: they parse options, call the library and render the result with rich.
+Output meant for programs (``schema``, problem lines of ``validate``) is printed plainly and
+never wrapped, so it can be piped and grepped. Any :class:`~understudy.errors.UnderstudyError`
+raised by any command, sub-commands included, becomes a red ``error: ...`` message on stderr
+and exit code 1 instead of a traceback (see :class:`UnderstudyGroup`).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pydantic
+import typer
+from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
+
+from understudy import __version__
+from understudy.errors import UnderstudyError
+from understudy.jsonl import all_schemas, json_schema, validate_file
+from understudy.logging import configure_logging
+from understudy.sandbox.config import BASE_IMAGE
+from understudy.sandbox.gc import collect_garbage
+from understudy.sandbox.images import BuildMode as ImageBuildMode
+from understudy.sandbox.images import build_base_image
+from understudy.sandbox.tracking import exit_on_sigterm
+from understudy.trajectory import MODELS, Judgment, Rollout, Session
+
+
+class UnderstudyGroup(TyperGroup):
+    """The root command group: turns an ``UnderstudyError`` from any command into a clean error."""
+
+    def invoke(self, ctx: Any) -> Any:  # a typer.Context; typed loosely across typer versions
+        try:
+            return super().invoke(ctx)
+        except UnderstudyError as exc:
+            _console(stderr=True).print(Text(f"error: {exc}", style="bold red"))
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    name="understudy",
+    cls=UnderstudyGroup,
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold API keys and session contents
+)
+
+# The commands of these two groups are added by the sandbox work (understudy.sandbox).
+images_app = typer.Typer(help="Build and inspect the sandbox images.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="Manage sandbox containers (remove leftovers of killed runs).", no_args_is_help=True
+)
+app.add_typer(images_app, name="images")
+app.add_typer(sandbox_app, name="sandbox")
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console on the current stdout or stderr.
+
+    Made per use rather than at import, so that it writes to whatever stream is current (a test
+    runner swaps them) and detects colour support for that stream. Lines are never wrapped.
+    """
+    return Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"understudy {__version__}")
+        raise typer.Exit()
+
+
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+    critical = "critical"
+
+
+@app.callback()
+def main(
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            "--log-level", case_sensitive=False, help="Least severe log events shown on stderr."
+        ),
+    ] = LogLevel.warning,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Replay logged agentic coding sessions against a candidate model in sandboxes, and judge
+    the trajectories for misreported tool use.
+
+    Files on disk are JSONL of the trajectory models: see [bold]understudy schema[/bold] and
+    check your own files with [bold]understudy validate[/bold].
+    """
+    configure_logging(log_level)
+    exit_on_sigterm()  # so that SIGTERM still removes this process's sandboxes
+
+
+def _model_named(name: str) -> type[pydantic.BaseModel]:
+    """The trajectory model called ``name`` (any case); a usage error listing valid names."""
+    by_lower_name = {known.lower(): model for known, model in MODELS.items()}
+    if name.lower() not in by_lower_name:
+        valid = ", ".join(MODELS)
+        message = f"unknown model {name!r}; valid names: {valid}"
+        raise typer.BadParameter(message, param_hint="--model")
+    return by_lower_name[name.lower()]
+
+
+@app.command()
+def schema(
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help=f"Print the schema of one model only: {', '.join(MODELS)}.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Print the JSON Schema of the trajectory models on stdout.
+
+    Without [bold]--model[/bold], one document holds every model under [italic]$defs[/italic].
+    Every file understudy reads from a user is validated against this schema.
+
+    [dim]Example: understudy schema --model Session > session.schema.json[/dim]
+    """
+    document = all_schemas() if model is None else json_schema(_model_named(model))
+    typer.echo(json.dumps(document, indent=2))
+
+
+class Kind(StrEnum):
+    """What each line of a JSONL file holds."""
+
+    session = "session"
+    rollout = "rollout"
+    judgment = "judgment"
+
+
+KIND_MODELS: dict[Kind, type[pydantic.BaseModel]] = {
+    Kind.session: Session,
+    Kind.rollout: Rollout,
+    Kind.judgment: Judgment,
+}
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="JSONL files to check.", show_default=False)],
+    kind: Annotated[
+        Kind, typer.Option("--kind", "-k", help="What each line of the files holds.")
+    ] = Kind.session,
+) -> None:
+    """Check JSONL files against the trajectory schema.
+
+    Every problem goes to stderr as [bold]file:line: field: reason[/bold], for instance
+    [italic]sessions.jsonl:2: messages\\[3].tool_calls\\[0].id: required[/italic]; the number of
+    valid records of each file goes to stdout. Exits with 1 if any file has a problem.
+    """
+    model = KIND_MODELS[kind]
+    out, err = _console(), _console(stderr=True)
+    any_problem = False
+    for path in files:
+        valid, problems = validate_file(path, model)
+        for problem in problems:
+            err.print(Text(problem))
+        summary = Text(f"{path}: {valid} valid")
+        if problems:
+            any_problem = True
+            noun = "problem" if len(problems) == 1 else "problems"
+            summary.append(f", {len(problems)} {noun}", style="bold red")
+        out.print(summary)
+    if any_problem:
+        raise typer.Exit(1)
+
+
+@images_app.command("build")
+def images_build(
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="debootstrap + docker import; no registry needed."),
+    ] = False,
+    registry: Annotated[
+        bool, typer.Option("--registry", help="docker build of images/base/Dockerfile.")
+    ] = False,
+    auto: Annotated[
+        bool,
+        typer.Option("--auto", help="The registry if it is reachable, else offline (default)."),
+    ] = False,
+    tag: Annotated[str, typer.Option(help="Tag of the image.")] = BASE_IMAGE,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if the tag exists.")] = False,
+) -> None:
+    """Build the sandbox base image, or reuse it if the tag already exists.
+
+    Offline builds need root and [bold]debootstrap[/bold]; they use the Debian mirror that apt
+    is configured with, so they work wherever [italic]apt-get install[/italic] does.
+    """
+    if offline + registry + auto > 1:
+        raise typer.BadParameter("give at most one of --offline, --registry, --auto")
+    mode: ImageBuildMode = "offline" if offline else "registry" if registry else "auto"
+    console = _console(stderr=True)
+    with console.status(f"building {tag} ({mode})") as status:
+
+        def show(line: str) -> None:
+            status.update(f"building {tag}: {line[:100]}")
+
+        how, image_id = build_base_image(mode, tag=tag, force=force, progress=show)
+    verb = "reused existing" if how == "reused" else f"built ({how})"
+    _console().print(f"{tag}: {verb} {image_id[:19]}")
+
+
+@sandbox_app.command("gc")
+def sandbox_gc(
+    images: Annotated[
+        bool, typer.Option("--images", help="Also remove cached env images and snapshots.")
+    ] = False,
+    all_hosts: Annotated[
+        bool,
+        typer.Option(
+            "--all-hosts",
+            help="Also remove containers owned by processes on other hosts (their liveness "
+            "cannot be checked from here).",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what would be removed.")
+    ] = False,
+) -> None:
+    """Remove understudy containers whose owner process is gone (killed runs).
+
+    Containers of running understudy processes are never touched. The base image is kept.
+    """
+    report = collect_garbage(images=images, all_hosts=all_hosts, dry_run=dry_run)
+    out = _console()
+    verb = "would remove" if dry_run else "removed"
+    for name in report.removed_containers:
+        out.print(f"{verb} container {name}")
+    for name in report.removed_images:
+        out.print(f"{verb} image {name}")
+    out.print(
+        f"{verb} {len(report.removed_containers)} container(s), "
+        f"{len(report.removed_images)} image(s); kept {len(report.kept_containers)} "
+        f"container(s) of live runs, {len(report.kept_images)} image(s) in use"
+    )

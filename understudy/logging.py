@@ -1,0 +1,65 @@
+"""structlog set-up: human-readable lines on stderr, and optionally JSON events in a file.
+
+Log calls pass values as key-value pairs, never formatted into the message, and never log
+payloads (prompts, tool outputs) unless a caller asks for them explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+_json_handle: Any = None
+
+
+def configure_logging(level: str = "WARNING", events_file: Path | None = None) -> None:
+    """Send warnings (or ``level``) to stderr; with ``events_file``, every event as JSON lines."""
+    global _json_handle
+    threshold = logging.getLevelNamesMapping().get(level.upper(), logging.WARNING)
+    console = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if events_file is not None:
+        _json_handle = events_file.open("a", encoding="utf-8")
+        json_renderer = structlog.processors.JSONRenderer()
+
+        def tee_json(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+            rendered = json_renderer(None, "", dict(event))
+            text = rendered.decode() if isinstance(rendered, bytes) else rendered
+            _json_handle.write(text + "\n")
+            _json_handle.flush()
+            return event
+
+        processors.append(tee_json)
+
+    def drop_below_threshold(_: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        if logging.getLevelNamesMapping().get(method.upper(), logging.INFO) < threshold:
+            raise structlog.DropEvent
+        return event
+
+    processors += [drop_below_threshold, console]
+    structlog.configure(
+        processors=processors,
+        logger_factory=_stderr_logger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def _stderr_logger(*_: Any) -> structlog.PrintLogger:
+    # sys.stderr is looked up at each call rather than bound once: it may be swapped (pytest's
+    # capture, click's CliRunner) and the old stream closed, which broke every later log call.
+    return structlog.PrintLogger(file=sys.stderr)
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to a component name (warnings only, until configured)."""
+    if not structlog.is_configured():
+        configure_logging()
+    return structlog.get_logger(component=name)

@@ -1,0 +1,97 @@
+"""The seams of understudy: small Protocols with the typed values that cross them.
+
+Backends live in the subpackages (``understudy.sandbox`` for sandboxes, ...) and are looked up
+by short name through :mod:`understudy.registry`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ExecResult(BaseModel):
+    """The result of one command run in a sandbox."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+
+    exit_code: int
+    """Exit status of the command (124 when it was killed for running past its timeout)."""
+    output: str
+    """stdout and stderr interleaved as produced, decoded as UTF-8 (undecodable bytes replaced);
+    when ``truncated``, the middle is cut out and a marker says how many bytes."""
+    truncated: bool = False
+    """The output was larger than the sandbox's cap."""
+    output_bytes: int = 0
+    """Size of the full output in bytes, before truncation."""
+    timed_out: bool = False
+    """The command ran past its timeout and its whole process group was killed."""
+    duration_s: float = 0.0
+    """Wall-clock seconds from start to the exit status being known."""
+
+
+ChangeKind = Literal["added", "modified", "deleted"]
+
+
+class FileChange(BaseModel):
+    """A path that differs from the sandbox's start image."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    kind: ChangeKind
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """An isolated place to run a session's tool calls.
+
+    ``exec`` raises :class:`~understudy.errors.SandboxClosedError` after ``close()``,
+    :class:`~understudy.errors.SandboxCrashedError` when the container is gone or stopped, and
+    :class:`~understudy.errors.SandboxError` for other engine failures. A command that fails or
+    times out is not an exception: it is an :class:`ExecResult` with its exit code and
+    ``timed_out`` flag. ``read_file`` raises
+    :class:`~understudy.errors.SandboxFileNotFoundError` for a missing path.
+    """
+
+    @property
+    def id(self) -> str:
+        """Identifier of the sandbox (a container id for Docker)."""
+        ...
+
+    @property
+    def workdir(self) -> str:
+        """Default working directory of commands."""
+        ...
+
+    async def exec(
+        self,
+        cmd: str,
+        timeout: float | None = None,
+        workdir: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
+        """Run ``cmd`` with bash, killing its process group if it outlives ``timeout`` seconds."""
+        ...
+
+    async def read_file(self, path: str) -> bytes:
+        """The bytes of a file (absolute, or relative to ``workdir``)."""
+        ...
+
+    async def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        """Create or replace a file, creating parent directories."""
+        ...
+
+    async def changed_files(self) -> list[FileChange]:
+        """Paths added, modified or deleted since the sandbox started from its image."""
+        ...
+
+    async def snapshot(self) -> str:
+        """Save the current state; the returned id can start a new sandbox."""
+        ...
+
+    async def close(self) -> None:
+        """Stop and remove the sandbox. Safe to call more than once."""
+        ...

@@ -1,0 +1,59 @@
+"""Backends by short name, with a dotted-path fallback for backends that live elsewhere.
+
+A registry maps names to import paths (``"docker": "understudy.sandbox.docker:DockerSandbox"``)
+so that looking up one backend does not import the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Generic, TypeVar
+
+from understudy.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def import_object(path: str) -> object:
+    """Import ``package.module:attr`` or ``package.module.attr``."""
+    module_name, sep, attr = path.partition(":")
+    if not sep:
+        module_name, _, attr = path.rpartition(".")
+    if not module_name or not attr:
+        raise ImportError(f"{path!r} is not a dotted path to an object")
+    module = importlib.import_module(module_name)
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ImportError(f"module {module_name!r} has no attribute {attr!r}") from None
+
+
+class Registry(Generic[T]):
+    """Named backends of one kind."""
+
+    def __init__(self, kind: str, entries: dict[str, str]) -> None:
+        self.kind = kind
+        self._entries = dict(entries)
+
+    def names(self) -> list[str]:
+        """The registered short names."""
+        return sorted(self._entries)
+
+    def register(self, name: str, path: str) -> None:
+        """Add or replace a backend."""
+        self._entries[name] = path
+
+    def get(self, name: str) -> T:
+        """The backend called ``name``, or the object at dotted path ``name``."""
+        path = self._entries.get(name)
+        if path is None and ("." in name or ":" in name):
+            path = name
+        if path is None:
+            valid = ", ".join(self.names())
+            raise ConfigError(
+                f"unknown {self.kind} {name!r}; valid names: {valid} (or a dotted path)"
+            )
+        try:
+            return import_object(path)  # type: ignore[return-value]
+        except ImportError as exc:
+            raise ConfigError(f"cannot load {self.kind} {name!r}: {exc}") from exc
