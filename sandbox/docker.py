@@ -9,16 +9,12 @@ container's tmpfs, so a timeout can kill the whole group from a second exec.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import io
-import re
 import socket
 import tarfile
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
@@ -27,7 +23,6 @@ from docker.models.containers import Container
 from docker.utils.socket import frames_iter
 
 from understudy.errors import (
-    ImageNotFoundError,
     SandboxClosedError,
     SandboxCrashedError,
     SandboxError,
@@ -37,17 +32,20 @@ from understudy.logging import get_logger
 from understudy.protocols import ChangeKind, ExecResult, FileChange
 from understudy.sandbox import labels
 from understudy.sandbox.config import SandboxConfig
+from understudy.sandbox.containers import (
+    discard_container,
+    in_thread,
+    remove_container,
+    run_container,
+)
 from understudy.sandbox.engine import docker_client
+from understudy.sandbox.lifecycle import SandboxLifecycle
 from understudy.sandbox.output import OutputCollector
-from understudy.sandbox.tracking import forget, track
 
 log = get_logger("sandbox.docker")
 
 T = TypeVar("T")
 
-# Docker calls block for as long as a command runs, so the pool is sized for many sandboxes at
-# once rather than for CPU count.
-_POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="understudy-docker")
 
 PID_DIR = "/dev/shm"
 TIMEOUT_EXIT_CODE = 124
@@ -67,7 +65,7 @@ GO_MODE_DIR = 1 << 31
 _WRAPPER = (
     'echo $$ > "$0"; exec 3>&1 2>/dev/null; '
     'cd "$1" || { echo "cd: $1: No such file or directory"; exit 126; }; '
-    'if command -v bash >/dev/null; then shell=bash; else shell=sh; fi; '
+    "if command -v bash >/dev/null; then shell=bash; else shell=sh; fi; "
     '(exec "$shell" -c "$2" 2>&3 3>&-); status=$?; rm -f "$0"; exit $status'
 )
 # Only shell builtins (read, kill) up to the kill itself: a command that used up the pids limit
@@ -76,13 +74,9 @@ _WRAPPER = (
 _KILL = 'read pgid < "$0" && kill -9 "-$pgid"; status=$?; rm -f "$0"; exit $status'
 _KIND_NAMES: dict[int, ChangeKind] = {0: "modified", 1: "added", 2: "deleted"}
 # Paths the engine itself adds to every container (the init binary is bind-mounted).
-_ENGINE_PATHS = frozenset({"/usr/sbin/docker-init", "/dev", "/etc/hostname", "/etc/hosts",
-                           "/etc/resolv.conf"})
-
-
-async def _in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_POOL, lambda: func(*args, **kwargs))
+_ENGINE_PATHS = frozenset(
+    {"/usr/sbin/docker-init", "/dev", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
+)
 
 
 def _raw_socket(stream: Any) -> socket.socket | None:
@@ -91,70 +85,7 @@ def _raw_socket(stream: Any) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
-def _container_name(run_id: str) -> str:
-    # The engine accepts only [a-zA-Z0-9_.-] in names; a run id may hold anything.
-    safe = re.sub(r"[^a-zA-Z0-9_.-]", "-", run_id)
-    return f"understudy-{safe}-{uuid.uuid4().hex[:8]}"
-
-
-def _remove_container(api: Any, container_id: str) -> None:
-    """Remove a container and everything running in it (blocking)."""
-    with contextlib.suppress(docker.errors.NotFound):
-        api.remove_container(container_id, force=True, v=True)
-
-
-def _run_container(client: docker.DockerClient, config: SandboxConfig) -> Container:
-    """Create and start a hardened container (blocking); tracked from the moment it exists."""
-    try:
-        # create + start rather than run: run pulls a missing image, and a sandbox must neither
-        # reach a registry nor turn a typo into a download.
-        container = client.containers.create(
-            config.image,
-            command=["sleep", "infinity"],
-            name=_container_name(config.run_id),
-            init=True,
-            network_mode="none",
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            pids_limit=config.pids_limit,
-            mem_limit=config.memory,
-            nano_cpus=int(config.cpus * 1e9),
-            labels=labels.container_labels(config.run_id, config.labels),
-            working_dir=config.workdir,
-            environment=config.env,
-            hostname="sandbox",
-        )
-    except docker.errors.ImageNotFound:
-        raise ImageNotFoundError(
-            f"image {config.image!r} is not present on the Docker engine; "
-            "build the base image with `understudy images build`"
-        ) from None
-    except docker.errors.APIError as exc:
-        raise SandboxError(f"cannot start a container from {config.image!r}: {exc}") from exc
-    container_id = str(container.id)
-    track(container_id, functools.partial(_remove_container, client.api, container_id))
-    try:
-        container.start()
-    except docker.errors.APIError as exc:
-        _remove_container(client.api, container_id)
-        forget(container_id)
-        raise SandboxError(f"cannot start a container from {config.image!r}: {exc}") from exc
-    return container
-
-
-def _discard_container(creating: asyncio.Future[Container]) -> None:
-    """Remove a container whose start was cancelled, once the engine has made it."""
-    if creating.cancelled() or creating.exception() is not None:
-        return
-    _POOL.submit(_remove_and_forget, str(creating.result().id))
-
-
-def _remove_and_forget(container_id: str) -> None:
-    _remove_container(docker_client().api, container_id)
-    forget(container_id)
-
-
-class DockerSandbox:
+class DockerSandbox(SandboxLifecycle):
     """A sandbox in a Docker container. Start it with :meth:`start`; always :meth:`close` it."""
 
     def __init__(self, container: Container, config: SandboxConfig) -> None:
@@ -169,41 +100,35 @@ class DockerSandbox:
     async def start(cls, config: SandboxConfig | None = None) -> DockerSandbox:
         """Start a container from ``config.image`` with the hardening defaults."""
         config = config or SandboxConfig()
-        client = await _in_thread(docker_client)
-        creating = asyncio.ensure_future(_in_thread(_run_container, client, config))
+        client = await in_thread(docker_client)
+        creating = asyncio.ensure_future(in_thread(run_container, client, config))
         try:
             container = await asyncio.shield(creating)
         except asyncio.CancelledError:
             # The thread carries on and the container may still come up: remove it then,
             # rather than leave it running until this process exits.
-            creating.add_done_callback(_discard_container)
+            creating.add_done_callback(discard_container)
             raise
         sandbox = cls(container, config)
         log.debug("sandbox started", sandbox=sandbox.id[:12], image=config.image)
         return sandbox
 
-    async def __aenter__(self) -> DockerSandbox:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Remove the container (killing everything in it). Safe to call more than once."""
-        if self._closed:
-            return
-        self._closed = True
-        await _in_thread(self._remove_now)
-        forget(self.id)
-        log.debug("sandbox closed", sandbox=self.id[:12])
+    async def _remove(self) -> None:
+        await in_thread(self._remove_now)
+        log.debug("sandbox closed", sandbox=self.name)
 
     def _remove_now(self) -> None:
-        _remove_container(self._api, self.id)
+        remove_container(self._api, self.id)
 
     @property
     def id(self) -> str:
         """The container id."""
         return str(self._container.id)
+
+    @property
+    def name(self) -> str:
+        """The short container id."""
+        return self.id[:12]
 
     @property
     def workdir(self) -> str:
@@ -237,7 +162,7 @@ class DockerSandbox:
         started = time.monotonic()
         exec_id, stream = await self._launch(argv, env, pid_file)
         collector = OutputCollector(self._config.output_limit_bytes)
-        reader = asyncio.ensure_future(_in_thread(self._pump, stream, collector))
+        reader = asyncio.ensure_future(in_thread(self._pump, stream, collector))
         timed_out = False
         try:
             await asyncio.wait_for(asyncio.shield(reader), timeout)
@@ -284,7 +209,7 @@ class DockerSandbox:
             _, stream = await launch
         except Exception:  # it did not start, so there is nothing to kill
             return
-        reader = asyncio.ensure_future(_in_thread(self._pump, stream, OutputCollector(1024)))
+        reader = asyncio.ensure_future(in_thread(self._pump, stream, OutputCollector(1024)))
         await self._kill_group(pid_file, stream, reader)
 
     @staticmethod
@@ -317,11 +242,11 @@ class DockerSandbox:
     async def _send_kill(self, pid_file: str) -> bool:
         """Kill the group named in ``pid_file`` from a second exec; False if that failed."""
         try:
-            created = await _in_thread(
+            created = await in_thread(
                 self._api.exec_create, self.id, ["/bin/sh", "-c", _KILL, pid_file]
             )
-            await _in_thread(self._api.exec_start, created["Id"])
-            info = await _in_thread(self._api.exec_inspect, created["Id"])
+            await in_thread(self._api.exec_start, created["Id"])
+            info = await in_thread(self._api.exec_inspect, created["Id"])
         except docker.errors.APIError:
             return True  # the container is gone, which ends the command too
         return info.get("ExitCode") == 0
@@ -329,12 +254,12 @@ class DockerSandbox:
     async def _final_exit_code(self, exec_id: str) -> int:
         """The exit code of a finished command, or an error if the sandbox went away under it."""
         if self._closed:
-            raise SandboxClosedError(f"sandbox {self.id[:12]} was closed while running a command")
+            raise SandboxClosedError(f"sandbox {self.name} was closed while running a command")
         exit_code = await self._exit_code(exec_id)
         # A container that stops or is removed takes its commands down with SIGKILL: 137 is
         # then not the command's own doing.
         if exit_code is None or (exit_code == KILLED_EXIT_CODE and await self._went_away()):
-            raise SandboxCrashedError(f"sandbox {self.id[:12]} stopped while running a command")
+            raise SandboxCrashedError(f"sandbox {self.name} stopped while running a command")
         return exit_code
 
     async def _went_away(self) -> bool:
@@ -387,7 +312,7 @@ class DockerSandbox:
             # Refused before the body is read: it is a tar of everything below the directory.
             chunks.close()
             raise SandboxError(f"not a regular file in the sandbox: {full}")
-        data = b"".join(await _in_thread(list, chunks))
+        data = b"".join(await in_thread(list, chunks))
         with tarfile.open(fileobj=io.BytesIO(data)) as archive:
             member = archive.next()
             if member is None:
@@ -448,17 +373,13 @@ class DockerSandbox:
     def _resolve(self, path: str) -> str:
         return str(PurePosixPath(self._config.workdir, path))
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise SandboxClosedError(f"sandbox {self.id[:12]} is closed")
-
     async def _guard(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run an SDK call in the pool, turning a vanished or stopped container into an error.
 
         Other ``NotFound`` errors (a missing path) are left for the caller.
         """
         try:
-            return await _in_thread(func, *args, **kwargs)
+            return await in_thread(func, *args, **kwargs)
         except docker.errors.NotFound as exc:
             # Exec instances go away with their container.
             if "No such container" in str(exc) or "No such exec instance" in str(exc):
@@ -467,10 +388,10 @@ class DockerSandbox:
         except docker.errors.APIError as exc:
             if exc.status_code == 409 and "not running" in str(exc):
                 raise self._gone("is not running") from exc
-            raise SandboxError(f"docker error in sandbox {self.id[:12]}: {exc}") from exc
+            raise SandboxError(f"docker error in sandbox {self.name}: {exc}") from exc
 
     def _gone(self, how: str) -> SandboxError:
         """The error for a container that went away: our own close(), or a crash."""
         if self._closed:
-            return SandboxClosedError(f"sandbox {self.id[:12]} is closed")
-        return SandboxCrashedError(f"sandbox {self.id[:12]} {how}")
+            return SandboxClosedError(f"sandbox {self.name} is closed")
+        return SandboxCrashedError(f"sandbox {self.name} {how}")

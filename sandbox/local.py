@@ -22,15 +22,15 @@ from pathlib import Path, PurePosixPath
 
 from understudy.errors import (
     ImageNotFoundError,
-    SandboxClosedError,
     SandboxError,
     SandboxFileNotFoundError,
 )
 from understudy.logging import get_logger
 from understudy.protocols import ExecResult, FileChange
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
+from understudy.sandbox.lifecycle import SandboxLifecycle
 from understudy.sandbox.output import OutputCollector
-from understudy.sandbox.tracking import forget, track
+from understudy.sandbox.tracking import track
 
 log = get_logger("sandbox.local")
 
@@ -55,7 +55,7 @@ def _manifest(root: Path) -> Manifest:
     return entries
 
 
-class LocalSandbox:
+class LocalSandbox(SandboxLifecycle):
     """A sandbox in a scratch directory on this machine."""
 
     def __init__(self, root: Path, config: SandboxConfig) -> None:
@@ -94,19 +94,8 @@ class LocalSandbox:
             )
         return path
 
-    async def __aenter__(self) -> LocalSandbox:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Delete the scratch root. Safe to call more than once."""
-        if self._closed:
-            return
-        self._closed = True
+    async def _remove(self) -> None:
         await asyncio.to_thread(self._remove_now)
-        forget(self.id)
 
     def _remove_now(self) -> None:
         shutil.rmtree(self._root, ignore_errors=True)
@@ -128,10 +117,6 @@ class LocalSandbox:
 
     def _resolve(self, path: str) -> Path:
         return self._host_path(self._root, str(PurePosixPath(self._config.workdir, path)))
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise SandboxClosedError(f"sandbox {self.id} is closed")
 
     async def exec(
         self,

@@ -97,12 +97,15 @@ async def test_container_is_hardened_and_labelled(
     assert not host.get("Binds")
     assert info["Mounts"] == []
     # The image's own labels (understudy.kind=base) are inherited; these are the container's.
-    assert info["Config"]["Labels"].items() >= {
-        labels.MANAGED: "1",
-        labels.RUN_ID: run_id,
-        labels.OWNER: labels.owner_token(),
-        "test.extra": "yes",
-    }.items()
+    assert (
+        info["Config"]["Labels"].items()
+        >= {
+            labels.MANAGED: "1",
+            labels.RUN_ID: run_id,
+            labels.OWNER: labels.owner_token(),
+            "test.extra": "yes",
+        }.items()
+    )
 
 
 @docker_only
@@ -287,10 +290,7 @@ def expected_output(who: str, i: int) -> str:
 @docker_only
 async def test_many_concurrent_execs_on_one_sandbox(sandbox: Sandbox) -> None:
     results = await asyncio.gather(
-        *(
-            sandbox.exec(concurrent_command(i), env={"WHO": "one"})
-            for i in range(1, 21)
-        )
+        *(sandbox.exec(concurrent_command(i), env={"WHO": "one"}) for i in range(1, 21))
     )
     assert [r.output for r in results] == [expected_output("one", i) for i in range(1, 21)]
     assert all(r.exit_code == 0 for r in results)
@@ -303,9 +303,7 @@ async def test_concurrent_execs_across_sandboxes(sandbox_factory: SandboxFactory
     )
     assert len({s.id for s in sandboxes}) == 4
     calls = [(n, i) for n in range(4) for i in range(1, 6)]
-    results = await asyncio.gather(
-        *(sandboxes[n].exec(concurrent_command(i)) for n, i in calls)
-    )
+    results = await asyncio.gather(*(sandboxes[n].exec(concurrent_command(i)) for n, i in calls))
     assert [r.output for r in results] == [expected_output(f"box{n}", i) for n, i in calls]
 
 

@@ -1,0 +1,98 @@
+"""Hardened containers: creating, starting and removing them, off the event loop.
+
+The docker SDK blocks, so every call runs in a dedicated thread pool (``in_thread``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import re
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import docker.errors
+from docker.models.containers import Container
+
+from understudy.errors import ImageNotFoundError, SandboxError
+from understudy.sandbox import labels
+from understudy.sandbox.config import SandboxConfig
+from understudy.sandbox.engine import docker_client
+from understudy.sandbox.tracking import forget, track
+
+T = TypeVar("T")
+
+# Docker calls block for as long as a command runs, so the pool is sized for many sandboxes at
+# once rather than for CPU count.
+_POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="understudy-docker")
+
+
+async def in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_POOL, lambda: func(*args, **kwargs))
+
+
+def _container_name(run_id: str) -> str:
+    # The engine accepts only [a-zA-Z0-9_.-] in names; a run id may hold anything.
+    safe = re.sub(r"[^a-zA-Z0-9_.-]", "-", run_id)
+    return f"understudy-{safe}-{uuid.uuid4().hex[:8]}"
+
+
+def remove_container(api: Any, container_id: str) -> None:
+    """Remove a container and everything running in it (blocking)."""
+    with contextlib.suppress(docker.errors.NotFound):
+        api.remove_container(container_id, force=True, v=True)
+
+
+def run_container(client: docker.DockerClient, config: SandboxConfig) -> Container:
+    """Create and start a hardened container (blocking); tracked from the moment it exists."""
+    try:
+        # create + start rather than run: run pulls a missing image, and a sandbox must neither
+        # reach a registry nor turn a typo into a download.
+        container = client.containers.create(
+            config.image,
+            command=["sleep", "infinity"],
+            name=_container_name(config.run_id),
+            init=True,
+            network_mode="none",
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            pids_limit=config.pids_limit,
+            mem_limit=config.memory,
+            nano_cpus=int(config.cpus * 1e9),
+            labels=labels.container_labels(config.run_id, config.labels),
+            working_dir=config.workdir,
+            environment=config.env,
+            hostname="sandbox",
+        )
+    except docker.errors.ImageNotFound:
+        raise ImageNotFoundError(
+            f"image {config.image!r} is not present on the Docker engine; "
+            "build the base image with `understudy images build`"
+        ) from None
+    except docker.errors.APIError as exc:
+        raise SandboxError(f"cannot start a container from {config.image!r}: {exc}") from exc
+    container_id = str(container.id)
+    track(container_id, functools.partial(remove_container, client.api, container_id))
+    try:
+        container.start()
+    except docker.errors.APIError as exc:
+        remove_container(client.api, container_id)
+        forget(container_id)
+        raise SandboxError(f"cannot start a container from {config.image!r}: {exc}") from exc
+    return container
+
+
+def discard_container(creating: asyncio.Future[Container]) -> None:
+    """Remove a container whose start was cancelled, once the engine has made it."""
+    if creating.cancelled() or creating.exception() is not None:
+        return
+    _POOL.submit(_remove_and_forget, str(creating.result().id))
+
+
+def _remove_and_forget(container_id: str) -> None:
+    remove_container(docker_client().api, container_id)
+    forget(container_id)
