@@ -186,9 +186,25 @@ def leftover_containers() -> list[Any]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The suite ends by asserting that no understudy container of this session is left."""
+    """The suite ends by asserting that no understudy container of this session is left, then
+    removes the env images and snapshots its runs built (they carry its run ids)."""
     if not engine_available():
         return
+    report_leaked_containers(session)
+    remove_images_of_this_session()
+
+
+def remove_images_of_this_session() -> None:
+    client = docker_client()
+    images = client.images.list(filters={"label": labels.MANAGED})
+    ours = [i for i in images if i.labels.get(labels.RUN_ID, "").startswith(SESSION_RUN_ID)]
+    # Newest first: a snapshot of a snapshot goes before its parent.
+    for image in sorted(ours, key=lambda image: image.attrs.get("Created", ""), reverse=True):
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(str(image.id), force=True)
+
+
+def report_leaked_containers(session: pytest.Session) -> None:
     left = leftover_containers()
     if not left:
         return

@@ -63,3 +63,39 @@ class ImageBuildError(UnderstudyError, RuntimeError):
 
 class EnvBuildError(UnderstudyError, RuntimeError):
     """Turning an EnvSpec into an image failed (repository, commit, patch or setup command)."""
+
+
+class CandidateError(UnderstudyError, RuntimeError):
+    """The candidate model's endpoint failed for good (after its retries)."""
+
+
+class ToolCallError(UnderstudyError):
+    """A tool call that failed in a way the model is told about, as a tool result.
+
+    The subclasses are the closed set of tool errors; the router turns each into an error tool
+    message with ``str(error)`` as its content, so the model sees what a real harness would say.
+    """
+
+
+class InvalidToolArgumentsError(ToolCallError, ValueError):
+    """The arguments do not match the tool's schema (or are not JSON at all)."""
+
+
+class UnknownToolError(ToolCallError, LookupError):
+    """The model called a tool that was not offered."""
+
+
+class ToolTimeoutError(ToolCallError, TimeoutError):
+    """The tool ran past its time limit."""
+
+
+class ToolFileNotFoundError(ToolCallError, FileNotFoundError):
+    """A file tool was pointed at a path that does not exist."""
+
+
+class EditorError(ToolCallError, ValueError):
+    """An edit could not be made: no match, several matches, a bad line number."""
+
+
+class ToolUnavailableError(ToolCallError, RuntimeError):
+    """No policy in the tool's chain could serve the call (no recording, no live tool)."""

@@ -14,11 +14,20 @@ from typing import Any
 import structlog
 
 _json_handle: Any = None
+_console_level = "WARNING"
 
 
-def configure_logging(level: str = "WARNING", events_file: Path | None = None) -> None:
-    """Send warnings (or ``level``) to stderr; with ``events_file``, every event as JSON lines."""
-    global _json_handle
+def configure_logging(level: str | None = None, events_file: Path | None = None) -> None:
+    """Send warnings (or ``level``) to stderr; with ``events_file``, every event as JSON lines.
+
+    Without ``level``, the level of the previous call is kept (so a command can add an events
+    file to what the command line set up).
+    """
+    global _json_handle, _console_level
+    level = _console_level = level or _console_level
+    if _json_handle is not None:
+        _json_handle.close()
+        _json_handle = None
     threshold = logging.getLevelNamesMapping().get(level.upper(), logging.WARNING)
     console = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     processors: list[Any] = [

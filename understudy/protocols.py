@@ -6,10 +6,12 @@ by short name through :mod:`understudy.registry`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from understudy.trajectory import Message, ToolSpec
 
 
 class ExecResult(BaseModel):
@@ -94,4 +96,49 @@ class Sandbox(Protocol):
 
     async def close(self) -> None:
         """Stop and remove the sandbox. Safe to call more than once."""
+        ...
+
+
+class CandidateReply(BaseModel):
+    """One assistant turn produced by a candidate."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    message: Message
+    """The assistant message; tool calls whose arguments were not valid JSON keep them in
+    ``raw_arguments`` (with empty ``arguments``)."""
+    usage: dict[str, int] = Field(default_factory=dict)
+    """Token counts of this call (prompt_tokens, completion_tokens, total_tokens)."""
+    latency_s: float = 0.0
+    """Wall-clock seconds of the call, retries included."""
+    attempts: int = 1
+    """How many requests it took (1 when the first one succeeded)."""
+
+
+@runtime_checkable
+class Candidate(Protocol):
+    """A model that plays the assistant's part.
+
+    ``complete`` raises :class:`~understudy.errors.CandidateError` when the endpoint fails for
+    good; transient failures (429, 5xx, timeouts) are retried inside it.
+    """
+
+    @property
+    def model(self) -> str:
+        """Model name, as recorded in rollouts."""
+        ...
+
+    @property
+    def params(self) -> dict[str, object]:
+        """Sampling parameters, as recorded in rollouts."""
+        ...
+
+    async def complete(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> CandidateReply:
+        """The next assistant turn after ``messages``, with ``tools`` on offer."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections. Safe to call more than once."""
         ...

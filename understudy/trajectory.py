@@ -198,6 +198,8 @@ class Rollout(_Model):
     """Counts of tool calls by outcome (executed, replayed, invalid, ...)."""
     env_fidelity: float | None = Field(default=None, ge=0.0, le=1.0)
     """Share of re-executed prefix calls whose live output matched the recorded one."""
+    meta: dict[str, Any] = Field(default_factory=dict)
+    """Facts about the end state: ``changed_files`` ([{path, kind}]), replay diagnostics."""
 
 
 class Evidence(_Model):

@@ -1,0 +1,436 @@
+"""Candidates: the models that play the assistant's part after the cut.
+
+- :class:`OpenAICandidate` talks to any OpenAI-compatible chat-completions endpoint through
+  ``openai.AsyncOpenAI``. Transient failures (connection errors, timeouts, 408, 409, 429, 5xx) are
+  retried by the client itself with exponential back-off, honouring ``Retry-After``; what still
+  fails becomes a :class:`CandidateEndpointError` naming the status and a short reason (never a
+  prompt or a completion).
+- :class:`OriginalCandidate` plays the session's own recorded assistant turns back: the identity
+  candidate, for baselines and for testing the replay machinery.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ipaddress
+import json
+import os
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
+
+import openai
+
+from understudy.errors import CandidateError, ConfigError
+from understudy.logging import get_logger
+from understudy.protocols import CandidateReply
+from understudy.trajectory import Message, Session, ToolCall, ToolSpec
+
+if TYPE_CHECKING:
+    from openai.types.chat import (
+        ChatCompletion,
+        ChatCompletionMessageParam,
+        ChatCompletionToolParam,
+    )
+
+__all__ = [
+    "CandidateEndpointError",
+    "OpenAICandidate",
+    "OriginalCandidate",
+    "message_to_wire",
+    "tool_to_wire",
+]
+
+log = get_logger("candidate")
+
+LOCAL_API_KEY = "understudy-local"
+"""Sent to a loopback endpoint when the key variable is unset (local servers ignore keys)."""
+
+_REASON_LIMIT = 200
+
+# Requests sent by the current ``complete`` call, counted by an httpx request hook. A context
+# variable keeps concurrent calls (one task each) on the same client apart.
+_attempts: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "understudy_candidate_attempts", default=None
+)
+
+
+class CandidateEndpointError(CandidateError):
+    """The endpoint failed for good; ``status_code`` is None when no HTTP answer came back."""
+
+    def __init__(self, reason: str, *, status_code: int | None, attempts: int) -> None:
+        self.reason = reason
+        self.status_code = status_code
+        self.attempts = attempts
+        status = f"HTTP {status_code}" if status_code is not None else "no response"
+        plural = "s" if attempts != 1 else ""
+        super().__init__(
+            f"candidate endpoint failed ({status}, {attempts} attempt{plural}): {reason}"
+        )
+
+
+# -- wire format -------------------------------------------------------------------------------
+
+
+def tool_to_wire(tool: ToolSpec) -> dict[str, Any]:
+    """A tool spec as a chat-completions ``tools`` entry."""
+    return {
+        "type": "function",
+        "function": {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.parameters,
+        },
+    }
+
+
+def message_to_wire(message: Message) -> dict[str, Any]:
+    """A message in the chat-completions request format.
+
+    Assistant tool-call arguments go out as a JSON string, or verbatim from ``raw_arguments``
+    when that is set; ``reasoning``, ``meta`` and the other bookkeeping fields are not sent.
+    """
+    if message.role == "tool":
+        return {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id or "",
+            "content": message.content,
+        }
+    if message.role == "assistant":
+        wire: dict[str, Any] = {"role": "assistant"}
+        if message.tool_calls:
+            # "content": null is what the API itself returns for a turn of tool calls only.
+            wire["content"] = message.content or None
+            wire["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {
+                        "name": call.name,
+                        "arguments": call.raw_arguments
+                        if call.raw_arguments is not None
+                        else json.dumps(call.arguments, ensure_ascii=False),
+                    },
+                }
+                for call in message.tool_calls
+            ]
+        else:
+            wire["content"] = message.content
+        return wire
+    return {"role": message.role, "content": message.content}
+
+
+def _parse_arguments(raw: str | None) -> tuple[dict[str, Any], str | None]:
+    """``(arguments, raw_arguments)``: parsed when ``raw`` is a JSON object, kept raw otherwise."""
+    if raw is None or not raw.strip():
+        return {}, None  # no arguments at all: the same as ``{}``
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return {}, raw
+    if not isinstance(parsed, dict):
+        return {}, raw
+    return parsed, None
+
+
+def _reply_message(completion: ChatCompletion, model: str) -> Message:
+    """The assistant message of a completion (which has a choice), as understudy keeps it."""
+    choice = completion.choices[0]
+    wire = choice.message
+    extra = wire.model_extra or {}
+    # vLLM, DeepSeek and SGLang send reasoning_content; OpenRouter and Ollama send reasoning.
+    reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+    calls: list[ToolCall] = []
+    for position, call in enumerate(wire.tool_calls or []):
+        call_any = cast(Any, call)
+        function = getattr(call_any, "function", None)
+        if function is not None:
+            name, raw = str(function.name), cast("str | None", function.arguments)
+        else:  # a custom (free-form) tool call: its input is not JSON arguments
+            custom = call_any.custom
+            name, raw = str(custom.name), str(custom.input)
+        arguments, raw_arguments = _parse_arguments(raw)
+        if function is None and raw_arguments is None and raw:
+            raw_arguments = raw
+        call_id = str(call_any.id or f"call_{uuid.uuid4().hex[:12]}_{position}")
+        calls.append(
+            ToolCall(id=call_id, name=name, arguments=arguments, raw_arguments=raw_arguments)
+        )
+    content = wire.content
+    meta: dict[str, Any] = {
+        "model": completion.model or model,
+        "finish_reason": choice.finish_reason,
+    }
+    if content is None and wire.refusal:
+        content = wire.refusal
+        meta["refusal"] = True
+    return Message(
+        role="assistant",
+        content=content or "",
+        reasoning=str(reasoning) if reasoning else None,
+        tool_calls=calls,
+        meta=meta,
+    )
+
+
+def _usage(completion: ChatCompletion) -> dict[str, int]:
+    usage = completion.usage
+    if usage is None:
+        return {}
+    return {
+        "prompt_tokens": int(usage.prompt_tokens or 0),
+        "completion_tokens": int(usage.completion_tokens or 0),
+        "total_tokens": int(usage.total_tokens or 0),
+    }
+
+
+def _is_loopback(url: str | None) -> bool:
+    if not url:
+        return False
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _short(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _REASON_LIMIT else line[: _REASON_LIMIT - 3] + "..."
+
+
+def _status_reason(error: openai.APIStatusError) -> str:
+    """The endpoint's own error message and type, short; never the request."""
+    body = error.body
+    if isinstance(body, Mapping):
+        message = body.get("message")
+        kind = body.get("type") or body.get("code")
+        parts = [str(part) for part in (kind, message) if part]
+        if parts:
+            return _short(": ".join(parts))
+    return _short(type(error).__name__)
+
+
+# -- the OpenAI-compatible candidate -----------------------------------------------------------
+
+
+class OpenAICandidate:
+    """A model behind an OpenAI-compatible chat-completions endpoint.
+
+    The key is read from the environment variable ``api_key_env`` (it is never taken from another
+    variable, so a key meant for one endpoint is not sent to another); a loopback ``base_url``
+    without a key gets a dummy one. ``max_retries`` retries follow the first attempt, and each
+    attempt may take up to ``timeout_s`` seconds. ``extra_params`` are merged into the request
+    body as they are (``top_p``, ``reasoning_effort``, ``max_completion_tokens``, ...).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        seed: int | None = None,
+        max_retries: int = 4,
+        timeout_s: float = 120,
+        extra_params: Mapping[str, Any] | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise ConfigError(f"max_retries must be 0 or more, not {max_retries}")
+        if timeout_s <= 0:
+            raise ConfigError(f"timeout_s must be positive, not {timeout_s}")
+        self._model = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.seed = seed
+        self.max_retries = max_retries
+        self.timeout_s = timeout_s
+        self.extra_params = dict(extra_params or {})
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        api_key = os.environ.get(api_key_env)
+        if not api_key:
+            if not _is_loopback(self.base_url):
+                where = self.base_url or "the default OpenAI endpoint"
+                raise ConfigError(
+                    f"no API key for {where}: set the environment variable {api_key_env}"
+                )
+            api_key = LOCAL_API_KEY
+        self._http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [_count_attempt]})
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key,
+            base_url=self.base_url,
+            max_retries=max_retries,
+            timeout=timeout_s,
+            http_client=self._http,
+        )
+        self._closed = False
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def params(self) -> dict[str, object]:
+        params: dict[str, object] = {
+            name: value
+            for name, value in (
+                ("temperature", self.temperature),
+                ("max_tokens", self.max_tokens),
+                ("seed", self.seed),
+            )
+            if value is not None
+        }
+        params.update(self.extra_params)
+        return params
+
+    async def complete(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> CandidateReply:
+        if self._closed:
+            raise CandidateError("the candidate is closed")
+        wire_messages = [message_to_wire(message) for message in messages]
+        options: dict[str, Any] = {}
+        if tools:
+            options["tools"] = cast(
+                "list[ChatCompletionToolParam]", [tool_to_wire(tool) for tool in tools]
+            )
+        if self.temperature is not None:
+            options["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            options["max_tokens"] = self.max_tokens
+        if self.seed is not None:
+            options["seed"] = self.seed
+        if self.extra_params:
+            options["extra_body"] = dict(self.extra_params)
+
+        counter = [0]
+        token = _attempts.set(counter)
+        started = time.monotonic()
+        try:
+            completion = await self._client.chat.completions.create(
+                model=self._model,
+                messages=cast("list[ChatCompletionMessageParam]", wire_messages),
+                **options,
+            )
+        except openai.APIStatusError as exc:
+            raise self._failed(_status_reason(exc), exc.status_code, counter[0], started) from None
+        except openai.APITimeoutError:
+            reason = f"no answer within {self.timeout_s:g} s"
+            raise self._failed(reason, None, counter[0], started) from None
+        except openai.APIConnectionError as exc:
+            cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
+            reason = f"cannot reach {self._client.base_url} ({cause})"
+            raise self._failed(reason, None, counter[0], started) from None
+        except openai.OpenAIError as exc:
+            raise self._failed(_short(type(exc).__name__), None, counter[0], started) from None
+        finally:
+            _attempts.reset(token)
+        latency = time.monotonic() - started
+        attempts = max(counter[0], 1)
+        if not completion.choices:
+            raise self._failed("the endpoint answered with no choices", 200, attempts, started)
+        message = _reply_message(completion, self._model)
+        usage = _usage(completion)
+        log.debug(
+            "candidate.reply",
+            model=self._model,
+            attempts=attempts,
+            latency_s=round(latency, 3),
+            tool_calls=len(message.tool_calls),
+            finish_reason=message.meta.get("finish_reason"),
+            **usage,
+        )
+        return CandidateReply(message=message, usage=usage, latency_s=latency, attempts=attempts)
+
+    def _failed(
+        self, reason: str, status_code: int | None, attempts: int, started: float
+    ) -> CandidateEndpointError:
+        attempts = max(attempts, 1)
+        log.warning(
+            "candidate.failed",
+            model=self._model,
+            status_code=status_code,
+            attempts=attempts,
+            latency_s=round(time.monotonic() - started, 3),
+            reason=reason,
+        )
+        return CandidateEndpointError(reason, status_code=status_code, attempts=attempts)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._client.close()
+
+
+async def _count_attempt(request: object) -> None:
+    """httpx request hook: one more request sent for the current ``complete`` call."""
+    counter = _attempts.get()
+    if counter is not None:
+        counter[0] += 1
+
+
+# -- the identity candidate --------------------------------------------------------------------
+
+
+class OriginalCandidate:
+    """Plays back the session's own recorded assistant turns, in order.
+
+    It assumes the conversation it is given mirrors the recording turn for turn: if ``messages``
+    holds *k* assistant messages, it answers with the recording's assistant message number *k*
+    (counting from 0), with the recorded content, reasoning and tool-call ids. Counting assistant
+    turns rather than comparing lengths keeps playback in step when the conversation and the
+    recording differ in their non-assistant messages (a user message the loop does not replay,
+    a tool result split differently), which would otherwise repeat or skip recorded turns. When
+    the recording has no more assistant turns it answers with an empty assistant message without
+    tool calls, which ends the rollout.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._turns = [
+            (index, message)
+            for index, message in enumerate(session.messages)
+            if message.role == "assistant"
+        ]
+        self._model = session.source.model or "original"
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def params(self) -> dict[str, object]:
+        return {}
+
+    async def complete(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> CandidateReply:
+        played = sum(1 for message in messages if message.role == "assistant")
+        if played >= len(self._turns):
+            message = Message(
+                role="assistant",
+                meta={"model": self._model, "finish_reason": "stop", "end_of_recording": True},
+            )
+            return CandidateReply(message=message, attempts=1)
+        index, recorded = self._turns[played]
+        meta = dict(recorded.meta)
+        meta.setdefault("model", self._model)
+        meta.setdefault("finish_reason", "tool_calls" if recorded.tool_calls else "stop")
+        meta["recorded_index"] = index
+        message = recorded.model_copy(deep=True, update={"meta": meta})
+        usage = recorded.meta.get("usage")
+        counts = (
+            {key: value for key, value in usage.items() if isinstance(value, int)}
+            if isinstance(usage, Mapping)
+            else {}
+        )
+        return CandidateReply(message=message, usage=counts, attempts=1)
+
+    async def close(self) -> None:
+        return None

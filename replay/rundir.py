@@ -1,0 +1,111 @@
+"""The run directory: append-only, resumable.
+
+```
+run.json          config, versions, start and end times (rewritten atomically)
+rollouts.jsonl    one Rollout per line, appended and fsynced as each finishes
+events.jsonl      structlog JSON events
+```
+A killed run loses at most the rollouts in flight: each rollout is one ``write`` of one line
+followed by ``fsync``. On resume, a last line cut short by the kill is dropped, and the keys
+(session, cut, sample) already written are skipped, so none is written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from understudy import __version__
+from understudy.errors import ConfigError, SchemaError
+from understudy.jsonl import append_models, read_models
+from understudy.trajectory import SCHEMA_VERSION, Rollout
+
+RolloutKey = tuple[str, int, int]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class RunDir:
+    """One run's directory."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.rollouts_file = self.path / "rollouts.jsonl"
+        self.run_file = self.path / "run.json"
+        self.events_file = self.path / "events.jsonl"
+
+    def open(self, config: dict[str, Any], resume: bool) -> set[RolloutKey]:
+        """Create or reopen the directory; the keys already written (empty for a new run)."""
+        has_rollouts = self.rollouts_file.exists() and self.rollouts_file.stat().st_size > 0
+        if has_rollouts and not resume:
+            raise ConfigError(
+                f"{self.path} already holds rollouts; pass --resume to continue that run, "
+                "or choose another output directory"
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+        done = self._drop_torn_line_and_read_keys() if has_rollouts else set()
+        info = self.read_info() if resume else {}
+        info.update(
+            {
+                "understudy_version": __version__,
+                "schema_version": SCHEMA_VERSION,
+                "python": platform.python_version(),
+                "config": config,
+            }
+        )
+        info.setdefault("started_at", _now())
+        if resume:
+            info.setdefault("resumed_at", []).append(_now())
+        info.pop("finished_at", None)
+        self.write_info(info)
+        return done
+
+    def read_info(self) -> dict[str, Any]:
+        """run.json as a dict (empty if missing)."""
+        if not self.run_file.exists():
+            return {}
+        loaded: dict[str, Any] = json.loads(self.run_file.read_text())
+        return loaded
+
+    def write_info(self, info: dict[str, Any]) -> None:
+        """Replace run.json atomically."""
+        scratch = self.run_file.with_suffix(".json.tmp")
+        scratch.write_text(json.dumps(info, indent=2, default=str) + "\n")
+        os.replace(scratch, self.run_file)
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        """Record the end of the run and its summary in run.json."""
+        info = self.read_info()
+        info["finished_at"] = _now()
+        info["summary"] = summary
+        self.write_info(info)
+
+    def append(self, rollout: Rollout) -> None:
+        """Write one finished rollout durably."""
+        append_models(self.rollouts_file, [rollout])
+
+    def rollouts(self) -> list[Rollout]:
+        """Every rollout written so far."""
+        if not self.rollouts_file.exists():
+            return []
+        return list(read_models(self.rollouts_file, Rollout))
+
+    def _drop_torn_line_and_read_keys(self) -> set[RolloutKey]:
+        data = self.rollouts_file.read_bytes()
+        if not data.endswith(b"\n"):
+            # The run was killed in the middle of a write: that rollout was in flight.
+            self._truncate(data.rfind(b"\n") + 1)
+        try:
+            return {(r.session_id, r.cut, r.sample) for r in self.rollouts()}
+        except SchemaError as exc:
+            raise ConfigError(f"cannot resume: {self.rollouts_file} is damaged: {exc}") from exc
+
+    def _truncate(self, size: int) -> None:
+        with self.rollouts_file.open("r+b") as handle:
+            handle.truncate(size)

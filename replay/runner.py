@@ -1,0 +1,223 @@
+"""The runner: sessions x cuts x samples, each a rollout in its own sandbox.
+
+Two limits bound the work in flight: ``sandboxes`` (rollouts with a live container, env builds
+included) and ``model_concurrency`` (candidate requests at once). Finished rollouts are appended
+to the run directory as they come; Ctrl-C cancels what is in flight, closes its sandboxes and
+keeps every rollout already written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from understudy.errors import EnvBuildError, ImageNotFoundError, SandboxError
+from understudy.logging import get_logger
+from understudy.protocols import Candidate, CandidateReply
+from understudy.replay.cuts import CutMode, choose_cuts
+from understudy.replay.loop import LoopLimits, rollout_id, run_rollout
+from understudy.replay.rundir import RolloutKey, RunDir
+from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
+from understudy.sandbox.docker import DockerSandbox
+from understudy.sandbox.envbuilder import EnvBuilder
+from understudy.tools.policy import ToolPolicy
+from understudy.tools.replay_store import ReplayStore
+from understudy.tools.router import ToolRouter
+from understudy.trajectory import CandidateInfo, Message, Rollout, Session, ToolSpec
+
+log = get_logger("replay.runner")
+
+CandidateFactory = Callable[[Session], Candidate]
+"""The candidate for a session (one shared client, or one per session like OriginalCandidate)."""
+Progress = Callable[[Rollout], None]
+
+
+class RunSettings(BaseModel):
+    """What a run does besides choosing the candidate."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    run_id: str
+    """Labels every container of the run."""
+    samples: int = Field(default=1, gt=0)
+    """Rollouts per (session, cut)."""
+    cut: CutMode = "last-user"
+    """Where the candidate takes over."""
+    cut_seed: int = 0
+    """Seed of ``random-user`` cuts."""
+    tools: str | None = None
+    """Tool policy spec (see understudy.tools.policy)."""
+    model_concurrency: int = Field(default=4, gt=0)
+    """Candidate requests in flight at once."""
+    sandboxes: int = Field(default=2, gt=0)
+    """Rollouts with a live sandbox at once."""
+    limits: LoopLimits = Field(default_factory=LoopLimits)
+    """When a rollout stops."""
+    base_image: str = BASE_IMAGE
+    """Image for sessions whose own image is not present."""
+
+
+class _Limited:
+    """A candidate whose requests wait for a shared slot."""
+
+    def __init__(self, candidate: Candidate, slots: asyncio.Semaphore) -> None:
+        self._candidate = candidate
+        self._slots = slots
+        self.model = candidate.model
+        self.params = candidate.params
+
+    async def complete(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> CandidateReply:
+        async with self._slots:
+            return await self._candidate.complete(messages, tools)
+
+    async def close(self) -> None:
+        await self._candidate.close()
+
+
+def plan(sessions: Sequence[Session], settings: RunSettings) -> list[tuple[Session, int, int]]:
+    """Every (session, cut, sample) of the run, in order."""
+    return [
+        (session, cut, sample)
+        for session in sessions
+        for cut in choose_cuts(session, settings.cut, settings.cut_seed)
+        for sample in range(settings.samples)
+    ]
+
+
+class Runner:
+    """Runs the rollouts of one run directory."""
+
+    def __init__(
+        self, settings: RunSettings, candidate_for: CandidateFactory, run_dir: RunDir
+    ) -> None:
+        self.settings = settings
+        self.candidate_for = candidate_for
+        self.run_dir = run_dir
+        self.policy = ToolPolicy.parse(settings.tools)
+        self.builder = EnvBuilder(base_image=settings.base_image, run_id=settings.run_id)
+        self._model_slots = asyncio.Semaphore(settings.model_concurrency)
+        self._sandbox_slots = asyncio.Semaphore(settings.sandboxes)
+
+    async def run(
+        self,
+        work: list[tuple[Session, int, int]],
+        done: set[RolloutKey],
+        progress: Progress = lambda rollout: None,
+    ) -> Counter[str]:
+        """Run every planned rollout not in ``done``; counts of rollouts by status."""
+        statuses: Counter[str] = Counter()
+
+        async def one(session: Session, cut: int, sample: int) -> None:
+            rollout = await self._rollout(session, cut, sample)
+            self.run_dir.append(rollout)
+            statuses[rollout.status] += 1
+            progress(rollout)
+
+        async with asyncio.TaskGroup() as group:
+            for session, cut, sample in work:
+                if (session.id, cut, sample) not in done:
+                    group.create_task(one(session, cut, sample))
+        return statuses
+
+    async def _rollout(self, session: Session, cut: int, sample: int) -> Rollout:
+        candidate = _Limited(self.candidate_for(session), self._model_slots)
+        async with self._sandbox_slots:
+            started = time.monotonic()
+            try:
+                env = await self.builder.build(session.env)
+                config = SandboxConfig(
+                    image=env.image,
+                    workdir=session.env.workdir,
+                    env=session.env.env,
+                    run_id=self.settings.run_id,
+                )
+                async with await DockerSandbox.start(config) as sandbox:
+                    env_s = time.monotonic() - started
+                    router = ToolRouter(
+                        session.tools,
+                        ReplayStore(session.messages),
+                        sandbox,
+                        self.policy,
+                        agent=session.source.agent or session.source.format,
+                    )
+                    rollout = await run_rollout(
+                        session, cut, sample, candidate, router, self.settings.limits
+                    )
+                    await _record_changes(rollout, sandbox)
+            except (EnvBuildError, ImageNotFoundError, SandboxError) as failure:
+                log.warning("environment failed", session=session.id, error=str(failure))
+                return _failed(session, cut, sample, candidate, failure)
+        rollout.timing["env_s"] = round(env_s, 4)
+        return rollout
+
+
+async def _record_changes(rollout: Rollout, sandbox: DockerSandbox) -> None:
+    """Note the files the rollout left changed (a crashed sandbox is noted, not fatal)."""
+    try:
+        changes = await sandbox.changed_files()
+    except SandboxError as exc:
+        rollout.meta["changed_files_error"] = str(exc)
+        return
+    rollout.meta["changed_files"] = [change.model_dump() for change in changes]
+
+
+def _failed(
+    session: Session, cut: int, sample: int, candidate: _Limited, failure: Exception
+) -> Rollout:
+    return Rollout(
+        id=rollout_id(session.id, cut, sample),
+        session_id=session.id,
+        cut=cut,
+        sample=sample,
+        candidate=CandidateInfo(model=candidate.model, params=dict(candidate.params)),
+        status="error",
+        error=f"{type(failure).__name__}: {failure}",
+    )
+
+
+def summarize(rollouts: Sequence[Rollout]) -> dict[str, Any]:
+    """Counts for run.json and the CLI: rollouts by status, tool calls by outcome, tokens."""
+    statuses: Counter[str] = Counter(rollout.status for rollout in rollouts)
+    tools: Counter[str] = Counter()
+    usage: Counter[str] = Counter()
+    for rollout in rollouts:
+        tools.update(rollout.tool_stats)
+        usage.update(rollout.usage)
+    turns = [sum(m.role == "assistant" for m in rollout.messages) for rollout in rollouts]
+    return {
+        "rollouts": len(rollouts),
+        "status": dict(statuses),
+        "tool_calls": dict(tools),
+        "usage": dict(usage),
+        "mean_turns": round(sum(turns) / len(turns), 2) if turns else 0.0,
+    }
+
+
+async def run_to_dir(
+    sessions: Sequence[Session],
+    settings: RunSettings,
+    candidate_for: CandidateFactory,
+    run_dir: RunDir,
+    resume: bool = False,
+    config_record: dict[str, Any] | None = None,
+    on_plan: Callable[[int, int], None] = lambda total, skipped: None,
+    progress: Progress = lambda rollout: None,
+) -> dict[str, Any]:
+    """A whole run into ``run_dir``: plan, skip what is written, run the rest, summarize."""
+    record = {"settings": settings.model_dump(mode="json"), **(config_record or {})}
+    done = run_dir.open(record, resume=resume)
+    work = plan(sessions, settings)
+    skipped = sum((session.id, cut, sample) in done for session, cut, sample in work)
+    on_plan(len(work), skipped)
+    log.info("run planned", rollouts=len(work), skipped=skipped, sessions=len(sessions))
+    await Runner(settings, candidate_for, run_dir).run(work, done, progress)
+    summary = summarize(run_dir.rollouts())
+    run_dir.finish(summary)
+    return summary

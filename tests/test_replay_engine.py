@@ -1,0 +1,231 @@
+"""The replay engine end to end: real engine, real git repos, the real openai client talking to
+the scripted server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from understudy.jsonl import read_models, write_models
+from understudy.replay.candidate import OpenAICandidate, OriginalCandidate
+from understudy.replay.demo import DEMO_MODEL, demo_policy, demo_sessions
+from understudy.replay.loop import LoopLimits
+from understudy.replay.rundir import RunDir
+from understudy.replay.runner import CandidateFactory, RunSettings, run_to_dir
+from understudy.sandbox.gc import collect_garbage
+from understudy.testing import ChatRequest, Fault, ScriptedServer, ScriptedTurn
+from understudy.trajectory import Message, Provenance, Rollout, Session
+
+pytestmark = pytest.mark.docker
+
+
+def by_session(rollouts: list[Rollout]) -> dict[str, Rollout]:
+    return {rollout.session_id: rollout for rollout in rollouts}
+
+
+def tool_messages(rollout: Rollout) -> list[Message]:
+    return [message for message in rollout.messages if message.role == "tool"]
+
+
+async def run_demo_like(
+    sessions: list[Session],
+    policy: Callable[[ChatRequest], ScriptedTurn | Fault],
+    run_dir: Path,
+    run_id: str,
+    **settings: object,
+) -> list[Rollout]:
+    with ScriptedServer(policy, models=[DEMO_MODEL]) as server:
+        candidate = OpenAICandidate(DEMO_MODEL, base_url=server.base_url, max_retries=2)
+        candidate_for: CandidateFactory = lambda session: candidate  # noqa: E731
+        await run_to_dir(
+            sessions, RunSettings(run_id=run_id, **settings), candidate_for, RunDir(run_dir)
+        )
+        await candidate.close()
+    return RunDir(run_dir).rollouts()
+
+
+async def test_candidate_edits_and_runs_real_tests_with_provenance(
+    tmp_path: Path, base_image: str, run_id: str
+) -> None:
+    sessions = demo_sessions(tmp_path / "repos")
+    rollouts = by_session(
+        await run_demo_like(sessions, demo_policy, tmp_path / "run", run_id, sandboxes=3)
+    )
+    assert set(rollouts) == {"demo-calc", "demo-slug", "demo-temps"}
+
+    calc = rollouts["demo-calc"]
+    assert calc.status == "completed", calc.error
+    calc_tools = tool_messages(calc)
+    assert [m.provenance for m in calc_tools] == [Provenance.EXECUTED] * 3
+    assert "FAILED" in calc_tools[0].content  # the bug was really there
+    assert "OK" in calc_tools[2].content.splitlines()  # and really fixed
+    assert calc.messages[-1].content == "Fixed add(); the tests pass."
+    changed = {change["path"] for change in calc.meta["changed_files"]}
+    assert "/workspace/calc.py" in changed
+    assert calc.tool_stats["executed"] == 3
+
+    slug = rollouts["demo-slug"]
+    slug_tools = tool_messages(slug)
+    assert "FAILED" in slug_tools[-1].content  # the incomplete fix left a failing test
+    assert "all tests pass" in slug.messages[-1].content  # ...and the candidate said otherwise
+
+    temps = rollouts["demo-temps"]
+    search = tool_messages(temps)[0]
+    assert search.provenance == Provenance.REPLAYED
+    assert search.meta["recorded_call_id"] == "rec-search-1"
+    assert "9/5" in search.content
+    assert temps.tool_stats == {"replayed": 1, "executed": 1}
+    for rollout in rollouts.values():
+        assert rollout.usage["total_tokens"] > 0
+        assert rollout.timing["env_s"] > 0
+
+
+def fault_policy(request: ChatRequest) -> ScriptedTurn | Fault:
+    """Per session (found by its task): rate limit once, fail forever, or a malformed call."""
+    last_user = max(i for i, m in enumerate(request.messages) if m["role"] == "user")
+    task = str(request.messages[last_user]["content"])
+    answered = any(m["role"] == "tool" for m in request.messages[last_user:])
+    if "calc.py" in task:
+        if request.retry_count == 0:
+            return Fault.rate_limit(retry_after=0.01)
+        return ScriptedTurn(content="Nothing to do.")
+    if "slug.py" in task:
+        return Fault.server_error(retry_after=0.01)
+    if answered:
+        return ScriptedTurn(content="The call failed; stopping.")
+    return ScriptedTurn(content="Running.", tool_calls=[("bash", '{"command": "ls"')])
+
+
+async def test_endpoint_faults_and_malformed_calls_do_not_stop_the_run(
+    tmp_path: Path, base_image: str, run_id: str
+) -> None:
+    sessions = demo_sessions(tmp_path / "repos")
+    rollouts = by_session(
+        await run_demo_like(sessions, fault_policy, tmp_path / "run", run_id, sandboxes=3)
+    )
+    assert rollouts["demo-calc"].status == "completed"
+    assert rollouts["demo-calc"].messages[-1].content == "Nothing to do."
+    failed = rollouts["demo-slug"]
+    assert failed.status == "error"
+    assert failed.error is not None and "HTTP 500" in failed.error
+    malformed = rollouts["demo-temps"]
+    assert malformed.status == "completed"
+    call = malformed.messages[0].tool_calls[0]
+    assert call.raw_arguments == '{"command": "ls"' and call.arguments == {}
+    answer = tool_messages(malformed)[0]
+    assert answer.is_error and "Could not parse the arguments of bash" in answer.content
+    assert malformed.tool_stats["invalid"] == 1
+
+
+def slow(policy: Callable[[ChatRequest], ScriptedTurn], delay_s: float) -> Callable[..., object]:
+    def slowed(request: ChatRequest) -> ScriptedTurn:
+        return policy(request).model_copy(update={"delay_s": delay_s})
+
+    return slowed
+
+
+def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(
+    tmp_path: Path, base_image: str, run_id: str
+) -> None:
+    sessions = demo_sessions(tmp_path / "repos")
+    sessions_file = tmp_path / "sessions.jsonl"
+    with sessions_file.open("w") as handle:
+        write_models(handle, sessions)
+    run_dir = tmp_path / "run"
+    with ScriptedServer(slow(demo_policy, 0.4), models=[DEMO_MODEL]) as server:
+        command = [
+            sys.executable, "-m", "understudy", "run", str(sessions_file), "--model", DEMO_MODEL,
+            "--base-url", server.base_url, "--samples", "2", "--sandboxes", "2", "-o", str(run_dir),
+            "--run-id", run_id,
+        ]  # fmt: skip
+        first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rollouts_file = run_dir / "rollouts.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and first.poll() is None:
+            if rollouts_file.exists() and rollouts_file.read_bytes().count(b"\n") >= 2:
+                break
+            time.sleep(0.05)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        written_before = rollouts_file.read_bytes().count(b"\n")
+        assert 2 <= written_before < 6, "the kill should land mid-run"
+        collect_garbage()  # what the killed run left running
+        resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming: {written_before} of 6" in resumed.stderr
+    keys = [(r.session_id, r.cut, r.sample) for r in read_models(rollouts_file, Rollout)]
+    assert len(keys) == 6
+    assert len(set(keys)) == 6
+    assert {sample for _, _, sample in keys} == {0, 1}
+
+
+def deterministic_session(tmp_path: Path) -> tuple[Session, list[ScriptedTurn]]:
+    """A session and a script whose every tool call gives the same output each time."""
+    base = demo_sessions(tmp_path / "repos")[0]
+    turns = [
+        ScriptedTurn(content="Look.", tool_calls=[("bash", {"command": "cat calc.py"})]),
+        ScriptedTurn(
+            content="Fix.",
+            tool_calls=[
+                (
+                    "str_replace_editor",
+                    {
+                        "command": "str_replace",
+                        "path": "/workspace/calc.py",
+                        "old_str": "a - b",
+                        "new_str": "a + b",
+                    },
+                )
+            ],
+        ),
+        ScriptedTurn(
+            content="Check.",
+            tool_calls=[
+                ("bash", {"command": "python3 -c 'from calc import add; print(add(2, 3))'"}),
+                ("str_replace_editor", {"command": "view", "path": "/workspace/calc.py"}),
+            ],
+        ),
+        ScriptedTurn(content="Done: add(2, 3) is 5 now."),
+    ]
+    return base.model_copy(update={"id": "recorded-calc"}), turns
+
+
+async def test_original_candidate_reproduces_recorded_outputs(
+    tmp_path: Path, base_image: str, run_id: str
+) -> None:
+    base, turns = deterministic_session(tmp_path)
+    with ScriptedServer(turns) as server:
+        candidate = OpenAICandidate("scripted", base_url=server.base_url)
+        await run_to_dir(
+            [base], RunSettings(run_id=run_id), lambda s: candidate, RunDir(tmp_path / "live")
+        )
+        await candidate.close()
+    [live] = RunDir(tmp_path / "live").rollouts()
+    assert live.status == "completed"
+    recorded = base.model_copy(update={"messages": [*base.messages[: live.cut], *live.messages]})
+    await run_to_dir(
+        [recorded],
+        RunSettings(run_id=run_id, limits=LoopLimits(max_steps=10)),
+        OriginalCandidate,
+        RunDir(tmp_path / "replayed"),
+    )
+    [replayed] = RunDir(tmp_path / "replayed").rollouts()
+    assert replayed.status == "completed"
+    assert replayed.candidate.model == recorded.source.model
+    before, after = tool_messages(live), tool_messages(replayed)
+    assert [m.tool_call_id for m in after] == [m.tool_call_id for m in before]
+    matches = sum(a.content == b.content for a, b in zip(before, after, strict=True))
+    rate = matches / len(before)
+    print(
+        f"OriginalCandidate fidelity: {matches}/{len(before)} recorded outputs "
+        f"reproduced ({rate:.0%})"
+    )
+    assert all(m.provenance == Provenance.EXECUTED for m in after)
+    assert rate == 1.0

@@ -1,0 +1,126 @@
+"""Adapters: the tool names and argument shapes real agents logged, mapped onto canonical tools.
+
+:func:`find_adapter` looks an adapter up by the logged tool name. A few names mean different
+things to different harnesses (``bash`` is SWE-agent's, mini-swe-agent's and inspect_ai's), so
+it also takes the session's agent (``Session.source.agent`` or ``source.format``): with it, the
+agent's own variant is found first; without it, the name's default (see ``ADAPTERS``).
+A name with no adapter (``TodoWrite``, ``think``, ``finish``, ``update_plan``, SWE-agent's
+windowed ``open``/``goto``/``edit``, ...) is *opaque*: it can only be replayed.
+
+Adapter table (logged name -> canonical tool; S = persistent shell):
+
+=========================================  ============  ====================================
+logged name (harness)                      canonical     rendering
+=========================================  ============  ====================================
+bash (default; {command} or inspect {cmd})  shell (S)     output as is
+bash (agent swe-agent)                     shell (S)     + (Open file)/(Current directory)
+bash (agent mini-swe-agent)                shell         <returncode>/<output>
+bash, python (agent inspect)               shell         output; non-zero exit is an error
+Bash (Claude Code)                         shell (S)     trimmed; "Exit code N" on failure
+execute_bash (OpenHands)                   shell (S)     + [... exit code N.] lines
+shell (Codex argv), container.exec         shell         {"output","metadata"} JSON
+shell_command (later Codex)                shell         Exit code/Wall time/Output
+str_replace_editor, ..._based_edit_tool    editor        as is (same tool)
+Edit, MultiEdit (Claude Code)              editor        "has been updated" + N→ snippet
+Write (Claude Code)                        write_file    "File created successfully at"
+Read (Claude Code)                         read_file     N→ lines + system reminder
+Grep, Glob (Claude Code)                   shell         Found N files / paths
+find_file, search_dir, search_file         shell (S)     SWE-agent output + footer
+submit (agent swe-agent)                   shell (S)     the diff
+WebSearch, web_search                      browser       (replay/simulation only)
+WebFetch, web_fetch, web_read, ..._go      browser       (replay/simulation only)
+editor, read_file, write_file, ...         themselves    as is
+=========================================  ============  ====================================
+"""
+
+from __future__ import annotations
+
+import re
+
+from understudy.tools.adapters.base import BaseAdapter
+from understudy.tools.adapters.files import (
+    CanonicalAdapter,
+    ClaudeEditAdapter,
+    ClaudeReadAdapter,
+    ClaudeWriteAdapter,
+    StrReplaceEditorAdapter,
+)
+from understudy.tools.adapters.search import (
+    ClaudeGlobAdapter,
+    ClaudeGrepAdapter,
+    SweAgentSearchAdapter,
+)
+from understudy.tools.adapters.shell import (
+    BashAdapter,
+    ClaudeBashAdapter,
+    CodexShellAdapter,
+    CodexShellCommandAdapter,
+    InspectShellAdapter,
+    MiniSweAgentBashAdapter,
+    OpenHandsBashAdapter,
+    SweAgentBashAdapter,
+)
+from understudy.tools.adapters.web import WebAdapter
+from understudy.tools.base import Adapter
+
+__all__ = ["ADAPTERS", "AGENT_ADAPTERS", "BaseAdapter", "find_adapter", "normalize_agent"]
+
+
+def _by_name(*adapters: Adapter, skip: tuple[str, ...] = ()) -> dict[str, Adapter]:
+    table: dict[str, Adapter] = {}
+    for adapter in adapters:
+        for name in adapter.names:
+            if name not in skip:
+                table.setdefault(name, adapter)
+    return table
+
+
+_swe_agent_search = SweAgentSearchAdapter()
+_inspect = InspectShellAdapter()
+
+ADAPTERS: dict[str, Adapter] = _by_name(
+    BashAdapter(),
+    ClaudeBashAdapter(),
+    OpenHandsBashAdapter(),
+    CodexShellAdapter(),
+    CodexShellCommandAdapter(),
+    _inspect,  # contributes "python"; "bash" is BashAdapter's
+    StrReplaceEditorAdapter(),
+    ClaudeEditAdapter(),
+    ClaudeWriteAdapter(),
+    ClaudeReadAdapter(),
+    ClaudeGrepAdapter(),
+    ClaudeGlobAdapter(),
+    _swe_agent_search,
+    WebAdapter(),
+    *(
+        CanonicalAdapter(tool)
+        for tool in ("editor", "read_file", "write_file", "calculator", "browser")
+    ),
+    skip=("submit",),
+)
+"""The default adapter of every logged tool name."""
+
+AGENT_ADAPTERS: dict[str, dict[str, Adapter]] = {
+    "sweagent": {"bash": SweAgentBashAdapter(), "submit": _swe_agent_search},
+    "minisweagent": {"bash": MiniSweAgentBashAdapter()},
+    "inspect": {"bash": _inspect, "python": _inspect},
+}
+"""Agent-specific adapters, by normalized agent name, then tool name; they win over ADAPTERS."""
+
+_AGENT_ALIASES = {"inspectai": "inspect", "swe": "sweagent", "mini": "minisweagent"}
+
+
+def normalize_agent(agent: str) -> str:
+    """``"SWE-agent"`` -> ``"sweagent"``, ``"inspect_ai"`` -> ``"inspect"``, ..."""
+    key = re.sub(r"[^a-z0-9]", "", agent.lower())
+    return _AGENT_ALIASES.get(key, key)
+
+
+def find_adapter(name: str, agent: str | None = None) -> Adapter | None:
+    """The adapter of a logged tool name (for ``agent``, if given), or None if it is opaque."""
+    if agent:
+        specific = AGENT_ADAPTERS.get(normalize_agent(agent), {}).get(name)
+        if specific is not None:
+            return specific
+    return ADAPTERS.get(name)

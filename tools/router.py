@@ -1,0 +1,211 @@
+"""The tool-call router: every candidate tool call becomes exactly one tool message.
+
+A call is checked first (is the tool offered? are the arguments JSON, and valid under the
+offered schema?) and answered with an error result, as a real harness would, when it is not.
+A valid call is then served by the first step of its policy chain that can serve it: ``live``
+through the tool's adapter and canonical implementation in the sandbox, ``replay`` from a
+recording with exactly the same canonical arguments, ``simulate`` through a simulator when one
+is configured, ``unavailable`` as an explicit error. Every message carries its provenance and
+its diagnostics in ``meta``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import jsonschema
+
+from understudy.errors import (
+    InvalidToolArgumentsError,
+    ToolCallError,
+    ToolUnavailableError,
+    UnknownToolError,
+)
+from understudy.logging import get_logger
+from understudy.protocols import Sandbox
+from understudy.tools import LIVE_TOOL_NAMES, make_tool
+from understudy.tools.adapters import find_adapter
+from understudy.tools.base import CanonicalCall, Tool, ToolOutcome
+from understudy.tools.policy import Step, ToolPolicy
+from understudy.tools.replay_store import ReplayStore
+from understudy.trajectory import Message, Provenance, ToolCall, ToolSpec
+
+log = get_logger("tools.router")
+
+Simulator = Callable[[ToolCall, list[Message]], Awaitable[ToolOutcome | None]]
+"""A tool simulator: the outcome for a call given the conversation, or None to pass."""
+
+
+Served = tuple[Provenance, ToolOutcome]
+
+
+class ToolRouter:
+    """Serves the tool calls of one rollout."""
+
+    def __init__(
+        self,
+        tools: list[ToolSpec],
+        recordings: ReplayStore,
+        sandbox: Sandbox | None,
+        policy: ToolPolicy | None = None,
+        simulator: Simulator | None = None,
+        agent: str | None = None,
+    ) -> None:
+        self._agent = agent
+        """The agent that wrote the log: picks its flavour of a shared tool name (``bash``)."""
+        self._specs = {spec.name: spec for spec in tools}
+        self._recordings = recordings
+        self._sandbox = sandbox
+        self._policy = policy or ToolPolicy()
+        self._simulator = simulator
+        self._tools: dict[str, Tool] = {}  # per rollout: tools may keep state (editor undo)
+        self.stats: Counter[str] = Counter()
+        """Counts by provenance (executed, replayed, ...), plus ``invalid`` and ``errors``."""
+
+    async def call(self, call: ToolCall, conversation: list[Message] | None = None) -> Message:
+        """The tool message answering ``call``."""
+        started = time.monotonic()
+        try:
+            self._check(call)
+            canonical = self._translate(call)
+        except ToolCallError as error:
+            self.stats["invalid"] += 1
+            outcome = _error_outcome(error)
+            return self._message(call, Provenance.UNAVAILABLE, outcome, {}, started)
+        live_capable = canonical is not None and canonical.tool in LIVE_TOOL_NAMES
+        chain = self._policy.chain_for(
+            call.name, canonical.tool if canonical else None, live_capable=live_capable
+        )
+        diagnostics: dict[str, Any] = {"chain": ">".join(chain)}
+        for step in chain:
+            served = await self._serve(step, call, canonical, conversation or [], diagnostics)
+            if served is not None:
+                return self._message(call, *served, diagnostics, started)
+        return self._message(call, *_unavailable(call), diagnostics, started)
+
+    def _check(self, call: ToolCall) -> None:
+        """Raise the ToolCallError a real harness would answer an ill-formed call with."""
+        spec = self._specs.get(call.name)
+        if spec is None and self._specs:
+            offered = ", ".join(sorted(self._specs))
+            raise UnknownToolError(f"Tool {call.name!r} does not exist. Available tools: {offered}")
+        if call.raw_arguments is not None:
+            raise InvalidToolArgumentsError(
+                f"Could not parse the arguments of {call.name} as a JSON object: "
+                f"{call.raw_arguments[:200]!r}"
+            )
+        if spec is not None:
+            validator = jsonschema.Draft202012Validator(spec.parameters)
+            error = jsonschema.exceptions.best_match(validator.iter_errors(call.arguments))
+            if error is not None:
+                where = "/".join(str(part) for part in error.absolute_path)
+                location = f" at {where!r}" if where else ""
+                raise InvalidToolArgumentsError(
+                    f"Invalid arguments for {call.name}{location}: {error.message}"
+                )
+
+    def _translate(self, call: ToolCall) -> CanonicalCall | None:
+        """The canonical call, or None for an opaque tool (one with no adapter)."""
+        adapter = find_adapter(call.name, self._agent)
+        return adapter.translate(call.name, call.arguments) if adapter else None
+
+    async def _serve(
+        self,
+        step: Step,
+        call: ToolCall,
+        canonical: CanonicalCall | None,
+        conversation: list[Message],
+        diagnostics: dict[str, Any],
+    ) -> Served | None:
+        """What ``step`` serves for the call, or None (with the reason noted) to go on."""
+        if step == "replay":
+            return self._replay(call, diagnostics)
+        if step == "live":
+            return await self._live(call, canonical, diagnostics)
+        if step == "simulate":
+            outcome = await self._simulator(call, conversation) if self._simulator else None
+            if outcome is None:
+                diagnostics["simulate"] = (
+                    "no simulator configured" if not self._simulator else "passed"
+                )
+                return None
+            return Provenance.SIMULATED, outcome
+        return _unavailable(call)
+
+    def _replay(self, call: ToolCall, diagnostics: dict[str, Any]) -> Served | None:
+        recording = self._recordings.take(call.name, call.arguments)
+        if recording is not None:
+            result = recording.result
+            meta = {**result.meta, "recorded_call_id": recording.call_id}
+            return Provenance.REPLAYED, ToolOutcome(
+                content=result.content, is_error=result.is_error, meta=meta
+            )
+        diagnostics["replay"] = "no matching recording"
+        misses = self._recordings.near_misses(call.name, call.arguments)
+        if misses:
+            diagnostics["near_misses"] = [miss.model_dump() for miss in misses]
+            log.info("replay near miss", tool=call.name, count=len(misses))
+        return None
+
+    async def _live(
+        self, call: ToolCall, canonical: CanonicalCall | None, diagnostics: dict[str, Any]
+    ) -> Served | None:
+        if canonical is None:
+            diagnostics["live"] = "no live implementation (opaque tool)"
+            return None
+        tool = self._tool(canonical.tool)
+        if tool.needs_sandbox and self._sandbox is None:
+            diagnostics["live"] = "no sandbox"
+            return None
+        try:
+            outcome = await tool.run(canonical.arguments, self._sandbox)
+        except ToolUnavailableError as reason:
+            diagnostics["live"] = str(reason)
+            return None
+        except ToolCallError as error:  # the tool refused the call, as the real one would
+            outcome = _error_outcome(error)
+        diagnostics["canonical_tool"] = canonical.tool
+        adapter = find_adapter(call.name, self._agent)
+        assert adapter is not None  # canonical came from it
+        return Provenance.EXECUTED, adapter.render(call.name, call.arguments, outcome)
+
+    def _tool(self, name: str) -> Tool:
+        if name not in self._tools:
+            self._tools[name] = make_tool(name)
+        return self._tools[name]
+
+    def _message(
+        self,
+        call: ToolCall,
+        provenance: Provenance,
+        outcome: ToolOutcome,
+        diagnostics: dict[str, Any],
+        started: float,
+    ) -> Message:
+        self.stats[provenance.value] += 1
+        if outcome.is_error:
+            self.stats["errors"] += 1
+        meta = {**outcome.meta, "router_s": round(time.monotonic() - started, 6)}
+        if diagnostics:
+            meta["diagnostics"] = diagnostics
+        return Message(
+            role="tool",
+            content=outcome.content,
+            tool_call_id=call.id,
+            name=call.name,
+            is_error=outcome.is_error,
+            provenance=provenance,
+            meta=meta,
+        )
+
+
+def _error_outcome(error: ToolCallError) -> ToolOutcome:
+    return ToolOutcome(content=str(error), is_error=True, meta={"error_type": type(error).__name__})
+
+
+def _unavailable(call: ToolCall) -> Served:
+    content = f"Error: the tool {call.name!r} is not available in this environment."
+    return Provenance.UNAVAILABLE, ToolOutcome(content=content, is_error=True)
