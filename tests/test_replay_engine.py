@@ -19,6 +19,8 @@ from understudy.replay.demo import DEMO_MODEL, demo_policy, demo_sessions
 from understudy.replay.loop import LoopLimits
 from understudy.replay.rundir import RunDir
 from understudy.replay.runner import CandidateFactory, RunSettings, run_to_dir
+from understudy.sandbox import labels
+from understudy.sandbox.engine import docker_client
 from understudy.sandbox.gc import collect_garbage
 from understudy.testing import ChatRequest, Fault, ScriptedServer, ScriptedTurn
 from understudy.trajectory import Message, Provenance, Rollout, Session
@@ -229,3 +231,34 @@ async def test_original_candidate_reproduces_recorded_outputs(
     )
     assert all(m.provenance == Provenance.EXECUTED for m in after)
     assert rate == 1.0
+
+
+def test_ctrl_c_stops_cleanly_keeping_written_rollouts(
+    tmp_path: Path, base_image: str, run_id: str
+) -> None:
+    sessions_file = tmp_path / "sessions.jsonl"
+    with sessions_file.open("w") as handle:
+        write_models(handle, demo_sessions(tmp_path / "repos"))
+    run_dir = tmp_path / "run"
+    with ScriptedServer(slow(demo_policy, 0.5), models=[DEMO_MODEL]) as server:
+        command = [
+            sys.executable, "-m", "understudy", "run", str(sessions_file), "--model", DEMO_MODEL,
+            "--base-url", server.base_url, "--samples", "3", "--sandboxes", "2", "-o", str(run_dir),
+            "--run-id", run_id,
+        ]  # fmt: skip
+        running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        rollouts_file = run_dir / "rollouts.jsonl"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and running.poll() is None:
+            if rollouts_file.exists() and rollouts_file.read_bytes().count(b"\n") >= 1:
+                break
+            time.sleep(0.05)
+        running.send_signal(signal.SIGINT)
+        _, stderr = running.communicate(timeout=60)
+    assert running.returncode == 130, stderr.decode()
+    assert b"continue with --resume" in stderr
+    written = list(read_models(rollouts_file, Rollout))
+    assert 1 <= len(written) < 9
+    assert len({r.id for r in written}) == len(written)
+    left = docker_client().containers.list(all=True, filters={"label": f"{labels.RUN_ID}={run_id}"})
+    assert left == []
