@@ -42,6 +42,17 @@ def rollout_id(session_id: str, cut: int, sample: int) -> str:
     return f"{session_id}@{cut}#{sample}"
 
 
+def new_rollout(session: Session, cut: int, sample: int, candidate: Candidate) -> Rollout:
+    """An empty rollout of (session, cut, sample) by ``candidate``, to fill in."""
+    return Rollout(
+        id=rollout_id(session.id, cut, sample),
+        session_id=session.id,
+        cut=cut,
+        sample=sample,
+        candidate=CandidateInfo(model=candidate.model, params=dict(candidate.params)),
+    )
+
+
 async def run_rollout(
     session: Session,
     cut: int,
@@ -82,16 +93,13 @@ async def run_rollout(
         status, error = "error", f"{type(failure).__name__}: {failure}"
         log.warning("rollout failed", session=session.id, cut=cut, sample=sample, error=error)
     timing["total_s"] = time.monotonic() - started
-    return Rollout(
-        id=rollout_id(session.id, cut, sample),
-        session_id=session.id,
-        cut=cut,
-        sample=sample,
-        candidate=CandidateInfo(model=candidate.model, params=dict(candidate.params)),
-        messages=produced,
-        status=status,
-        error=error,
-        usage=dict(usage),
-        timing={key: round(value, 4) for key, value in timing.items()},
-        tool_stats=dict(router.stats),
+    return new_rollout(session, cut, sample, candidate).model_copy(
+        update={
+            "messages": produced,
+            "status": status,
+            "error": error,
+            "usage": dict(usage),
+            "timing": {key: round(value, 4) for key, value in timing.items()},
+            "tool_stats": dict(router.stats),
+        }
     )

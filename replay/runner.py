@@ -20,7 +20,7 @@ from understudy.errors import EnvBuildError, ImageNotFoundError, SandboxError
 from understudy.logging import get_logger
 from understudy.protocols import Candidate, CandidateReply
 from understudy.replay.cuts import CutMode, choose_cuts
-from understudy.replay.loop import LoopLimits, rollout_id, run_rollout
+from understudy.replay.loop import LoopLimits, new_rollout, run_rollout
 from understudy.replay.rundir import RolloutKey, RunDir
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.docker import DockerSandbox
@@ -28,7 +28,7 @@ from understudy.sandbox.envbuilder import EnvBuilder
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
-from understudy.trajectory import CandidateInfo, Message, Rollout, Session, ToolSpec
+from understudy.trajectory import Message, Rollout, Session, ToolSpec
 
 log = get_logger("replay.runner")
 
@@ -171,15 +171,9 @@ async def _record_changes(rollout: Rollout, sandbox: DockerSandbox) -> None:
 def _failed(
     session: Session, cut: int, sample: int, candidate: _Limited, failure: Exception
 ) -> Rollout:
-    return Rollout(
-        id=rollout_id(session.id, cut, sample),
-        session_id=session.id,
-        cut=cut,
-        sample=sample,
-        candidate=CandidateInfo(model=candidate.model, params=dict(candidate.params)),
-        status="error",
-        error=f"{type(failure).__name__}: {failure}",
-    )
+    rollout = new_rollout(session, cut, sample, candidate)
+    rollout.status, rollout.error = "error", f"{type(failure).__name__}: {failure}"
+    return rollout
 
 
 def summarize(rollouts: Sequence[Rollout]) -> dict[str, Any]:

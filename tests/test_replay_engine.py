@@ -133,6 +133,19 @@ def slow(policy: Callable[[ChatRequest], ScriptedTurn], delay_s: float) -> Calla
     return slowed
 
 
+def start_until_written(
+    command: list[str], rollouts_file: Path, lines: int
+) -> subprocess.Popen[bytes]:
+    """Start a run; return once it has written ``lines`` rollouts (or ended, or 120 s)."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if rollouts_file.exists() and rollouts_file.read_bytes().count(b"\n") >= lines:
+            break
+        time.sleep(0.05)
+    return process
+
+
 def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(
     tmp_path: Path, base_image: str, run_id: str
 ) -> None:
@@ -147,13 +160,8 @@ def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(
             "--base-url", server.base_url, "--samples", "2", "--sandboxes", "2", "-o", str(run_dir),
             "--run-id", run_id,
         ]  # fmt: skip
-        first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         rollouts_file = run_dir / "rollouts.jsonl"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and first.poll() is None:
-            if rollouts_file.exists() and rollouts_file.read_bytes().count(b"\n") >= 2:
-                break
-            time.sleep(0.05)
+        first = start_until_written(command, rollouts_file, lines=2)
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
         written_before = rollouts_file.read_bytes().count(b"\n")
@@ -246,13 +254,8 @@ def test_ctrl_c_stops_cleanly_keeping_written_rollouts(
             "--base-url", server.base_url, "--samples", "3", "--sandboxes", "2", "-o", str(run_dir),
             "--run-id", run_id,
         ]  # fmt: skip
-        running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         rollouts_file = run_dir / "rollouts.jsonl"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and running.poll() is None:
-            if rollouts_file.exists() and rollouts_file.read_bytes().count(b"\n") >= 1:
-                break
-            time.sleep(0.05)
+        running = start_until_written(command, rollouts_file, lines=1)
         running.send_signal(signal.SIGINT)
         _, stderr = running.communicate(timeout=60)
     assert running.returncode == 130, stderr.decode()
