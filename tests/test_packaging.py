@@ -128,3 +128,16 @@ def test_installed_wheel_works_away_from_the_repo(wheel: Path, tmp_path: Path) -
         [sys.executable, "-m", "understudy", "schema", "--model", "ToolCall"], cwd=tmp_path, env=env
     )
     assert '"title": "ToolCall"' in schema.stdout
+
+
+def test_wheel_holds_every_module_of_every_package(wheel: Path) -> None:
+    """A subpackage missing from pyproject's explicit package list would be left out silently."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    roots = {"understudy": "understudy", **{name: f"understudy/{name}" for name in SUBPACKAGES}}
+    expected = {
+        f"{installed}/{module.relative_to(REPO / folder).as_posix()}"
+        for folder, installed in roots.items()
+        for module in (REPO / folder).rglob("*.py")
+        if (module.parent / "__init__.py").exists()
+    }
+    assert expected <= names, sorted(expected - names)

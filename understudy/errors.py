@@ -99,3 +99,14 @@ class EditorError(ToolCallError, ValueError):
 
 class ToolUnavailableError(ToolCallError, RuntimeError):
     """No policy in the tool's chain could serve the call (no recording, no live tool)."""
+
+
+class LogFormatError(UnderstudyError, ValueError):
+    """A log file cannot be imported: unknown or wrong format, truncated, garbled.
+
+    The message names the file, and the line (or the entry) and field where it went wrong.
+    """
+
+
+class JudgeError(UnderstudyError, RuntimeError):
+    """A judge could not produce a verdict (after its retries)."""

@@ -1,0 +1,1 @@
+"""Importers of agent logs (filled in by the importer work)."""
