@@ -12,17 +12,16 @@
 from __future__ import annotations
 
 import contextvars
-import ipaddress
 import json
 import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit
 
 import openai
 
+from understudy.endpoints import LOCAL_API_KEY, api_key_for, short_reason, status_reason
 from understudy.errors import CandidateError, ConfigError
 from understudy.logging import get_logger
 from understudy.protocols import CandidateReply
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "LOCAL_API_KEY",
     "CandidateEndpointError",
     "OpenAICandidate",
     "OriginalCandidate",
@@ -44,11 +44,6 @@ __all__ = [
 ]
 
 log = get_logger("candidate")
-
-LOCAL_API_KEY = "understudy-local"
-"""Sent to a loopback endpoint when the key variable is unset (local servers ignore keys)."""
-
-_REASON_LIMIT = 200
 
 # Requests sent by the current ``complete`` call, counted by an httpx request hook. A context
 # variable keeps concurrent calls (one task each) on the same client apart.
@@ -186,35 +181,6 @@ def _usage(completion: ChatCompletion) -> dict[str, int]:
     }
 
 
-def _is_loopback(url: str | None) -> bool:
-    if not url:
-        return False
-    host = urlsplit(url).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _short(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= _REASON_LIMIT else line[: _REASON_LIMIT - 3] + "..."
-
-
-def _status_reason(error: openai.APIStatusError) -> str:
-    """The endpoint's own error message and type, short; never the request."""
-    body = error.body
-    if isinstance(body, Mapping):
-        message = body.get("message")
-        kind = body.get("type") or body.get("code")
-        parts = [str(part) for part in (kind, message) if part]
-        if parts:
-            return _short(": ".join(parts))
-    return _short(type(error).__name__)
-
-
 # -- the OpenAI-compatible candidate -----------------------------------------------------------
 
 
@@ -252,14 +218,7 @@ class OpenAICandidate:
         self.timeout_s = timeout_s
         self.extra_params = dict(extra_params or {})
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        api_key = os.environ.get(api_key_env)
-        if not api_key:
-            if not _is_loopback(self.base_url):
-                where = self.base_url or "the default OpenAI endpoint"
-                raise ConfigError(
-                    f"no API key for {where}: set the environment variable {api_key_env}"
-                )
-            api_key = LOCAL_API_KEY
+        api_key = api_key_for(self.base_url, api_key_env)
         self._http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [_count_attempt]})
         self._client = openai.AsyncOpenAI(
             api_key=api_key,
@@ -318,7 +277,7 @@ class OpenAICandidate:
                 **options,
             )
         except openai.APIStatusError as exc:
-            raise self._failed(_status_reason(exc), exc.status_code, counter[0], started) from None
+            raise self._failed(status_reason(exc), exc.status_code, counter[0], started) from None
         except openai.APITimeoutError:
             reason = f"no answer within {self.timeout_s:g} s"
             raise self._failed(reason, None, counter[0], started) from None
@@ -327,7 +286,9 @@ class OpenAICandidate:
             reason = f"cannot reach {self._client.base_url} ({cause})"
             raise self._failed(reason, None, counter[0], started) from None
         except openai.OpenAIError as exc:
-            raise self._failed(_short(type(exc).__name__), None, counter[0], started) from None
+            raise self._failed(
+                short_reason(type(exc).__name__), None, counter[0], started
+            ) from None
         finally:
             _attempts.reset(token)
         latency = time.monotonic() - started

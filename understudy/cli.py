@@ -29,9 +29,17 @@ from typer.core import TyperGroup
 from understudy import __version__
 from understudy.errors import ConfigError, UnderstudyError
 from understudy.jsonl import all_schemas, json_schema, read_models, validate_file, write_models
+from understudy.judges.llm import LLMJudge
+from understudy.judges.report import summarize_run, summary_table
+from understudy.judges.rules import rule_judges
+from understudy.judges.runner import judge_run, judge_sessions
+from understudy.judges.taxonomy import load_taxonomy
 from understudy.logging import configure_logging
 from understudy.replay.candidate import OpenAICandidate, OriginalCandidate
 from understudy.replay.demo import DEMO_MODEL, demo_policy, demo_sessions
+from understudy.replay.export import export_sessions
+from understudy.replay.importers import import_paths
+from understudy.replay.importers.base import ImportReport
 from understudy.replay.loop import LoopLimits
 from understudy.replay.rundir import RunDir
 from understudy.replay.runner import CandidateFactory, RunSettings, run_to_dir
@@ -271,6 +279,13 @@ def sandbox_gc(
 # -- run and demo ----------------------------------------------------------------------------
 
 
+class ExportChoice(StrEnum):
+    """Interchange formats of ``understudy export``."""
+
+    atif = "atif"
+    openai = "openai"
+
+
 class CutChoice(StrEnum):
     """Where the candidate takes over (see understudy.replay.cuts)."""
 
@@ -302,6 +317,7 @@ def _run_with_progress(
 ) -> dict[str, Any]:
     """Run with a progress bar on stderr; Ctrl-C stops cleanly, keeping what was written."""
     run_dir.path.mkdir(parents=True, exist_ok=True)
+    _keep_sessions(sessions, run_dir)
     configure_logging(events_file=run_dir.events_file)
     columns = [*Progress.get_default_columns(), TextColumn("{task.fields[statuses]}")]
     with Progress(*columns, console=_console(stderr=True), transient=False) as bar:
@@ -310,6 +326,8 @@ def _run_with_progress(
 
         def planned(total: int, skipped: int) -> None:
             bar.update(task, total=total - skipped)
+            if total == 0:
+                bar.console.print("[yellow]nothing to run[/yellow]: no session has a user turn")
             if skipped:
                 bar.console.print(f"resuming: {skipped} of {total} rollouts already written")
 
@@ -467,6 +485,15 @@ def run(
     _print_summary(summary, run_dir)
 
 
+def _keep_sessions(sessions: list[Session], run_dir: RunDir) -> None:
+    """The run's sessions beside its rollouts, so that judge and report need only the run dir."""
+    kept = run_dir.path / "sessions.jsonl"
+    scratch = kept.with_name(kept.name + ".tmp")
+    with scratch.open("w", encoding="utf-8") as handle:
+        write_models(handle, sessions)
+    scratch.replace(kept)
+
+
 @app.command()
 def demo(
     output: Annotated[
@@ -476,16 +503,15 @@ def demo(
     """Run the whole pipeline on bundled sample sessions with a scripted candidate.
 
     No API key is needed: the candidate is a scripted model served on 127.0.0.1, which fixes
-    small bugs in three tiny repositories and is not always honest about the tests. The base
-    image is built first if it is missing.
+    small bugs in three tiny repositories and is not always honest about the tests. The
+    rollouts are then judged by the rule detectors and the rates printed. The base image is
+    built first if it is missing.
     """
     output = output or Path("runs") / f"demo-{datetime.now():%Y%m%d-%H%M%S}"
     with _console(stderr=True).status("preparing the base image"):
         build_base_image("auto")
     output.mkdir(parents=True, exist_ok=True)
     sessions = demo_sessions(output.resolve() / "repos")
-    with (output / "sessions.jsonl").open("w", encoding="utf-8") as handle:
-        write_models(handle, sessions)
     settings = RunSettings(run_id=_run_id(output), sandboxes=3)
     with ScriptedServer(demo_policy, models=[DEMO_MODEL]) as server:
         candidate = OpenAICandidate(DEMO_MODEL, base_url=server.base_url)
@@ -494,8 +520,195 @@ def demo(
             sessions, settings, lambda session: candidate, RunDir(output), False, record
         )
     _print_summary(summary, RunDir(output))
-    _console().print(f"sessions: {output / 'sessions.jsonl'}")
+    with _console(stderr=True).status("judging the rollouts with the rule detectors"):
+        asyncio.run(judge_run(output, rule_judges()))
+    _console().print(summary_table(summarize_run(output), title="rule judges: flagged rollouts"))
+    _console().print(f"next: understudy report {output}  (summary.json is in the run directory)")
 
 
 def _run_id(output: Path) -> str:
     return f"{output.name}-{uuid.uuid4().hex[:6]}"
+
+
+# -- import and export -------------------------------------------------------------------------
+
+
+@app.command("import")
+def import_logs(
+    fmt: Annotated[
+        str,
+        typer.Argument(
+            metavar="FORMAT",
+            help="auto, or one of: native, openai, atif, swe-agent, mini-swe-agent, openhands, "
+            "claude-code, codex, inspect.",
+        ),
+    ],
+    paths: Annotated[list[Path], typer.Argument(help="Log files or directories (walked).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Sessions file to write.")],
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Keep secrets and personal data as logged.")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on anything that would be a warning.")
+    ] = False,
+) -> None:
+    """Import agent logs into one JSONL file of sessions, de-identified by default.
+
+    Formats are detected per file with [bold]auto[/bold]. A truncated log keeps the sessions
+    before the break (with a warning naming the line) unless [bold]--strict[/bold]. The summary
+    gives sessions, messages, tool calls, redactions and warnings per file, never the values.
+    """
+    reports: dict[Path, ImportReport] = {}
+    written = 0
+    scratch = output.with_name(output.name + ".partial")
+    with Progress(*Progress.get_default_columns(), console=_console(stderr=True)) as bar:
+        task = bar.add_task("importing", total=None)
+        try:
+            sessions = import_paths(
+                paths, fmt, strict=strict, redact=not no_redact, reports=reports
+            )
+            with scratch.open("w", encoding="utf-8") as handle:
+                for path, session in sessions:
+                    write_models(handle, [session])
+                    written += 1
+                    bar.update(task, advance=1, description=f"importing {path.name}")
+        except UnderstudyError:
+            if written:
+                bar.console.print(f"{written} session(s) read before the error are in {scratch}")
+            else:
+                scratch.unlink(missing_ok=True)
+            raise
+    scratch.replace(output)
+    _print_import_reports(reports)
+    _console().print(f"{written} session(s) written to {output}")
+    if any(report.error for report in reports.values()):
+        raise typer.Exit(1)
+
+
+def _print_import_reports(reports: dict[Path, ImportReport]) -> None:
+    table = Table(title="imported", show_edge=False)
+    for column in ("file", "format", "sessions", "messages", "tool calls", "redacted", "warnings"):
+        table.add_column(column, overflow="fold")
+    err = _console(stderr=True)
+    for path, report in reports.items():
+        redacted = sum(report.redactions.values()) if report.redactions else 0
+        table.add_row(
+            str(path), report.format or "?", str(report.sessions), str(report.messages),
+            str(report.tool_calls), str(redacted), str(len(report.issues)),
+        )  # fmt: skip
+        for issue in report.issues[:20]:
+            where = f":{issue.line}" if issue.line else ""
+            field = f": {issue.where}" if issue.where else ""
+            err.print(f"warning: {issue.path}{where}{field}: {issue.message}", markup=False)
+        if report.error:
+            err.print(Text(f"error: {report.error}", style="bold red"))
+    _console().print(table)
+
+
+@app.command("export")
+def export(
+    sessions_file: Annotated[Path, typer.Argument(help="JSONL file of sessions.")],
+    fmt: Annotated[ExportChoice, typer.Option("--format", help="Interchange format.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File or directory to write.")],
+) -> None:
+    """Export sessions for other tools: ATIF trajectories or OpenAI chat conversations."""
+    count = export_sessions(read_models(sessions_file, Session), fmt.value, output)
+    _console().print(f"{count} session(s) exported as {fmt.value} to {output}")
+
+
+# -- judge and report --------------------------------------------------------------------------
+
+
+@app.command()
+def judge(
+    target: Annotated[
+        Path, typer.Argument(help="A run directory, or a JSONL file of sessions (baseline).")
+    ],
+    rules_only: Annotated[
+        bool, typer.Option("--rules-only", help="Only the rule detectors, no LLM judge.")
+    ] = False,
+    judge_model: Annotated[
+        str | None, typer.Option(help="Model of the LLM judge (omit for rules only).")
+    ] = None,
+    judge_base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint of the LLM judge.")
+    ] = None,
+    api_key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the judge's API key.")
+    ] = "OPENAI_API_KEY",
+    categories: Annotated[
+        str | None, typer.Option(help="Comma-separated category ids (default: all).")
+    ] = None,
+    taxonomy: Annotated[
+        list[Path] | None, typer.Option(help="Extra taxonomy YAML adding or overriding categories.")
+    ] = None,
+    baseline: Annotated[
+        bool,
+        typer.Option("--baseline", help="Also judge the sessions' original turns (run dirs)."),
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Judgments file for a sessions file.")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Trajectories judged at once.")] = 8,
+) -> None:
+    """Judge trajectories: append verdicts to judgments.jsonl (resumable).
+
+    A run directory's rollouts are judged into [bold]RUN_DIR/judgments.jsonl[/bold] (with
+    [bold]--baseline[/bold], the original turns into baseline_judgments.jsonl). A sessions file
+    is judged as it was logged: the original model's own behaviour.
+    """
+    wanted = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
+    loaded = load_taxonomy(taxonomy)
+    if wanted is not None:
+        loaded.select(wanted)  # unknown ids: a ConfigError listing the valid ones
+    judges: list[Any] = list(rule_judges(wanted))
+    if judge_model and not rules_only:
+        judges.append(
+            LLMJudge.from_taxonomy(
+                judge_model, loaded, wanted, base_url=judge_base_url, api_key_env=api_key_env
+            )
+        )
+    if not judges:
+        raise ConfigError("no judge covers the selected categories; give --judge-model")
+    seen: Counter[str] = Counter()
+
+    def progress(target_id: str, judgments: list[Judgment]) -> None:
+        seen["trajectories"] += 1
+        seen["flagged"] += sum(j.flagged for j in judgments)
+
+    if target.is_dir():
+        asyncio.run(
+            judge_run(target, judges, baseline=baseline, concurrency=concurrency,
+                      progress=progress)
+        )  # fmt: skip
+        written_to = target / "judgments.jsonl"
+    else:
+        out = output or target.with_name(target.stem + ".judgments.jsonl")
+        sessions = list(read_models(target, Session))
+        asyncio.run(judge_sessions(sessions, judges, out, concurrency=concurrency,
+                                   progress=progress))  # fmt: skip
+        written_to = out
+    _console().print(
+        f"judged {seen['trajectories']} trajectory/judge pair(s), {seen['flagged']} flagged "
+        f"verdict(s); judgments in {written_to}"
+    )
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A judged run directory.")],
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="'original' (the run's baseline judgments) or another run directory."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json instead.")] = False,
+) -> None:
+    """Rates per category with 95% Jeffreys intervals (per 100k), writing summary.json.
+
+    With a baseline: its rate, the rate ratio and a Fisher exact p-value per category.
+    """
+    summary = summarize_run(run_dir, baseline)
+    if as_json:
+        typer.echo(summary.model_dump_json(indent=2))
+    else:
+        _console().print(summary_table(summary, title=str(run_dir)))

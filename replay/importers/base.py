@@ -36,7 +36,14 @@ class ImportReport(BaseModel):
     messages: int = 0
     tool_calls: int = 0
     orphan_results: int = 0
-    """Tool results whose call is not in the log (kept, and counted here)."""
+    """Tool results whose call is not in the log (kept, and counted here by :meth:`count`)."""
+    format: str | None = None
+    """The format the file was read as (detected, or named by the caller)."""
+    error: str | None = None
+    """Why the file could not be imported (or not completely), when that did not stop a
+    directory walk; None when it was read to the end."""
+    redactions: dict[str, int] = Field(default_factory=dict)
+    """De-identification counts per kind (``email``, ``api_key``, ...), never the values."""
     issues: list[ImportIssue] = Field(default_factory=list)
 
     def warn(
@@ -46,10 +53,42 @@ class ImportReport(BaseModel):
         self.issues.append(ImportIssue(path=str(path), line=line, where=where, message=message))
 
     def count(self, session: Session) -> None:
-        """Add a finished session to the counts."""
+        """Add a finished session to the counts, orphan tool results included.
+
+        ``import_paths`` calls this for every session it yields, unless the importer's ``load``
+        already did; importers therefore need not call it, and must not count orphans
+        themselves (they may still :meth:`warn` about them with details).
+        """
         self.sessions += 1
         self.messages += len(session.messages)
         self.tool_calls += sum(len(message.tool_calls) for message in session.messages)
+        self.orphan_results += len(orphan_results(session))
+
+    def add(self, other: ImportReport) -> None:
+        """Add another file's counts, redactions and warnings (a total over files)."""
+        self.sessions += other.sessions
+        self.messages += other.messages
+        self.tool_calls += other.tool_calls
+        self.orphan_results += other.orphan_results
+        self.add_redactions(other.redactions)
+        self.issues.extend(other.issues)
+
+    def add_redactions(self, counts: dict[str, int]) -> None:
+        """Add de-identification counts (per kind) to the report."""
+        for kind, n in counts.items():
+            if n:
+                self.redactions[kind] = self.redactions.get(kind, 0) + n
+
+
+def orphan_results(session: Session) -> list[int]:
+    """Indices of tool results whose ``tool_call_id`` names no call made before them."""
+    calls: set[str] = set()
+    orphans: list[int] = []
+    for index, message in enumerate(session.messages):
+        calls.update(call.id for call in message.tool_calls)
+        if message.role == "tool" and (message.tool_call_id not in calls):
+            orphans.append(index)
+    return orphans
 
 
 class Importer(Protocol):

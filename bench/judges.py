@@ -1,0 +1,103 @@
+"""Rule-judge throughput over the sample logs. Prints one JSON object of figures.
+
+Every sample log in tests/data/trajectories is imported with ``import_paths`` (not timed),
+then every rule judge (``rule_judges()``) judges every session ``--repeat`` times, one
+trajectory after another on one core. Figures: trajectories/s and messages/s for all rules
+together, milliseconds per trajectory for each rule, the ledger alone (which each rule builds
+or shares), judgments written and flagged, and any log that failed to import.
+
+Usage: python bench/judges.py [--repeat 20] [--data tests/data/trajectories]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from understudy.judges.ledger import ledger_for
+from understudy.judges.rules import rule_judges
+from understudy.replay.importers import ImportReport, import_paths
+from understudy.trajectory import Session
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "trajectories"
+
+
+def load(data: Path) -> tuple[list[Session], dict[str, str]]:
+    """Every session of every log under ``data``, and the files that failed to import (a
+    failure is reported in the figures rather than stopping the bench)."""
+    reports: dict[Path, ImportReport] = {}
+    sessions = [session for _, session in import_paths([data], fmt="auto", reports=reports)]
+    errors = {
+        str(path.relative_to(data)): report.error[:200]
+        for path, report in reports.items()
+        if report.error and path.suffix != ".md"  # SOURCES.md documents the logs
+    }
+    return sessions, errors
+
+
+async def measure(sessions: list[Session], repeat: int) -> dict[str, Any]:
+    judges = rule_judges()
+    per_rule: Counter[str] = Counter()
+    verdicts: Counter[str] = Counter()
+    flagged: Counter[str] = Counter()
+    started = time.perf_counter()
+    for _ in range(repeat):
+        for session in sessions:
+            for judge in judges:
+                begun = time.perf_counter()
+                judgments = await judge.judge(session, None)
+                per_rule[judge.name] += time.perf_counter() - begun
+                verdicts[judge.name] += len(judgments)
+                flagged[judge.name] += sum(j.flagged for j in judgments)
+    elapsed = time.perf_counter() - started
+
+    ledger_started = time.perf_counter()
+    for _ in range(repeat):
+        for session in sessions:
+            ledger_for(session, None)
+    ledger_elapsed = time.perf_counter() - ledger_started
+
+    judged = len(sessions) * repeat
+    messages = sum(len(session.messages) for session in sessions) * repeat
+    return {
+        "rules": len(judges),
+        "trajectories_judged": judged,
+        "seconds": round(elapsed, 3),
+        "trajectories_per_s": round(judged / elapsed, 1) if elapsed else None,
+        "messages_per_s": round(messages / elapsed) if elapsed else None,
+        "ms_per_trajectory_per_rule": {
+            name: round(seconds * 1000 / judged, 3) for name, seconds in sorted(per_rule.items())
+        },
+        "ledger_ms_per_trajectory": round(ledger_elapsed * 1000 / judged, 3),
+        "judgments_per_pass": {name: count // repeat for name, count in sorted(verdicts.items())},
+        "flagged_per_pass": {
+            name: count // repeat for name, count in sorted(flagged.items()) if count
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20, help="passes over the sample logs")
+    parser.add_argument("--data", type=Path, default=DATA, help="folder of sample logs")
+    args = parser.parse_args()
+    sessions, errors = load(args.data)
+    figures: dict[str, Any] = {
+        "logs": len({session.source.path for session in sessions}),
+        "sessions": len(sessions),
+        "messages": sum(len(session.messages) for session in sessions),
+        "repeat": args.repeat,
+    }
+    if sessions:
+        figures.update(asyncio.run(measure(sessions, args.repeat)))
+    figures["import_errors"] = errors
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

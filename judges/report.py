@@ -1,0 +1,379 @@
+"""Per-category rates from judgments: the summary (summary.json) and its table.
+
+How judgments are counted, per category:
+
+- **n** is the number of trajectories (rollouts) with at least one verdict on the category;
+  judge error records (``meta["judge_error"]``) are not verdicts and are counted apart
+  (``errors``: trajectories with error records only). **k** is the number of those flagged by
+  at least one judge (several judges covering one category, e.g. a rule detector and the LLM
+  judge, are combined by "any"; ``by_judge=True`` gives one row per category and judge instead).
+- Each sample of a session counts on its own; separately, **any sample** counts sessions, a
+  session being flagged when any of its samples is.
+- The rate is the Jeffreys rate with its 95% interval (see :mod:`understudy.judges.stats`),
+  shown per 100k. With baseline judgments (the original sessions judged alone, or another run),
+  the row compares the candidate to the baseline: ratio of Jeffreys rates, Fisher exact p-value
+  and multiplicative error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from rich.table import Table
+
+from understudy.errors import ConfigError
+from understudy.jsonl import read_models
+from understudy.judges import stats
+from understudy.judges.runner import (
+    BASELINE_JUDGMENTS_FILE,
+    JUDGMENTS_FILE,
+    is_judge_error,
+    read_judgments,
+)
+from understudy.trajectory import Judgment, Rollout
+
+__all__ = [
+    "ANY_JUDGE",
+    "SUMMARY_FILE",
+    "Rate",
+    "Summary",
+    "SummaryRow",
+    "summarize",
+    "summarize_run",
+    "summary_table",
+    "write_summary",
+]
+
+SUMMARY_FILE = "summary.json"
+ANY_JUDGE = "any"
+"""The ``judge`` of a row that combines every judge of its category."""
+
+
+class Rate(BaseModel):
+    """``k`` flagged out of ``n``: the Jeffreys rate and 95% interval, per 100k."""
+
+    n: int
+    k: int
+    rate_per_100k: float
+    low_per_100k: float
+    high_per_100k: float
+
+    @classmethod
+    def of(cls, k: int, n: int) -> Rate:
+        found = stats.estimate(k, n)
+        rate, low, high = found.per_100k()
+        return cls(n=n, k=k, rate_per_100k=rate, low_per_100k=low, high_per_100k=high)
+
+
+class SummaryRow(BaseModel):
+    """One category (and judge, or ``any``)."""
+
+    category: str
+    judge: str = ANY_JUDGE
+    n: int
+    """Trajectories with a verdict on the category."""
+    k: int
+    """Of those, flagged."""
+    errors: int = 0
+    """Trajectories with judge error records only (not in n)."""
+    rate_per_100k: float
+    low_per_100k: float
+    high_per_100k: float
+    any_sample: Rate | None = None
+    """Sessions, flagged when any of their samples is (None when no rollouts were given)."""
+    baseline: Rate | None = None
+    ratio: float | None = None
+    """Jeffreys rate of the candidate over that of the baseline."""
+    p_value: float | None = None
+    """Two-sided Fisher exact test against the baseline."""
+    multiplicative_error: float | None = None
+    """``max(ratio, 1/ratio)``."""
+
+
+class Summary(BaseModel):
+    """Rates per category, with what they were computed from."""
+
+    rows: list[SummaryRow] = Field(default_factory=list)
+    trajectories: int = 0
+    """Distinct targets with at least one verdict."""
+    sessions: int = 0
+    """Distinct sessions among them (by the rollouts given)."""
+    baseline_trajectories: int | None = None
+    judges: list[str] = Field(default_factory=list)
+    judge_models: list[str] = Field(default_factory=list)
+    prompt_hashes: list[str] = Field(default_factory=list)
+    taxonomy_versions: list[str] = Field(default_factory=list)
+    judge_errors: int = 0
+    """Judge error records."""
+    dropped_evidence: int = 0
+    """Evidence quotes the LLM judge gave that could not be found in the transcript."""
+    downgraded: int = 0
+    """Flags unflagged for want of verified evidence."""
+    unmatched: int = 0
+    """Judgments whose target is not among the rollouts given (left out)."""
+
+
+# -- counting ----------------------------------------------------------------------------------
+
+
+class _Tally:
+    """Per (category, judge key), which targets have a verdict, are flagged, have errors only."""
+
+    def __init__(self) -> None:
+        self.judged: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.flagged: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self.errored: dict[tuple[str, str], set[str]] = defaultdict(set)
+
+    def add(self, judgment: Judgment, judge_key: str) -> None:
+        key = (judgment.category, judge_key)
+        if is_judge_error(judgment):
+            self.errored[key].add(judgment.target_id)
+            return
+        self.judged[key].add(judgment.target_id)
+        if judgment.flagged:
+            self.flagged[key].add(judgment.target_id)
+
+    def keys(self) -> set[tuple[str, str]]:
+        return set(self.judged) | set(self.errored)
+
+
+def _tally(judgments: Iterable[Judgment], by_judge: bool) -> _Tally:
+    tally = _Tally()
+    for judgment in judgments:
+        tally.add(judgment, judgment.judge if by_judge else ANY_JUDGE)
+    return tally
+
+
+def _sorted_unique(values: Iterable[Any]) -> list[str]:
+    return sorted({str(value) for value in values if value})
+
+
+def summarize(
+    judgments: Sequence[Judgment],
+    rollouts: Sequence[Rollout] | None,
+    baseline_judgments: Sequence[Judgment] | None = None,
+    *,
+    by_judge: bool = False,
+    order: Sequence[str] | None = None,
+) -> Summary:
+    """Rates per category of ``judgments`` (on ``rollouts``), against the baseline if given.
+
+    With ``rollouts``, judgments of other targets are left out (and counted as ``unmatched``)
+    and the "any sample" rates are computed; with None, every judgment counts and targets are
+    their own sessions. ``order`` lists category ids in the order the rows should come
+    (taxonomy order); others follow alphabetically.
+    """
+    session_of: dict[str, str] | None = None
+    unmatched = 0
+    if rollouts is not None:
+        session_of = {rollout.id: rollout.session_id for rollout in rollouts}
+        kept = [j for j in judgments if j.target_id in session_of]
+        unmatched = len(judgments) - len(kept)
+        judgments = kept
+    tally = _tally(judgments, by_judge)
+    base = _tally(baseline_judgments, by_judge) if baseline_judgments is not None else None
+    keys = tally.keys() | (base.keys() if base is not None else set())
+    rank = {category: position for position, category in enumerate(order or [])}
+    rows = [
+        _row(category, judge_key, tally, base, session_of)
+        for category, judge_key in sorted(
+            keys, key=lambda key: (rank.get(key[0], len(rank)), key[0], key[1])
+        )
+    ]
+    judged_targets = {target for targets in tally.judged.values() for target in targets}
+    metas = [j.meta for j in judgments]
+    baseline_targets = (
+        {t for targets in base.judged.values() for t in targets} if base is not None else None
+    )
+    return Summary(
+        rows=rows,
+        trajectories=len(judged_targets),
+        sessions=len({session_of.get(t, t) for t in judged_targets})
+        if session_of is not None
+        else len(judged_targets),
+        baseline_trajectories=len(baseline_targets) if baseline_targets is not None else None,
+        judges=_sorted_unique(j.judge for j in judgments),
+        judge_models=_sorted_unique(meta.get("judge_model") for meta in metas),
+        prompt_hashes=_sorted_unique(meta.get("prompt_sha256") for meta in metas),
+        taxonomy_versions=_sorted_unique(meta.get("taxonomy_version") for meta in metas),
+        judge_errors=sum(is_judge_error(j) for j in judgments),
+        dropped_evidence=sum(int(meta.get("dropped_evidence") or 0) for meta in metas),
+        downgraded=sum(1 for meta in metas if meta.get("downgraded")),
+        unmatched=unmatched,
+    )
+
+
+def _row(
+    category: str,
+    judge_key: str,
+    tally: _Tally,
+    base: _Tally | None,
+    session_of: Mapping[str, str] | None,
+) -> SummaryRow:
+    key = (category, judge_key)
+    judged, flagged = tally.judged.get(key, set()), tally.flagged.get(key, set())
+    errors = len(tally.errored.get(key, set()) - judged)
+    n, k = len(judged), len(flagged)
+    rate = Rate.of(k, n)
+    any_sample = None
+    if session_of is not None:
+        sessions = {session_of[target] for target in judged}
+        flagged_sessions = {session_of[target] for target in flagged}
+        any_sample = Rate.of(len(flagged_sessions), len(sessions))
+    row = SummaryRow(
+        category=category,
+        judge=judge_key,
+        n=n,
+        k=k,
+        errors=errors,
+        rate_per_100k=rate.rate_per_100k,
+        low_per_100k=rate.low_per_100k,
+        high_per_100k=rate.high_per_100k,
+        any_sample=any_sample,
+    )
+    if base is not None:
+        n_b = len(base.judged.get(key, set()))
+        k_b = len(base.flagged.get(key, set()))
+        row.baseline = Rate.of(k_b, n_b)
+        if n > 0 and n_b > 0:
+            comparison = stats.compare(k, n, k_b, n_b)
+            row.ratio = comparison.ratio
+            row.p_value = comparison.p_value
+            row.multiplicative_error = comparison.multiplicative_error
+    return row
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def write_summary(summary: Summary, path: Path | str) -> None:
+    """Write the summary as JSON, atomically (a reader never sees half a file)."""
+    path = Path(path)
+    scratch = path.with_name(path.name + ".tmp")
+    scratch.write_text(json.dumps(summary.model_dump(mode="json"), indent=2) + "\n")
+    os.replace(scratch, path)
+
+
+def summarize_run(
+    run_dir: Path | str,
+    baseline: str | Path | None = None,
+    *,
+    by_judge: bool = False,
+    order: Sequence[str] | None = None,
+    write: bool = True,
+) -> Summary:
+    """The summary of a run directory's judgments, written to its summary.json.
+
+    ``baseline`` is ``"original"`` (the run's ``baseline_judgments.jsonl``, from
+    ``judge_run(..., baseline=True)``), another run directory (its rollouts' judgments), or
+    None.
+    """
+    run_dir = Path(run_dir)
+    judgments_file = run_dir / JUDGMENTS_FILE
+    if not judgments_file.exists():
+        raise ConfigError(f"{run_dir} has no {JUDGMENTS_FILE}: judge the run first")
+    rollouts_file = run_dir / "rollouts.jsonl"
+    rollouts = list(read_models(rollouts_file, Rollout)) if rollouts_file.exists() else None
+    baseline_judgments: list[Judgment] | None = None
+    if baseline is not None:
+        if str(baseline) == "original":
+            source = run_dir / BASELINE_JUDGMENTS_FILE
+            if not source.exists():
+                raise ConfigError(
+                    f"{run_dir} has no {BASELINE_JUDGMENTS_FILE}: judge the original sessions "
+                    "first (the baseline)"
+                )
+            baseline_judgments = read_judgments(source)
+        else:
+            other = Path(baseline)
+            if not (other / JUDGMENTS_FILE).exists():
+                raise ConfigError(f"baseline run {other} has no {JUDGMENTS_FILE}")
+            other_rollouts_file = other / "rollouts.jsonl"
+            other_rollouts = (
+                list(read_models(other_rollouts_file, Rollout))
+                if other_rollouts_file.exists()
+                else None
+            )
+            other_judgments = read_judgments(other / JUDGMENTS_FILE)
+            if other_rollouts is not None:
+                ids = {rollout.id for rollout in other_rollouts}
+                other_judgments = [j for j in other_judgments if j.target_id in ids]
+            baseline_judgments = other_judgments
+    summary = summarize(
+        read_judgments(judgments_file),
+        rollouts,
+        baseline_judgments,
+        by_judge=by_judge,
+        order=order,
+    )
+    if write:
+        write_summary(summary, run_dir / SUMMARY_FILE)
+    return summary
+
+
+# -- the table ---------------------------------------------------------------------------------
+
+
+def _per_100k(value: float) -> str:
+    if value == 0:
+        return "0"
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _interval(low: float, high: float) -> str:
+    return f"[{_per_100k(low)}, {_per_100k(high)}]"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def summary_table(summary: Summary, title: str | None = None) -> Table:
+    """The summary as a rich Table: category, n, k, rate/100k, 95% interval, baseline, ratio, p,
+    and flagged-in-any-sample."""
+    has_baseline = any(row.baseline is not None for row in summary.rows)
+    has_any = any(row.any_sample is not None for row in summary.rows)
+    by_judge = any(row.judge != ANY_JUDGE for row in summary.rows)
+    table = Table(title=title or f"Rates per category ({summary.trajectories} trajectories)")
+    table.add_column("category")
+    if by_judge:
+        table.add_column("judge")
+    for name in ("n", "k", "rate/100k", "95% interval"):
+        table.add_column(name, justify="right")
+    if has_baseline:
+        for name in ("baseline/100k", "ratio", "p"):
+            table.add_column(name, justify="right")
+    if has_any:
+        table.add_column("any sample", justify="right")
+    for row in summary.rows:
+        cells = [row.category]
+        if by_judge:
+            cells.append(row.judge)
+        cells += [
+            str(row.n),
+            str(row.k) + (f" (+{row.errors} err)" if row.errors else ""),
+            _per_100k(row.rate_per_100k),
+            _interval(row.low_per_100k, row.high_per_100k),
+        ]
+        if has_baseline:
+            cells += [
+                _per_100k(row.baseline.rate_per_100k) if row.baseline else "-",
+                f"{row.ratio:.2f}" if row.ratio is not None else "-",
+                _p(row.p_value),
+            ]
+        if has_any:
+            any_sample = row.any_sample
+            cells.append(f"{any_sample.k}/{any_sample.n}" if any_sample is not None else "-")
+        style = "bold red" if row.k and row.p_value is not None and row.p_value < 0.05 else None
+        table.add_row(*cells, style=style)
+    return table

@@ -1,0 +1,359 @@
+"""The judging runner: every trajectory of a run through every judge, into judgments.jsonl.
+
+- :func:`judge_rollouts` judges rollouts (each with the session it continues); judgments target
+  the rollout ids.
+- :func:`judge_sessions` judges sessions alone: the original model's own behaviour, the
+  baseline; judgments target the session ids. Given a cut per session, only the original's turns
+  from that cut on are judged (the earlier messages are context), so the baseline covers the
+  same part of each session as the candidate's rollouts.
+- :func:`judge_run` does both for a run directory: ``rollouts.jsonl`` into ``judgments.jsonl``
+  and, with ``baseline=True``, the sessions that have rollouts into
+  ``baseline_judgments.jsonl``.
+
+The output is append-only and resumable, like ``rollouts.jsonl``: the judgments of one
+(trajectory, judge) call are appended together and fsynced as soon as the call returns, so a
+killed run loses only the calls in flight; on resume a last line cut short is dropped and every
+(target_id, judge, category) already judged is skipped, so no verdict is written twice. Judge
+error records (``meta["judge_error"]``, see :mod:`understudy.judges.llm`) do not count as
+judged: their targets are judged again on resume, and a new record (a verdict, or another error
+record) is appended after the old one. Calls run concurrently (``concurrency`` at a time), which
+is what the LLM judge needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from understudy.errors import ConfigError, SchemaError
+from understudy.jsonl import append_models, read_models
+from understudy.judges.base import Judge
+from understudy.logging import get_logger
+from understudy.trajectory import CandidateInfo, Judgment, Rollout, Session
+
+__all__ = [
+    "BASELINE_JUDGMENTS_FILE",
+    "JUDGMENTS_FILE",
+    "SESSIONS_FILE",
+    "JudgingStats",
+    "baseline_cuts",
+    "covered_categories",
+    "is_judge_error",
+    "judge_rollouts",
+    "judge_run",
+    "judge_sessions",
+    "original_continuation",
+    "read_judgments",
+]
+
+log = get_logger("judges.runner")
+
+JUDGMENTS_FILE = "judgments.jsonl"
+"""Judgments of a run's rollouts, in the run directory."""
+BASELINE_JUDGMENTS_FILE = "baseline_judgments.jsonl"
+"""Judgments of the original sessions (the baseline), in the run directory."""
+SESSIONS_FILE = "sessions.jsonl"
+"""Where a run directory keeps its sessions, when it does (``understudy demo`` writes it)."""
+
+JudgmentKey = tuple[str, str, str]
+"""(target_id, judge, category)."""
+Progress = Callable[[str, list[Judgment]], None]
+"""Called with the target id and the judgments written, after each (trajectory, judge) call."""
+
+
+@dataclass
+class JudgingStats:
+    """What a judging pass did."""
+
+    calls: int = 0
+    """(trajectory, judge) calls made."""
+    skipped: int = 0
+    """(trajectory, judge) pairs already judged in full."""
+    written: int = 0
+    """Judgment lines appended."""
+    judge_errors: int = 0
+    """Of those, judge error records."""
+    flagged: int = 0
+    """Of those, flagged verdicts."""
+    by_judge: dict[str, int] = field(default_factory=dict)
+    """Lines written per judge."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "calls": self.calls,
+            "skipped": self.skipped,
+            "written": self.written,
+            "judge_errors": self.judge_errors,
+            "flagged": self.flagged,
+            "by_judge": dict(self.by_judge),
+        }
+
+
+def is_judge_error(judgment: Judgment) -> bool:
+    """A record of a judge that could not give a verdict (not a verdict)."""
+    return bool(judgment.meta.get("judge_error"))
+
+
+def covered_categories(judge: Judge) -> frozenset[str] | None:
+    """The category ids a judge rules on, when it says (``category_ids``, ``categories`` or
+    ``category``); None when it does not."""
+    ids = getattr(judge, "category_ids", None)
+    if ids is None:
+        categories = getattr(judge, "categories", None)
+        if categories is not None:
+            ids = [getattr(category, "id", category) for category in categories]
+    if ids is None:
+        single = getattr(judge, "category", None)
+        if single is not None:
+            ids = [getattr(single, "id", single)]
+    if ids is None:
+        return None
+    return frozenset(str(item) for item in ids)
+
+
+def read_judgments(path: Path | str) -> list[Judgment]:
+    """Every judgment in a judgments file (empty when it does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return list(read_models(path, Judgment))
+
+
+def _open_output(out: Path, resume: bool) -> set[JudgmentKey]:
+    """Prepare ``out`` for appending; the keys already judged (not counting error records)."""
+    has_lines = out.exists() and out.stat().st_size > 0
+    if has_lines and not resume:
+        raise ConfigError(
+            f"{out} already holds judgments; resume to continue judging into it, "
+            "or choose another output file"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not has_lines:
+        return set()
+    data = out.read_bytes()
+    if not data.endswith(b"\n"):
+        # Killed in the middle of a write: that call was in flight and is judged again.
+        with out.open("r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+    try:
+        existing = read_judgments(out)
+    except SchemaError as exc:
+        raise ConfigError(f"cannot resume: {out} is damaged: {exc}") from exc
+    return {(j.target_id, j.judge, j.category) for j in existing if not is_judge_error(j)}
+
+
+@dataclass(frozen=True)
+class _Work:
+    target_id: str
+    session: Session
+    rollout: Rollout | None
+    judge: Judge
+
+
+async def _judge_all(
+    work: Sequence[_Work],
+    out: Path,
+    resume: bool,
+    concurrency: int,
+    progress: Progress | None,
+) -> JudgingStats:
+    if concurrency < 1:
+        raise ConfigError(f"concurrency must be 1 or more, not {concurrency}")
+    done = _open_output(out, resume)
+    judged: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for target_id, judge_name, category in done:
+        judged[target_id, judge_name].add(category)
+    stats = JudgingStats()
+    pending: list[_Work] = []
+    for item in work:
+        have = judged.get((item.target_id, item.judge.name), set())
+        covered = covered_categories(item.judge)
+        if have and (covered is None or covered <= have):
+            stats.skipped += 1
+        else:
+            pending.append(item)
+    log.info("judging planned", calls=len(pending), skipped=stats.skipped, output=str(out))
+    lock = asyncio.Lock()
+    queue: Iterator[_Work] = iter(pending)
+
+    async def run_one(item: _Work) -> None:
+        judgments = await item.judge.judge(item.session, item.rollout)
+        async with lock:
+            have = judged[item.target_id, item.judge.name]
+            fresh: list[Judgment] = []
+            for judgment in judgments:
+                if judgment.target_id != item.target_id:
+                    raise ConfigError(
+                        f"judge {item.judge.name} returned a judgment for {judgment.target_id} "
+                        f"while judging {item.target_id}"
+                    )
+                if judgment.category in have:
+                    continue  # judged before this run was resumed
+                fresh.append(judgment)
+                if not is_judge_error(judgment):
+                    have.add(judgment.category)
+            if fresh:
+                await asyncio.to_thread(append_models, out, fresh)
+            stats.calls += 1
+            stats.written += len(fresh)
+            stats.judge_errors += sum(is_judge_error(j) for j in fresh)
+            stats.flagged += sum(j.flagged for j in fresh)
+            stats.by_judge[item.judge.name] = stats.by_judge.get(item.judge.name, 0) + len(fresh)
+        if progress is not None:
+            progress(item.target_id, fresh)
+
+    async def worker() -> None:
+        for item in queue:
+            await run_one(item)
+
+    tasks = [asyncio.create_task(worker()) for _ in range(min(concurrency, len(pending)))]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    return stats
+
+
+def _check_judges(judges: Sequence[Judge]) -> None:
+    if not judges:
+        raise ConfigError("no judges given")
+    names = [judge.name for judge in judges]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ConfigError(f"judges with the same name: {', '.join(twice)}")
+
+
+async def judge_rollouts(
+    sessions: Sequence[Session],
+    rollouts: Sequence[Rollout],
+    judges: Sequence[Judge],
+    out: Path,
+    *,
+    resume: bool = True,
+    concurrency: int = 8,
+    progress: Progress | None = None,
+) -> JudgingStats:
+    """Judge each rollout (with its session) by each judge, appending to ``out``."""
+    _check_judges(judges)
+    by_id = {session.id: session for session in sessions}
+    missing = sorted({r.session_id for r in rollouts if r.session_id not in by_id})
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise ConfigError(f"rollouts continue sessions that were not given: {shown}")
+    work = [
+        _Work(rollout.id, by_id[rollout.session_id], rollout, judge)
+        for rollout in rollouts
+        for judge in judges
+    ]
+    return await _judge_all(work, Path(out), resume, concurrency, progress)
+
+
+def original_continuation(session: Session, cut: int) -> Rollout:
+    """The session's own turns from ``cut`` on, as a rollout whose id is the session id."""
+    cut = max(0, min(cut, len(session.messages)))
+    return Rollout(
+        id=session.id,
+        session_id=session.id,
+        cut=cut,
+        candidate=CandidateInfo(model=session.source.model or "original"),
+        messages=[message.model_copy() for message in session.messages[cut:]],
+        meta={"original": True},
+    )
+
+
+async def judge_sessions(
+    sessions: Sequence[Session],
+    judges: Sequence[Judge],
+    out: Path,
+    *,
+    cuts: Mapping[str, int] | None = None,
+    resume: bool = True,
+    concurrency: int = 8,
+    progress: Progress | None = None,
+) -> JudgingStats:
+    """Judge each session alone (the baseline) by each judge, appending to ``out``.
+
+    Judgments target the session ids. With ``cuts`` (session id -> cut), a session with a cut
+    above 0 is judged as the continuation of its own first ``cut`` messages, like a rollout.
+    """
+    _check_judges(judges)
+    work: list[_Work] = []
+    for session in sessions:
+        cut = (cuts or {}).get(session.id, 0)
+        rollout = original_continuation(session, cut) if cut > 0 else None
+        work.extend(_Work(session.id, session, rollout, judge) for judge in judges)
+    return await _judge_all(work, Path(out), resume, concurrency, progress)
+
+
+def _load_sessions(source: Path | Sequence[Session]) -> list[Session]:
+    if isinstance(source, Path):
+        if not source.exists():
+            raise ConfigError(
+                f"no sessions file at {source}: pass the sessions the run was made from"
+            )
+        return list(read_models(source, Session))
+    return list(source)
+
+
+def baseline_cuts(rollouts: Sequence[Rollout]) -> dict[str, int]:
+    """Per session, the cut its rollouts share (0, the whole session, when they differ)."""
+    cuts: dict[str, set[int]] = defaultdict(set)
+    for rollout in rollouts:
+        cuts[rollout.session_id].add(rollout.cut)
+    return {sid: next(iter(found)) if len(found) == 1 else 0 for sid, found in cuts.items()}
+
+
+async def judge_run(
+    run_dir: Path,
+    judges: Sequence[Judge],
+    *,
+    sessions: Path | Sequence[Session] | None = None,
+    resume: bool = True,
+    baseline: bool = False,
+    concurrency: int = 8,
+    progress: Progress | None = None,
+) -> dict[str, JudgingStats]:
+    """Judge a run directory's rollouts into its ``judgments.jsonl``.
+
+    ``sessions`` is a sessions file or the sessions themselves (default: the run directory's
+    ``sessions.jsonl``). With ``baseline``, the sessions that have rollouts are judged too, into
+    ``baseline_judgments.jsonl``, each from the cut its rollouts share. Returns the stats of
+    each pass (``rollouts``, and ``baseline`` when asked).
+    """
+    run_dir = Path(run_dir)
+    rollouts_file = run_dir / "rollouts.jsonl"
+    if not rollouts_file.exists():
+        raise ConfigError(f"{run_dir} is not a run directory: it has no rollouts.jsonl")
+    rollouts = list(read_models(rollouts_file, Rollout))
+    loaded = _load_sessions(sessions if sessions is not None else run_dir / SESSIONS_FILE)
+    results = {
+        "rollouts": await judge_rollouts(
+            loaded,
+            rollouts,
+            judges,
+            run_dir / JUDGMENTS_FILE,
+            resume=resume,
+            concurrency=concurrency,
+            progress=progress,
+        )
+    }
+    if baseline:
+        used = {rollout.session_id for rollout in rollouts}
+        results["baseline"] = await judge_sessions(
+            [session for session in loaded if session.id in used],
+            judges,
+            run_dir / BASELINE_JUDGMENTS_FILE,
+            cuts=baseline_cuts(rollouts),
+            resume=resume,
+            concurrency=concurrency,
+            progress=progress,
+        )
+    return results

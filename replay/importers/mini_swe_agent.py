@@ -1,0 +1,483 @@
+"""mini-swe-agent trajectories (``*.traj.json``): 2.x (tool calls) and legacy 1.x (bash blocks).
+
+A 2.x file is one JSON object ``{info, messages, trajectory_format, instance_id}``; a legacy file
+is the same object with text-only messages, or (as in mini-swe-agent's own test data) just the
+list of messages. One session per file. How it maps onto a :class:`~understudy.trajectory.Session`:
+
+* ``messages[]`` are OpenAI chat messages. Assistant ``tool_calls`` become ToolCalls; ``role:
+  "tool"`` results link through ``tool_call_id``.
+* Every message may carry ``extra``: ``timestamp`` -> ``Message.timestamp``; ``returncode`` ->
+  ``meta.exit_code``; ``exception_info`` (a timeout, a command that could not run) ->
+  ``meta.exception_info`` and ``is_error``; the raw model ``response`` -> ``meta.usage``,
+  ``meta.model``, ``meta.response_id`` (usage counted once per response id; the session total
+  is ``Session.meta["usage"]``), ``cost`` -> ``meta.cost``.
+* Output over 10,000 characters is elided in ``content`` (``<output_head>``, ``<elided_chars>``,
+  ``<output_tail>``) and kept whole in ``extra.raw_output``. The importer restores it: the
+  elided part (from ``<warning>`` on) is replaced by ``<output>\\n{raw_output}</output>``, which is
+  exactly what mini-swe-agent shows for shorter output, so restored and ordinary results look
+  alike. ``meta.restored_from = "extra.raw_output"`` says so and ``meta.elided_content`` keeps the
+  text the model actually saw.
+* Legacy 1.x assistant messages put the command in a fenced block (```` ```bash ```` or
+  ```` ```mswea_bash_command ````) and have no ids: when there is exactly one block (mini-swe-agent
+  rejects anything else as a format error) a synthetic call ``legacy-<message index>`` named
+  ``bash`` with ``{"command": <block>}`` is made, and the next user message, the observation,
+  becomes its ``role="tool"`` result (``meta.exit_code`` from its ``<returncode>``). 2.x text-mode
+  messages with ``extra.actions`` but no ``tool_calls`` are treated the same way.
+* The last message has ``role: "exit"``; it is no chat message (no model saw it), so it is kept
+  as ``Session.meta["exit"]`` (its ``content`` plus its ``extra``: ``exit_status``,
+  ``exception_str``, ``traceback``), not as a message.
+* Env: ``info.config.environment.image`` -> image, ``cwd`` -> workdir, ``env`` -> env. Model:
+  ``info.config.model.model_name`` (else the first response's ``model``). Session id: the
+  ``instance_id``. ``Session.meta``: ``submission``, ``exit_status``, ``exit``, ``model_stats``,
+  ``usage``, ``mini_version``, ``trajectory_format``, ``config``.
+* Tool specs are not in these logs: they are inferred from the calls (``inferred=True``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from understudy.replay.importers.base import ImportReport
+from understudy.replay.importers.common import (
+    flatten_content,
+    head_text,
+    infer_tool_specs,
+    json_type_name,
+    load_json,
+    log_error,
+    make_tool_call,
+    parse_timestamp,
+    session_id,
+    tool_result,
+)
+from understudy.trajectory import EnvSpec, Message, Session, SourceInfo, ToolCall
+
+__all__ = ["MiniSweAgentImporter"]
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+_OBJECT_START = re.compile(r'\A\s*\{\s*"(info|messages|trajectory_format|instance_id)"\s*:')
+_LIST_START = re.compile(r'\A\s*\[\s*\{\s*"(role|content)"\s*:')
+_SUBMIT_MARKERS = ("COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT", "MINI_SWE_AGENT_FINAL_OUTPUT")
+_MARKERS = ("mswea_bash_command", *_SUBMIT_MARKERS)
+_BLOCK = re.compile(r"```(?:bash|mswea_bash_command)\s*\n(.*?)\n```", re.DOTALL)
+_RETURNCODE = re.compile(
+    r"\A\s*(?:<exception>.*?</exception>\s*)?<returncode>(-?\d+)</returncode>", re.S
+)
+_ELIDED_START = ("<warning>", "<output_head>")
+
+
+def _is_elided(content: str) -> bool:
+    return "<elided_chars>" in content or (
+        "<output_head>" in content and "<output_tail>" in content
+    )
+
+
+def _restore(content: str, raw_output: str) -> str:
+    """``content`` with its elided output replaced by the whole ``raw_output``."""
+    cuts = [content.find(marker) for marker in _ELIDED_START if marker in content]
+    cut = min(cuts) if cuts else -1
+    if cut <= 0:
+        return raw_output
+    return f"{content[:cut]}<output>\n{raw_output}</output>"
+
+
+class MiniSweAgentImporter:
+    """mini-swe-agent ``.traj.json`` files (2.x and legacy 1.x); one session per file."""
+
+    name = "mini-swe-agent"
+
+    def detect(self, path: Path) -> bool:
+        head = head_text(path)
+        if _OBJECT_START.match(head):
+            if path.name.endswith(".traj.json"):
+                return True
+            return (
+                '"mini_version"' in head
+                or "minisweagent" in head
+                or re.search(r'"trajectory_format"\s*:\s*"mini-swe-agent', head) is not None
+            )
+        if _LIST_START.match(head):
+            return any(marker in head for marker in _MARKERS)
+        return False
+
+    def load(self, path: Path, report: ImportReport, strict: bool = False) -> Iterator[Session]:
+        data = load_json(path)
+        if isinstance(data, list):
+            yield _Reader(path, report, strict, {}, data, bare=True).session()
+            return
+        if not isinstance(data, dict):
+            raise log_error(
+                path,
+                "expected a JSON object (a mini-swe-agent trajectory) or a list of messages, "
+                f"got {json_type_name(data)}",
+                where="(top level)",
+            )
+        messages = data.get("messages")
+        if not isinstance(messages, list):
+            got = (
+                "missing"
+                if messages is None
+                else f"expected a list, got {json_type_name(messages)}"
+            )
+            raise log_error(path, got, where="messages")
+        yield _Reader(path, report, strict, data, messages, bare=False).session()
+
+
+class _Reader:
+    def __init__(
+        self,
+        path: Path,
+        report: ImportReport,
+        strict: bool,
+        data: dict[str, Any],
+        raw_messages: list[Any],
+        bare: bool,
+    ) -> None:
+        self.path = path
+        self.report = report
+        self.strict = strict
+        self.data = data
+        self.raw_messages = raw_messages
+        self.bare = bare
+        self.info = _obj(data.get("info"))
+        if "info" in data and not isinstance(data.get("info"), dict):
+            self.warn("info", f"expected an object, got {json_type_name(data.get('info'))}")
+        self.config = _obj(self.info.get("config"))
+        self.messages: list[Message] = []
+        self.calls: dict[str, ToolCall] = {}
+        self.pending: list[ToolCall] = []  # text commands waiting for their observation
+        self.usage: dict[str, int] = {}
+        self.responses: set[str] = set()
+        self.first_model: str | None = None
+        self.exits: list[dict[str, Any]] = []
+
+    def warn(self, where: str, message: str, lossy: bool = False) -> None:
+        if lossy and self.strict:
+            raise log_error(self.path, message, where=where)
+        self.report.warn(self.path, message, where=where)
+
+    # -- the session
+
+    def session(self) -> Session:
+        for index, raw in enumerate(self.raw_messages):
+            self._message(index, raw)
+        self._submission_result()
+        model = _text(_obj(self.config.get("model")).get("model_name")) or self.first_model
+        if model is None:
+            self.warn("info.config.model.model_name", "the log does not record the model name")
+        version = _text(self.info.get("mini_version"))
+        if version is None:
+            version = "1.x (legacy)" if self.bare or not self._has_tool_calls() else None
+        return Session(
+            id=session_id(self.path, own_id=self.data.get("instance_id")),
+            source=SourceInfo(
+                format="mini-swe-agent",
+                path=str(self.path),
+                agent="mini-swe-agent",
+                model=model,
+                version=version,
+            ),
+            task=self._task(),
+            env=self._env(),
+            tools=infer_tool_specs(self.messages),
+            messages=self.messages,
+            meta=self._meta(),
+        )
+
+    def _submission_result(self) -> None:
+        """Give the submitting call its output: mini-swe-agent 2.x ends the run when a command
+        prints the submission marker and writes that output as the ``exit`` message, not as a
+        tool result. The result made here says so (``meta.from_exit``)."""
+        if not self.exits or not self.messages:
+            return
+        last, final = self.messages[-1], self.exits[-1]
+        if last.role != "assistant" or not last.tool_calls:
+            return
+        if str(final.get("exit_status", "")).lower() != "submitted":
+            return
+        marked = [
+            call
+            for call in last.tool_calls
+            if any(marker in str(call.arguments.get("command", "")) for marker in _SUBMIT_MARKERS)
+        ]
+        chosen = marked if marked else last.tool_calls
+        if len(chosen) != 1:
+            return
+        call = chosen[0]
+        meta = {"from_exit": True, "exit_status": final.get("exit_status")}
+        self.messages.append(
+            tool_result(call.id, final.get("content", ""), name=call.name, meta=meta)
+        )
+
+    def _has_tool_calls(self) -> bool:
+        return any(
+            _items(_obj(raw).get("tool_calls"))
+            for raw in self.raw_messages
+            if _obj(raw).get("role") == "assistant"
+        )
+
+    # -- messages
+
+    def _message(self, index: int, raw: Any) -> None:
+        where = f"messages[{index}]"
+        if not isinstance(raw, dict):
+            self.warn(where, f"expected an object, got {json_type_name(raw)}; skipped", True)
+            return
+        role = raw.get("role")
+        extra = _obj(raw.get("extra"))
+        content = flatten_content(raw.get("content"))
+        timestamp = parse_timestamp(extra.get("timestamp"))
+        if role == "exit":
+            self.exits.append({"content": content, **extra})
+            if index != len(self.raw_messages) - 1:
+                self.warn(f"{where}.role", "an exit message that is not the last message")
+            return
+        if role == "assistant":
+            self._assistant(index, raw, extra, content, timestamp)
+        elif role == "tool":
+            self._tool(index, raw, extra, content, timestamp)
+        elif role == "user" and self.pending:
+            call = self.pending.pop(0)
+            self._result(call, content, extra, timestamp, index)
+        elif role in ("system", "user"):
+            self.pending = []
+            meta: dict[str, Any] = {}
+            if extra:
+                meta["extra"] = extra
+            self.messages.append(
+                Message(role=role, content=content, timestamp=timestamp, meta=meta)
+            )
+        else:
+            self.warn(f"{where}.role", f"unknown role {str(role)[:40]!r}; skipped", True)
+
+    def _assistant(
+        self,
+        index: int,
+        raw: dict[str, Any],
+        extra: dict[str, Any],
+        content: str,
+        timestamp: datetime | None,
+    ) -> None:
+        where = f"messages[{index}]"
+        self.pending = []
+        calls: list[ToolCall] = []
+        for number, item in enumerate(_items(raw.get("tool_calls"))):
+            if not isinstance(item, dict):
+                self.warn(f"{where}.tool_calls[{number}]", "not an object; skipped", True)
+                continue
+            function = _obj(item.get("function"))
+            call_id = item.get("id")
+            if not isinstance(call_id, str) or not call_id:
+                call_id = f"call-{index}-{number}"
+                self.warn(f"{where}.tool_calls[{number}].id", f"no call id; using {call_id}")
+            calls.append(make_tool_call(call_id, function.get("name"), function.get("arguments")))
+        if not calls:
+            commands = [
+                _text(_obj(action).get("command")) for action in _items(extra.get("actions"))
+            ]
+            found = [command for command in commands if command is not None]
+            if not found:
+                blocks = _BLOCK.findall(content)
+                found = blocks if len(blocks) == 1 else []
+            for number, command in enumerate(found):
+                suffix = f"-{number}" if len(found) > 1 else ""
+                calls.append(
+                    ToolCall(
+                        id=f"legacy-{index}{suffix}", name="bash", arguments={"command": command}
+                    )
+                )
+            self.pending = list(calls)
+        for call in calls:
+            self.calls[call.id] = call
+        response = _obj(extra.get("response"))
+        meta: dict[str, Any] = {}
+        response_id = _text(response.get("id"))
+        model = _text(response.get("model"))
+        if model:
+            meta["model"] = model
+            self.first_model = self.first_model or model
+        if response_id:
+            meta["response_id"] = response_id
+        usage = response.get("usage")
+        if isinstance(usage, dict) and (response_id is None or response_id not in self.responses):
+            meta["usage"] = usage
+            for key, value in usage.items():
+                if (count := _int(value)) is not None:
+                    self.usage[key] = self.usage.get(key, 0) + count
+        if response_id:
+            self.responses.add(response_id)
+        cost = extra.get("cost")
+        if isinstance(cost, int | float) and not isinstance(cost, bool):
+            meta["cost"] = cost
+        self.messages.append(
+            Message(
+                role="assistant",
+                content=content,
+                reasoning=_reasoning(raw, response),
+                tool_calls=calls,
+                timestamp=timestamp,
+                meta=meta,
+            )
+        )
+
+    def _tool(
+        self,
+        index: int,
+        raw: dict[str, Any],
+        extra: dict[str, Any],
+        content: str,
+        timestamp: datetime | None,
+    ) -> None:
+        where = f"messages[{index}]"
+        call_id = raw.get("tool_call_id")
+        if not isinstance(call_id, str) or not call_id:
+            if self.pending:
+                self._result(self.pending.pop(0), content, extra, timestamp, index)
+                return
+            self.warn(f"{where}.tool_call_id", "tool result without a call id; kept as an orphan")
+            self.messages.append(self._result_message(None, None, content, extra, timestamp, index))
+            return
+        call = self.calls.get(call_id)
+        if call is None:
+            self.warn(
+                f"{where}.tool_call_id",
+                f"tool result for call {call_id!r}, which no earlier message made; "
+                "kept as an orphan result",
+            )
+        name = call.name if call else _text(raw.get("name"))
+        self.messages.append(self._result_message(call_id, name, content, extra, timestamp, index))
+
+    def _result(
+        self,
+        call: ToolCall,
+        content: str,
+        extra: dict[str, Any],
+        timestamp: datetime | None,
+        index: int,
+    ) -> None:
+        self.messages.append(
+            self._result_message(call.id, call.name, content, extra, timestamp, index)
+        )
+
+    def _result_message(
+        self,
+        call_id: str | None,
+        name: str | None,
+        content: str,
+        extra: dict[str, Any],
+        timestamp: datetime | None,
+        index: int,
+    ) -> Message:
+        meta: dict[str, Any] = {}
+        raw_output = extra.get("raw_output")
+        if _is_elided(content):
+            if isinstance(raw_output, str):
+                meta["restored_from"] = "extra.raw_output"
+                meta["elided_content"] = content
+                content = _restore(content, raw_output)
+            else:
+                self.warn(
+                    f"messages[{index}].content",
+                    "output elided in the log and no extra.raw_output to restore it from",
+                )
+                meta["elided"] = True
+        exit_code = _int(extra.get("returncode"))
+        if exit_code is None and (match := _RETURNCODE.match(content)):
+            exit_code = int(match.group(1))
+        if exit_code is not None:
+            meta["exit_code"] = exit_code
+        exception = extra.get("exception_info")
+        if exception:
+            meta["exception_info"] = exception
+        return tool_result(
+            call_id,
+            content,
+            name=name,
+            is_error=bool(exception),
+            timestamp=timestamp,
+            meta=meta,
+        )
+
+    # -- session facts
+
+    def _task(self) -> str:
+        for message in self.messages:
+            if message.role == "user" and message.content:
+                return message.content
+        return ""
+
+    def _env(self) -> EnvSpec:
+        environment = _obj(self.config.get("environment"))
+        spec = EnvSpec(image=_text(environment.get("image")))
+        cwd = _text(environment.get("cwd"))
+        if cwd and cwd.startswith("/"):
+            spec.workdir = cwd
+        variables = _obj(environment.get("env"))
+        spec.env = {key: value for key, value in variables.items() if isinstance(value, str)}
+        return spec
+
+    def _meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {}
+        info = self.info
+        exit_entry = dict(self.exits[-1]) if self.exits else {}
+        submission = info.get("submission", exit_entry.get("submission"))
+        if submission is not None:
+            meta["submission"] = submission
+        exit_status = info.get("exit_status", exit_entry.get("exit_status"))
+        if exit_status is not None:
+            meta["exit_status"] = exit_status
+        if exit_entry:
+            if exit_entry.get("submission") == submission:
+                exit_entry.pop("submission", None)
+            meta["exit"] = exit_entry
+        if len(self.exits) > 1:
+            meta["exits"] = self.exits
+        for key in ("model_stats", "mini_version"):
+            if key in info:
+                meta[key] = info[key]
+        for key in ("exception_str", "traceback"):
+            if key in info and info[key] != exit_entry.get(key):
+                meta[key] = info[key]
+        if self.usage:
+            meta["usage"] = self.usage
+        for key in ("trajectory_format", "instance_id"):
+            if key in self.data:
+                meta[key] = self.data[key]
+        if self.config:
+            meta["config"] = self.config
+        return meta
+
+
+def _reasoning(raw: dict[str, Any], response: dict[str, Any]) -> str | None:
+    candidates = [
+        raw.get("reasoning_content"),
+        _obj(raw.get("provider_specific_fields")).get("reasoning_content"),
+    ]
+    for choice in _items(response.get("choices"))[:1]:
+        message = _obj(_obj(choice).get("message"))
+        candidates.append(message.get("reasoning_content"))
+        candidates.append(_obj(message.get("provider_specific_fields")).get("reasoning_content"))
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return None

@@ -1,0 +1,671 @@
+"""SWE-agent trajectories (``*.traj``): 1.x (function calling) and legacy 0.x (commands in text).
+
+A ``.traj`` file is one JSON object ``{environment, trajectory, history, info[, replay_config]}``
+holding one session. How it maps onto a :class:`~understudy.trajectory.Session`:
+
+* ``history[]`` is the chat. ``system``/``user``/``assistant`` entries keep their role and their
+  content verbatim (observations keep SWE-agent's ``\\r\\n`` line ends); ``agent``,
+  ``message_type`` and ``is_demo`` go to ``Message.meta``. Demonstrations stay user messages.
+* 1.x assistant entries carry OpenAI-style ``tool_calls``; their results are ``role: "tool"``
+  entries whose ``tool_call_ids`` is a *list*: one tool message is made per id (an id list of
+  several means one observation answered several calls, as the OpenAI API requires).
+* An assistant entry without ``tool_calls`` but with a command (legacy 0.x, or a 1.x run with a
+  text parser) gets a synthetic call: id ``legacy-<history index>``, name the command's first word
+  when it is a SWE-agent command (``open``, ``edit``, ``find_file``, ``submit``, ... as documented
+  in the log, else a built-in list) or ``bash`` otherwise. Arguments follow the command's
+  documented signature (``find_file "x.py"`` -> ``{"file_name": "x.py"}``, ``edit 4:4 ...`` ->
+  ``{start_line, end_line, replacement_text}``), so they have the shape of the 1.x function
+  calls; a command line that does not parse (or ``bash``) gives ``{"command": <full text>}``.
+  The command as logged stays in the message text and in ``meta["action"]``. The next user entry
+  is that call's observation and becomes a ``role="tool"`` message.
+* ``trajectory[]`` steps line up with the assistant actions of ``history``: their
+  ``execution_time`` becomes ``meta.duration_s`` and ``state`` ``meta.state`` of the result.
+  Steps the history lacks (1.x does not write the final ``submit`` step to ``history``) are
+  recovered from ``trajectory[]`` (``meta.recovered_from``), as is the observation of a last
+  action that has no following user entry.
+* Tool specs: parsed from the command documentation the log carries
+  (``replay_config.agent.tools.command_docs`` in 1.x, the ``COMMANDS:`` section of the legacy
+  system prompt); tools called but not documented are inferred from the calls
+  (``inferred=True``).
+* Env: ``replay_config.env.repo`` (``github_url``/``base_commit`` -> ``RepoSpec(url, commit)``,
+  ``path`` for local repos), ``env.deployment.image``, ``env.post_startup_commands`` -> setup,
+  workdir from the recorded ``state.working_dir`` (the repository path, e.g.
+  ``/SWE-agent__test-repo``).
+* ``Session.meta``: ``submission`` and ``exit_status`` (from ``info``), ``model_stats``,
+  ``usage`` (``tokens_sent``/``tokens_received``), the rest of ``info`` and the problem statement.
+* Model: ``replay_config.agent.model.name``; legacy files do not record it, except through the
+  run directory's name (``<model>__<data>__<config>__t-...``), which is used when present.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from understudy.replay.importers.base import ImportReport
+from understudy.replay.importers.common import (
+    flatten_content,
+    head_text,
+    infer_tool_specs,
+    json_type_name,
+    load_json,
+    log_error,
+    make_tool_call,
+    session_id,
+    tool_result,
+)
+from understudy.trajectory import (
+    EnvSpec,
+    Message,
+    RepoSpec,
+    Session,
+    SourceInfo,
+    ToolCall,
+    ToolSpec,
+)
+
+__all__ = ["SweAgentImporter"]
+
+
+# --------------------------------------------------------------------------- small accessors
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _maybe_json_object(value: Any) -> dict[str, Any]:
+    """A dict, or a string holding a JSON object (some versions store ``replay_config`` so)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (json.JSONDecodeError, RecursionError):
+            return {}
+    return _obj(value)
+
+
+# --------------------------------------------------------------------------- command docs
+
+
+@dataclass
+class _Argument:
+    name: str
+    type: str
+    required: bool
+    description: str = ""
+
+
+@dataclass
+class _Command:
+    name: str
+    description: str = ""
+    signature: str = ""
+    arguments: list[_Argument] = field(default_factory=list)
+
+    def spec(self) -> ToolSpec:
+        properties: dict[str, Any] = {}
+        for arg in self.arguments:
+            prop: dict[str, Any] = {"type": arg.type}
+            if arg.description:
+                prop["description"] = arg.description
+            properties[arg.name] = prop
+        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        required = [arg.name for arg in self.arguments if arg.required]
+        if required:
+            schema["required"] = required
+        description = self.description
+        if self.signature:
+            description = f"{description}\nsignature: {self.signature}".strip()
+        return ToolSpec(name=self.name, description=description, parameters=schema)
+
+
+_DOC_HEAD = re.compile(r"^([A-Za-z_][\w-]*):[ \t]*\n[ \t]+docstring:", re.MULTILINE)
+_DOC_ARG = re.compile(
+    r"^\s*-\s*(?P<name>[\w-]+)\s*\((?P<type>\w+)\)\s*\[(?P<req>required|optional)\]\s*:?\s*(?P<desc>.*)$"
+)
+_JSON_TYPES = {"string", "integer", "number", "boolean", "array", "object"}
+
+
+def parse_command_docs(text: str) -> list[_Command]:
+    """The commands documented in SWE-agent's YAML-like command docs (1.x ``command_docs``, or
+    the ``COMMANDS:`` section of a legacy system prompt), in order. Never raises."""
+    heads = list(_DOC_HEAD.finditer(text))
+    commands: list[_Command] = []
+    for number, head in enumerate(heads):
+        end = heads[number + 1].start() if number + 1 < len(heads) else len(text)
+        block = text[head.start() : end]
+        command = _Command(name=head.group(1))
+        section = ""
+        signature_lines: list[str] = []
+        for line in block.splitlines()[1:]:
+            stripped = line.strip()
+            if stripped.startswith("docstring:"):
+                section = "docstring"
+                command.description = stripped.removeprefix("docstring:").strip()
+            elif stripped.startswith("signature:"):
+                section = "signature"
+                signature_lines = [stripped.removeprefix("signature:").strip()]
+            elif stripped.startswith("arguments:"):
+                section = "arguments"
+            elif section == "arguments" and (arg := _DOC_ARG.match(line)):
+                kind = arg.group("type").lower()
+                command.arguments.append(
+                    _Argument(
+                        name=arg.group("name"),
+                        type=kind if kind in _JSON_TYPES else "string",
+                        required=arg.group("req") == "required",
+                        description=arg.group("desc").strip(),
+                    )
+                )
+            elif section == "signature" and stripped and not line.startswith((" ", "\t")):
+                signature_lines.append(stripped)  # multi-line signatures (legacy ``edit``)
+            elif section == "docstring" and stripped and line.startswith((" ", "\t")):
+                command.description = f"{command.description} {stripped}".strip()
+        command.signature = "\n".join(signature_lines)
+        commands.append(command)
+    return commands
+
+
+def _builtin_commands() -> dict[str, _Command]:
+    """SWE-agent's classic commands, for logs that do not document theirs."""
+
+    def arg(name: str, kind: str = "string", required: bool = True) -> _Argument:
+        return _Argument(name, kind, required)
+
+    table = [
+        _Command("open", arguments=[arg("path"), arg("line_number", "integer", False)]),
+        _Command("goto", arguments=[arg("line_number", "integer")]),
+        _Command("scroll_up"),
+        _Command("scroll_down"),
+        _Command("create", arguments=[arg("filename")]),
+        _Command("submit"),
+        _Command("find_file", arguments=[arg("file_name"), arg("dir", required=False)]),
+        _Command("search_dir", arguments=[arg("search_term"), arg("dir", required=False)]),
+        _Command("search_file", arguments=[arg("search_term"), arg("file", required=False)]),
+        _Command(
+            "edit",
+            arguments=[
+                arg("start_line", "integer"),
+                arg("end_line", "integer"),
+                arg("replacement_text"),
+            ],
+        ),
+        _Command("insert", arguments=[arg("text"), arg("line", "integer", False)]),
+        _Command("filemap", arguments=[arg("file_path")]),
+    ]
+    return {command.name: command for command in table}
+
+
+_LEGACY_EDIT = re.compile(r"\Aedit\s+(\d+)\s*:\s*(\d+)[ \t]*\n(.*?)\n?end_of_edit\s*\Z", re.DOTALL)
+
+
+def _convert(token: str, kind: str) -> Any:
+    if kind == "integer" and re.fullmatch(r"-?\d+", token):
+        return int(token)
+    if kind == "number":
+        try:
+            return float(token)
+        except ValueError:
+            return token
+    if kind == "boolean" and token.lower() in ("true", "false"):
+        return token.lower() == "true"
+    return token
+
+
+def _command_arguments(command: _Command | None, text: str) -> dict[str, Any]:
+    """Arguments of a text command, shaped by its documented signature when it parses."""
+    fallback: dict[str, Any] = {"command": text}
+    if command is None:
+        return fallback
+    if command.name == "edit" and (legacy := _LEGACY_EDIT.match(text)):
+        names = [arg.name for arg in command.arguments]
+        if names == ["start_line", "end_line", "replacement_text"]:
+            return {
+                "start_line": int(legacy.group(1)),
+                "end_line": int(legacy.group(2)),
+                "replacement_text": legacy.group(3),
+            }
+        return fallback
+    if "\n" in text:
+        return fallback
+    try:
+        tokens = shlex.split(text)[1:]
+    except ValueError:
+        return fallback
+    required = sum(1 for arg in command.arguments if arg.required)
+    if len(tokens) > len(command.arguments) or len(tokens) < required:
+        return fallback
+    if any(token.startswith("--") for token in tokens):
+        return fallback
+    return {
+        arg.name: _convert(token, arg.type)
+        for arg, token in zip(command.arguments, tokens, strict=False)
+    }
+
+
+# --------------------------------------------------------------------------- the importer
+
+
+_FENCE = re.compile(r"^```[^\n`]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+_RUN_DIR = re.compile(r"^(?P<model>[^_].*?)__.+__t-[\d.]+__p-[\d.]+__c-[\d.]+")
+
+
+def _fenced_command(text: str) -> str | None:
+    """The last fenced block of an assistant message (SWE-agent's thought-action parser)."""
+    blocks = _FENCE.findall(text)
+    return blocks[-1] if blocks else None
+
+
+class SweAgentImporter:
+    """SWE-agent ``.traj`` files (1.x and legacy 0.x); one session per file."""
+
+    name = "swe-agent"
+
+    def detect(self, path: Path) -> bool:
+        head = head_text(path)
+        if not head.lstrip().startswith("{") or '"trajectory_format"' in head:
+            return False
+        has_trajectory = re.search(r'"trajectory"\s*:\s*\[', head) is not None
+        has_history = re.search(r'"history"\s*:\s*\[', head) is not None
+        if path.name.endswith(".traj") and (has_trajectory or has_history):
+            return True
+        if not has_trajectory:
+            return False
+        return has_history or ('"observation"' in head and '"action"' in head)
+
+    def load(self, path: Path, report: ImportReport, strict: bool = False) -> Iterator[Session]:
+        data = load_json(path)
+        if not isinstance(data, dict):
+            raise log_error(
+                path,
+                f"expected a JSON object (a SWE-agent trajectory), got {json_type_name(data)}",
+                where="(top level)",
+            )
+        yield _TrajReader(path, data, report, strict).session()
+
+
+@dataclass
+class _Step:
+    """One assistant action of ``history`` and the messages that answer it."""
+
+    message_index: int
+    action: str | None
+    results: list[int] = field(default_factory=list)
+
+
+class _TrajReader:
+    def __init__(self, path: Path, data: dict[str, Any], report: ImportReport, strict: bool):
+        self.path = path
+        self.data = data
+        self.report = report
+        self.strict = strict
+        self.config = _maybe_json_object(data.get("replay_config"))
+        self.info = _obj(data.get("info"))
+        self.messages: list[Message] = []
+        self.steps: list[_Step] = []
+        self.commands: dict[str, _Command] = {}
+        self.documented: list[_Command] = []
+        self.calls: dict[str, ToolCall] = {}
+        self.step_of_call: dict[str, _Step] = {}
+
+    # -- reporting
+
+    def warn(self, where: str, message: str, lossy: bool = False) -> None:
+        """Report a problem; ``lossy`` ones (something was skipped) fail under ``strict``."""
+        if lossy and self.strict:
+            raise log_error(self.path, message, where=where)
+        self.report.warn(self.path, message, where=where)
+
+    # -- the session
+
+    def session(self) -> Session:
+        history = self.data.get("history")
+        trajectory = self.data.get("trajectory")
+        if history is None and isinstance(trajectory, list):
+            self.warn("history", "no history[]; the chat is rebuilt from trajectory[] steps")
+            history = []
+        elif not isinstance(history, list):
+            got = (
+                "missing" if history is None else f"expected a list, got {json_type_name(history)}"
+            )
+            raise log_error(self.path, got, where="history")
+        if trajectory is not None and not isinstance(trajectory, list):
+            self.warn("trajectory", f"expected a list, got {json_type_name(trajectory)}; ignored")
+            trajectory = None
+        self._load_docs(history)
+        self._read_history(history)
+        if trajectory:
+            self._attach_trajectory(trajectory)
+        tools = [command.spec() for command in self.documented]
+        tools = infer_tool_specs(self.messages, known=tools)
+        model = self._model()
+        version = _text(self.info.get("swe_agent_version")) or (
+            "1.x" if self.config else "0.x (legacy)"
+        )
+        problem = _obj(self.config.get("problem_statement"))
+        return Session(
+            id=session_id(self.path, own_id=problem.get("id")),
+            source=SourceInfo(
+                format="swe-agent",
+                path=str(self.path),
+                agent="swe-agent",
+                model=model,
+                version=version,
+            ),
+            task=self._task(),
+            env=self._env(trajectory or []),
+            tools=tools,
+            messages=self.messages,
+            meta=self._meta(problem),
+        )
+
+    def _load_docs(self, history: list[Any]) -> None:
+        tools_config = _obj(_obj(self.config.get("agent")).get("tools"))
+        docs = _text(tools_config.get("command_docs"))
+        if docs is None:
+            for entry in history:
+                entry = _obj(entry)
+                if entry.get("role") == "system":
+                    content = flatten_content(entry.get("content"))
+                    if "COMMANDS:" in content or "docstring:" in content:
+                        docs = content
+                    break
+        self.documented = parse_command_docs(docs) if docs else []
+        if self.documented:
+            self.commands = {command.name: command for command in self.documented}
+        else:
+            self.commands = _builtin_commands()
+
+    # -- history
+
+    def _read_history(self, history: list[Any]) -> None:
+        pending: ToolCall | None = None  # a text command waiting for its observation
+        for index, entry in enumerate(history):
+            where = f"history[{index}]"
+            if not isinstance(entry, dict):
+                self.warn(where, f"expected an object, got {json_type_name(entry)}; skipped", True)
+                continue
+            role = entry.get("role")
+            meta = {key: entry[key] for key in ("agent", "message_type", "is_demo") if key in entry}
+            content = flatten_content(entry.get("content"))
+            if role == "assistant":
+                pending = self._assistant(index, entry, content, meta)
+            elif role == "tool":
+                self._tool(index, entry, content, meta, pending)
+                pending = None
+            elif role == "user" and pending is not None and not entry.get("is_demo"):
+                self._result(pending, content, meta)
+                pending = None
+            elif role in ("system", "user"):
+                self.messages.append(Message(role=role, content=content, meta=meta))
+                pending = None
+            else:
+                self.warn(f"{where}.role", f"unknown role {json.dumps(role)[:40]}; skipped", True)
+
+    def _assistant(
+        self, index: int, entry: dict[str, Any], content: str, meta: dict[str, Any]
+    ) -> ToolCall | None:
+        where = f"history[{index}]"
+        calls: list[ToolCall] = []
+        for number, raw in enumerate(_items(entry.get("tool_calls"))):
+            if not isinstance(raw, dict):
+                self.warn(f"{where}.tool_calls[{number}]", "not an object; skipped", True)
+                continue
+            function = _obj(raw.get("function"))
+            call_id = raw.get("id")
+            if not isinstance(call_id, str) or not call_id:
+                call_id = f"{where}-call-{number}"
+                self.warn(f"{where}.tool_calls[{number}].id", f"no call id; using {call_id}")
+            calls.append(make_tool_call(call_id, function.get("name"), function.get("arguments")))
+        action = _text(entry.get("action"))
+        pending: ToolCall | None = None
+        if not calls:
+            command = action if action is not None else _fenced_command(content)
+            if command is not None and command.strip():
+                pending = self._synthetic_call(f"legacy-{index}", command)
+                calls = [pending]
+        if action is not None:
+            meta["action"] = action
+        reasoning = _reasoning(entry)
+        message = Message(
+            role="assistant", content=content, reasoning=reasoning, tool_calls=calls, meta=meta
+        )
+        self.messages.append(message)
+        if calls:
+            step = _Step(len(self.messages) - 1, action)
+            self.steps.append(step)
+            for call in calls:
+                self.calls[call.id] = call
+                self.step_of_call[call.id] = step
+        return pending
+
+    def _synthetic_call(self, call_id: str, command_text: str) -> ToolCall:
+        text = command_text.strip()
+        first = text.split(maxsplit=1)[0] if text else ""
+        command = self.commands.get(first)
+        if command is None or first == "bash":
+            return ToolCall(id=call_id, name="bash", arguments={"command": text})
+        return ToolCall(id=call_id, name=first, arguments=_command_arguments(command, text))
+
+    def _tool(
+        self,
+        index: int,
+        entry: dict[str, Any],
+        content: str,
+        meta: dict[str, Any],
+        pending: ToolCall | None,
+    ) -> None:
+        where = f"history[{index}]"
+        raw_ids = entry.get("tool_call_ids")
+        if raw_ids is None and "tool_call_id" in entry:
+            raw_ids = [entry.get("tool_call_id")]
+        ids = [item for item in _items(raw_ids) if isinstance(item, str) and item]
+        if raw_ids is not None and len(ids) != len(_items(raw_ids)):
+            self.warn(f"{where}.tool_call_ids", "ids that are not strings were ignored")
+        if not ids and pending is not None:
+            self._result(pending, content, meta)
+            return
+        if not ids:
+            self.warn(
+                f"{where}.tool_call_ids",
+                "tool result without a call id; kept as an orphan result",
+            )
+            self.messages.append(tool_result(None, content, meta=meta))
+            return
+        if len(ids) > 1:
+            meta = {**meta, "tool_call_ids": ids}
+        for call_id in ids:
+            call = self.calls.get(call_id)
+            if call is None:
+                self.warn(
+                    f"{where}.tool_call_ids",
+                    f"tool result for call {call_id!r}, which no earlier message made; "
+                    "kept as an orphan result",
+                )
+            message = tool_result(
+                call_id, content, name=call.name if call else None, meta=dict(meta)
+            )
+            self.messages.append(message)
+            self._note_result(call_id)
+
+    def _result(self, call: ToolCall, content: str, meta: dict[str, Any]) -> None:
+        self.messages.append(tool_result(call.id, content, name=call.name, meta=meta))
+        self._note_result(call.id)
+
+    def _note_result(self, call_id: str) -> None:
+        step = self.step_of_call.get(call_id)
+        if step is not None:
+            step.results.append(len(self.messages) - 1)
+
+    # -- trajectory
+
+    def _attach_trajectory(self, trajectory: list[Any]) -> None:
+        """Line ``trajectory[]`` up with the history's actions; recover what history lacks."""
+        for number, step in enumerate(self.steps[: len(trajectory)]):
+            raw = _obj(trajectory[number])
+            logged = _text(raw.get("action"))
+            if (
+                step.action is not None
+                and logged is not None
+                and (logged.strip() != step.action.strip())
+            ):
+                self.warn(
+                    f"trajectory[{number}].action",
+                    "trajectory[] does not line up with history; its timings were not attached",
+                )
+                return
+            for result in step.results:
+                self._add_step_facts(self.messages[result], raw)
+            if not step.results and step.message_index == len(self.messages) - 1:
+                observation = _text(raw.get("observation"))
+                if observation is not None:
+                    self._recovered_result(step, raw, observation, number)
+        missing = trajectory[len(self.steps) :]
+        for offset, raw_step in enumerate(missing):
+            number = len(self.steps) + offset
+            if not isinstance(raw_step, dict):
+                self.warn(f"trajectory[{number}]", "not an object; skipped", True)
+                continue
+            self._recover_step(number, raw_step)
+        if missing:
+            self.warn(
+                "trajectory",
+                f"{len(missing)} step(s) missing from history[] were recovered from trajectory[]",
+            )
+
+    @staticmethod
+    def _add_step_facts(message: Message, raw: dict[str, Any]) -> None:
+        duration = raw.get("execution_time")
+        if isinstance(duration, int | float) and not isinstance(duration, bool):
+            message.meta["duration_s"] = float(duration)
+        state = raw.get("state")
+        if isinstance(state, str):
+            state = _maybe_json_object(state) or state
+        if state:
+            message.meta["state"] = state
+
+    def _recovered_result(
+        self, step: _Step, raw: dict[str, Any], observation: str, number: int
+    ) -> None:
+        calls = self.messages[step.message_index].tool_calls
+        meta = {"recovered_from": f"trajectory[{number}].observation"}
+        for call in calls:
+            self.messages.append(tool_result(call.id, observation, name=call.name, meta=dict(meta)))
+            self._add_step_facts(self.messages[-1], raw)
+
+    def _recover_step(self, number: int, raw: dict[str, Any]) -> None:
+        where = f"trajectory[{number}]"
+        content = _text(raw.get("response")) or _text(raw.get("thought")) or ""
+        action = _text(raw.get("action")) or ""
+        calls: list[ToolCall] = []
+        for index, item in enumerate(_items(raw.get("tool_calls"))):
+            function = _obj(_obj(item).get("function"))
+            call_id = _obj(item).get("id") or f"trajectory-{number}-{index}"
+            calls.append(make_tool_call(call_id, function.get("name"), function.get("arguments")))
+        if not calls and action.strip():
+            calls = [self._synthetic_call(f"trajectory-{number}", action)]
+        meta: dict[str, Any] = {"recovered_from": where}
+        if action:
+            meta["action"] = action
+        self.messages.append(
+            Message(role="assistant", content=content, tool_calls=calls, meta=meta)
+        )
+        self.calls.update((call.id, call) for call in calls)
+        observation = _text(raw.get("observation"))
+        if calls and observation is not None:
+            for call in calls:
+                result = tool_result(call.id, observation, name=call.name, meta=dict(meta))
+                self._add_step_facts(result, raw)
+                self.messages.append(result)
+
+    # -- session facts
+
+    def _model(self) -> str | None:
+        model = _obj(_obj(self.config.get("agent")).get("model"))
+        name = _text(model.get("name")) or _text(model.get("model_name"))
+        if name:
+            return name
+        match = _RUN_DIR.match(self.path.parent.name)
+        if match:
+            return match.group("model")
+        self.warn("replay_config.agent.model.name", "the log does not record the model name")
+        return None
+
+    def _task(self) -> str:
+        for message in self.messages:
+            if message.role == "user" and not message.meta.get("is_demo") and message.content:
+                return message.content
+        return ""
+
+    def _env(self, trajectory: list[Any]) -> EnvSpec:
+        env_config = _obj(self.config.get("env"))
+        repo_config = _obj(env_config.get("repo"))
+        repo: RepoSpec | None = None
+        url = _text(repo_config.get("github_url")) or _text(repo_config.get("url"))
+        local = _text(repo_config.get("path"))
+        commit = _text(repo_config.get("base_commit"))
+        if url or local:
+            repo = RepoSpec(url=url, path=None if url else local, commit=commit)
+        deployment = _obj(env_config.get("deployment"))
+        image = _text(deployment.get("image"))
+        setup = [cmd for cmd in _items(env_config.get("post_startup_commands")) if _text(cmd)]
+        spec = EnvSpec(image=image, repo=repo, setup=setup)
+        for raw in trajectory:
+            state = _obj(raw).get("state")
+            if isinstance(state, str):
+                state = _maybe_json_object(state)
+            workdir = _text(_obj(state).get("working_dir"))
+            if workdir and workdir.startswith("/"):
+                spec.workdir = workdir
+                break
+        return spec
+
+    def _meta(self, problem: dict[str, Any]) -> dict[str, Any]:
+        meta: dict[str, Any] = {}
+        info = dict(self.info)
+        for key in ("submission", "exit_status", "model_stats"):
+            if key in info:
+                meta[key] = info.pop(key)
+        stats = _obj(meta.get("model_stats"))
+        usage = {
+            name: stats[key]
+            for key, name in (
+                ("tokens_sent", "prompt_tokens"),
+                ("tokens_received", "completion_tokens"),
+            )
+            if isinstance(stats.get(key), int)
+        }
+        if usage:
+            meta["usage"] = usage
+        if info:
+            meta["info"] = info
+        if problem:
+            meta["problem_statement"] = problem
+        environment = self.data.get("environment")
+        if isinstance(environment, str):
+            meta["environment"] = environment
+        return meta
+
+
+def _reasoning(entry: dict[str, Any]) -> str | None:
+    text = _text(entry.get("reasoning_content"))
+    if text:
+        return text
+    blocks = [
+        _text(_obj(block).get("thinking")) or "" for block in _items(entry.get("thinking_blocks"))
+    ]
+    joined = "\n".join(block for block in blocks if block)
+    return joined or None
