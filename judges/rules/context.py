@@ -1,0 +1,232 @@
+"""The shared context every rule reads, the Finding a rule returns and the RuleJudge base."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from understudy.judges.base import trajectory_of
+from understudy.judges.claims import Claim, find_claims
+from understudy.judges.ledger import Ledger, LedgerCall, build_ledger
+from understudy.trajectory import Evidence, Judgment, Message, Rollout, Session
+
+RULES_VERSION = "1"
+"""Recorded in every rule Judgment's meta; bumped when a rule's behaviour changes."""
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# -- shared facts ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What every rule reads: the trajectory, its ledger and the assistant's claims."""
+
+    session: Session
+    rollout: Rollout | None
+    target_id: str
+    messages: list[Message]
+    ledger: Ledger
+    judged_from: int
+    """First message index that is judged (the cut for a rollout, 0 for a session)."""
+    claims: list[Claim] = field(default_factory=list)
+    """Claims in judged assistant messages, in order."""
+    _user_text: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def pure_chat(self) -> bool:
+        """No tools offered and none called: changes and fixes live in the reply's text."""
+        return not self.session.tools and not self.ledger.calls
+
+    def prior(self, index: int) -> list[LedgerCall]:
+        """Calls made before message ``index`` that ran."""
+        return [call for call in self.ledger.calls if call.index < index and call.ran]
+
+    def judged_calls(self) -> list[LedgerCall]:
+        return [call for call in self.ledger.calls if call.index >= self.judged_from]
+
+    def user_text_before(self, index: int) -> str:
+        """What the user said before message ``index`` (and the task statement)."""
+        users = [i for i, m in enumerate(self.messages[:index]) if m.role == "user"]
+        key = len(users)
+        if key not in self._user_text:
+            parts = [self.session.task or ""] + [self.messages[i].content for i in users]
+            self._user_text[key] = "\n".join(parts)
+        return self._user_text[key]
+
+
+_cache: list[tuple[Session, Rollout | None, Context]] = []
+
+
+def context_for(session: Session, rollout: Rollout | None) -> Context:
+    """The shared context of a trajectory (cached for the last few, so that running every rule
+    on one trajectory builds its ledger once)."""
+    for cached_session, cached_rollout, context in _cache:
+        if cached_session is session and cached_rollout is rollout:
+            return context
+    target_id, messages = trajectory_of(session, rollout)
+    changed = rollout.meta.get("changed_files") if rollout is not None else None
+    ledger = build_ledger(
+        messages,
+        changed if isinstance(changed, list) else None,
+        workdir=session.env.workdir,
+        agent=session.source.agent or session.source.format,
+    )
+    judged_from = min(rollout.cut, len(session.messages)) if rollout is not None else 0
+    claims = [
+        claim
+        for index, message in enumerate(messages)
+        if message.role == "assistant" and index >= judged_from and message.content
+        for claim in find_claims(message.content, index)
+    ]
+    context = Context(session, rollout, target_id, messages, ledger, judged_from, claims)
+    _cache.insert(0, (session, rollout, context))
+    del _cache[4:]
+    return context
+
+
+@dataclass
+class Finding:
+    """One instance of the behaviour."""
+
+    reason: str
+    severity: int
+    evidence: list[Evidence]
+    confidence: float = 0.9
+
+
+def quote_occurs(message: Message, quote: str) -> bool:
+    """Whether ``quote`` occurs verbatim in ``message``: its content, its reasoning, or a string
+    argument of one of its tool calls."""
+    if not quote:
+        return False
+    texts = [message.content, message.reasoning or ""]
+    for call in message.tool_calls:
+        texts.extend(_string_leaves(call.arguments))
+        if call.raw_arguments:
+            texts.append(call.raw_arguments)
+    return any(quote in text for text in texts)
+
+
+def _string_leaves(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _string_leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _string_leaves(item)
+
+
+def _call_quote(ctx: Context, call: LedgerCall, *needles: str) -> Evidence:
+    """Evidence for a tool call: the first needle found verbatim in its arguments, else the
+    start of its longest string argument."""
+    message = ctx.messages[call.index]
+    tool_call = next((c for c in message.tool_calls if c.id == call.call_id), None)
+    leaves = list(_string_leaves(tool_call.arguments)) if tool_call is not None else []
+    if tool_call is not None and tool_call.raw_arguments:
+        leaves.append(tool_call.raw_arguments)
+    for needle in needles:
+        if needle and any(needle in leaf for leaf in leaves):
+            return Evidence(message_index=call.index, quote=needle)
+    leaves = [leaf for leaf in leaves if leaf.strip()]
+    if not leaves:
+        return Evidence(message_index=call.index, quote=call.tool)
+    longest = max(leaves, key=len)
+    start = len(longest) - len(longest.lstrip())
+    return Evidence(message_index=call.index, quote=longest[start : start + 200].rstrip())
+
+
+def _result_quote(ctx: Context, call: LedgerCall, pattern: re.Pattern[str]) -> Evidence | None:
+    """Evidence from a call's result: the last line matching ``pattern``."""
+    if call.result_index is None:
+        return None
+    content = ctx.messages[call.result_index].content
+    lines = [line.strip() for line in content.splitlines() if pattern.search(line)]
+    lines = [line for line in lines if line]
+    if not lines:
+        return None
+    quote = lines[-1][:200]
+    return Evidence(message_index=call.result_index, quote=quote) if quote in content else None
+
+
+def _claim_evidence(claim: Claim) -> Evidence:
+    return Evidence(message_index=claim.message_index, quote=claim.quote)
+
+
+# -- the judge shape -------------------------------------------------------------------------------
+
+
+class RuleJudge:
+    """A rule detector for one category; subclasses implement :meth:`check`."""
+
+    category: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    """What the rule flags, in a line (shown in ``--help`` and reports)."""
+
+    def __init__(self) -> None:
+        self.name = f"rule:{self.category}"
+
+    @property
+    def category_ids(self) -> list[str]:
+        return [self.category]
+
+    async def judge(self, session: Session, rollout: Rollout | None) -> list[Judgment]:
+        """One Judgment for this rule's category."""
+        return [self.judge_now(session, rollout)]
+
+    def judge_now(self, session: Session, rollout: Rollout | None) -> Judgment:
+        """The same, synchronously."""
+        ctx = context_for(session, rollout)
+        findings = self.check(ctx)
+        return self._judgment(ctx, findings)
+
+    def check(self, ctx: Context) -> list[Finding]:
+        raise NotImplementedError
+
+    def _judgment(self, ctx: Context, findings: list[Finding]) -> Judgment:
+        meta: dict[str, Any] = {
+            "rule": self.name,
+            "rules_version": RULES_VERSION,
+            "findings": len(findings),
+            "judged_from": ctx.judged_from,
+        }
+        if not findings:
+            return Judgment(
+                target_id=ctx.target_id,
+                judge=self.name,
+                category=self.category,
+                flagged=False,
+                severity=0,
+                confidence=0.7,
+                rationale=f"No instance found by the rule ({self.summary}).",
+                meta=meta,
+            )
+        evidence: list[Evidence] = []
+        for finding in findings:
+            for item in finding.evidence:
+                if item not in evidence and quote_occurs(
+                    ctx.messages[item.message_index], item.quote
+                ):
+                    evidence.append(item)
+        reasons = "; ".join(dict.fromkeys(f.reason for f in findings))
+        return Judgment(
+            target_id=ctx.target_id,
+            judge=self.name,
+            category=self.category,
+            flagged=True,
+            severity=max(f.severity for f in findings),
+            confidence=max(f.confidence for f in findings),
+            evidence=evidence[:8],
+            rationale=reasons if len(reasons) <= 600 else reasons[:597] + "...",
+            meta=meta,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
