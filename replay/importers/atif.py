@@ -43,6 +43,9 @@ import pydantic
 
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
+    as_list,
+    as_object,
+    as_text,
     check_not_binary,
     first_line_is_json,
     first_user_text,
@@ -161,9 +164,9 @@ def _trajectory(
     steps = doc.get("steps")
     if not isinstance(steps, list):
         raise log_error(path, "'steps' must be a list", line=line, where=_at(where, "steps"))
-    agent = _obj(doc.get("agent"))
-    extra = dict(_obj(doc.get("extra")))
-    ours = _obj(extra.pop(EXTRA_KEY, None))
+    agent = as_object(doc.get("agent"))
+    extra = dict(as_object(doc.get("extra")))
+    ours = as_object(extra.pop(EXTRA_KEY, None))
     messages: list[Message] = []
     call_names: dict[str, str] = {}
     for position, step in enumerate(steps):
@@ -182,7 +185,7 @@ def _trajectory(
     ]
     if ours:
         source = _source(ours.get("source"), path)
-        meta = _obj(ours.get("meta"))
+        meta = as_object(ours.get("meta"))
         saved_task = ours.get("task")
         task = saved_task if isinstance(saved_task, str) else first_user_text(messages)
         env = _env(ours.get("env"), path, line, _at(where, f"extra.{EXTRA_KEY}.env"))
@@ -191,9 +194,9 @@ def _trajectory(
         source = SourceInfo(
             format="atif",
             path=str(path),
-            agent=_str(agent.get("name")),
-            model=_str(model),
-            version=_str(agent.get("version")),
+            agent=as_text(agent.get("name")),
+            model=as_text(model),
+            version=as_text(agent.get("version")),
         )
         meta = {
             key: doc[key]
@@ -245,13 +248,13 @@ def _step(
             line=line,
             where=f"{where}.source",
         )
-    extra = dict(_obj(step.get("extra")))
-    ours = _obj(extra.pop(EXTRA_KEY, None))
+    extra = dict(as_object(step.get("extra")))
+    ours = as_object(extra.pop(EXTRA_KEY, None))
     timestamp = parse_timestamp(step.get("timestamp"))
     raw_calls = step.get("tool_calls")
     if raw_calls is not None and not isinstance(raw_calls, list):
         raise log_error(path, "expected a list", line=line, where=f"{where}.tool_calls")
-    call_extras = _list(ours.get("calls"))
+    call_extras = as_list(ours.get("calls"))
     calls: list[ToolCall] = []
     for position, raw in enumerate(raw_calls or []):
         if not isinstance(raw, dict):
@@ -264,7 +267,7 @@ def _step(
         call = make_tool_call(
             raw.get("tool_call_id"), raw.get("function_name"), raw.get("arguments")
         )
-        saved = _obj(call_extras[position]) if position < len(call_extras) else {}
+        saved = as_object(call_extras[position]) if position < len(call_extras) else {}
         if isinstance(saved.get("raw_arguments"), str):
             call = call.model_copy(
                 update={"arguments": {}, "raw_arguments": saved["raw_arguments"]}
@@ -281,9 +284,9 @@ def _step(
         call_names[call.id] = call.name
     out: list[Message] = []
     if not ours.get("synthetic"):
-        saved_message = _obj(ours.get("message"))
+        saved_message = as_object(ours.get("message"))
         # Our own exports saved the message meta; otherwise it is built from the step.
-        meta = _obj(saved_message.get("meta")) if ours else _step_meta(step, extra)
+        meta = as_object(saved_message.get("meta")) if ours else _step_meta(step, extra)
         reasoning = step.get("reasoning_content")
         if not isinstance(reasoning, str):
             reasoning = (
@@ -297,8 +300,8 @@ def _step(
                 content=flatten_content(step.get("message")),
                 reasoning=reasoning,
                 tool_calls=calls,
-                tool_call_id=_str(saved_message.get("tool_call_id")),
-                name=_str(saved_message.get("name")),
+                tool_call_id=as_text(saved_message.get("tool_call_id")),
+                name=as_text(saved_message.get("name")),
                 is_error=saved_message.get("is_error") is True,
                 provenance=_provenance(saved_message.get("provenance")),
                 timestamp=timestamp,
@@ -308,17 +311,17 @@ def _step(
     observation = step.get("observation")
     if observation is None:
         return out
-    results = _obj(observation).get("results") if isinstance(observation, dict) else None
+    results = as_object(observation).get("results") if isinstance(observation, dict) else None
     if not isinstance(results, list):
         raise log_error(
             path, "'results' must be a list", line=line, where=f"{where}.observation.results"
         )
-    saved_results = _list(ours.get("results"))
+    saved_results = as_list(ours.get("results"))
     for position, result in enumerate(results):
         rwhere = f"{where}.observation.results[{position}]"
         if not isinstance(result, dict):
             raise log_error(path, "expected an observation result object", line=line, where=rwhere)
-        saved = _obj(saved_results[position]) if position < len(saved_results) else {}
+        saved = as_object(saved_results[position]) if position < len(saved_results) else {}
         out.append(_result(result, saved, timestamp, call_names))
     return out
 
@@ -333,14 +336,14 @@ def _result(
         return Message(
             role=role,
             content=content,
-            tool_call_id=_str(call_id),
-            name=_str(saved.get("name")),
+            tool_call_id=as_text(call_id),
+            name=as_text(saved.get("name")),
             is_error=saved.get("is_error") is True,
             provenance=_provenance(saved.get("provenance")),
             timestamp=parse_timestamp(saved.get("timestamp")),
-            meta=_obj(saved.get("meta")),
+            meta=as_object(saved.get("meta")),
         )
-    extra = _obj(result.get("extra"))
+    extra = as_object(result.get("extra"))
     meta: dict[str, Any] = {}
     if extra:
         meta["extra"] = extra
@@ -373,7 +376,7 @@ def _step_meta(step: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         meta["model"] = step["model_name"]
     if step.get("reasoning_effort") is not None:
         meta["reasoning_effort"] = step["reasoning_effort"]
-    metrics = _obj(step.get("metrics"))
+    metrics = as_object(step.get("metrics"))
     usage = {
         key: metrics[key]
         for key in _USAGE_KEYS
@@ -393,13 +396,13 @@ def _step_meta(step: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def _source(value: Any, path: Path) -> SourceInfo:
-    saved = _obj(value)
+    saved = as_object(value)
     return SourceInfo(
         format="atif",
         path=str(path),
-        agent=_str(saved.get("agent")),
-        model=_str(saved.get("model")),
-        version=_str(saved.get("version")),
+        agent=as_text(saved.get("agent")),
+        model=as_text(saved.get("model")),
+        version=as_text(saved.get("version")),
     )
 
 
@@ -425,17 +428,5 @@ def _at(prefix: str, field: str) -> str:
     return f"{prefix}.{field}" if prefix else field
 
 
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def _str_list(value: Any) -> list[str]:
-    return [item for item in _list(value) if isinstance(item, str)]
+    return [item for item in as_list(value) if isinstance(item, str)]

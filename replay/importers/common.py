@@ -542,6 +542,29 @@ def tool_specs_from_openai(tools: Any) -> list[ToolSpec]:
     return specs
 
 
+# -- lenient accessors: logs are untyped JSON; a field of the wrong type reads as absent --------
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty dict."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` if it is a JSON array, else an empty list."""
+    return value if isinstance(value, list) else []
+
+
+def as_text(value: Any) -> str | None:
+    """``value`` if it is a string, else None."""
+    return value if isinstance(value, str) else None
+
+
+def as_int(value: Any) -> int | None:
+    """``value`` if it is an integer (not a boolean), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def json_type_name(value: Any) -> str:
     """The JSON Schema type of a Python value (``bool`` is ``boolean``, not ``integer``)."""
     if value is None:

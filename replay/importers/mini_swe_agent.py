@@ -43,6 +43,10 @@ from typing import Any
 
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
+    as_int,
+    as_list,
+    as_object,
+    as_text,
     flatten_content,
     head_text,
     infer_tool_specs,
@@ -57,22 +61,6 @@ from understudy.replay.importers.common import (
 from understudy.trajectory import EnvSpec, Message, Session, SourceInfo, ToolCall
 
 __all__ = ["MiniSweAgentImporter"]
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 _OBJECT_START = re.compile(r'\A\s*\{\s*"(info|messages|trajectory_format|instance_id)"\s*:')
@@ -159,10 +147,10 @@ class _Reader:
         self.data = data
         self.raw_messages = raw_messages
         self.bare = bare
-        self.info = _obj(data.get("info"))
+        self.info = as_object(data.get("info"))
         if "info" in data and not isinstance(data.get("info"), dict):
             self.warn("info", f"expected an object, got {json_type_name(data.get('info'))}")
-        self.config = _obj(self.info.get("config"))
+        self.config = as_object(self.info.get("config"))
         self.messages: list[Message] = []
         self.calls: dict[str, ToolCall] = {}
         self.pending: list[ToolCall] = []  # text commands waiting for their observation
@@ -182,10 +170,10 @@ class _Reader:
         for index, raw in enumerate(self.raw_messages):
             self._message(index, raw)
         self._submission_result()
-        model = _text(_obj(self.config.get("model")).get("model_name")) or self.first_model
+        model = as_text(as_object(self.config.get("model")).get("model_name")) or self.first_model
         if model is None:
             self.warn("info.config.model.model_name", "the log does not record the model name")
-        version = _text(self.info.get("mini_version"))
+        version = as_text(self.info.get("mini_version"))
         if version is None:
             version = "1.x (legacy)" if self.bare or not self._has_tool_calls() else None
         return Session(
@@ -231,9 +219,9 @@ class _Reader:
 
     def _has_tool_calls(self) -> bool:
         return any(
-            _items(_obj(raw).get("tool_calls"))
+            as_list(as_object(raw).get("tool_calls"))
             for raw in self.raw_messages
-            if _obj(raw).get("role") == "assistant"
+            if as_object(raw).get("role") == "assistant"
         )
 
     # -- messages
@@ -244,7 +232,7 @@ class _Reader:
             self.warn(where, f"expected an object, got {json_type_name(raw)}; skipped", True)
             return
         role = raw.get("role")
-        extra = _obj(raw.get("extra"))
+        extra = as_object(raw.get("extra"))
         content = flatten_content(raw.get("content"))
         timestamp = parse_timestamp(extra.get("timestamp"))
         if role == "exit":
@@ -281,11 +269,11 @@ class _Reader:
         where = f"messages[{index}]"
         self.pending = []
         calls: list[ToolCall] = []
-        for number, item in enumerate(_items(raw.get("tool_calls"))):
+        for number, item in enumerate(as_list(raw.get("tool_calls"))):
             if not isinstance(item, dict):
                 self.warn(f"{where}.tool_calls[{number}]", "not an object; skipped", True)
                 continue
-            function = _obj(item.get("function"))
+            function = as_object(item.get("function"))
             call_id = item.get("id")
             if not isinstance(call_id, str) or not call_id:
                 call_id = f"call-{index}-{number}"
@@ -293,7 +281,8 @@ class _Reader:
             calls.append(make_tool_call(call_id, function.get("name"), function.get("arguments")))
         if not calls:
             commands = [
-                _text(_obj(action).get("command")) for action in _items(extra.get("actions"))
+                as_text(as_object(action).get("command"))
+                for action in as_list(extra.get("actions"))
             ]
             found = [command for command in commands if command is not None]
             if not found:
@@ -309,10 +298,10 @@ class _Reader:
             self.pending = list(calls)
         for call in calls:
             self.calls[call.id] = call
-        response = _obj(extra.get("response"))
+        response = as_object(extra.get("response"))
         meta: dict[str, Any] = {}
-        response_id = _text(response.get("id"))
-        model = _text(response.get("model"))
+        response_id = as_text(response.get("id"))
+        model = as_text(response.get("model"))
         if model:
             meta["model"] = model
             self.first_model = self.first_model or model
@@ -322,7 +311,7 @@ class _Reader:
         if isinstance(usage, dict) and (response_id is None or response_id not in self.responses):
             meta["usage"] = usage
             for key, value in usage.items():
-                if (count := _int(value)) is not None:
+                if (count := as_int(value)) is not None:
                     self.usage[key] = self.usage.get(key, 0) + count
         if response_id:
             self.responses.add(response_id)
@@ -364,7 +353,7 @@ class _Reader:
                 f"tool result for call {call_id!r}, which no earlier message made; "
                 "kept as an orphan result",
             )
-        name = call.name if call else _text(raw.get("name"))
+        name = call.name if call else as_text(raw.get("name"))
         self.messages.append(self._result_message(call_id, name, content, extra, timestamp, index))
 
     def _result(
@@ -401,7 +390,7 @@ class _Reader:
                     "output elided in the log and no extra.raw_output to restore it from",
                 )
                 meta["elided"] = True
-        exit_code = _int(extra.get("returncode"))
+        exit_code = as_int(extra.get("returncode"))
         if exit_code is None and (match := _RETURNCODE.match(content)):
             exit_code = int(match.group(1))
         if exit_code is not None:
@@ -427,12 +416,12 @@ class _Reader:
         return ""
 
     def _env(self) -> EnvSpec:
-        environment = _obj(self.config.get("environment"))
-        spec = EnvSpec(image=_text(environment.get("image")))
-        cwd = _text(environment.get("cwd"))
+        environment = as_object(self.config.get("environment"))
+        spec = EnvSpec(image=as_text(environment.get("image")))
+        cwd = as_text(environment.get("cwd"))
         if cwd and cwd.startswith("/"):
             spec.workdir = cwd
-        variables = _obj(environment.get("env"))
+        variables = as_object(environment.get("env"))
         spec.env = {key: value for key, value in variables.items() if isinstance(value, str)}
         return spec
 
@@ -471,12 +460,14 @@ class _Reader:
 def _reasoning(raw: dict[str, Any], response: dict[str, Any]) -> str | None:
     candidates = [
         raw.get("reasoning_content"),
-        _obj(raw.get("provider_specific_fields")).get("reasoning_content"),
+        as_object(raw.get("provider_specific_fields")).get("reasoning_content"),
     ]
-    for choice in _items(response.get("choices"))[:1]:
-        message = _obj(_obj(choice).get("message"))
+    for choice in as_list(response.get("choices"))[:1]:
+        message = as_object(as_object(choice).get("message"))
         candidates.append(message.get("reasoning_content"))
-        candidates.append(_obj(message.get("provider_specific_fields")).get("reasoning_content"))
+        candidates.append(
+            as_object(message.get("provider_specific_fields")).get("reasoning_content")
+        )
     for candidate in candidates:
         if isinstance(candidate, str) and candidate:
             return candidate

@@ -60,6 +60,10 @@ from typing import Any
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     IMAGE_PLACEHOLDER,
+    as_int,
+    as_list,
+    as_object,
+    as_text,
     check_not_binary,
     flatten_content,
     head_text,
@@ -79,27 +83,11 @@ from understudy.trajectory import EnvSpec, Message, RepoSpec, Session, SourceInf
 __all__ = ["OpenHandsImporter"]
 
 
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _key(value: Any) -> int | str | None:
     """An event id or cause usable as a dict key (ids are ints; anything odd is no id)."""
     if isinstance(value, str):
         return value
-    return _int(value)
+    return as_int(value)
 
 
 _ACTION_TOOLS = {
@@ -261,12 +249,12 @@ class _Reader:
                 self._observation(index, event)
             else:
                 self.warn(self.where(index), "event with neither action nor observation; skipped")
-        metadata = _obj(self.record.get("metadata"))
-        model = _text(_obj(metadata.get("llm_config")).get("model")) or self.first_model
+        metadata = as_object(self.record.get("metadata"))
+        model = as_text(as_object(metadata.get("llm_config")).get("model")) or self.first_model
         if model is None and self.messages:
             self.warn("tool_call_metadata.model_response.model", "no model name in the log")
         tools = infer_tool_specs(self.messages, known=tool_specs_from_openai(self.tools))
-        instruction = _text(self.record.get("instruction"))
+        instruction = as_text(self.record.get("instruction"))
         return Session(
             id=own_id,
             source=SourceInfo(
@@ -293,26 +281,26 @@ class _Reader:
     def _action(self, index: int, event: dict[str, Any]) -> None:
         kind = event.get("action")
         kind = kind if isinstance(kind, str) else str(kind)
-        args = _obj(event.get("args"))
-        source = _text(event.get("source"))
+        args = as_object(event.get("args"))
+        source = as_text(event.get("source"))
         timestamp = parse_timestamp(event.get("timestamp"))
         event_id = event.get("id")
         meta: dict[str, Any] = {"event_id": event_id} if event_id is not None else {}
         if kind == "system":
-            content = _text(args.get("content")) or _text(event.get("message")) or ""
+            content = as_text(args.get("content")) or as_text(event.get("message")) or ""
             if isinstance(args.get("tools"), list):
                 self.tools = args["tools"]
-            self.version = _text(args.get("openhands_version")) or self.version
-            self.agent_class = _text(args.get("agent_class")) or self.agent_class
+            self.version = as_text(args.get("openhands_version")) or self.version
+            self.agent_class = as_text(args.get("agent_class")) or self.agent_class
             self._append(Message(role="system", content=content, timestamp=timestamp, meta=meta))
             return
         if kind in _STATE_ACTIONS:
             self._skip(kind, index)
             return
         if kind == "message":
-            text = _text(args.get("content"))
-            content = text if text is not None else _text(event.get("message")) or ""
-            images = [url for url in _items(args.get("image_urls")) if url]
+            text = as_text(args.get("content"))
+            content = text if text is not None else as_text(event.get("message")) or ""
+            images = [url for url in as_list(args.get("image_urls")) if url]
             if images:
                 content = "\n".join([content, *([IMAGE_PLACEHOLDER] * len(images))]).strip("\n")
             if source == "agent":
@@ -328,12 +316,12 @@ class _Reader:
             if (key := _key(event_id)) is not None:
                 self.user_events.add(key)
             meta.update({"action": kind, "source": source, "args": args})
-            content = _text(event.get("message")) or _describe(kind, args)
+            content = as_text(event.get("message")) or _describe(kind, args)
             self._append(Message(role="user", content=content, timestamp=timestamp, meta=meta))
             return
-        metadata = _obj(event.get("tool_call_metadata"))
+        metadata = as_object(event.get("tool_call_metadata"))
         if kind == "think" and not metadata:
-            thought = _text(args.get("thought")) or ""
+            thought = as_text(args.get("thought")) or ""
             message = Message(
                 role="assistant", content="", reasoning=thought, timestamp=timestamp, meta=meta
             )
@@ -348,7 +336,7 @@ class _Reader:
         timestamp: datetime | None,
         meta: dict[str, Any],
     ) -> None:
-        response = _obj(_obj(event.get("tool_call_metadata")).get("model_response"))
+        response = as_object(as_object(event.get("tool_call_metadata")).get("model_response"))
         self._response_facts(response, meta)
         reasoning = _reasoning(response)
         self._append(
@@ -373,15 +361,15 @@ class _Reader:
     ) -> None:
         where = self.where(index)
         event_id = event.get("id")
-        call_id = _text(metadata.get("tool_call_id"))
+        call_id = as_text(metadata.get("tool_call_id"))
         if not call_id:
             call_id = f"oh-{event_id}" if event_id is not None else f"oh-event-{index}"
-        response = _obj(metadata.get("model_response"))
-        response_id = _text(response.get("id"))
+        response = as_object(metadata.get("model_response"))
+        response_id = as_text(response.get("id"))
         message_body = _first_message(response)
         call = self._call_from_response(message_body, call_id)
         if call is None:
-            name = _text(metadata.get("function_name")) or _tool_name(kind, args)
+            name = as_text(metadata.get("function_name")) or _tool_name(kind, args)
             call = ToolCall(id=call_id, name=name, arguments=_arguments(kind, args))
         elif metadata.get("function_name") and call.name != metadata.get("function_name"):
             self.warn(
@@ -401,13 +389,13 @@ class _Reader:
         if message_body:
             content = flatten_content(message_body.get("content"))
         else:
-            content = _text(args.get("thought")) or ""
+            content = as_text(args.get("thought")) or ""
             if kind == "finish" and not content:
-                content = _text(args.get("final_thought")) or ""
+                content = as_text(args.get("final_thought")) or ""
         meta.pop("event_id", None)
         meta["event_ids"] = [event_id]
         meta["action"] = kind
-        shown = _text(event.get("message"))
+        shown = as_text(event.get("message"))
         if shown and shown != content:
             meta["event_message"] = shown
         self._response_facts(response, meta)
@@ -425,26 +413,26 @@ class _Reader:
             self.open_response = (len(self.messages) - 1, response_id)
 
     def _call_from_response(self, message: dict[str, Any], call_id: str) -> ToolCall | None:
-        for raw in _items(message.get("tool_calls")):
-            raw = _obj(raw)
+        for raw in as_list(message.get("tool_calls")):
+            raw = as_object(raw)
             if raw.get("id") == call_id:
-                function = _obj(raw.get("function"))
+                function = as_object(raw.get("function"))
                 return make_tool_call(call_id, function.get("name"), function.get("arguments"))
         return None
 
     def _response_facts(self, response: dict[str, Any], meta: dict[str, Any]) -> None:
-        model = _text(response.get("model"))
+        model = as_text(response.get("model"))
         if model:
             meta["model"] = model
             self.first_model = self.first_model or model
-        response_id = _text(response.get("id"))
+        response_id = as_text(response.get("id"))
         if response_id:
             meta["response_id"] = response_id
         usage = response.get("usage")
         if isinstance(usage, dict) and (response_id is None or response_id not in self.responses):
             meta["usage"] = usage
             for key, value in usage.items():
-                if (count := _int(value)) is not None:
+                if (count := as_int(value)) is not None:
                     self.usage[key] = self.usage.get(key, 0) + count
         if response_id:
             self.responses.add(response_id)
@@ -463,7 +451,7 @@ class _Reader:
         where = self.where(index)
         kind = event.get("observation")
         kind = kind if isinstance(kind, str) else str(kind)
-        extras = _obj(event.get("extras"))
+        extras = as_object(event.get("extras"))
         timestamp = parse_timestamp(event.get("timestamp"))
         event_id, cause = event.get("id"), _key(event.get("cause"))
         if isinstance(event.get("llm_metrics"), dict):
@@ -485,7 +473,7 @@ class _Reader:
             return
         raw_content = event.get("content")
         if raw_content is None:
-            content = _text(event.get("message")) or ""
+            content = as_text(event.get("message")) or ""
         else:
             content = flatten_content(raw_content)
         meta: dict[str, Any] = {"observation": kind}
@@ -493,24 +481,24 @@ class _Reader:
             meta["event_id"] = event_id
         if cause is not None:
             meta["cause"] = cause
-        formatted = _text(extras.get("formatted_output_and_error"))
+        formatted = as_text(extras.get("formatted_output_and_error"))
         if kind == "edit" and formatted and extras.get("impl_source") == "oh_aci":
             meta["event_content"] = content
             content = formatted
-        run_metadata = _obj(extras.get("metadata"))
-        exit_code = _int(run_metadata.get("exit_code"))
+        run_metadata = as_object(extras.get("metadata"))
+        exit_code = as_int(run_metadata.get("exit_code"))
         if exit_code is None:
-            exit_code = _int(extras.get("exit_code"))
+            exit_code = as_int(extras.get("exit_code"))
         if exit_code is not None:
             meta["exit_code"] = exit_code
-        working_dir = _text(run_metadata.get("working_dir"))
+        working_dir = as_text(run_metadata.get("working_dir"))
         if working_dir:
             meta["working_dir"] = working_dir
             self.workdir = self.workdir or working_dir
         if extras:
             meta["extras"] = extras
         is_error = kind in _ERROR_OBSERVATIONS
-        tool_call_id = _text(_obj(event.get("tool_call_metadata")).get("tool_call_id"))
+        tool_call_id = as_text(as_object(event.get("tool_call_metadata")).get("tool_call_id"))
         call_id = tool_call_id if tool_call_id in self.calls else None
         if call_id is None and cause is not None:
             call_id = self.call_of_event.get(cause)
@@ -551,14 +539,14 @@ class _Reader:
         spec = EnvSpec()
         if self.workdir and self.workdir.startswith("/"):
             spec.workdir = self.workdir
-        instance = _obj(self.record.get("instance"))
-        repo = _text(instance.get("repo"))
-        commit = _text(instance.get("base_commit"))
+        instance = as_object(self.record.get("instance"))
+        repo = as_text(instance.get("repo"))
+        commit = as_text(instance.get("base_commit"))
         if repo and re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
             spec.repo = RepoSpec(url=f"https://github.com/{repo}", commit=commit)
         elif repo:
             spec.repo = RepoSpec(url=repo, commit=commit)
-        image = _text(instance.get("image")) or _text(instance.get("docker_image"))
+        image = as_text(instance.get("image")) or as_text(instance.get("docker_image"))
         if image:
             spec.image = image
         return spec
@@ -566,7 +554,7 @@ class _Reader:
     def _meta(self, metadata: dict[str, Any]) -> dict[str, Any]:
         meta: dict[str, Any] = {}
         test_result = self.record.get("test_result")
-        patch = _text(_obj(test_result).get("git_patch"))
+        patch = as_text(as_object(test_result).get("git_patch"))
         if patch is not None:
             meta["submission"] = patch
         if test_result:
@@ -576,7 +564,7 @@ class _Reader:
                 meta[key] = self.record[key]
         if metadata:
             meta["metadata"] = metadata
-        agent_class = self.agent_class or _text(metadata.get("agent_class"))
+        agent_class = self.agent_class or as_text(metadata.get("agent_class"))
         if agent_class:
             meta["agent_class"] = agent_class
         if self.usage:
@@ -593,15 +581,15 @@ class _Reader:
 
 
 def _first_message(response: dict[str, Any]) -> dict[str, Any]:
-    choices = _items(response.get("choices"))
-    return _obj(_obj(choices[0]).get("message")) if choices else {}
+    choices = as_list(response.get("choices"))
+    return as_object(as_object(choices[0]).get("message")) if choices else {}
 
 
 def _reasoning(response: dict[str, Any]) -> str | None:
     message = _first_message(response)
     for candidate in (
         message.get("reasoning_content"),
-        _obj(message.get("provider_specific_fields")).get("reasoning_content"),
+        as_object(message.get("provider_specific_fields")).get("reasoning_content"),
     ):
         if isinstance(candidate, str) and candidate:
             return candidate
@@ -609,9 +597,9 @@ def _reasoning(response: dict[str, Any]) -> str | None:
 
 
 def _tool_name(kind: str, args: dict[str, Any]) -> str:
-    if kind == "mcp" and _text(args.get("name")):
+    if kind == "mcp" and as_text(args.get("name")):
         return str(args["name"])
-    if kind == "edit" and not _text(args.get("command")):
+    if kind == "edit" and not as_text(args.get("command")):
         return "edit_file"
     return _ACTION_TOOLS.get(kind, kind)
 
@@ -630,7 +618,7 @@ def _arguments(kind: str, args: dict[str, Any]) -> dict[str, Any]:
     if kind == "read":
         return present(command="view", path=args.get("path"), view_range=args.get("view_range"))
     if kind == "edit":
-        if _text(args.get("command")):
+        if as_text(args.get("command")):
             return present(
                 command=args.get("command"),
                 path=args.get("path"),
@@ -654,13 +642,13 @@ def _arguments(kind: str, args: dict[str, Any]) -> dict[str, Any]:
     if kind == "finish":
         return present(message=args.get("final_thought") or args.get("thought"))
     if kind == "mcp":
-        return _obj(args.get("arguments"))
+        return as_object(args.get("arguments"))
     return {key: value for key, value in args.items() if key not in _ARG_NOISE}
 
 
 def _describe(kind: str, args: dict[str, Any]) -> str:
     for key in ("command", "code", "path", "url", "content"):
-        value = _text(args.get(key))
+        value = as_text(args.get(key))
         if value:
             return f"[{kind}] {value}"
     return f"[{kind}]"

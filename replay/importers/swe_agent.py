@@ -49,6 +49,9 @@ from typing import Any
 
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
+    as_list,
+    as_object,
+    as_text,
     flatten_content,
     head_text,
     infer_tool_specs,
@@ -75,18 +78,6 @@ __all__ = ["SweAgentImporter"]
 # --------------------------------------------------------------------------- small accessors
 
 
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _items(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _maybe_json_object(value: Any) -> dict[str, Any]:
     """A dict, or a string holding a JSON object (some versions store ``replay_config`` so)."""
     if isinstance(value, str):
@@ -94,7 +85,7 @@ def _maybe_json_object(value: Any) -> dict[str, Any]:
             value = json.loads(value)
         except (json.JSONDecodeError, RecursionError):
             return {}
-    return _obj(value)
+    return as_object(value)
 
 
 # --------------------------------------------------------------------------- command docs
@@ -313,7 +304,7 @@ class _TrajReader:
         self.report = report
         self.strict = strict
         self.config = _maybe_json_object(data.get("replay_config"))
-        self.info = _obj(data.get("info"))
+        self.info = as_object(data.get("info"))
         self.messages: list[Message] = []
         self.steps: list[_Step] = []
         self.commands: dict[str, _Command] = {}
@@ -352,10 +343,10 @@ class _TrajReader:
         tools = [command.spec() for command in self.documented]
         tools = infer_tool_specs(self.messages, known=tools)
         model = self._model()
-        version = _text(self.info.get("swe_agent_version")) or (
+        version = as_text(self.info.get("swe_agent_version")) or (
             "1.x" if self.config else "0.x (legacy)"
         )
-        problem = _obj(self.config.get("problem_statement"))
+        problem = as_object(self.config.get("problem_statement"))
         return Session(
             id=session_id(self.path, own_id=problem.get("id")),
             source=SourceInfo(
@@ -373,11 +364,11 @@ class _TrajReader:
         )
 
     def _load_docs(self, history: list[Any]) -> None:
-        tools_config = _obj(_obj(self.config.get("agent")).get("tools"))
-        docs = _text(tools_config.get("command_docs"))
+        tools_config = as_object(as_object(self.config.get("agent")).get("tools"))
+        docs = as_text(tools_config.get("command_docs"))
         if docs is None:
             for entry in history:
-                entry = _obj(entry)
+                entry = as_object(entry)
                 if entry.get("role") == "system":
                     content = flatten_content(entry.get("content"))
                     if "COMMANDS:" in content or "docstring:" in content:
@@ -420,17 +411,17 @@ class _TrajReader:
     ) -> ToolCall | None:
         where = f"history[{index}]"
         calls: list[ToolCall] = []
-        for number, raw in enumerate(_items(entry.get("tool_calls"))):
+        for number, raw in enumerate(as_list(entry.get("tool_calls"))):
             if not isinstance(raw, dict):
                 self.warn(f"{where}.tool_calls[{number}]", "not an object; skipped", True)
                 continue
-            function = _obj(raw.get("function"))
+            function = as_object(raw.get("function"))
             call_id = raw.get("id")
             if not isinstance(call_id, str) or not call_id:
                 call_id = f"{where}-call-{number}"
                 self.warn(f"{where}.tool_calls[{number}].id", f"no call id; using {call_id}")
             calls.append(make_tool_call(call_id, function.get("name"), function.get("arguments")))
-        action = _text(entry.get("action"))
+        action = as_text(entry.get("action"))
         pending: ToolCall | None = None
         if not calls:
             command = action if action is not None else _fenced_command(content)
@@ -472,8 +463,8 @@ class _TrajReader:
         raw_ids = entry.get("tool_call_ids")
         if raw_ids is None and "tool_call_id" in entry:
             raw_ids = [entry.get("tool_call_id")]
-        ids = [item for item in _items(raw_ids) if isinstance(item, str) and item]
-        if raw_ids is not None and len(ids) != len(_items(raw_ids)):
+        ids = [item for item in as_list(raw_ids) if isinstance(item, str) and item]
+        if raw_ids is not None and len(ids) != len(as_list(raw_ids)):
             self.warn(f"{where}.tool_call_ids", "ids that are not strings were ignored")
         if not ids and pending is not None:
             self._result(pending, content, meta)
@@ -515,8 +506,8 @@ class _TrajReader:
     def _attach_trajectory(self, trajectory: list[Any]) -> None:
         """Line ``trajectory[]`` up with the history's actions; recover what history lacks."""
         for number, step in enumerate(self.steps[: len(trajectory)]):
-            raw = _obj(trajectory[number])
-            logged = _text(raw.get("action"))
+            raw = as_object(trajectory[number])
+            logged = as_text(raw.get("action"))
             if (
                 step.action is not None
                 and logged is not None
@@ -530,7 +521,7 @@ class _TrajReader:
             for result in step.results:
                 self._add_step_facts(self.messages[result], raw)
             if not step.results and step.message_index == len(self.messages) - 1:
-                observation = _text(raw.get("observation"))
+                observation = as_text(raw.get("observation"))
                 if observation is not None:
                     self._recovered_result(step, raw, observation, number)
         missing = trajectory[len(self.steps) :]
@@ -568,12 +559,12 @@ class _TrajReader:
 
     def _recover_step(self, number: int, raw: dict[str, Any]) -> None:
         where = f"trajectory[{number}]"
-        content = _text(raw.get("response")) or _text(raw.get("thought")) or ""
-        action = _text(raw.get("action")) or ""
+        content = as_text(raw.get("response")) or as_text(raw.get("thought")) or ""
+        action = as_text(raw.get("action")) or ""
         calls: list[ToolCall] = []
-        for index, item in enumerate(_items(raw.get("tool_calls"))):
-            function = _obj(_obj(item).get("function"))
-            call_id = _obj(item).get("id") or f"trajectory-{number}-{index}"
+        for index, item in enumerate(as_list(raw.get("tool_calls"))):
+            function = as_object(as_object(item).get("function"))
+            call_id = as_object(item).get("id") or f"trajectory-{number}-{index}"
             calls.append(make_tool_call(call_id, function.get("name"), function.get("arguments")))
         if not calls and action.strip():
             calls = [self._synthetic_call(f"trajectory-{number}", action)]
@@ -584,7 +575,7 @@ class _TrajReader:
             Message(role="assistant", content=content, tool_calls=calls, meta=meta)
         )
         self.calls.update((call.id, call) for call in calls)
-        observation = _text(raw.get("observation"))
+        observation = as_text(raw.get("observation"))
         if calls and observation is not None:
             for call in calls:
                 result = tool_result(call.id, observation, name=call.name, meta=dict(meta))
@@ -594,8 +585,8 @@ class _TrajReader:
     # -- session facts
 
     def _model(self) -> str | None:
-        model = _obj(_obj(self.config.get("agent")).get("model"))
-        name = _text(model.get("name")) or _text(model.get("model_name"))
+        model = as_object(as_object(self.config.get("agent")).get("model"))
+        name = as_text(model.get("name")) or as_text(model.get("model_name"))
         if name:
             return name
         match = _RUN_DIR.match(self.path.parent.name)
@@ -611,23 +602,23 @@ class _TrajReader:
         return ""
 
     def _env(self, trajectory: list[Any]) -> EnvSpec:
-        env_config = _obj(self.config.get("env"))
-        repo_config = _obj(env_config.get("repo"))
+        env_config = as_object(self.config.get("env"))
+        repo_config = as_object(env_config.get("repo"))
         repo: RepoSpec | None = None
-        url = _text(repo_config.get("github_url")) or _text(repo_config.get("url"))
-        local = _text(repo_config.get("path"))
-        commit = _text(repo_config.get("base_commit"))
+        url = as_text(repo_config.get("github_url")) or as_text(repo_config.get("url"))
+        local = as_text(repo_config.get("path"))
+        commit = as_text(repo_config.get("base_commit"))
         if url or local:
             repo = RepoSpec(url=url, path=None if url else local, commit=commit)
-        deployment = _obj(env_config.get("deployment"))
-        image = _text(deployment.get("image"))
-        setup = [cmd for cmd in _items(env_config.get("post_startup_commands")) if _text(cmd)]
+        deployment = as_object(env_config.get("deployment"))
+        image = as_text(deployment.get("image"))
+        setup = [cmd for cmd in as_list(env_config.get("post_startup_commands")) if as_text(cmd)]
         spec = EnvSpec(image=image, repo=repo, setup=setup)
         for raw in trajectory:
-            state = _obj(raw).get("state")
+            state = as_object(raw).get("state")
             if isinstance(state, str):
                 state = _maybe_json_object(state)
-            workdir = _text(_obj(state).get("working_dir"))
+            workdir = as_text(as_object(state).get("working_dir"))
             if workdir and workdir.startswith("/"):
                 spec.workdir = workdir
                 break
@@ -639,7 +630,7 @@ class _TrajReader:
         for key in ("submission", "exit_status", "model_stats"):
             if key in info:
                 meta[key] = info.pop(key)
-        stats = _obj(meta.get("model_stats"))
+        stats = as_object(meta.get("model_stats"))
         usage = {
             name: stats[key]
             for key, name in (
@@ -661,11 +652,12 @@ class _TrajReader:
 
 
 def _reasoning(entry: dict[str, Any]) -> str | None:
-    text = _text(entry.get("reasoning_content"))
+    text = as_text(entry.get("reasoning_content"))
     if text:
         return text
     blocks = [
-        _text(_obj(block).get("thinking")) or "" for block in _items(entry.get("thinking_blocks"))
+        as_text(as_object(block).get("thinking")) or ""
+        for block in as_list(entry.get("thinking_blocks"))
     ]
     joined = "\n".join(block for block in blocks if block)
     return joined or None
