@@ -57,6 +57,10 @@ class ToolRouter:
         self._agent = agent
         """The agent that wrote the log: picks its flavour of a shared tool name (``bash``)."""
         self._specs = {spec.name: spec for spec in tools}
+        # Built once per rollout, not per call: tool calls are the hot path.
+        self._validators = {
+            spec.name: jsonschema.Draft202012Validator(spec.parameters) for spec in tools
+        }
         self._recordings = recordings
         self._sandbox = sandbox
         self._policy = policy or ToolPolicy()
@@ -98,7 +102,7 @@ class ToolRouter:
                 f"{call.raw_arguments[:200]!r}"
             )
         if spec is not None:
-            validator = jsonschema.Draft202012Validator(spec.parameters)
+            validator = self._validators[call.name]
             error = jsonschema.exceptions.best_match(validator.iter_errors(call.arguments))
             if error is not None:
                 where = "/".join(str(part) for part in error.absolute_path)

@@ -45,17 +45,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from understudy.errors import LogFormatError
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     IMAGE_PLACEHOLDER,
+    UsageTally,
     check_not_binary,
+    feed_jsonl,
     flatten_content,
     head_text,
     infer_tool_specs,
-    iter_jsonl,
     json_type_name,
     log_error,
     make_tool_call,
@@ -123,13 +121,7 @@ class ClaudeCodeImporter:
         """The main conversation of ``path``, then one session per sidechain."""
         check_not_binary(path)
         reader = _Reader(path, report)
-        for number, value in iter_jsonl(path, report, strict):
-            try:
-                reader.feed(number, value)
-            except LogFormatError:
-                raise
-            except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
-                raise log_error(path, f"unexpected structure: {exc}", line=number) from None
+        feed_jsonl(path, report, strict, reader.feed)
         yield from reader.sessions()
 
 
@@ -559,7 +551,10 @@ class _Reader:
     def _session(
         self, sid: str, conversation: _Conversation, env: EnvSpec, meta: dict[str, Any]
     ) -> Session:
-        usage = _sum_usage(conversation.usage.values())
+        tally = UsageTally()
+        for usage_of_message in conversation.usage.values():
+            tally.add(usage_of_message)
+        usage = tally.totals
         if usage:
             meta["usage"] = usage
         model = next(
@@ -634,12 +629,3 @@ def _summarize(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list):
         return [_summarize(item, depth + 1) for item in value[:200]]
     return value
-
-
-def _sum_usage(usages: Any) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for usage in usages:
-        for key, value in usage.items():
-            if isinstance(value, int) and not isinstance(value, bool):
-                total[key] = total.get(key, 0) + value
-    return total

@@ -51,15 +51,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from understudy.errors import LogFormatError
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     check_not_binary,
+    feed_jsonl,
     flatten_content,
     infer_tool_specs,
-    iter_jsonl,
     json_type_name,
     log_error,
     make_tool_call,
@@ -141,13 +138,7 @@ class CodexImporter:
         """The one session of a rollout file."""
         check_not_binary(path)
         reader = _Reader(path, report)
-        for number, value in iter_jsonl(path, report, strict):
-            try:
-                reader.feed(number, value)
-            except LogFormatError:
-                raise
-            except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
-                raise log_error(path, f"unexpected structure: {exc}", line=number) from None
+        feed_jsonl(path, report, strict, reader.feed)
         session = reader.session()
         if session is not None:
             yield session

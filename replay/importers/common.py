@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from understudy.errors import LogFormatError
 from understudy.replay.importers.base import ImportReport
@@ -191,6 +193,20 @@ def iter_jsonl_text(
     """
     for number, text, _ in _jsonl_lines(path, report, strict, max_line_bytes):
         yield number, text
+
+
+def feed_jsonl(
+    path: Path, report: ImportReport, strict: bool, feed: Callable[[int, Any], None]
+) -> None:
+    """Pass each JSONL value with its line number to ``feed``; a value of an unexpected shape
+    that ``feed`` trips over becomes a LogFormatError naming the line."""
+    for number, value in iter_jsonl(path, report, strict):
+        try:
+            feed(number, value)
+        except LogFormatError:
+            raise
+        except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise log_error(path, f"unexpected structure: {exc}", line=number) from None
 
 
 def json_line_error(path: Path, number: int, text: str) -> LogFormatError:
@@ -563,6 +579,29 @@ def as_text(value: Any) -> str | None:
 def as_int(value: Any) -> int | None:
     """``value`` if it is an integer (not a boolean), else None."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class UsageTally:
+    """Token usage summed over a session, each API response counted once.
+
+    Logs repeat a response's usage on every line or event that came from it; ``add`` with the
+    response id skips the repeats (usage without an id is always counted).
+    """
+
+    def __init__(self) -> None:
+        self.totals: dict[str, int] = {}
+        self._seen: set[str] = set()
+
+    def add(self, usage: Any, response_id: str | None = None) -> bool:
+        """Count ``usage`` (a dict of token counts); False if it was a repeat or not a dict."""
+        if not isinstance(usage, dict) or (response_id is not None and response_id in self._seen):
+            return False
+        if response_id is not None:
+            self._seen.add(response_id)
+        for key, value in usage.items():
+            if (count := as_int(value)) is not None:
+                self.totals[key] = self.totals.get(key, 0) + count
+        return True
 
 
 def json_type_name(value: Any) -> str:

@@ -43,6 +43,7 @@ from typing import Any
 
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
+    UsageTally,
     as_int,
     as_list,
     as_object,
@@ -154,8 +155,7 @@ class _Reader:
         self.messages: list[Message] = []
         self.calls: dict[str, ToolCall] = {}
         self.pending: list[ToolCall] = []  # text commands waiting for their observation
-        self.usage: dict[str, int] = {}
-        self.responses: set[str] = set()
+        self.usage = UsageTally()
         self.first_model: str | None = None
         self.exits: list[dict[str, Any]] = []
 
@@ -308,13 +308,8 @@ class _Reader:
         if response_id:
             meta["response_id"] = response_id
         usage = response.get("usage")
-        if isinstance(usage, dict) and (response_id is None or response_id not in self.responses):
+        if self.usage.add(usage, response_id or None):
             meta["usage"] = usage
-            for key, value in usage.items():
-                if (count := as_int(value)) is not None:
-                    self.usage[key] = self.usage.get(key, 0) + count
-        if response_id:
-            self.responses.add(response_id)
         cost = extra.get("cost")
         if isinstance(cost, int | float) and not isinstance(cost, bool):
             meta["cost"] = cost
@@ -447,8 +442,8 @@ class _Reader:
         for key in ("exception_str", "traceback"):
             if key in info and info[key] != exit_entry.get(key):
                 meta[key] = info[key]
-        if self.usage:
-            meta["usage"] = self.usage
+        if self.usage.totals:
+            meta["usage"] = self.usage.totals
         for key in ("trajectory_format", "instance_id"):
             if key in self.data:
                 meta[key] = self.data[key]

@@ -60,6 +60,7 @@ from typing import Any
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     IMAGE_PLACEHOLDER,
+    UsageTally,
     as_int,
     as_list,
     as_object,
@@ -212,8 +213,7 @@ class _Reader:
         self.call_of_event: dict[int | str, str] = {}
         self.user_events: set[int | str] = set()
         self.open_response: tuple[int, str] | None = None
-        self.responses: set[str] = set()
-        self.usage: dict[str, int] = {}
+        self.usage = UsageTally()
         self.first_model: str | None = None
         self.version: str | None = None
         self.tools: list[Any] = []
@@ -429,13 +429,8 @@ class _Reader:
         if response_id:
             meta["response_id"] = response_id
         usage = response.get("usage")
-        if isinstance(usage, dict) and (response_id is None or response_id not in self.responses):
+        if self.usage.add(usage, response_id or None):
             meta["usage"] = usage
-            for key, value in usage.items():
-                if (count := as_int(value)) is not None:
-                    self.usage[key] = self.usage.get(key, 0) + count
-        if response_id:
-            self.responses.add(response_id)
 
     def _skip(self, kind: str, index: int) -> None:
         self.skipped[kind] = self.skipped.get(kind, 0) + 1
@@ -567,8 +562,8 @@ class _Reader:
         agent_class = self.agent_class or as_text(metadata.get("agent_class"))
         if agent_class:
             meta["agent_class"] = agent_class
-        if self.usage:
-            meta["usage"] = self.usage
+        if self.usage.totals:
+            meta["usage"] = self.usage.totals
         if self.llm_metrics is not None:
             meta["llm_metrics"] = self.llm_metrics
         if self.agent_states:
