@@ -35,6 +35,22 @@ async def in_thread(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await loop.run_in_executor(_POOL, lambda: func(*args, **kwargs))
 
 
+async def in_thread_to_completion(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Like :func:`in_thread`, but a cancelled caller still waits for the thread to finish.
+
+    A thread cannot be cancelled; cleaning up what it works on (a scratch directory, say)
+    while it still runs turns a Ctrl-C into an unrelated error.
+    """
+    work = asyncio.ensure_future(in_thread(func, *args, **kwargs))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        if not work.cancelled():
+            work.exception()  # consumed: the cancellation is what the caller reports
+        raise
+
+
 def _container_name(run_id: str) -> str:
     # The engine accepts only [a-zA-Z0-9_.-] in names; a run id may hold anything.
     safe = re.sub(r"[^a-zA-Z0-9_.-]", "-", run_id)

@@ -355,16 +355,26 @@ class DockerSandbox(SandboxLifecycle):
             and not (kind == "added" and path in workdir_chain)
         ]
 
-    async def snapshot(self) -> str:
-        """Commit the container to an image and return the image id."""
+    async def snapshot(
+        self,
+        *,
+        repository: str = "understudy/snapshot",
+        tag: str | None = None,
+        extra_labels: Mapping[str, str] | None = None,
+    ) -> str:
+        """Commit the container to an image and return the image id.
+
+        The image is tagged ``repository:tag`` (a random tag by default) and labelled as
+        understudy's, of kind ``snapshot`` unless ``extra_labels`` says otherwise.
+        """
         self._check_open()
-        tag = uuid.uuid4().hex[:12]
+        image_labels = {labels.MANAGED: "1", labels.KIND: "snapshot", **(extra_labels or {})}
         image = await self._guard(
             self._api.commit,
             self.id,
-            repository="understudy/snapshot",
-            tag=tag,
-            conf={"Labels": {labels.MANAGED: "1", labels.KIND: "snapshot"}},
+            repository=repository,
+            tag=tag or uuid.uuid4().hex[:12],
+            conf={"Labels": image_labels},
         )
         return str(image["Id"])
 

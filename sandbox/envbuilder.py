@@ -25,6 +25,7 @@ from understudy.errors import EnvBuildError, ImageNotFoundError
 from understudy.logging import get_logger
 from understudy.sandbox import labels
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
+from understudy.sandbox.containers import in_thread_to_completion
 from understudy.sandbox.docker import DockerSandbox
 from understudy.sandbox.engine import docker_client
 from understudy.trajectory import EnvSpec, RepoSpec
@@ -108,13 +109,13 @@ class EnvBuilder:
             if spec.repo is not None:
                 self.progress(f"checking out {spec.repo.url or spec.repo.path}")
                 checkout = Path(scratch) / "repo"
-                await asyncio.to_thread(checkout_repo, spec.repo, checkout)
+                await in_thread_to_completion(checkout_repo, spec.repo, checkout)
                 archive = Path(scratch) / "repo.tar"
-                await asyncio.to_thread(_pack, checkout, archive)
+                await in_thread_to_completion(_pack, checkout, archive)
             async with await DockerSandbox.start(config) as sandbox:
                 if archive is not None:
                     self.progress(f"copying the repository to {spec.workdir}")
-                    await asyncio.to_thread(_copy_in, sandbox.id, spec.workdir, archive)
+                    await in_thread_to_completion(_copy_in, sandbox.id, spec.workdir, archive)
                 await self._run_setup(sandbox, spec.setup)
                 self.progress(f"committing {tag}")
                 image = await asyncio.to_thread(

@@ -18,9 +18,16 @@ RUN_ID = "understudy.run-id"
 OWNER = "understudy.owner"
 """``host:pid:start-time`` of the process that owns a container."""
 KIND = "understudy.kind"
-"""What an image is: ``base``, ``env`` (a built environment) or ``snapshot``."""
+"""What an image is: ``base``, ``env`` (a built environment), ``prefix`` (the state at a cut)
+or ``snapshot``."""
 ENV_HASH = "understudy.env-hash"
-"""On env images: the hash of the EnvSpec they were built from."""
+"""On env and prefix images: the hash of the EnvSpec they were built from."""
+SESSION = "understudy.session"
+"""On prefix images: the id of the session whose prefix they hold."""
+CUT = "understudy.cut"
+"""On prefix images: the cut (message index) the prefix ends at."""
+PREFIX_STATE = "understudy.prefix-state"
+"""On prefix images: JSON record of how the prefix was re-executed (fidelity, mismatches)."""
 
 
 def _process_start_time(pid: int) -> str | None:

@@ -32,6 +32,8 @@ class ExecResult(BaseModel):
     """The command ran past its timeout and its whole process group was killed."""
     duration_s: float = 0.0
     """Wall-clock seconds from start to the exit status being known."""
+    cwd: str | None = None
+    """Working directory the command ended in (persistent shell only; None otherwise)."""
 
 
 ChangeKind = Literal["added", "modified", "deleted"]
@@ -74,8 +76,18 @@ class Sandbox(Protocol):
         timeout: float | None = None,
         workdir: str | None = None,
         env: Mapping[str, str] | None = None,
+        *,
+        persistent: bool = False,
     ) -> ExecResult:
-        """Run ``cmd`` with bash, killing its process group if it outlives ``timeout`` seconds."""
+        """Run ``cmd`` with bash, killing it if it outlives ``timeout`` seconds.
+
+        With ``persistent`` the command runs in the sandbox's persistent shell, as an agent's
+        shell that kept its state did: the working directory, variables, functions and
+        activated virtualenvs of earlier persistent commands carry over (``workdir``, if given,
+        is changed to first and stays; ``env`` is exported and stays). Otherwise each command
+        starts fresh in ``workdir`` (default: the sandbox's workdir) with only the sandbox's
+        environment plus ``env``.
+        """
         ...
 
     async def read_file(self, path: str) -> bytes:
