@@ -1,8 +1,10 @@
 """Sandbox speed on this machine's Docker engine. Prints one JSON object of figures (ms).
 
-Figures: container start, ``exec("true")`` p50/p95 over N calls, snapshot, start from the
-snapshot, env build cold and cached; and, from the same run, the p50 of the ``docker exec`` CLI
-and of docker-py ``exec_run`` for ``true`` as references.
+Figures: container start; ``exec("true")`` p50/p95 over N calls through the sandbox's
+persistent shell, both fresh (each command a new ``bash -c``, the default) and stateful (in the
+shell itself, ``persistent=True``), and through one exec per command; snapshot; start from the
+snapshot (p50 of several: the warm start); env build cold and cached. From the same run, the p50
+of the ``docker exec`` CLI and of docker-py ``exec_run`` for ``true`` as references.
 
 Usage: python bench/sandbox.py [--calls 30]
 """
@@ -31,6 +33,7 @@ from understudy.sandbox.envbuilder import EnvBuilder
 from understudy.trajectory import EnvSpec, RepoSpec
 
 RUN_ID = "bench"
+WARM_STARTS = 10
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -78,20 +81,32 @@ async def main(calls: int) -> dict[str, Any]:
     figures["container_start_ms"] = start_ms
     snapshot_id = None
     try:
-        await sandbox.exec("true")  # warm-up
+        await sandbox.exec("true")  # warm-up: starts the fresh shell
+        await sandbox.exec("true", persistent=True)  # and the stateful one
         samples = [(await timed_ms(lambda: sandbox.exec("true")))[0] for _ in range(calls)]
         figures["exec_true_p50_ms"] = statistics.median(samples)
         figures["exec_true_p95_ms"] = percentile(samples, 0.95)
+        stateful = [
+            (await timed_ms(lambda: sandbox.exec("true", persistent=True)))[0] for _ in range(calls)
+        ]
+        figures["persistent_shell_stateful_p50_ms"] = statistics.median(stateful)
+        one_exec = [
+            (await timed_ms(lambda: sandbox._exec_once("true", 60, None, None)))[0]
+            for _ in range(calls)
+        ]
+        figures["exec_one_per_command_p50_ms"] = statistics.median(one_exec)
         figures.update(await reference_exec_ms(sandbox.id, calls))
         await sandbox.write_file("state.txt", b"before snapshot\n")
         figures["snapshot_ms"], snapshot_id = await timed_ms(sandbox.snapshot)
     finally:
         await sandbox.close()
     from_snapshot = config.model_copy(update={"image": snapshot_id})
-    figures["start_from_snapshot_ms"], restored = await timed_ms(
-        lambda: DockerSandbox.start(from_snapshot)
-    )
-    await restored.close()
+    starts = []
+    for _ in range(WARM_STARTS):
+        elapsed, restored = await timed_ms(lambda: DockerSandbox.start(from_snapshot))
+        starts.append(elapsed)
+        await restored.close()
+    figures["start_from_snapshot_p50_ms"] = statistics.median(starts)
     docker_client().images.remove(snapshot_id, force=True)
 
     with tempfile.TemporaryDirectory() as scratch:

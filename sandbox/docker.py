@@ -38,9 +38,16 @@ from understudy.sandbox.containers import (
     remove_container,
     run_container,
 )
+from understudy.sandbox.docker_shell import DockerShellTransport
 from understudy.sandbox.engine import docker_client
 from understudy.sandbox.lifecycle import SandboxLifecycle
 from understudy.sandbox.output import OutputCollector
+from understudy.sandbox.shell_session import (
+    CHECKPOINT_NAME,
+    PERSISTED_STATE,
+    ShellSession,
+    ShellUnavailableError,
+)
 
 log = get_logger("sandbox.docker")
 
@@ -72,6 +79,14 @@ _WRAPPER = (
 # leaves no pid to fork ``cat`` with. "kill -9 -PGID" is the spelling that dash, bash and busybox
 # all accept.
 _KILL = 'read pgid < "$0" && kill -9 "-$pgid"; status=$?; rm -f "$0"; exit $status'
+_CHECKPOINT = f"{PID_DIR}/{CHECKPOINT_NAME}"
+_CARRY_STATE = (
+    f'[ -f {_CHECKPOINT} ] && mkdir -p "$(dirname {PERSISTED_STATE})" '
+    f"&& cp {_CHECKPOINT} {PERSISTED_STATE}"
+)
+_DROP_CARRIED_STATE = (
+    f'rm -f {PERSISTED_STATE}; rmdir "$(dirname {PERSISTED_STATE})" 2>/dev/null; true'
+)
 _KIND_NAMES: dict[int, ChangeKind] = {0: "modified", 1: "added", 2: "deleted"}
 # Paths the engine itself adds to every container (the init binary is bind-mounted).
 _ENGINE_PATHS = frozenset(
@@ -93,6 +108,10 @@ class DockerSandbox(SandboxLifecycle):
         self._config = config
         self._api = container.client.api if container.client else docker_client().api
         self._closed = False
+        self._shells: dict[bool, ShellSession] = {}
+        """The persistent shells, by ``stateful``; started on first use."""
+        self._no_shell = False
+        """The image has no bash: every command takes the one-exec-per-command path."""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -114,6 +133,8 @@ class DockerSandbox(SandboxLifecycle):
         return sandbox
 
     async def _remove(self) -> None:
+        for shell in self._shells.values():
+            await shell.close()
         await in_thread(self._remove_now)
         log.debug("sandbox closed", sandbox=self.name)
 
@@ -148,15 +169,77 @@ class DockerSandbox(SandboxLifecycle):
         timeout: float | None = None,
         workdir: str | None = None,
         env: Mapping[str, str] | None = None,
+        *,
+        persistent: bool = False,
     ) -> ExecResult:
-        """Run ``cmd`` with bash (sh if the image has no bash) and collect its output.
+        """Run ``cmd`` with bash and collect its output (see :class:`Sandbox` for
+        ``persistent``).
 
-        On timeout the command's whole process group is killed and the result says
-        ``timed_out`` with exit code 124. Raises SandboxClosedError, SandboxCrashedError or
-        SandboxError; a failing command is a result, not an exception.
+        Commands go to the sandbox's persistent shell (see :mod:`~understudy.sandbox.
+        shell_session`); a fresh command that arrives while another runs, and every command in
+        an image without bash, gets an exec of its own instead. On timeout the command is killed
+        and the result says ``timed_out`` with exit code 124. Raises SandboxClosedError,
+        SandboxCrashedError or SandboxError; a failing command is a result, not an exception.
         """
         self._check_open()
         timeout = self._config.exec_timeout_s if timeout is None else timeout
+        if not self._no_shell:
+            shell = self._shell(stateful=persistent)
+            if persistent or not shell.busy:
+                try:
+                    return await self._in_shell(shell, cmd, timeout, workdir, env)
+                except ShellUnavailableError:
+                    self._no_shell = True
+                    log.warning(
+                        "no bash in the image; commands run one exec each", image=self._config.image
+                    )
+        return await self._exec_once(cmd, timeout, workdir, env)
+
+    def _shell(self, stateful: bool) -> ShellSession:
+        if stateful not in self._shells:
+            transport = DockerShellTransport(
+                self._api, self.id, dict(self._config.env), self._config.workdir, self._guard
+            )
+            self._shells[stateful] = ShellSession(
+                transport,
+                stateful=stateful,
+                state_dir=PID_DIR,
+                output_limit=self._config.output_limit_bytes,
+            )
+        return self._shells[stateful]
+
+    async def _in_shell(
+        self,
+        shell: ShellSession,
+        cmd: str,
+        timeout: float,
+        workdir: str | None,
+        env: Mapping[str, str] | None,
+    ) -> ExecResult:
+        """Run in a persistent shell, telling a crashed or closed sandbox from a dead shell."""
+        where = None if workdir is None and shell.stateful else self._resolve(workdir or ".")
+        try:
+            result = await shell.run(cmd, timeout, where, env)
+        except ShellUnavailableError:
+            await self._raise_if_gone()
+            raise
+        except SandboxError:
+            await self._raise_if_gone()
+            raise
+        if result.exit_code == KILLED_EXIT_CODE and not shell.alive:
+            await self._raise_if_gone()
+        return result
+
+    async def _raise_if_gone(self) -> None:
+        if self._closed:
+            raise SandboxClosedError(f"sandbox {self.name} was closed while running a command")
+        if await self._went_away():
+            raise SandboxCrashedError(f"sandbox {self.name} stopped while running a command")
+
+    async def _exec_once(
+        self, cmd: str, timeout: float, workdir: str | None, env: Mapping[str, str] | None
+    ) -> ExecResult:
+        """Run ``cmd`` in an exec of its own: ``sh -c WRAPPER`` (see the module docstring)."""
         pid_file = f"{PID_DIR}/understudy-{uuid.uuid4().hex}.pid"
         argv = ["/bin/sh", "-c", _WRAPPER, pid_file, self._resolve(workdir or "."), cmd]
         started = time.monotonic()
@@ -369,14 +452,27 @@ class DockerSandbox(SandboxLifecycle):
         """
         self._check_open()
         image_labels = {labels.MANAGED: "1", labels.KIND: "snapshot", **(extra_labels or {})}
-        image = await self._guard(
-            self._api.commit,
-            self.id,
-            repository=repository,
-            tag=tag or uuid.uuid4().hex[:12],
-            conf={"Labels": image_labels},
-        )
+        carried = await self._carry_shell_state()
+        try:
+            image = await self._guard(
+                self._api.commit,
+                self.id,
+                repository=repository,
+                tag=tag or uuid.uuid4().hex[:12],
+                conf={"Labels": image_labels},
+            )
+        finally:
+            if carried:
+                await self._exec_once(_DROP_CARRIED_STATE, 30, "/", None)
         return str(image["Id"])
+
+    async def _carry_shell_state(self) -> bool:
+        """Copy the stateful shell's checkpoint to where a snapshot carries it; whether one
+        was copied. A sandbox started from the snapshot begins in that shell state."""
+        if True not in self._shells:
+            return False
+        copied = await self._exec_once(_CARRY_STATE, 30, "/", None)
+        return copied.exit_code == 0
 
     # -- helpers -------------------------------------------------------------------------------
 

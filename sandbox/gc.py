@@ -3,21 +3,30 @@
 A container is garbage when its owner process (label ``understudy.owner``) is gone: killed by
 SIGKILL, a crashed host process, a lost machine. Containers of live processes are kept, and so
 are containers owned by processes on another host, unless ``all_hosts`` is set (their liveness
-cannot be checked from here). With ``images``, cached env images and snapshots that no remaining
-container uses are removed too; the base image is always kept.
+cannot be checked from here). With ``images``, cached env images, prefix images (the state at a
+cut, see ``understudy.sandbox.snapshots``) and snapshots that no remaining container uses are
+removed too; the base image is always kept. ``run_id_prefix`` narrows all of this to what runs
+with such ids made, so that one run (or one test session) can clean up after itself without
+touching the caches of others on the same engine.
 """
 
 from __future__ import annotations
 
 import contextlib
+from typing import TypeVar
 
 import docker.errors
+from docker.models.containers import Container
+from docker.models.images import Image
 from pydantic import BaseModel, Field
 
 from understudy.sandbox import labels
 from understudy.sandbox.engine import docker_client
 
-PRUNABLE_IMAGE_KINDS = ("env", "snapshot")
+PRUNABLE_IMAGE_KINDS = ("env", "prefix", "snapshot")
+"""Image kinds (label ``understudy.kind``) that ``images`` prunes."""
+
+_Labelled = TypeVar("_Labelled", Container, Image)
 
 
 class GcReport(BaseModel):
@@ -30,16 +39,23 @@ class GcReport(BaseModel):
 
 
 def collect_garbage(
-    images: bool = False, all_hosts: bool = False, dry_run: bool = False
+    images: bool = False,
+    all_hosts: bool = False,
+    dry_run: bool = False,
+    run_id_prefix: str | None = None,
 ) -> GcReport:
-    """Remove orphaned understudy containers (and, with ``images``, unused cached images)."""
+    """Remove orphaned understudy containers (and, with ``images``, unused cached images).
+
+    With ``run_id_prefix``, only containers and images labelled with a run id that starts with
+    it are considered.
+    """
     client = docker_client()
     report = GcReport()
     containers = client.containers.list(
         all=True, filters={"label": labels.MANAGED}, ignore_removed=True
     )
     removed_ids: set[str] = set()
-    for container in containers:
+    for container in _of_runs(containers, run_id_prefix):
         owner = container.labels.get(labels.OWNER, "")
         alive = labels.owner_alive(owner) if owner else False
         name = f"{container.name} ({container.short_id})"
@@ -52,11 +68,20 @@ def collect_garbage(
         report.removed_containers.append(name)
         removed_ids.add(str(container.id))
     if images:
-        _collect_images(report, removed_ids, dry_run)
+        _collect_images(report, removed_ids, dry_run, run_id_prefix)
     return report
 
 
-def _collect_images(report: GcReport, removed_ids: set[str], dry_run: bool) -> None:
+def _of_runs(items: list[_Labelled], run_id_prefix: str | None) -> list[_Labelled]:
+    """The containers or images of runs whose id starts with ``run_id_prefix`` (all if None)."""
+    if run_id_prefix is None:
+        return items
+    return [item for item in items if item.labels.get(labels.RUN_ID, "").startswith(run_id_prefix)]
+
+
+def _collect_images(
+    report: GcReport, removed_ids: set[str], dry_run: bool, run_id_prefix: str | None
+) -> None:
     client = docker_client()
     in_use = {
         container.attrs.get("Image")
@@ -64,7 +89,7 @@ def _collect_images(report: GcReport, removed_ids: set[str], dry_run: bool) -> N
         if container.id not in removed_ids
     }
     # Newest first, so a snapshot taken from another snapshot goes before its parent.
-    managed = client.images.list(filters={"label": labels.MANAGED})
+    managed = _of_runs(client.images.list(filters={"label": labels.MANAGED}), run_id_prefix)
     for image in sorted(managed, key=lambda image: image.attrs.get("Created", ""), reverse=True):
         if image.labels.get(labels.KIND) not in PRUNABLE_IMAGE_KINDS:
             continue

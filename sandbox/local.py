@@ -29,7 +29,9 @@ from understudy.logging import get_logger
 from understudy.protocols import ExecResult, FileChange
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.lifecycle import SandboxLifecycle
+from understudy.sandbox.local_shell import LocalShellTransport
 from understudy.sandbox.output import OutputCollector
+from understudy.sandbox.shell_session import CHECKPOINT_NAME, ShellSession
 from understudy.sandbox.tracking import track
 
 log = get_logger("sandbox.local")
@@ -42,6 +44,11 @@ NO_ISOLATION_WARNING = (
 )
 
 Manifest = dict[str, tuple[int, int]]
+
+
+def _carried_state(snapshot: Path) -> Path:
+    """Where a local snapshot keeps the persistent shell's state (beside its files)."""
+    return snapshot.with_name(snapshot.name + ".shell-state")
 
 
 def _manifest(root: Path) -> Manifest:
@@ -63,6 +70,9 @@ class LocalSandbox(SandboxLifecycle):
         self._config = config
         self._closed = False
         self._start_manifest = _manifest(root)
+        self._shell_dir = Path(tempfile.mkdtemp(prefix="understudy-shell-"))
+        """The persistent shell's checkpoint lives here, outside the root (not a change)."""
+        self._shell: ShellSession | None = None
 
     @classmethod
     async def start(cls, config: SandboxConfig | None = None) -> LocalSandbox:
@@ -80,6 +90,8 @@ class LocalSandbox(SandboxLifecycle):
         cls._host_path(root, config.workdir).mkdir(parents=True, exist_ok=True)
         sandbox = cls(root, config)
         track(sandbox.id, sandbox._remove_now)
+        if source is not None and _carried_state(source).exists():
+            shutil.copyfile(_carried_state(source), sandbox._shell_dir / CHECKPOINT_NAME)
         return sandbox
 
     @staticmethod
@@ -95,10 +107,13 @@ class LocalSandbox(SandboxLifecycle):
         return path
 
     async def _remove(self) -> None:
+        if self._shell is not None:
+            await self._shell.close()
         await asyncio.to_thread(self._remove_now)
 
     def _remove_now(self) -> None:
         shutil.rmtree(self._root, ignore_errors=True)
+        shutil.rmtree(self._shell_dir, ignore_errors=True)
 
     @property
     def id(self) -> str:
@@ -124,10 +139,19 @@ class LocalSandbox(SandboxLifecycle):
         timeout: float | None = None,
         workdir: str | None = None,
         env: Mapping[str, str] | None = None,
+        *,
+        persistent: bool = False,
     ) -> ExecResult:
-        """Run ``cmd`` with bash in its own process group; kill the group on timeout."""
+        """Run ``cmd`` with bash in its own process group; kill the group on timeout.
+
+        With ``persistent`` it runs in the sandbox's persistent shell (see
+        :mod:`~understudy.sandbox.shell_session`).
+        """
         self._check_open()
         timeout = self._config.exec_timeout_s if timeout is None else timeout
+        if persistent:
+            where = None if workdir is None else str(self._resolve(workdir))
+            return await self._persistent_shell().run(cmd, timeout, where, env)
         cwd = self._resolve(workdir or ".")
         started = time.monotonic()
         if not cwd.is_dir():
@@ -169,6 +193,17 @@ class LocalSandbox(SandboxLifecycle):
             timed_out=timed_out,
             duration_s=time.monotonic() - started,
         )
+
+    def _persistent_shell(self) -> ShellSession:
+        if self._shell is None:
+            transport = LocalShellTransport(self._resolve("."), {**os.environ, **self._config.env})
+            self._shell = ShellSession(
+                transport,
+                stateful=True,
+                state_dir=str(self._shell_dir),
+                output_limit=self._config.output_limit_bytes,
+            )
+        return self._shell
 
     @staticmethod
     async def _pump(process: asyncio.subprocess.Process, collector: OutputCollector) -> None:
@@ -219,4 +254,7 @@ class LocalSandbox(SandboxLifecycle):
         self._check_open()
         target = SNAPSHOT_ROOT / "local-snapshots" / uuid.uuid4().hex[:12]
         await asyncio.to_thread(shutil.copytree, self._root, target, symlinks=True)
+        checkpoint = self._shell_dir / CHECKPOINT_NAME
+        if checkpoint.exists():  # the persistent shell's state goes with the files
+            shutil.copyfile(checkpoint, _carried_state(target))
         return f"local:{target}"

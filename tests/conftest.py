@@ -142,7 +142,10 @@ class SandboxFactory:
             await sandbox.close()
         for snapshot_id in self._snapshots:
             if snapshot_id.startswith("local:"):
-                shutil.rmtree(Path(snapshot_id.removeprefix("local:")), ignore_errors=True)
+                snapshot_dir = Path(snapshot_id.removeprefix("local:"))
+                shutil.rmtree(snapshot_dir, ignore_errors=True)
+                # The persistent shell's state is kept beside the files.
+                snapshot_dir.with_name(snapshot_dir.name + ".shell-state").unlink(missing_ok=True)
             else:
                 # Only after the containers started from it are gone.
                 with contextlib.suppress(docker.errors.ImageNotFound):

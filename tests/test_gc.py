@@ -89,14 +89,41 @@ async def test_gc_images_prunes_unused_snapshots_but_not_the_base(
         unused = await sb.snapshot()
         in_use = await sb.snapshot()
     async with await DockerSandbox.start(SandboxConfig(image=in_use, run_id=run_id)):
-        report = collect_garbage(images=True)
+        # Only this test's run: other runs on the engine keep their images.
+        report = collect_garbage(images=True, run_id_prefix=run_id)
         remaining = {image.id for image in client.images.list()}
         assert unused not in remaining
         assert in_use in remaining
         assert client.images.get(base_image)
         assert report.removed_images
-    collect_garbage(images=True)
+    collect_garbage(images=True, run_id_prefix=run_id)
     assert in_use not in {image.id for image in client.images.list()}
+
+
+async def test_gc_with_a_run_id_prefix_leaves_other_runs_alone(
+    base_image: str, run_id: str
+) -> None:
+    client = docker_client()
+    orphans: dict[str, list[str]] = {}
+    snapshots: dict[str, str] = {}
+    for run in ("mine", "theirs"):
+        orphans[run] = start_and_sigkill_holder(base_image, f"{run_id}-{run}")
+        config = SandboxConfig(image=base_image, run_id=f"{run_id}-{run}")
+        async with await DockerSandbox.start(config) as sandbox:
+            snapshots[run] = await sandbox.snapshot()
+
+    report = collect_garbage(images=True, run_id_prefix=f"{run_id}-mine")
+    assert len(report.removed_containers) == 2
+    assert len(report.removed_images) == 1
+    assert existing(orphans["mine"]) == []
+    assert existing(orphans["theirs"]) == orphans["theirs"]
+    remaining = {image.id for image in client.images.list()}
+    assert snapshots["mine"] not in remaining
+    assert snapshots["theirs"] in remaining
+
+    collect_garbage(images=True, run_id_prefix=f"{run_id}-theirs")
+    assert existing(orphans["theirs"]) == []
+    assert snapshots["theirs"] not in {image.id for image in client.images.list()}
 
 
 def test_owner_of_this_process_is_alive_and_a_dead_pid_is_not() -> None:

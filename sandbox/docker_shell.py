@@ -1,0 +1,125 @@
+"""The transport of a DockerSandbox's persistent shell: an exec with stdin attached.
+
+The exec's stream is the engine's multiplexed format (an 8-byte header per frame: stream id,
+three zero bytes, big-endian length); only stdout frames are kept. The socket is read by the
+event loop itself, not by a thread, so a command's round trip stays well under a millisecond.
+Signals go through a second exec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import docker.errors
+
+from understudy.errors import SandboxError
+from understudy.sandbox.containers import in_thread
+from understudy.sandbox.shell_session import SHELL_ARGV
+
+Guard = Callable[..., Awaitable[Any]]
+_HEADER = struct.Struct(">BxxxI")
+_STDOUT = 1
+
+
+class DockerShellTransport:
+    """Starts the shell as an exec in a container and talks to it over the attached socket."""
+
+    def __init__(
+        self, api: Any, container_id: str, env: dict[str, str], workdir: str, guard: Guard
+    ) -> None:
+        self._api = api
+        self._guard = guard
+        """Runs an SDK call in the pool, turning a vanished container into a SandboxError."""
+        self._container_id = container_id
+        self._env = env
+        self._workdir = workdir
+        self._exec_id: str | None = None
+        self._stream: Any = None
+        self._socket: socket.socket | None = None
+        self._frames = bytearray()
+
+    async def open(self) -> None:
+        created = await self._guard(
+            self._api.exec_create,
+            self._container_id,
+            SHELL_ARGV,
+            stdin=True,
+            environment=self._env,
+            workdir=self._workdir,
+        )
+        self._exec_id = str(created["Id"])
+        self._stream = await self._guard(self._api.exec_start, self._exec_id, socket=True)
+        raw = getattr(self._stream, "_sock", self._stream)
+        if not isinstance(raw, socket.socket):
+            raise SandboxError("the engine did not give a socket for the shell's stream")
+        raw.setblocking(False)
+        self._socket = raw
+        self._frames = bytearray()
+
+    async def send(self, data: bytes) -> None:
+        if self._socket is None:
+            raise SandboxError("the shell's stream is closed")
+        await asyncio.get_running_loop().sock_sendall(self._socket, data)
+
+    async def receive(self) -> bytes:
+        loop = asyncio.get_running_loop()
+        while True:
+            payload = self._next_stdout()
+            if payload is not None:
+                return payload
+            if self._socket is None:
+                return b""
+            try:
+                data = await loop.sock_recv(self._socket, 1 << 16)
+            except OSError:
+                return b""
+            if not data:
+                return b""
+            self._frames += data
+
+    def _next_stdout(self) -> bytes | None:
+        """The payload of the next complete stdout frame(s) buffered, or None if none yet."""
+        out = bytearray()
+        while len(self._frames) >= _HEADER.size:
+            stream, size = _HEADER.unpack_from(self._frames)
+            if len(self._frames) < _HEADER.size + size:
+                break
+            if stream == _STDOUT:
+                out += self._frames[_HEADER.size : _HEADER.size + size]
+            del self._frames[: _HEADER.size + size]
+        return bytes(out) if out else None
+
+    async def side(self, script: str, *args: str) -> None:
+        with contextlib.suppress(docker.errors.APIError):
+            argv = ["/bin/sh", "-c", script, "sh", *args]
+            created = await in_thread(self._api.exec_create, self._container_id, argv)
+            await in_thread(self._api.exec_start, created["Id"])
+
+    async def exit_status(self) -> int | None:
+        if self._exec_id is None:
+            return None
+        for _ in range(50):
+            try:
+                info = await in_thread(self._api.exec_inspect, self._exec_id)
+            except docker.errors.APIError:
+                return None
+            if not info.get("Running") and info.get("ExitCode") is not None:
+                return int(info["ExitCode"])
+            await asyncio.sleep(0.01)
+        return None
+
+    async def close(self) -> None:
+        raw, self._socket = self._socket, None
+        if raw is not None:
+            with contextlib.suppress(OSError):
+                raw.shutdown(socket.SHUT_RDWR)
+            raw.close()
+        if self._stream is not None:
+            with contextlib.suppress(OSError):
+                self._stream.close()
+            self._stream = None
