@@ -4,6 +4,11 @@ Two limits bound the work in flight: ``sandboxes`` (rollouts with a live contain
 included) and ``model_concurrency`` (candidate requests at once). Finished rollouts are appended
 to the run directory as they come; Ctrl-C cancels what is in flight, closes its sandboxes and
 keeps every rollout already written.
+
+Before the candidate takes over, the environment is brought to the state at the cut: the
+prefix's recorded state-changing calls are re-executed once per (session, cut) and snapshotted
+(:mod:`understudy.replay.prefix_snapshot`), and every sample starts from that snapshot with the
+prefix's ``env_fidelity`` and mismatches on its rollout.
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ from understudy.logging import get_logger
 from understudy.protocols import Candidate, CandidateReply
 from understudy.replay.cuts import CutMode, choose_cuts
 from understudy.replay.loop import LoopLimits, new_rollout, run_rollout
+from understudy.replay.prefix import PrefixErrors, describe_call, needs_prefix, session_agent
+from understudy.replay.prefix_snapshot import PrefixSnapshot, snapshot_prefix
 from understudy.replay.rundir import RolloutKey, RunDir
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.docker import DockerSandbox
 from understudy.sandbox.envbuilder import EnvBuilder
+from understudy.sandbox.snapshots import PrefixCache
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
@@ -60,6 +68,12 @@ class RunSettings(BaseModel):
     """When a rollout stops."""
     base_image: str = BASE_IMAGE
     """Image for sessions whose own image is not present."""
+    prefix_state: bool = True
+    """Re-execute the recorded state-changing calls of the prefix before the candidate takes
+    over (once per session and cut, snapshotted); False starts from the env image as it is."""
+    prefix_errors: PrefixErrors = "continue"
+    """What a prefix call that cannot be re-executed does: ``continue`` notes it and goes on,
+    ``abort`` stops there and makes the rollout an error without calling the candidate."""
 
 
 class _Limited:
@@ -104,6 +118,8 @@ class Runner:
         self.builder = EnvBuilder(base_image=settings.base_image, run_id=settings.run_id)
         self._model_slots = asyncio.Semaphore(settings.model_concurrency)
         self._sandbox_slots = asyncio.Semaphore(settings.sandboxes)
+        self.prefixes = PrefixCache(settings.run_id)
+        """Snapshots of the state at each cut, shared by the samples of a prefix."""
 
     async def run(
         self,
@@ -129,32 +145,56 @@ class Runner:
     async def _rollout(self, session: Session, cut: int, sample: int) -> Rollout:
         candidate = _Limited(self.candidate_for(session), self._model_slots)
         async with self._sandbox_slots:
-            started = time.monotonic()
             try:
-                env = await self.builder.build(session.env)
-                config = SandboxConfig(
-                    image=env.image,
-                    workdir=session.env.workdir,
-                    env=session.env.env,
-                    run_id=self.settings.run_id,
-                )
-                async with await DockerSandbox.start(config) as sandbox:
-                    env_s = time.monotonic() - started
-                    router = ToolRouter(
-                        session.tools,
-                        ReplayStore(session.messages),
-                        sandbox,
-                        self.policy,
-                        agent=session.source.agent or session.source.format,
-                    )
-                    rollout = await run_rollout(
-                        session, cut, sample, candidate, router, self.settings.limits
-                    )
-                    await _record_changes(rollout, sandbox)
+                return await self._prepared_rollout(session, cut, sample, candidate)
             except (EnvBuildError, ImageNotFoundError, SandboxError) as failure:
                 log.warning("environment failed", session=session.id, error=str(failure))
                 return _failed(session, cut, sample, candidate, failure)
-        rollout.timing["env_s"] = round(env_s, 4)
+
+    async def _prepared_rollout(
+        self, session: Session, cut: int, sample: int, candidate: _Limited
+    ) -> Rollout:
+        """Environment, state at the cut, then the candidate's turn in a sandbox of its own."""
+        started = time.monotonic()
+        env = await self.builder.build(session.env)
+        config = SandboxConfig(
+            image=env.image,
+            workdir=session.env.workdir,
+            env=session.env.env,
+            run_id=self.settings.run_id,
+        )
+        prefix = None
+        if self.settings.prefix_state and needs_prefix(session, cut):
+            prefix = await snapshot_prefix(
+                self.prefixes, session, cut, env.env_hash, config, self.settings.prefix_errors
+            )
+            config = config.model_copy(update={"image": prefix.image})
+        if prefix and prefix.state.failed_call and self.settings.prefix_errors == "abort":
+            return prefix.applied_to(_prefix_failed(session, cut, sample, candidate, prefix))
+        async with await DockerSandbox.start(config) as sandbox:
+            ready_s = time.monotonic() - started
+            rollout = await self._play(session, cut, sample, candidate, sandbox)
+        rollout.timing["env_s"] = round(ready_s - (prefix.seconds if prefix else 0.0), 4)
+        return prefix.applied_to(rollout) if prefix else rollout
+
+    async def _play(
+        self,
+        session: Session,
+        cut: int,
+        sample: int,
+        candidate: _Limited,
+        sandbox: DockerSandbox,
+    ) -> Rollout:
+        """The candidate's rollout in ``sandbox``, with the files it left changed."""
+        router = ToolRouter(
+            session.tools,
+            ReplayStore(session.messages),
+            sandbox,
+            self.policy,
+            agent=session_agent(session),
+        )
+        rollout = await run_rollout(session, cut, sample, candidate, router, self.settings.limits)
+        await _record_changes(rollout, sandbox)
         return rollout
 
 
@@ -173,6 +213,20 @@ def _failed(
 ) -> Rollout:
     rollout = new_rollout(session, cut, sample, candidate)
     rollout.status, rollout.error = "error", f"{type(failure).__name__}: {failure}"
+    return rollout
+
+
+def _prefix_failed(
+    session: Session, cut: int, sample: int, candidate: _Limited, prefix: PrefixSnapshot
+) -> Rollout:
+    """The error rollout of a prefix stopped at a call that could not be re-executed."""
+    assert prefix.state.failed_call is not None
+    rollout = new_rollout(session, cut, sample, candidate)
+    rollout.status = "error"
+    rollout.error = (
+        f"prefix call failed at {describe_call(prefix.state.failed_call)} "
+        "(--prefix-errors abort: the candidate was not called)"
+    )
     return rollout
 
 

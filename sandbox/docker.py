@@ -1,16 +1,15 @@
 """DockerSandbox: one hardened container per sandbox, driven through the docker SDK.
 
 The SDK is blocking, so every call runs in a dedicated thread pool and the event loop stays free.
-Each command runs as ``sh -c WRAPPER`` whose first act is to write its pid (which is also its
-process group id, as ``docker exec`` makes every exec a session leader) to a file on the
-container's tmpfs, so a timeout can kill the whole group from a second exec.
+Commands go to the sandbox's persistent shells (:mod:`~understudy.sandbox.shell_session`, over
+:mod:`~understudy.sandbox.docker_shell`); a command that cannot, gets an exec of its own
+(:mod:`~understudy.sandbox.docker_exec`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-import socket
 import tarfile
 import time
 import uuid
@@ -20,13 +19,13 @@ from typing import Any, TypeVar
 
 import docker.errors
 from docker.models.containers import Container
-from docker.utils.socket import frames_iter
 
 from understudy.errors import (
     SandboxClosedError,
     SandboxCrashedError,
     SandboxError,
     SandboxFileNotFoundError,
+    ShellUnavailableError,
 )
 from understudy.logging import get_logger
 from understudy.protocols import ChangeKind, ExecResult, FileChange
@@ -38,15 +37,14 @@ from understudy.sandbox.containers import (
     remove_container,
     run_container,
 )
+from understudy.sandbox.docker_exec import PID_DIR, SingleExec
 from understudy.sandbox.docker_shell import DockerShellTransport
 from understudy.sandbox.engine import docker_client
 from understudy.sandbox.lifecycle import SandboxLifecycle
-from understudy.sandbox.output import OutputCollector
 from understudy.sandbox.shell_session import (
     CHECKPOINT_NAME,
     PERSISTED_STATE,
     ShellSession,
-    ShellUnavailableError,
 )
 
 log = get_logger("sandbox.docker")
@@ -54,31 +52,11 @@ log = get_logger("sandbox.docker")
 T = TypeVar("T")
 
 
-PID_DIR = "/dev/shm"
-TIMEOUT_EXIT_CODE = 124
 KILLED_EXIT_CODE = 128 + 9
 STATE_CHECKS = 6
-KILL_ATTEMPTS = 3
 MAX_SYMLINKS = 40
 GO_MODE_DIR = 1 << 31
 """os.ModeDir in the file mode of the engine's path-stat header."""
-# $0: pid file, $1: working directory, $2: the command. The wrapper stays as the group leader so
-# it can remove its pid file; the command runs in its process group. The command's stderr joins
-# stdout here, at the source (through fd 3): the engine copies the two streams separately and
-# does not keep their order. The wrapper's own stderr goes nowhere, so that its notes (dash says
-# "Killed" when the command dies by SIGKILL) never mix into the command's output; the command
-# gets its redirections inside a subshell because dash applies a command's redirections to
-# itself while it waits for the command.
-_WRAPPER = (
-    'echo $$ > "$0"; exec 3>&1 2>/dev/null; '
-    'cd "$1" || { echo "cd: $1: No such file or directory"; exit 126; }; '
-    "if command -v bash >/dev/null; then shell=bash; else shell=sh; fi; "
-    '(exec "$shell" -c "$2" 2>&3 3>&-); status=$?; rm -f "$0"; exit $status'
-)
-# Only shell builtins (read, kill) up to the kill itself: a command that used up the pids limit
-# leaves no pid to fork ``cat`` with. "kill -9 -PGID" is the spelling that dash, bash and busybox
-# all accept.
-_KILL = 'read pgid < "$0" && kill -9 "-$pgid"; status=$?; rm -f "$0"; exit $status'
 _CHECKPOINT = f"{PID_DIR}/{CHECKPOINT_NAME}"
 _CARRY_STATE = (
     f'[ -f {_CHECKPOINT} ] && mkdir -p "$(dirname {PERSISTED_STATE})" '
@@ -92,12 +70,6 @@ _KIND_NAMES: dict[int, ChangeKind] = {0: "modified", 1: "added", 2: "deleted"}
 _ENGINE_PATHS = frozenset(
     {"/usr/sbin/docker-init", "/dev", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
 )
-
-
-def _raw_socket(stream: Any) -> socket.socket | None:
-    """The OS socket under what ``exec_start(socket=True)`` returns."""
-    sock = getattr(stream, "_sock", stream)
-    return sock if isinstance(sock, socket.socket) else None
 
 
 class DockerSandbox(SandboxLifecycle):
@@ -239,111 +211,21 @@ class DockerSandbox(SandboxLifecycle):
     async def _exec_once(
         self, cmd: str, timeout: float, workdir: str | None, env: Mapping[str, str] | None
     ) -> ExecResult:
-        """Run ``cmd`` in an exec of its own: ``sh -c WRAPPER`` (see the module docstring)."""
-        pid_file = f"{PID_DIR}/understudy-{uuid.uuid4().hex}.pid"
-        argv = ["/bin/sh", "-c", _WRAPPER, pid_file, self._resolve(workdir or "."), cmd]
-        started = time.monotonic()
-        exec_id, stream = await self._launch(argv, env, pid_file)
-        collector = OutputCollector(self._config.output_limit_bytes)
-        reader = asyncio.ensure_future(in_thread(self._pump, stream, collector))
-        timed_out = False
-        try:
-            await asyncio.wait_for(asyncio.shield(reader), timeout)
-        except TimeoutError:
-            timed_out = True
-            await self._kill_group(pid_file, stream, reader)
-        except asyncio.CancelledError:
-            await asyncio.shield(self._kill_group(pid_file, stream, reader))
-            raise
-        exit_code = TIMEOUT_EXIT_CODE if timed_out else await self._final_exit_code(exec_id)
-        return ExecResult(
-            exit_code=exit_code,
-            output=collector.text(),
-            truncated=collector.truncated,
-            output_bytes=collector.total,
-            timed_out=timed_out,
-            duration_s=time.monotonic() - started,
-        )
+        """Run ``cmd`` in an exec of its own (see :mod:`~understudy.sandbox.docker_exec`)."""
+        single = SingleExec(self._api, self.id, self._guard, self._config.output_limit_bytes)
+        result, exit_code = await single.run(cmd, timeout, self._resolve(workdir or "."), env)
+        if not result.timed_out:
+            await self._check_finished(exit_code)
+        return result
 
-    async def _launch(
-        self, argv: list[str], env: Mapping[str, str] | None, pid_file: str
-    ) -> tuple[str, Any]:
-        """Create and start an exec: its id and output stream."""
-        launch = asyncio.ensure_future(self._create_and_start(argv, env))
-        try:
-            return await asyncio.shield(launch)
-        except asyncio.CancelledError:
-            # The engine may start the command anyway; it must not be left running.
-            await asyncio.shield(self._abandon(launch, pid_file))
-            raise
-
-    async def _create_and_start(
-        self, argv: list[str], env: Mapping[str, str] | None
-    ) -> tuple[str, Any]:
-        created = await self._guard(
-            self._api.exec_create, self.id, argv, environment=dict(env or {})
-        )
-        stream = await self._guard(self._api.exec_start, created["Id"], socket=True)
-        return str(created["Id"]), stream
-
-    async def _abandon(self, launch: asyncio.Future[tuple[str, Any]], pid_file: str) -> None:
-        """Kill a command whose caller was cancelled while it was being started."""
-        try:
-            _, stream = await launch
-        except Exception:  # it did not start, so there is nothing to kill
-            return
-        reader = asyncio.ensure_future(in_thread(self._pump, stream, OutputCollector(1024)))
-        await self._kill_group(pid_file, stream, reader)
-
-    @staticmethod
-    def _pump(stream: Any, collector: OutputCollector) -> None:
-        try:
-            for _, data in frames_iter(stream, tty=False):  # type: ignore[no-untyped-call]
-                collector.add(data)
-        except OSError:
-            pass  # the socket was shut down after a timeout
-        finally:
-            stream.close()
-
-    async def _kill_group(self, pid_file: str, stream: Any, reader: asyncio.Future[None]) -> None:
-        """Kill the process group of a command, then make sure its output stream ends."""
-        for _ in range(KILL_ATTEMPTS):
-            if await self._send_kill(pid_file) or reader.done():
-                break
-            # The kill could not run (no pid left to run it with), or the pid file is not
-            # written yet: try again shortly.
-            await asyncio.sleep(0.2)
-        try:
-            await asyncio.wait_for(asyncio.shield(reader), 5)
-        except TimeoutError:
-            # Something that escaped the group (setsid) still holds the output open.
-            raw = _raw_socket(stream)
-            if raw is not None:
-                raw.shutdown(socket.SHUT_RDWR)
-            await reader
-
-    async def _send_kill(self, pid_file: str) -> bool:
-        """Kill the group named in ``pid_file`` from a second exec; False if that failed."""
-        try:
-            created = await in_thread(
-                self._api.exec_create, self.id, ["/bin/sh", "-c", _KILL, pid_file]
-            )
-            await in_thread(self._api.exec_start, created["Id"])
-            info = await in_thread(self._api.exec_inspect, created["Id"])
-        except docker.errors.APIError:
-            return True  # the container is gone, which ends the command too
-        return info.get("ExitCode") == 0
-
-    async def _final_exit_code(self, exec_id: str) -> int:
-        """The exit code of a finished command, or an error if the sandbox went away under it."""
+    async def _check_finished(self, exit_code: int | None) -> None:
+        """Raise if the sandbox was closed or went away under a finished command."""
         if self._closed:
             raise SandboxClosedError(f"sandbox {self.name} was closed while running a command")
-        exit_code = await self._exit_code(exec_id)
         # A container that stops or is removed takes its commands down with SIGKILL: 137 is
         # then not the command's own doing.
         if exit_code is None or (exit_code == KILLED_EXIT_CODE and await self._went_away()):
             raise SandboxCrashedError(f"sandbox {self.name} stopped while running a command")
-        return exit_code
 
     async def _went_away(self) -> bool:
         """Whether the container is stopping, stopped or being removed.
@@ -357,14 +239,6 @@ class DockerSandbox(SandboxLifecycle):
                 return True
             await asyncio.sleep(0.05)
         return False
-
-    async def _exit_code(self, exec_id: str) -> int | None:
-        for _ in range(50):
-            info = await self._guard(self._api.exec_inspect, exec_id)
-            if not info.get("Running") and info.get("ExitCode") is not None:
-                return int(info["ExitCode"])
-            await asyncio.sleep(0.01)
-        return None
 
     # -- files ---------------------------------------------------------------------------------
 

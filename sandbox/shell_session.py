@@ -41,7 +41,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Protocol
 
-from understudy.errors import SandboxError
+from understudy.errors import SandboxError, ShellUnavailableError
 from understudy.logging import get_logger
 from understudy.protocols import ExecResult
 from understudy.sandbox.output import OutputCollector
@@ -101,10 +101,6 @@ if [ "$__us_stateful" = 1 ]; then
 fi
 printf '\n%s %d %s\n' {nonce} $$ "$PWD" >&57
 """
-
-
-class ShellUnavailableError(SandboxError):
-    """The sandbox cannot run a persistent shell (its image has no bash)."""
 
 
 class ShellTransport(Protocol):

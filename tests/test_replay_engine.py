@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from understudy.jsonl import read_models, write_models
-from understudy.replay.candidate import OpenAICandidate, OriginalCandidate
+from understudy.replay.candidate import OpenAICandidate
 from understudy.replay.demo import DEMO_MODEL, demo_policy, demo_sessions
-from understudy.replay.loop import LoopLimits
+from understudy.replay.fidelity import FidelitySettings, session_fidelity
 from understudy.replay.rundir import RunDir
 from understudy.replay.runner import CandidateFactory, RunSettings, run_to_dir
 from understudy.sandbox import labels
@@ -220,25 +220,26 @@ async def test_original_candidate_reproduces_recorded_outputs(
     [live] = RunDir(tmp_path / "live").rollouts()
     assert live.status == "completed"
     recorded = base.model_copy(update={"messages": [*base.messages[: live.cut], *live.messages]})
-    await run_to_dir(
-        [recorded],
-        RunSettings(run_id=run_id, limits=LoopLimits(max_steps=10)),
-        OriginalCandidate,
-        RunDir(tmp_path / "replayed"),
-    )
-    [replayed] = RunDir(tmp_path / "replayed").rollouts()
-    assert replayed.status == "completed"
-    assert replayed.candidate.model == recorded.source.model
-    before, after = tool_messages(live), tool_messages(replayed)
-    assert [m.tool_call_id for m in after] == [m.tool_call_id for m in before]
-    matches = sum(a.content == b.content for a, b in zip(before, after, strict=True))
-    rate = matches / len(before)
+    settings = FidelitySettings(run_id=run_id)
+
+    result = await session_fidelity(recorded, settings)
     print(
-        f"OriginalCandidate fidelity: {matches}/{len(before)} recorded outputs "
-        f"reproduced ({rate:.0%})"
+        f"OriginalCandidate fidelity: {result.matched}/{result.compared} recorded outputs "
+        f"reproduced ({result.fidelity:.0%})"
     )
-    assert all(m.provenance == Provenance.EXECUTED for m in after)
-    assert rate == 1.0
+    assert result.error is None
+    assert result.compared == len(tool_messages(live)) == 4  # every call ran live, none skipped
+    assert result.matched == 4 and result.fidelity == 1.0 and result.mismatches == []
+
+    # The comparison is not blind: a recorded output changed by one character is caught.
+    edited = recorded.model_copy(deep=True)
+    viewed = next(m for m in reversed(edited.messages) if m.role == "tool")
+    viewed.content = viewed.content.replace("a + b", "a * b")
+    changed = await session_fidelity(edited, settings)
+    assert (changed.compared, changed.matched) == (4, 3)
+    [mismatch] = changed.mismatches
+    assert mismatch.message_index == edited.messages.index(viewed)
+    assert mismatch.reason == "output differs" and "a * b" in mismatch.detail
 
 
 def test_ctrl_c_stops_cleanly_keeping_written_rollouts(

@@ -71,6 +71,11 @@ class Adapter(Protocol):
         """The canonical call for a logged call; InvalidToolArgumentsError if it cannot map."""
         ...
 
+    def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
+        """Whether the logged call can never change the sandbox (a search, a file view), so
+        rebuilding the state at a cut may skip it. Never assumed for a shell command."""
+        ...
+
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         """The outcome as the logged agent's harness would have shown it.
 

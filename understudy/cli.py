@@ -27,6 +27,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from understudy import __version__
+from understudy.cli_fidelity import fidelity
 from understudy.errors import ConfigError, UnderstudyError
 from understudy.jsonl import all_schemas, json_schema, read_models, validate_file, write_models
 from understudy.judges.llm import LLMJudge
@@ -244,7 +245,7 @@ def images_build(
 @sandbox_app.command("gc")
 def sandbox_gc(
     images: Annotated[
-        bool, typer.Option("--images", help="Also remove cached env images and snapshots.")
+        bool, typer.Option("--images", help="Also remove cached env, prefix and snapshot images.")
     ] = False,
     all_hosts: Annotated[
         bool,
@@ -284,6 +285,13 @@ class ExportChoice(StrEnum):
 
     atif = "atif"
     openai = "openai"
+
+
+class PrefixErrorsChoice(StrEnum):
+    """What a prefix call that cannot be re-executed does (see understudy.replay.prefix)."""
+
+    cont = "continue"
+    abort = "abort"
 
 
 class CutChoice(StrEnum):
@@ -445,6 +453,22 @@ def run(
         str | None,
         typer.Option(help="Label of the run's containers (default: output name + random)."),
     ] = None,
+    prefix_errors: Annotated[
+        PrefixErrorsChoice,
+        typer.Option(
+            help="When a recorded call of the prefix cannot be re-executed (an opaque tool, a "
+            "command that fails live): 'continue' notes it and goes on, 'abort' makes the "
+            "rollout an error naming the call, without calling the candidate."
+        ),
+    ] = PrefixErrorsChoice.cont,
+    no_prefix_state: Annotated[
+        bool,
+        typer.Option(
+            "--no-prefix-state",
+            help="Start from the environment image as built, without re-executing the prefix's "
+            "state-changing calls (faster; the candidate may find files missing).",
+        ),
+    ] = False,
 ) -> None:
     """Let a candidate model take over logged sessions after a cut, with live or replayed tools.
 
@@ -464,6 +488,8 @@ def run(
         model_concurrency=concurrency,
         sandboxes=sandboxes,
         limits=LoopLimits(max_steps=max_steps, token_budget=token_budget, timeout_s=timeout),
+        prefix_state=not no_prefix_state,
+        prefix_errors=prefix_errors.value,
     )
     if original:
         candidate_for: CandidateFactory = OriginalCandidate
@@ -528,6 +554,9 @@ def demo(
 
 def _run_id(output: Path) -> str:
     return f"{output.name}-{uuid.uuid4().hex[:6]}"
+
+
+app.command("fidelity")(fidelity)
 
 
 # -- import and export -------------------------------------------------------------------------

@@ -49,6 +49,10 @@ class SandboxFileNotFoundError(SandboxError, FileNotFoundError):
     """A path read from a sandbox does not exist there."""
 
 
+class ShellUnavailableError(SandboxError):
+    """The sandbox cannot run a persistent shell (its image has no bash)."""
+
+
 class CommandTimeoutError(UnderstudyError, TimeoutError):
     """A command ran past its deadline where a timeout is fatal (setup commands, for instance)."""
 

@@ -36,7 +36,10 @@ editor, read_file, write_file, ...         themselves    as is
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from understudy.errors import ToolCallError
+from understudy.tools import make_tool
 from understudy.tools.adapters.base import BaseAdapter
 from understudy.tools.adapters.files import (
     CanonicalAdapter,
@@ -63,7 +66,15 @@ from understudy.tools.adapters.shell import (
 from understudy.tools.adapters.web import WebAdapter
 from understudy.tools.base import Adapter
 
-__all__ = ["ADAPTERS", "AGENT_ADAPTERS", "BaseAdapter", "find_adapter", "normalize_agent"]
+__all__ = [
+    "ADAPTERS",
+    "AGENT_ADAPTERS",
+    "OPAQUE_READ_ONLY",
+    "BaseAdapter",
+    "find_adapter",
+    "is_read_only",
+    "normalize_agent",
+]
 
 
 def _by_name(*adapters: Adapter, skip: tuple[str, ...] = ()) -> dict[str, Adapter]:
@@ -124,3 +135,32 @@ def find_adapter(name: str, agent: str | None = None) -> Adapter | None:
         if specific is not None:
             return specific
     return ADAPTERS.get(name)
+
+
+OPAQUE_READ_ONLY: dict[str | None, frozenset[str]] = {
+    None: frozenset({"TodoWrite", "TodoRead", "think", "update_plan", "ExitPlanMode"}),
+    "sweagent": frozenset({"open", "goto", "scroll_up", "scroll_down"}),
+}
+"""Opaque tools known never to change the sandbox (plans, notes, SWE-agent's file viewer), for
+every agent (key None) or for one normalized agent name."""
+
+
+def is_read_only(name: str, arguments: dict[str, Any], agent: str | None = None) -> bool:
+    """Whether a logged call is known never to change the sandbox.
+
+    True for calls whose adapter says so (``Read``, ``Grep``, ``str_replace_editor view``, ...),
+    for calls translated onto a read-only canonical tool, and for the opaque tools of
+    :data:`OPAQUE_READ_ONLY`. A shell command is never assumed read-only, and neither is a call
+    whose arguments do not translate.
+    """
+    adapter = find_adapter(name, agent)
+    if adapter is None:
+        agent_key = normalize_agent(agent) if agent else None
+        return name in OPAQUE_READ_ONLY[None] or name in OPAQUE_READ_ONLY.get(agent_key, ())
+    if adapter.read_only(name, arguments):
+        return True
+    try:
+        canonical = adapter.translate(name, arguments)
+    except ToolCallError:
+        return False
+    return bool(make_tool(canonical.tool).read_only)

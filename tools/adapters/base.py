@@ -21,6 +21,11 @@ class BaseAdapter:
     ``render`` may also be handed an *error* outcome: ``is_error=True``, the ToolCallError's text
     as content and ``meta["error_type"]`` naming its class (the router builds such outcomes).
     Adapters whose harness worded errors differently reword them; the rest pass them through.
+
+    ``read_only`` says whether a logged call can never change the sandbox, for the tools whose
+    canonical translation cannot tell (a search that runs as a shell script). Rebuilding the
+    state at a cut skips such calls. The default is False: only calls known to leave the
+    sandbox as it was may say True, and an arbitrary shell command never does.
     """
 
     names: tuple[str, ...] = ()
@@ -33,6 +38,10 @@ class BaseAdapter:
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         return outcome
+
+    def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
+        """Whether this logged call can never change the sandbox."""
+        return False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(self.names)})"

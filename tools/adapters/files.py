@@ -87,6 +87,9 @@ class StrReplaceEditorAdapter(BaseAdapter):
             view_range=_view_range(arguments.get("view_range"), name),
         )
 
+    def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
+        return arguments.get("command") == "view"
+
 
 def _view_range(value: Any, tool: str) -> list[int] | None:
     """A view range, also when a model sent it as a JSON string."""
@@ -119,6 +122,9 @@ class CanonicalAdapter(BaseAdapter):
     def translate(self, name: str, arguments: dict[str, Any]) -> CanonicalCall:
         return CanonicalCall(tool=self._tool, arguments=dict(arguments))
 
+    def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
+        return self._tool == "editor" and arguments.get("command") == "view"
+
 
 # -- Claude Code -----------------------------------------------------------------------------------
 
@@ -140,6 +146,9 @@ class ClaudeReadAdapter(BaseAdapter):
             limit=max(limit, 1) if limit is not None else CLAUDE_READ_LIMIT,
             numbered=True,
         )
+
+    def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
+        return True
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if outcome.is_error:

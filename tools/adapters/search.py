@@ -107,6 +107,9 @@ class ClaudeGrepAdapter(ShellAdapter):
         )
         return self.shell_call(script)
 
+    def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
+        return True
+
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if outcome.meta.get("error_type"):
             return claude_error(outcome, outcome.content)
@@ -177,6 +180,9 @@ class ClaudeGlobAdapter(ShellAdapter):
         )
         return self.shell_call(script)
 
+    def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
+        return True
+
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if outcome.meta.get("error_type"):
             return claude_error(outcome, outcome.content)
@@ -241,6 +247,9 @@ class SweAgentSearchAdapter(ShellAdapter):
         if name == "submit":
             return self.shell_call("git add -A && git diff --cached")
         raise InvalidToolArgumentsError(f"{name} is not a SWE-agent search tool")
+
+    def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
+        return name != "submit"  # submit stages every change (git add -A)
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if outcome.meta.get("error_type"):

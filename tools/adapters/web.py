@@ -27,3 +27,6 @@ class WebAdapter(BaseAdapter):
         if name in SEARCH_NAMES:
             return call("browser", action="search", query=get_str(arguments, "query", name))
         return call("browser", action="open", url=get_str(arguments, "url", name))
+
+    def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
+        return True

@@ -1,0 +1,170 @@
+"""Running one command in an exec of its own: the path for commands that cannot use the
+sandbox's persistent shell (one arrives while the shell is busy, or the image has no bash).
+
+Each command runs as ``sh -c WRAPPER`` whose first act is to write its pid (which is also its
+process group id, as ``docker exec`` makes every exec a session leader) to a file on the
+container's tmpfs, so a timeout can kill the whole group from a second exec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import docker.errors
+from docker.utils.socket import frames_iter
+
+from understudy.protocols import ExecResult
+from understudy.sandbox.containers import in_thread
+from understudy.sandbox.output import OutputCollector
+
+PID_DIR = "/dev/shm"
+TIMEOUT_EXIT_CODE = 124
+KILL_ATTEMPTS = 3
+Guard = Callable[..., Awaitable[Any]]
+# $0: pid file, $1: working directory, $2: the command. The wrapper stays as the group leader so
+# it can remove its pid file; the command runs in its process group. The command's stderr joins
+# stdout here, at the source (through fd 3): the engine copies the two streams separately and
+# does not keep their order. The wrapper's own stderr goes nowhere, so that its notes (dash says
+# "Killed" when the command dies by SIGKILL) never mix into the command's output; the command
+# gets its redirections inside a subshell because dash applies a command's redirections to
+# itself while it waits for the command.
+_WRAPPER = (
+    'echo $$ > "$0"; exec 3>&1 2>/dev/null; '
+    'cd "$1" || { echo "cd: $1: No such file or directory"; exit 126; }; '
+    "if command -v bash >/dev/null; then shell=bash; else shell=sh; fi; "
+    '(exec "$shell" -c "$2" 2>&3 3>&-); status=$?; rm -f "$0"; exit $status'
+)
+# Only shell builtins (read, kill) up to the kill itself: a command that used up the pids limit
+# leaves no pid to fork ``cat`` with. "kill -9 -PGID" is the spelling that dash, bash and busybox
+# all accept.
+_KILL = 'read pgid < "$0" && kill -9 "-$pgid"; status=$?; rm -f "$0"; exit $status'
+
+
+def _raw_socket(stream: Any) -> socket.socket | None:
+    """The OS socket under what ``exec_start(socket=True)`` returns."""
+    sock = getattr(stream, "_sock", stream)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+class SingleExec:
+    """One command in one exec of a container."""
+
+    def __init__(self, api: Any, container_id: str, guard: Guard, output_limit: int) -> None:
+        self._api = api
+        self._container_id = container_id
+        self._guard = guard
+        """Runs an SDK call in the pool, turning a vanished container into a SandboxError."""
+        self._output_limit = output_limit
+
+    async def run(
+        self, cmd: str, timeout: float, workdir: str, env: Mapping[str, str] | None
+    ) -> tuple[ExecResult, int | None]:
+        """Run ``cmd`` in ``workdir``; the result, and the exit code the engine reported (None
+        if it reported none, which the sandbox takes for a crash)."""
+        pid_file = f"{PID_DIR}/understudy-{uuid.uuid4().hex}.pid"
+        argv = ["/bin/sh", "-c", _WRAPPER, pid_file, workdir, cmd]
+        started = time.monotonic()
+        exec_id, stream = await self._launch(argv, env, pid_file)
+        collector = OutputCollector(self._output_limit)
+        reader = asyncio.ensure_future(in_thread(self._pump, stream, collector))
+        timed_out = False
+        try:
+            await asyncio.wait_for(asyncio.shield(reader), timeout)
+        except TimeoutError:
+            timed_out = True
+            await self._kill_group(pid_file, stream, reader)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._kill_group(pid_file, stream, reader))
+            raise
+        reported = None if timed_out else await self._exit_code(exec_id)
+        result = ExecResult(
+            exit_code=TIMEOUT_EXIT_CODE if timed_out else (reported or 0),
+            output=collector.text(),
+            truncated=collector.truncated,
+            output_bytes=collector.total,
+            timed_out=timed_out,
+            duration_s=time.monotonic() - started,
+        )
+        return result, reported
+
+    async def _launch(
+        self, argv: list[str], env: Mapping[str, str] | None, pid_file: str
+    ) -> tuple[str, Any]:
+        """Create and start an exec: its id and output stream."""
+        launch = asyncio.ensure_future(self._create_and_start(argv, env))
+        try:
+            return await asyncio.shield(launch)
+        except asyncio.CancelledError:
+            # The engine may start the command anyway; it must not be left running.
+            await asyncio.shield(self._abandon(launch, pid_file))
+            raise
+
+    async def _create_and_start(
+        self, argv: list[str], env: Mapping[str, str] | None
+    ) -> tuple[str, Any]:
+        created = await self._guard(
+            self._api.exec_create, self._container_id, argv, environment=dict(env or {})
+        )
+        stream = await self._guard(self._api.exec_start, created["Id"], socket=True)
+        return str(created["Id"]), stream
+
+    async def _abandon(self, launch: asyncio.Future[tuple[str, Any]], pid_file: str) -> None:
+        """Kill a command whose caller was cancelled while it was being started."""
+        try:
+            _, stream = await launch
+        except Exception:  # it did not start, so there is nothing to kill
+            return
+        reader = asyncio.ensure_future(in_thread(self._pump, stream, OutputCollector(1024)))
+        await self._kill_group(pid_file, stream, reader)
+
+    @staticmethod
+    def _pump(stream: Any, collector: OutputCollector) -> None:
+        try:
+            for _, data in frames_iter(stream, tty=False):  # type: ignore[no-untyped-call]
+                collector.add(data)
+        except OSError:
+            pass  # the socket was shut down after a timeout
+        finally:
+            stream.close()
+
+    async def _kill_group(self, pid_file: str, stream: Any, reader: asyncio.Future[None]) -> None:
+        """Kill the process group of a command, then make sure its output stream ends."""
+        for _ in range(KILL_ATTEMPTS):
+            if await self._send_kill(pid_file) or reader.done():
+                break
+            # The kill could not run (no pid left to run it with), or the pid file is not
+            # written yet: try again shortly.
+            await asyncio.sleep(0.2)
+        try:
+            await asyncio.wait_for(asyncio.shield(reader), 5)
+        except TimeoutError:
+            # Something that escaped the group (setsid) still holds the output open.
+            raw = _raw_socket(stream)
+            if raw is not None:
+                raw.shutdown(socket.SHUT_RDWR)
+            await reader
+
+    async def _send_kill(self, pid_file: str) -> bool:
+        """Kill the group named in ``pid_file`` from a second exec; False if that failed."""
+        try:
+            created = await in_thread(
+                self._api.exec_create, self._container_id, ["/bin/sh", "-c", _KILL, pid_file]
+            )
+            await in_thread(self._api.exec_start, created["Id"])
+            info = await in_thread(self._api.exec_inspect, created["Id"])
+        except docker.errors.APIError:
+            return True  # the container is gone, which ends the command too
+        return bool(info.get("ExitCode") == 0)
+
+    async def _exit_code(self, exec_id: str) -> int | None:
+        for _ in range(50):
+            info = await self._guard(self._api.exec_inspect, exec_id)
+            if not info.get("Running") and info.get("ExitCode") is not None:
+                return int(info["ExitCode"])
+            await asyncio.sleep(0.01)
+        return None

@@ -1,0 +1,114 @@
+"""``understudy fidelity``: how many recorded tool outputs a live replay of each session gives back.
+
+Registered on the main app by :mod:`understudy.cli`; the measurement itself is
+:mod:`understudy.replay.fidelity`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from understudy.replay.fidelity import (
+    FidelitySettings,
+    SessionFidelity,
+    fidelity_summary,
+    measure_fidelity,
+)
+
+
+def fidelity(
+    sessions_files: Annotated[
+        list[Path], typer.Argument(help="JSONL files of sessions (see `understudy schema`).")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (per session and overall).")
+    ] = False,
+    sandboxes: Annotated[int, typer.Option(min=1, help="Sessions replayed at once.")] = 2,
+    tools: Annotated[
+        str | None,
+        typer.Option(
+            help="Tool policy (default: every call live). Results served by replay or "
+            "simulation are not compared, e.g. 'live,browser=replay'."
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per stretch of a replay.")] = 1800.0,
+    run_id: Annotated[
+        str | None, typer.Option(help="Label of the containers (default: fidelity-random).")
+    ] = None,
+) -> None:
+    """Measure environment fidelity: how many recorded tool outputs a live replay gives back.
+
+    Each session is replayed whole in a fresh sandbox: its own recorded assistant turns are
+    played back and every tool call runs live; each live output is compared with the recorded
+    one after masking timestamps, ids and temp paths. A low fidelity means that rollouts of
+    those sessions see a different world than the original model did. Sessions whose
+    environment cannot be built are reported apart. The exit code is 0 whatever the fidelity,
+    1 only for unreadable input.
+    """
+    from understudy.cli import _console, _load_sessions  # the app imports this module
+
+    sessions = _load_sessions(sessions_files)
+    settings = FidelitySettings(
+        run_id=run_id or f"fidelity-{uuid.uuid4().hex[:6]}",
+        tools=tools,
+        sandboxes=sandboxes,
+        timeout_s=timeout,
+    )
+    with Progress(*Progress.get_default_columns(), console=_console(stderr=True)) as bar:
+        task = bar.add_task("replaying sessions", total=len(sessions))
+        results = asyncio.run(
+            measure_fidelity(
+                sessions, settings, progress=lambda result: bar.update(task, advance=1)
+            )
+        )
+    summary = fidelity_summary(results)
+    if as_json:
+        document = {"sessions": [r.model_dump(mode="json") for r in results], "overall": summary}
+        typer.echo(json.dumps(document, indent=2))
+        return
+    _print_fidelity(results, summary, _console())
+
+
+def _print_fidelity(results: list[SessionFidelity], summary: dict[str, Any], out: Console) -> None:
+    table = Table(title="fidelity per session", show_edge=False)
+    for column in ("session", "compared", "matched", "fidelity", "top reason"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        table.add_row(
+            result.session_id,
+            str(result.compared),
+            str(result.matched),
+            _percent(result.fidelity),
+            f"error: {result.error}" if result.error else _top_reason(result),
+        )
+    out.print(table)
+    errors = f", {summary['errors']} session(s) with errors" if summary["errors"] else ""
+    out.print(
+        f"overall: {summary['matched']}/{summary['compared']} recorded outputs reproduced "
+        f"({_percent(summary['fidelity'])}) over {summary['measured']} session(s){errors}"
+    )
+    for entry in summary["top_reasons"]:
+        hit = ", ".join(f"{tool} {count}" for tool, count in entry["tools"].items())
+        out.print(f"  {entry['reason']}: {entry['count']} ({hit})")
+
+
+def _top_reason(result: SessionFidelity) -> str:
+    reasons = Counter(mismatch.reason for mismatch in result.mismatches)
+    if not reasons:
+        return ""
+    reason, count = reasons.most_common(1)[0]
+    return f"{reason} ({count})"
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
