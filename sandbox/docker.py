@@ -192,10 +192,7 @@ class DockerSandbox(SandboxLifecycle):
         where = None if workdir is None and shell.stateful else self._resolve(workdir or ".")
         try:
             result = await shell.run(cmd, timeout, where, env)
-        except ShellUnavailableError:
-            await self._raise_if_gone()
-            raise
-        except SandboxError:
+        except SandboxError:  # ShellUnavailableError included: the container may be gone
             await self._raise_if_gone()
             raise
         if result.exit_code == KILLED_EXIT_CODE and not shell.alive:

@@ -81,7 +81,7 @@ class SingleExec:
         except asyncio.CancelledError:
             await asyncio.shield(self._kill_group(pid_file, stream, reader))
             raise
-        reported = None if timed_out else await self._exit_code(exec_id)
+        reported = None if timed_out else await finished_exit_code(self._guard, self._api, exec_id)
         result = ExecResult(
             exit_code=TIMEOUT_EXIT_CODE if timed_out else (reported or 0),
             output=collector.text(),
@@ -161,10 +161,13 @@ class SingleExec:
             return True  # the container is gone, which ends the command too
         return bool(info.get("ExitCode") == 0)
 
-    async def _exit_code(self, exec_id: str) -> int | None:
-        for _ in range(50):
-            info = await self._guard(self._api.exec_inspect, exec_id)
-            if not info.get("Running") and info.get("ExitCode") is not None:
-                return int(info["ExitCode"])
-            await asyncio.sleep(0.01)
-        return None
+
+async def finished_exit_code(guard: Guard, api: Any, exec_id: str) -> int | None:
+    """The exit code of an exec whose output has ended (the engine can take a moment to
+    record it), or None if it records none."""
+    for _ in range(50):
+        info = await guard(api.exec_inspect, exec_id)
+        if not info.get("Running") and info.get("ExitCode") is not None:
+            return int(info["ExitCode"])
+        await asyncio.sleep(0.01)
+    return None

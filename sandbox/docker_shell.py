@@ -12,16 +12,15 @@ import asyncio
 import contextlib
 import socket
 import struct
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import docker.errors
 
 from understudy.errors import SandboxError
 from understudy.sandbox.containers import in_thread
+from understudy.sandbox.docker_exec import Guard, finished_exit_code
 from understudy.sandbox.shell_session import SHELL_ARGV
 
-Guard = Callable[..., Awaitable[Any]]
 _HEADER = struct.Struct(">BxxxI")
 _STDOUT = 1
 
@@ -103,15 +102,7 @@ class DockerShellTransport:
     async def exit_status(self) -> int | None:
         if self._exec_id is None:
             return None
-        for _ in range(50):
-            try:
-                info = await in_thread(self._api.exec_inspect, self._exec_id)
-            except docker.errors.APIError:
-                return None
-            if not info.get("Running") and info.get("ExitCode") is not None:
-                return int(info["ExitCode"])
-            await asyncio.sleep(0.01)
-        return None
+        return await finished_exit_code(self._guard, self._api, self._exec_id)
 
     async def close(self) -> None:
         raw, self._socket = self._socket, None

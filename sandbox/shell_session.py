@@ -39,7 +39,7 @@ import shlex
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from understudy.errors import SandboxError, ShellUnavailableError
 from understudy.logging import get_logger
@@ -195,8 +195,6 @@ class ShellSession:
         self._reader: asyncio.Task[None] | None = None
         self._waiter: _Waiter | None = None
         self._eof = asyncio.Event()
-        self.restarts = 0
-        """How many times the shell was started again after it died."""
 
     @property
     def busy(self) -> bool:
@@ -234,8 +232,7 @@ class ShellSession:
     # -- starting -----------------------------------------------------------------------------
 
     async def _start(self) -> None:
-        if self._pid is not None or self._reader is not None:
-            self.restarts += 1
+        if self._reader is not None:  # a shell that died: release what is left of it
             await self.close()
         self._eof = asyncio.Event()
         await self._transport.open()
@@ -334,11 +331,11 @@ class ShellSession:
     async def _until(self, waiter: _Waiter, timeout: float) -> tuple[int, str]:
         """Wait for ``waiter``'s sentinel: TimeoutError after ``timeout``, EOFError if the shell
         ended first."""
-        eof: asyncio.Future[object] = asyncio.ensure_future(self._eof.wait())
-        found: asyncio.Future[object] = waiter.found  # type: ignore[assignment]
+        eof = asyncio.ensure_future(self._eof.wait())
+        pending: set[asyncio.Future[Any]] = {waiter.found, eof}
         try:
             done, _ = await asyncio.wait(
-                [found, eof], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             eof.cancel()
@@ -390,8 +387,10 @@ class ShellSession:
 
     async def _died(self) -> int:
         """The exit status of a shell that ended under a command (``exit 3`` -> 3)."""
-        status = await self._transport.exit_status()
-        await self.close()
+        try:
+            status = await self._transport.exit_status()
+        finally:
+            await self.close()
         log.info("shell ended under a command", status=status, stateful=self.stateful)
         if status is None:
             raise SandboxError("the sandbox's shell ended and its exit status is unknown")
