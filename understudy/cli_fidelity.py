@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from understudy.cli_common import console, load_sessions
 from understudy.replay.fidelity import (
     FidelitySettings,
     SessionFidelity,
@@ -55,16 +56,14 @@ def fidelity(
     environment cannot be built are reported apart. The exit code is 0 whatever the fidelity,
     1 only for unreadable input.
     """
-    from understudy.cli import _console, _load_sessions  # the app imports this module
-
-    sessions = _load_sessions(sessions_files)
+    sessions = load_sessions(sessions_files)
     settings = FidelitySettings(
         run_id=run_id or f"fidelity-{uuid.uuid4().hex[:6]}",
         tools=tools,
         sandboxes=sandboxes,
         timeout_s=timeout,
     )
-    with Progress(*Progress.get_default_columns(), console=_console(stderr=True)) as bar:
+    with Progress(*Progress.get_default_columns(), console=console(stderr=True)) as bar:
         task = bar.add_task("replaying sessions", total=len(sessions))
         results = asyncio.run(
             measure_fidelity(
@@ -76,7 +75,7 @@ def fidelity(
         document = {"sessions": [r.model_dump(mode="json") for r in results], "overall": summary}
         typer.echo(json.dumps(document, indent=2))
         return
-    _print_fidelity(results, summary, _console())
+    _print_fidelity(results, summary, console())
 
 
 def _print_fidelity(results: list[SessionFidelity], summary: dict[str, Any], out: Console) -> None:

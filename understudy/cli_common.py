@@ -1,0 +1,37 @@
+"""Helpers shared by the command modules of :mod:`understudy.cli`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from understudy.errors import ConfigError
+from understudy.jsonl import read_models
+from understudy.trajectory import Session
+
+
+def console(stderr: bool = False) -> Console:
+    """A console on the current stdout or stderr.
+
+    Made per use rather than at import, so that it writes to whatever stream is current (a test
+    runner swaps them) and detects colour support for that stream. Lines are never wrapped.
+    """
+    return Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=True)
+
+
+def load_sessions(files: list[Path]) -> list[Session]:
+    sessions: list[Session] = []
+    for path in files:
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such file")
+        sessions.extend(read_models(path, Session))
+    ids = [session.id for session in sessions]
+    duplicates = sorted({sid for sid in ids if ids.count(sid) > 1})
+    if duplicates:
+        raise ConfigError(f"session ids must be unique; repeated: {', '.join(duplicates[:5])}")
+    return sessions
+
+
+def counts(counts: dict[str, int]) -> str:
+    return " ".join(f"{key}={value}" for key, value in sorted(counts.items()))

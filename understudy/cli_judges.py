@@ -1,0 +1,117 @@
+"""``understudy judge`` and ``understudy report``: verdicts on trajectories, and their rates.
+
+Registered on the main app by :mod:`understudy.cli`; the work itself is
+:mod:`understudy.judges`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from understudy.cli_common import console
+from understudy.errors import ConfigError
+from understudy.jsonl import read_models
+from understudy.judges.llm import LLMJudge
+from understudy.judges.report import summarize_run, summary_table
+from understudy.judges.rules import rule_judges
+from understudy.judges.runner import judge_run, judge_sessions
+from understudy.judges.taxonomy import load_taxonomy
+from understudy.trajectory import Judgment, Session
+
+
+def judge(
+    target: Annotated[
+        Path, typer.Argument(help="A run directory, or a JSONL file of sessions (baseline).")
+    ],
+    rules_only: Annotated[
+        bool, typer.Option("--rules-only", help="Only the rule detectors, no LLM judge.")
+    ] = False,
+    judge_model: Annotated[
+        str | None, typer.Option(help="Model of the LLM judge (omit for rules only).")
+    ] = None,
+    judge_base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint of the LLM judge.")
+    ] = None,
+    api_key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the judge's API key.")
+    ] = "OPENAI_API_KEY",
+    categories: Annotated[
+        str | None, typer.Option(help="Comma-separated category ids (default: all).")
+    ] = None,
+    taxonomy: Annotated[
+        list[Path] | None, typer.Option(help="Extra taxonomy YAML adding or overriding categories.")
+    ] = None,
+    baseline: Annotated[
+        bool,
+        typer.Option("--baseline", help="Also judge the sessions' original turns (run dirs)."),
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Judgments file for a sessions file.")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Trajectories judged at once.")] = 8,
+) -> None:
+    """Judge trajectories: append verdicts to judgments.jsonl (resumable).
+
+    A run directory's rollouts are judged into [bold]RUN_DIR/judgments.jsonl[/bold] (with
+    [bold]--baseline[/bold], the original turns into baseline_judgments.jsonl). A sessions file
+    is judged as it was logged: the original model's own behaviour.
+    """
+    wanted = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
+    loaded = load_taxonomy(taxonomy)
+    if wanted is not None:
+        loaded.select(wanted)  # unknown ids: a ConfigError listing the valid ones
+    judges: list[Any] = list(rule_judges(wanted))
+    if judge_model and not rules_only:
+        judges.append(
+            LLMJudge.from_taxonomy(
+                judge_model, loaded, wanted, base_url=judge_base_url, api_key_env=api_key_env
+            )
+        )
+    if not judges:
+        raise ConfigError("no judge covers the selected categories; give --judge-model")
+    seen: Counter[str] = Counter()
+
+    def progress(target_id: str, judgments: list[Judgment]) -> None:
+        seen["trajectories"] += 1
+        seen["flagged"] += sum(j.flagged for j in judgments)
+
+    if target.is_dir():
+        asyncio.run(
+            judge_run(target, judges, baseline=baseline, concurrency=concurrency,
+                      progress=progress)
+        )  # fmt: skip
+        written_to = target / "judgments.jsonl"
+    else:
+        out = output or target.with_name(target.stem + ".judgments.jsonl")
+        sessions = list(read_models(target, Session))
+        asyncio.run(judge_sessions(sessions, judges, out, concurrency=concurrency,
+                                   progress=progress))  # fmt: skip
+        written_to = out
+    console().print(
+        f"judged {seen['trajectories']} trajectory/judge pair(s), {seen['flagged']} flagged "
+        f"verdict(s); judgments in {written_to}"
+    )
+
+
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A judged run directory.")],
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="'original' (the run's baseline judgments) or another run directory."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json instead.")] = False,
+) -> None:
+    """Rates per category with 95% Jeffreys intervals (per 100k), writing summary.json.
+
+    With a baseline: its rate, the rate ratio and a Fisher exact p-value per category.
+    """
+    summary = summarize_run(run_dir, baseline)
+    if as_json:
+        typer.echo(summary.model_dump_json(indent=2))
+    else:
+        console().print(summary_table(summary, title=str(run_dir)))

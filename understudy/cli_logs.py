@@ -1,0 +1,112 @@
+"""``understudy import`` and ``understudy export``: agent logs in, interchange formats out.
+
+Registered on the main app by :mod:`understudy.cli`; the work itself is
+:mod:`understudy.replay.importers` and :mod:`understudy.replay.export`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+from rich.text import Text
+
+from understudy.cli_common import console
+from understudy.errors import UnderstudyError
+from understudy.jsonl import read_models, write_models
+from understudy.replay.export import export_sessions
+from understudy.replay.importers import import_paths
+from understudy.replay.importers.base import ImportReport
+from understudy.trajectory import Session
+
+
+class ExportChoice(StrEnum):
+    """Interchange formats of ``understudy export``."""
+
+    atif = "atif"
+    openai = "openai"
+
+
+def import_logs(
+    fmt: Annotated[
+        str,
+        typer.Argument(
+            metavar="FORMAT",
+            help="auto, or one of: native, openai, atif, swe-agent, mini-swe-agent, openhands, "
+            "claude-code, codex, inspect.",
+        ),
+    ],
+    paths: Annotated[list[Path], typer.Argument(help="Log files or directories (walked).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Sessions file to write.")],
+    no_redact: Annotated[
+        bool, typer.Option("--no-redact", help="Keep secrets and personal data as logged.")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on anything that would be a warning.")
+    ] = False,
+) -> None:
+    """Import agent logs into one JSONL file of sessions, de-identified by default.
+
+    Formats are detected per file with [bold]auto[/bold]. A truncated log keeps the sessions
+    before the break (with a warning naming the line) unless [bold]--strict[/bold]. The summary
+    gives sessions, messages, tool calls, redactions and warnings per file, never the values.
+    """
+    reports: dict[Path, ImportReport] = {}
+    written = 0
+    scratch = output.with_name(output.name + ".partial")
+    with Progress(*Progress.get_default_columns(), console=console(stderr=True)) as bar:
+        task = bar.add_task("importing", total=None)
+        try:
+            sessions = import_paths(
+                paths, fmt, strict=strict, redact=not no_redact, reports=reports
+            )
+            with scratch.open("w", encoding="utf-8") as handle:
+                for path, session in sessions:
+                    write_models(handle, [session])
+                    written += 1
+                    bar.update(task, advance=1, description=f"importing {path.name}")
+        except UnderstudyError:
+            if written:
+                bar.console.print(f"{written} session(s) read before the error are in {scratch}")
+            else:
+                scratch.unlink(missing_ok=True)
+            raise
+    scratch.replace(output)
+    _print_import_reports(reports)
+    console().print(f"{written} session(s) written to {output}")
+    if any(report.error for report in reports.values()):
+        raise typer.Exit(1)
+
+
+def _print_import_reports(reports: dict[Path, ImportReport]) -> None:
+    table = Table(title="imported", show_edge=False)
+    for column in ("file", "format", "sessions", "messages", "tool calls", "redacted", "warnings"):
+        table.add_column(column, overflow="fold")
+    err = console(stderr=True)
+    for path, report in reports.items():
+        redacted = sum(report.redactions.values()) if report.redactions else 0
+        table.add_row(
+            str(path), report.format or "?", str(report.sessions), str(report.messages),
+            str(report.tool_calls), str(redacted), str(len(report.issues)),
+        )  # fmt: skip
+        for issue in report.issues[:20]:
+            where = f":{issue.line}" if issue.line else ""
+            field = f": {issue.where}" if issue.where else ""
+            err.print(f"warning: {issue.path}{where}{field}: {issue.message}", markup=False)
+        if report.error:
+            err.print(Text(f"error: {report.error}", style="bold red"))
+    console().print(table)
+
+
+def export(
+    sessions_file: Annotated[Path, typer.Argument(help="JSONL file of sessions.")],
+    fmt: Annotated[ExportChoice, typer.Option("--format", help="Interchange format.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File or directory to write.")],
+) -> None:
+    """Export sessions for other tools: ATIF trajectories or OpenAI chat conversations."""
+    count = export_sessions(read_models(sessions_file, Session), fmt.value, output)
+    console().print(f"{count} session(s) exported as {fmt.value} to {output}")

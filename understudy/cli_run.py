@@ -1,0 +1,284 @@
+"""``understudy run`` and ``understudy demo``: candidates take over logged sessions.
+
+Registered on the main app by :mod:`understudy.cli`; the work itself is
+:mod:`understudy.replay.runner`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, TextColumn
+from rich.table import Table
+
+from understudy.cli_common import console, counts, load_sessions
+from understudy.jsonl import write_models
+from understudy.judges.report import summarize_run, summary_table
+from understudy.judges.rules import rule_judges
+from understudy.judges.runner import judge_run
+from understudy.logging import configure_logging
+from understudy.replay.candidate import OpenAICandidate, OriginalCandidate
+from understudy.replay.demo import DEMO_MODEL, demo_policy, demo_sessions
+from understudy.replay.loop import LoopLimits
+from understudy.replay.rundir import RunDir
+from understudy.replay.runner import CandidateFactory, RunSettings, run_to_dir
+from understudy.sandbox.images import build_base_image
+from understudy.testing import ScriptedServer
+from understudy.trajectory import Rollout, Session
+
+
+class PrefixErrorsChoice(StrEnum):
+    """What a prefix call that cannot be re-executed does (see understudy.replay.prefix)."""
+
+    cont = "continue"
+    abort = "abort"
+
+
+class CutChoice(StrEnum):
+    """Where the candidate takes over (see understudy.replay.cuts)."""
+
+    last_user = "last-user"
+    each_user = "each-user"
+    random_user = "random-user"
+
+
+def _run_with_progress(
+    sessions: list[Session],
+    settings: RunSettings,
+    candidate_for: CandidateFactory,
+    run_dir: RunDir,
+    resume: bool,
+    config_record: dict[str, Any],
+) -> dict[str, Any]:
+    """Run with a progress bar on stderr; Ctrl-C stops cleanly, keeping what was written."""
+    run_dir.path.mkdir(parents=True, exist_ok=True)
+    _keep_sessions(sessions, run_dir)
+    configure_logging(events_file=run_dir.events_file)
+    columns = [*Progress.get_default_columns(), TextColumn("{task.fields[statuses]}")]
+    with Progress(*columns, console=console(stderr=True), transient=False) as bar:
+        task = bar.add_task("rollouts", total=None, statuses="")
+        seen: Counter[str] = Counter()
+
+        def planned(total: int, skipped: int) -> None:
+            bar.update(task, total=total - skipped)
+            if total == 0:
+                bar.console.print("[yellow]nothing to run[/yellow]: no session has a user turn")
+            if skipped:
+                bar.console.print(f"resuming: {skipped} of {total} rollouts already written")
+
+        def finished(rollout: Rollout) -> None:
+            seen[rollout.status] += 1
+            shown = " ".join(f"{status}={count}" for status, count in sorted(seen.items()))
+            bar.update(task, advance=1, statuses=shown)
+
+        try:
+            return asyncio.run(
+                run_to_dir(
+                    sessions,
+                    settings,
+                    candidate_for,
+                    run_dir,
+                    resume,
+                    config_record,
+                    on_plan=planned,
+                    progress=finished,
+                )
+            )
+        except KeyboardInterrupt:
+            bar.console.print(
+                f"[yellow]interrupted[/yellow]: rollouts written so far are kept in "
+                f"{run_dir.rollouts_file}; continue with --resume"
+            )
+            raise typer.Exit(130) from None
+
+
+def _print_summary(summary: dict[str, Any], run_dir: RunDir, detail_limit: int = 20) -> None:
+    """Totals, and one row per rollout when there are few."""
+    out = console()
+    rollouts = run_dir.rollouts()
+    if 0 < len(rollouts) <= detail_limit:
+        detail = Table(title="rollouts", show_edge=False)
+        for column in ("session", "cut", "sample", "status", "tool calls", "last words"):
+            detail.add_column(column, overflow="fold")
+        for rollout in rollouts:
+            last = next(
+                (m.content for m in reversed(rollout.messages) if m.role == "assistant"), ""
+            )
+            detail.add_row(
+                rollout.session_id,
+                str(rollout.cut),
+                str(rollout.sample),
+                rollout.status if not rollout.error else f"{rollout.status}: {rollout.error[:80]}",
+                counts(rollout.tool_stats),
+                last.strip().replace("\n", " ")[:80],
+            )
+        out.print(detail)
+    totals = Table(title="totals", show_edge=False)
+    for column in ("rollouts", "status", "tool calls", "tokens", "mean turns"):
+        totals.add_column(column)
+    totals.add_row(
+        str(summary["rollouts"]),
+        counts(summary["status"]),
+        counts(summary["tool_calls"]),
+        str(summary["usage"].get("total_tokens", 0)),
+        str(summary["mean_turns"]),
+    )
+    out.print(totals)
+    out.print(f"run directory: {run_dir.path}")
+
+
+def run(
+    sessions_files: Annotated[
+        list[Path], typer.Argument(help="JSONL files of sessions (see `understudy schema`).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The run directory.")],
+    model: Annotated[
+        str | None, typer.Option(help="Candidate model name, as the endpoint knows it.")
+    ] = None,
+    original: Annotated[
+        bool,
+        typer.Option(
+            "--original", help="Play the sessions' own recorded turns back (fidelity check)."
+        ),
+    ] = False,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://host:8000/v1.")
+    ] = None,
+    api_key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the API key.")
+    ] = "OPENAI_API_KEY",
+    samples: Annotated[int, typer.Option(min=1, help="Rollouts per (session, cut).")] = 1,
+    cut: Annotated[
+        CutChoice, typer.Option(help="Where the candidate takes over.")
+    ] = CutChoice.last_user,
+    seed: Annotated[int, typer.Option(help="Seed for random-user cuts and sampling.")] = 0,
+    tools: Annotated[
+        str | None,
+        typer.Option(
+            help="Tool policy: a default chain and per-tool chains of live, replay, simulate, "
+            "unavailable, e.g. 'replay>live,browser=replay>unavailable'."
+        ),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="Model requests at once.")] = 4,
+    sandboxes: Annotated[int, typer.Option(min=1, help="Live sandboxes at once.")] = 2,
+    max_steps: Annotated[int, typer.Option(min=1, help="Most candidate turns.")] = 30,
+    token_budget: Annotated[
+        int | None, typer.Option(min=1, help="Most tokens per rollout.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per rollout.")] = 1800.0,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Most tokens per reply.")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue a run: skip rollouts already written.")
+    ] = False,
+    run_id: Annotated[
+        str | None,
+        typer.Option(help="Label of the run's containers (default: output name + random)."),
+    ] = None,
+    prefix_errors: Annotated[
+        PrefixErrorsChoice,
+        typer.Option(
+            help="When a recorded call of the prefix cannot be re-executed (an opaque tool, a "
+            "command that fails live): 'continue' notes it and goes on, 'abort' makes the "
+            "rollout an error naming the call, without calling the candidate."
+        ),
+    ] = PrefixErrorsChoice.cont,
+    no_prefix_state: Annotated[
+        bool,
+        typer.Option(
+            "--no-prefix-state",
+            help="Start from the environment image as built, without re-executing the prefix's "
+            "state-changing calls (faster; the candidate may find files missing).",
+        ),
+    ] = False,
+) -> None:
+    """Let a candidate model take over logged sessions after a cut, with live or replayed tools.
+
+    Every rollout runs in its own sandbox built from the session's environment; finished
+    rollouts are appended to [bold]OUTPUT/rollouts.jsonl[/bold] as they come, so a killed run
+    continues with [bold]--resume[/bold].
+    """
+    if original == (model is not None):
+        raise typer.BadParameter("give either --model or --original")
+    sessions = load_sessions(sessions_files)
+    settings = RunSettings(
+        run_id=run_id or _run_id(output),
+        samples=samples,
+        cut=cut.value,
+        cut_seed=seed,
+        tools=tools,
+        model_concurrency=concurrency,
+        sandboxes=sandboxes,
+        limits=LoopLimits(max_steps=max_steps, token_budget=token_budget, timeout_s=timeout),
+        prefix_state=not no_prefix_state,
+        prefix_errors=prefix_errors.value,
+    )
+    if original:
+        candidate_for: CandidateFactory = OriginalCandidate
+        record: dict[str, Any] = {"candidate": "original"}
+    else:
+        assert model is not None
+        shared = OpenAICandidate(
+            model,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+        )
+        candidate_for = lambda session: shared  # noqa: E731 - one client for every session
+        record = {"candidate": {"model": model, "base_url": base_url}}
+    run_dir = RunDir(output)
+    summary = _run_with_progress(sessions, settings, candidate_for, run_dir, resume, record)
+    _print_summary(summary, run_dir)
+
+
+def _keep_sessions(sessions: list[Session], run_dir: RunDir) -> None:
+    """The run's sessions beside its rollouts, so that judge and report need only the run dir."""
+    kept = run_dir.path / "sessions.jsonl"
+    scratch = kept.with_name(kept.name + ".tmp")
+    with scratch.open("w", encoding="utf-8") as handle:
+        write_models(handle, sessions)
+    scratch.replace(kept)
+
+
+def demo(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Run directory (default: runs/demo-TIME).")
+    ] = None,
+) -> None:
+    """Run the whole pipeline on bundled sample sessions with a scripted candidate.
+
+    No API key is needed: the candidate is a scripted model served on 127.0.0.1, which fixes
+    small bugs in three tiny repositories and is not always honest about the tests. The
+    rollouts are then judged by the rule detectors and the rates printed. The base image is
+    built first if it is missing.
+    """
+    output = output or Path("runs") / f"demo-{datetime.now():%Y%m%d-%H%M%S}"
+    with console(stderr=True).status("preparing the base image"):
+        build_base_image("auto")
+    output.mkdir(parents=True, exist_ok=True)
+    sessions = demo_sessions(output.resolve() / "repos")
+    settings = RunSettings(run_id=_run_id(output), sandboxes=3)
+    with ScriptedServer(demo_policy, models=[DEMO_MODEL]) as server:
+        candidate = OpenAICandidate(DEMO_MODEL, base_url=server.base_url)
+        record = {"candidate": {"model": DEMO_MODEL, "scripted": True}}
+        summary = _run_with_progress(
+            sessions, settings, lambda session: candidate, RunDir(output), False, record
+        )
+    _print_summary(summary, RunDir(output))
+    with console(stderr=True).status("judging the rollouts with the rule detectors"):
+        asyncio.run(judge_run(output, rule_judges()))
+    console().print(summary_table(summarize_run(output), title="rule judges: flagged rollouts"))
+    console().print(f"next: understudy report {output}  (summary.json is in the run directory)")
+
+
+def _run_id(output: Path) -> str:
+    return f"{output.name}-{uuid.uuid4().hex[:6]}"
