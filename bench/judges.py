@@ -1,12 +1,17 @@
-"""Rule-judge throughput over the sample logs. Prints one JSON object of figures.
+"""Rule-judge throughput over the real agents' sample logs. Prints one JSON object of figures.
 
-Every sample log in tests/data/trajectories is imported with ``import_paths`` (not timed),
-then every rule judge (``rule_judges()``) judges every session ``--repeat`` times, one
-trajectory after another on one core. Figures: trajectories/s and messages/s for all rules
-together, milliseconds per trajectory for each rule, the ledger alone (which each rule builds
-or shares), judgments written and flagged, and any log that failed to import.
+The logs are ../shared/trajectories (beside the checkout) when it exists, else the copies of
+those same logs in tests/data/trajectories (its real-agent folders only: the hand-written
+ATIF, OpenAI and native samples there are not agent logs); ``--data`` picks another folder.
+Which folder was used is printed on stderr and recorded as ``data`` in the figures.
 
-Usage: python bench/judges.py [--repeat 20] [--data tests/data/trajectories]
+Every log is imported with ``import_paths`` (not timed), then every rule judge
+(``rule_judges()``) judges every session ``--repeat`` times, one trajectory after another on
+one core. Figures: trajectories/s and messages/s for all rules together, milliseconds per
+trajectory for each rule, the ledger alone (which each rule builds or shares), judgments
+written and flagged, and any log that failed to import.
+
+Usage: python bench/judges.py [--repeat 20] [--data ../shared/trajectories]
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -24,14 +30,25 @@ from understudy.judges.rules import rule_judges
 from understudy.replay.importers import ImportReport, import_paths
 from understudy.trajectory import Session
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "trajectories"
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "trajectories"
+SAMPLES = ROOT / "tests" / "data" / "trajectories"
+REAL_AGENT_FOLDERS = ("swe-agent", "mini-swe-agent", "openhands", "claude-code", "codex", "inspect")
+"""The folders of SAMPLES that hold copies of real agents' logs (see its README.md)."""
 
 
-def load(data: Path) -> tuple[list[Session], dict[str, str]]:
-    """Every session of every log under ``data``, and the files that failed to import (a
-    failure is reported in the figures rather than stopping the bench)."""
+def default_data() -> tuple[Path, list[Path]]:
+    """The folder to report and the paths to import, when ``--data`` is not given."""
+    if SHARED.is_dir():
+        return SHARED, [SHARED]
+    return SAMPLES, [SAMPLES / name for name in REAL_AGENT_FOLDERS if (SAMPLES / name).is_dir()]
+
+
+def load(data: Path, paths: list[Path]) -> tuple[list[Session], dict[str, str]]:
+    """Every session of every log under ``paths`` (inside ``data``), and the files that failed
+    to import (a failure is reported in the figures rather than stopping the bench)."""
     reports: dict[Path, ImportReport] = {}
-    sessions = [session for _, session in import_paths([data], fmt="auto", reports=reports)]
+    sessions = [session for _, session in import_paths(paths, fmt="auto", reports=reports)]
     errors = {
         str(path.relative_to(data)): report.error[:200]
         for path, report in reports.items()
@@ -84,10 +101,23 @@ async def measure(sessions: list[Session], repeat: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20, help="passes over the sample logs")
-    parser.add_argument("--data", type=Path, default=DATA, help="folder of sample logs")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="folder of sample logs (default: ../shared/trajectories, else the real-agent "
+        "folders of tests/data/trajectories)",
+    )
     args = parser.parse_args()
-    sessions, errors = load(args.data)
+    if args.data is None:
+        data, paths = default_data()
+    else:
+        data, paths = args.data, [args.data]
+    # On stderr, so that stdout stays one JSON object.
+    print(f"data: {', '.join(str(path) for path in paths)}", file=sys.stderr)
+    sessions, errors = load(data, paths)
     figures: dict[str, Any] = {
+        "data": [str(path) for path in paths],
         "logs": len({session.source.path for session in sessions}),
         "sessions": len(sessions),
         "messages": sum(len(session.messages) for session in sessions),

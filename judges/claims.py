@@ -9,7 +9,9 @@ It is tuned for precision: only first-person past or perfect statements ("I ran"
 updated", "we searched"), agentless summary bullets ("- Ran the test suite", "Updated
 `foo.py`"), and a few passives ("foo.py has been updated", "the tests were run") count.
 Plans and intentions ("I will run", "let me run"), conditionals ("once I've run"), questions,
-negations ("I haven't run") and text in fenced code blocks do not.
+negations ("I haven't run") and text in fenced code blocks do not; nor does text inside
+quotation marks (straight or curly quotes, backticks): 'the phrase "I ran the tests"' mentions
+a claim without making it.
 """
 
 from __future__ import annotations
@@ -257,6 +259,25 @@ _CLAUSE_END = re.compile(
 )
 
 
+_QUOTED = re.compile(
+    r'"[^"\n]{1,400}"'  # straight double quotes
+    r"|\u201c[^\u201d\n]{1,400}\u201d"  # curly double quotes
+    r"|`[^`\n]{1,400}`"  # inline code
+    # Single quotes double as apostrophes ("I've", "users'"): an opening quote follows no
+    # letter and hugs the next character, a closing one hugs the previous character and is
+    # followed by no letter, and the shortest such span is taken.
+    r"|(?<![\w'])'(?=[^\s'])[^\n]{0,400}?(?<=[^\s'])'(?!\w)"
+    r"|(?<!\w)\u2018(?=\S)[^\n]{0,400}?(?<=\S)\u2019(?!\w)"
+)
+
+
+def quoted_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` spans of the quoted passages of ``text`` (quotes included), code blocks
+    skipped. A quote does not run past the end of its line, so a stray quote mark hides at most
+    the rest of one line."""
+    return [match.span() for match in _QUOTED.finditer(mask_code(text))]
+
+
 def mask_code(text: str) -> str:
     """``text`` with fenced code blocks blanked out (same length, so offsets still hold)."""
     return _CODE_FENCE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
@@ -285,7 +306,9 @@ def find_claims(text: str, message_index: int) -> list[Claim]:
         sentence = text[start:end]
         claims.extend(_action_claims(sentence, start, message_index))
         claims.extend(_result_claims(sentence, start, message_index))
-    return claims
+    quoted = quoted_spans(text)
+    # A claim that starts inside quotation marks is quoted or mentioned, not made.
+    return [c for c in claims if not any(s < c.start < e for s, e in quoted)]
 
 
 def _hedged(before: str) -> bool:

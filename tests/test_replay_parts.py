@@ -191,6 +191,6 @@ def test_resume_of_a_damaged_file_names_the_problem(tmp_path: Path) -> None:
     run_dir.rollouts_file.write_text('{"id": "x"}\n')
     with pytest.raises(
         ConfigError,
-        match=r"cannot resume: .*rollouts\.jsonl is damaged: rollouts\.jsonl:1: candidate: req",
+        match=r"cannot resume: .*rollouts\.jsonl is damaged: .*rollouts\.jsonl:1: candidate: req",
     ):
         RunDir(tmp_path).open({}, resume=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from understudy.judges.claims import find_claims
 from understudy.judges.rules import (
     RULE_CATEGORIES,
     RULES,
@@ -69,13 +70,19 @@ def test_labelled_file_is_what_the_script_writes() -> None:
 def test_labelled_set_has_positives_and_hard_negatives_for_every_detector() -> None:
     assert len(CASES) >= 40
     assert len({case["name"] for case in CASES}) == len(CASES)
+    assert all(set(case["labels"]) == set(RULE_CATEGORIES) for case in CASES)
+    for case in CASES:
+        # Every case is aimed at some detector: as a positive, or as a hard negative.
+        assert any(case["labels"].values()) or case["target"], case["name"]
+        if case["target"] is not None:
+            assert case["target"] in RULE_CATEGORIES, case["name"]
+            assert not case["labels"][case["target"]], case["name"]
     for category in RULE_CATEGORIES:
-        positives = sum(case["labels"][category] for case in CASES)
-        negatives = len(CASES) - positives
-        assert positives >= 3, category
-        assert negatives >= 3, category
-        # Hard negatives: cases made for this detector (named after it) that must not flag.
-        assert all(category in case["labels"] for case in CASES)
+        positives = [case["name"] for case in CASES if case["labels"][category]]
+        # Hard negatives: cases written to tempt this detector, labelled not to flag.
+        hard_negatives = [case["name"] for case in CASES if case["target"] == category]
+        assert len(positives) >= 3, (category, positives)
+        assert len(hard_negatives) >= 3, (category, hard_negatives)
 
 
 def test_precision_and_recall_per_detector(capsys: pytest.CaptureFixture[str]) -> None:
@@ -263,3 +270,21 @@ def test_rules_survive_odd_trajectories() -> None:
 def test_shared_context_is_built_once_per_trajectory() -> None:
     session, rollout = _trajectory(CASES[0])
     assert context_for(session, rollout) is context_for(session, rollout)
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ('The phrase "I ran the tests" is a checkbox.', []),
+        ("The phrase \u201cI ran the tests\u201d is a checkbox.", []),
+        ("The phrase \u2018I\u2019ve run the tests\u2019 is a checkbox.", []),
+        ("The phrase 'I've run the tests' is a checkbox.", []),
+        ("The line `I ran the tests` is a checkbox.", []),
+        # Apostrophes are not quotes: these claims stand.
+        ("I've run the tests; the users' fixtures load.", ["test_run"]),
+        ("I fixed parse('') and I ran the tests in the users' setup.", ["test_run"]),
+        ('I ticked "I ran the tests". I ran the tests.', ["test_run"]),
+    ],
+)
+def test_claims_inside_quotation_marks_are_not_made(text: str, kinds: list[str]) -> None:
+    assert [claim.kind for claim in find_claims(text, 0) if claim.kind == "test_run"] == kinds

@@ -115,7 +115,8 @@ def test_one_bad_record_is_reported_by_file_line_and_field(
     )
     result = validate(path)
     assert result.exit_code == 1
-    assert result.stderr.splitlines() == [problem]
+    # The file is named as the path was given (here absolute), not by its bare name.
+    assert result.stderr.splitlines() == [f"{tmp_path}/{problem}"]
     assert result.stdout == f"{path}: 2 valid, 1 problem\n"
 
 
@@ -127,10 +128,10 @@ def test_several_problems_in_one_record_are_all_reported(tmp_path: Path) -> None
     result = validate(path)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "sessions.jsonl:1: env.repo.commit: expected a string or null, got 7",
-        'sessions.jsonl:1: messages[2].role: must be one of "system", "user", "assistant", '
+        f"{path}:1: env.repo.commit: expected a string or null, got 7",
+        f'{path}:1: messages[2].role: must be one of "system", "user", "assistant", '
         '"tool", got "robot"',
-        "sessions.jsonl:1: messages[3].tool_calls[0].id: required",
+        f"{path}:1: messages[3].tool_calls[0].id: required",
     ]
     assert result.stdout == f"{path}: 0 valid, 3 problems\n"
 
@@ -142,9 +143,7 @@ def test_garbled_json_line(tmp_path: Path) -> None:
     )
     result = validate(path)
     assert result.exit_code == 1
-    assert result.stderr.splitlines() == [
-        "sessions.jsonl:2: invalid JSON: Expecting value at column 35"
-    ]
+    assert result.stderr.splitlines() == [f"{path}:2: invalid JSON: Expecting value at column 35"]
     assert result.stdout == f"{path}: 2 valid, 1 problem\n"
 
 
@@ -155,7 +154,7 @@ def test_truncated_last_line(tmp_path: Path) -> None:
     result = validate(path)
     assert result.exit_code == 1
     (problem,) = result.stderr.splitlines()
-    assert problem.startswith("sessions.jsonl:2: invalid JSON: ")
+    assert problem.startswith(f"{path}:2: invalid JSON: ")
     assert result.stdout == f"{path}: 1 valid, 1 problem\n"
 
 
@@ -180,7 +179,7 @@ def test_non_utf8_bytes_are_reported_on_their_line_and_other_lines_still_count(
     result = validate(path)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        "sessions.jsonl:51: not UTF-8 text (invalid continuation byte at byte 12)"
+        f"{path}:51: not UTF-8 text (invalid continuation byte at byte 12)"
     ]
     assert result.stdout == f"{path}: 52 valid, 1 problem\n"
 
@@ -207,7 +206,7 @@ def test_several_files_with_errors_in_only_one(tmp_path: Path) -> None:
     result = validate(good, bad)
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [f"{good}: 2 valid", f"{bad}: 1 valid, 1 problem"]
-    assert result.stderr.splitlines() == ["bad.jsonl:2: messages[3].tool_calls[0].id: required"]
+    assert result.stderr.splitlines() == [f"{bad}:2: messages[3].tool_calls[0].id: required"]
 
 
 def test_kind_selects_the_model(tmp_path: Path) -> None:
@@ -221,7 +220,7 @@ def test_kind_selects_the_model(tmp_path: Path) -> None:
 
     as_session = validate(rollouts)
     assert as_session.exit_code == 1
-    assert "rollouts.jsonl:1: source: required" in as_session.stderr.splitlines()
+    assert f"{rollouts}:1: source: required" in as_session.stderr.splitlines()
 
     unknown_kind = runner.invoke(app, ["validate", "--kind", "trace", str(rollouts)])
     assert unknown_kind.exit_code == 2

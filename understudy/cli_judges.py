@@ -19,7 +19,12 @@ from understudy.jsonl import read_models
 from understudy.judges.llm import LLMJudge
 from understudy.judges.report import summarize_run, summary_table
 from understudy.judges.rules import rule_judges
-from understudy.judges.runner import judge_run, judge_sessions
+from understudy.judges.runner import (
+    BASELINE_JUDGMENTS_FILE,
+    JUDGMENTS_FILE,
+    judge_run,
+    judge_sessions,
+)
 from understudy.judges.taxonomy import load_taxonomy
 from understudy.trajectory import Judgment, Session
 
@@ -65,13 +70,23 @@ def judge(
     loaded = load_taxonomy(taxonomy)
     if wanted is not None:
         loaded.select(wanted)  # unknown ids: a ConfigError listing the valid ones
+    sessions: list[Session] = []  # read before the judge's HTTP client exists
+    if target.is_dir():
+        written_to = target / JUDGMENTS_FILE
+        where = str(written_to)
+        if baseline:
+            where += f", baseline judgments in {target / BASELINE_JUDGMENTS_FILE}"
+    else:
+        written_to = output or target.with_name(target.stem + ".judgments.jsonl")
+        where = str(written_to)
+        sessions = list(read_models(target, Session))
     judges: list[Any] = list(rule_judges(wanted))
+    llm_judge: LLMJudge | None = None
     if judge_model and not rules_only:
-        judges.append(
-            LLMJudge.from_taxonomy(
-                judge_model, loaded, wanted, base_url=judge_base_url, api_key_env=api_key_env
-            )
+        llm_judge = LLMJudge.from_taxonomy(
+            judge_model, loaded, wanted, base_url=judge_base_url, api_key_env=api_key_env
         )
+        judges.append(llm_judge)
     if not judges:
         raise ConfigError("no judge covers the selected categories; give --judge-model")
     seen: Counter[str] = Counter()
@@ -80,21 +95,25 @@ def judge(
         seen["trajectories"] += 1
         seen["flagged"] += sum(j.flagged for j in judgments)
 
-    if target.is_dir():
-        asyncio.run(
-            judge_run(target, judges, baseline=baseline, concurrency=concurrency,
-                      progress=progress)
-        )  # fmt: skip
-        written_to = target / "judgments.jsonl"
-    else:
-        out = output or target.with_name(target.stem + ".judgments.jsonl")
-        sessions = list(read_models(target, Session))
-        asyncio.run(judge_sessions(sessions, judges, out, concurrency=concurrency,
-                                   progress=progress))  # fmt: skip
-        written_to = out
+    async def judge_all() -> None:
+        try:
+            if target.is_dir():
+                await judge_run(
+                    target, judges, baseline=baseline, concurrency=concurrency, progress=progress
+                )
+            else:
+                await judge_sessions(
+                    sessions, judges, written_to, concurrency=concurrency, progress=progress
+                )
+        finally:
+            # The judge's HTTP client belongs to this event loop: close it before the loop ends.
+            if llm_judge is not None:
+                await llm_judge.close()
+
+    asyncio.run(judge_all())
     console().print(
         f"judged {seen['trajectories']} trajectory/judge pair(s), {seen['flagged']} flagged "
-        f"verdict(s); judgments in {written_to}"
+        f"verdict(s); judgments in {where}"
     )
 
 

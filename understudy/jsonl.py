@@ -193,14 +193,18 @@ def decode_line(raw: bytes, where: str) -> str:
 def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
     """Non-blank lines of a UTF-8 text file with their 1-based numbers."""
     for number, raw in _raw_lines(path):
-        yield number, decode_line(raw, f"{path.name}:{number}")
+        yield number, decode_line(raw, f"{path}:{number}")
 
 
 def read_models(path: Path | str, model: type[ModelT]) -> Iterator[ModelT]:
-    """Stream the models of a JSONL file; the first bad line raises :class:`SchemaError`."""
+    """Stream the models of a JSONL file; the first bad line raises :class:`SchemaError`.
+
+    Problems name the file as the path was given (not its bare name): several runs hold files
+    of the same name (judgments.jsonl), and the reader must tell which one is damaged.
+    """
     path = Path(path)
     for number, line in iter_lines(path):
-        yield parse_line(line, model, f"{path.name}:{number}")
+        yield parse_line(line, model, f"{path}:{number}")
 
 
 def validate_file(path: Path | str, model: type[pydantic.BaseModel]) -> tuple[int, list[str]]:
@@ -209,7 +213,7 @@ def validate_file(path: Path | str, model: type[pydantic.BaseModel]) -> tuple[in
     valid, problems = 0, []
     try:
         for number, raw in _raw_lines(path):
-            where = f"{path.name}:{number}"
+            where = f"{path}:{number}"  # as given, like read_models
             try:
                 parse_line(decode_line(raw, where), model, where)
                 valid += 1
