@@ -1,17 +1,30 @@
-"""Import throughput: a >= 100 MB synthetic concatenation of the sample logs, imported whole.
+"""Import throughput and memory: >= 100 MB synthetic inputs built from the sample logs.
 
-Builds, in a temporary directory, many copies of every sample log in tests/data/trajectories
-(each copy a separate file, as a directory of real logs would be) plus one large native
-``sessions.jsonl`` made of the native sample's lines repeated -- the streaming case -- until
-the total reaches the target size. Then it imports the directory with auto-detection and
-de-identification (the defaults of ``understudy import``) and prints one JSON object:
+Two cases, each imported with auto-detection and de-identification (the defaults of
+``understudy import``) in a process of its own, so that each has its own peak memory:
+
+* ``mixed`` -- a directory of many copies of every sample log in tests/data/trajectories
+  (each copy a separate file, as a directory of real logs would be) plus one large native
+  ``sessions.jsonl`` made of the native sample's lines repeated (JSONL streaming), until the
+  total reaches ``--mb``;
+* ``json_list`` -- one JSON document of ``--json-list-mb``: an OpenAI list of conversations
+  (the OpenAI samples repeated), which must stream entry by entry: its peak memory has to stay
+  far below the file's size (``bounded``: the growth is under a quarter of it, or under 8 MB
+  for small runs).
+
+Prints one JSON object, ``{"mixed": {...}, "json_list": {...}}``, each with
 
     {"input_mb", "files", "sessions", "messages", "seconds", "sessions_per_s", "mb_per_s",
-     "peak_rss_mb", "peak_traced_mb" (with --tracemalloc), "redactions", "errors", ...}
+     "peak_rss_mb", "rss_before_import_mb", "rss_growth_mb", "peak_traced_mb" (with
+     --tracemalloc), "redactions", "errors", ...}
 
-``peak_rss_mb`` is the process's peak resident set size (``resource.getrusage``), measured
-after the input was written; ``--tracemalloc`` adds the peak of Python allocations during the
-import (slower). Usage: ``python bench/import.py [--mb 100] [--no-redact] [--tracemalloc]``.
+``peak_rss_mb`` is the importing process's peak resident set size (``resource.getrusage``);
+``rss_before_import_mb`` is it just before the import (the interpreter and libraries), and
+``rss_growth_mb`` the difference. ``--tracemalloc`` adds the peak of Python allocations
+during the import (slower). Exits with 1 on import errors or an unbounded ``json_list``.
+
+Usage: ``python bench/import.py [--mb 100] [--json-list-mb 100] [--case all|mixed|json_list]
+[--no-redact] [--tracemalloc]``; ``--mb 5 --json-list-mb 5`` for a quick run.
 """
 
 from __future__ import annotations
@@ -20,14 +33,16 @@ import argparse
 import json
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
-from understudy.replay.importers import ImportReport, import_paths
+from understudy.replay.importers import IMPORTERS, ImportReport, get_importer, import_paths
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "trajectories"
 
@@ -59,50 +74,123 @@ def build(root: Path, target_bytes: int) -> tuple[int, int]:
     return files, written
 
 
+def build_json_list(path: Path, target_bytes: int) -> tuple[int, int]:
+    """Write one JSON list of OpenAI conversations of about ``target_bytes``, entry by entry
+    (never whole in memory); return (files, bytes)."""
+    openai = DATA / "openai"
+    entries = [json.loads((openai / "fix-typo.json").read_text())]
+    for line in (openai / "conversations.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        if isinstance(entry, dict):
+            entry.pop("id", None)  # ids come from the position: all distinct
+        entries.append(entry)
+    encoded = [json.dumps(entry).encode() for entry in entries]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with path.open("wb") as handle:
+        handle.write(b"[\n")
+        while written < target_bytes:
+            for number, data in enumerate(encoded):
+                handle.write(data if written == 0 and number == 0 else b",\n" + data)
+                written += len(data) + 2
+        handle.write(b"\n]\n")
+    return 1, path.stat().st_size
+
+
+def measure(root: Path, files: int, size: int, redact: bool, trace: bool) -> dict[str, Any]:
+    """Import everything under ``root`` and return the figures (in this process)."""
+    for name in IMPORTERS.names():  # load every importer's code first: not the import's cost
+        get_importer(name)
+    rss_before = _rss_mb()
+    if trace:
+        tracemalloc.start()
+    reports: dict[Path, ImportReport] = {}
+    sessions = messages = 0
+    started = time.perf_counter()
+    for _, session in import_paths([root], redact=redact, reports=reports):
+        sessions += 1
+        messages += len(session.messages)
+    seconds = time.perf_counter() - started
+    traced = tracemalloc.get_traced_memory()[1] / 2**20 if trace else None
+    if trace:
+        tracemalloc.stop()
+    redactions: Counter[str] = Counter()
+    for report in reports.values():
+        redactions.update(report.redactions)
+    errors = [report.error for report in reports.values() if report.error]
+    peak = _rss_mb()
+    return {
+        "input_mb": round(size / 2**20, 1),
+        "files": files,
+        "sessions": sessions,
+        "messages": messages,
+        "seconds": round(seconds, 2),
+        "sessions_per_s": round(sessions / seconds, 1),
+        "mb_per_s": round(size / 2**20 / seconds, 2),
+        "peak_rss_mb": round(peak, 1),
+        "rss_before_import_mb": round(rss_before, 1),
+        "rss_growth_mb": round(peak - rss_before, 1),
+        "peak_traced_mb": None if traced is None else round(traced, 1),
+        "redact": redact,
+        "redactions": dict(sorted(redactions.items())),
+        "errors": len(errors),
+        "first_errors": errors[:3],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mb", type=float, default=100.0, help="input size (default 100)")
+    parser.add_argument("--mb", type=float, default=100.0, help="mixed input size (100)")
+    parser.add_argument(
+        "--json-list-mb", type=float, default=100.0, help="size of the one JSON list (100)"
+    )
+    parser.add_argument("--case", choices=["all", *CASES], default="all")
     parser.add_argument("--no-redact", action="store_true", help="skip de-identification")
     parser.add_argument("--tracemalloc", action="store_true", help="trace Python allocations")
+    # Internal: import an input already built, in this process, and print its figures.
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--files", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.measure is not None:
+        redact = not args.no_redact
+        print(json.dumps(measure(args.measure, args.files, args.size, redact, args.tracemalloc)))
+        return 0
 
+    results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="understudy-bench-import-") as tmp:
-        root = Path(tmp)
-        files, size = build(root, int(args.mb * 1024 * 1024))
-        rss_before = _rss_mb()
-        if args.tracemalloc:
-            tracemalloc.start()
-        reports: dict[Path, ImportReport] = {}
-        sessions = messages = 0
-        started = time.perf_counter()
-        for _, session in import_paths([root], redact=not args.no_redact, reports=reports):
-            sessions += 1
-            messages += len(session.messages)
-        seconds = time.perf_counter() - started
-        traced = tracemalloc.get_traced_memory()[1] / 2**20 if args.tracemalloc else None
-        if args.tracemalloc:
-            tracemalloc.stop()
-        redactions: Counter[str] = Counter()
-        for report in reports.values():
-            redactions.update(report.redactions)
-        errors = [report.error for report in reports.values() if report.error]
-        figures = {
-            "input_mb": round(size / 2**20, 1),
-            "files": files,
-            "sessions": sessions,
-            "messages": messages,
-            "seconds": round(seconds, 2),
-            "sessions_per_s": round(sessions / seconds, 1),
-            "mb_per_s": round(size / 2**20 / seconds, 2),
-            "peak_rss_mb": round(_rss_mb(), 1),
-            "rss_before_import_mb": round(rss_before, 1),
-            "peak_traced_mb": None if traced is None else round(traced, 1),
-            "redact": not args.no_redact,
-            "redactions": dict(sorted(redactions.items())),
-            "errors": len(errors),
-        }
-    print(json.dumps(figures))
-    return 0 if not errors else 1
+        for case in CASES if args.case == "all" else [args.case]:
+            root = Path(tmp) / case
+            root.mkdir()
+            if case == "mixed":
+                files, size = build(root, int(args.mb * 2**20))
+            else:
+                files, size = build_json_list(root / "chats.json", int(args.json_list_mb * 2**20))
+            results[case] = _measure_in_child(root, files, size, args)
+            shutil.rmtree(root)
+    failed = False
+    if "json_list" in results:
+        figures = results["json_list"]
+        # Streaming keeps the growth to a few entries' worth; reading whole would need
+        # several times the file.
+        # (A few MB are fixed costs -- the ids seen, caches -- hence the floor for small runs.)
+        figures["bounded"] = figures["rss_growth_mb"] < max(figures["input_mb"] / 4, 8.0)
+        failed = not figures["bounded"]
+    failed = failed or any(figures["errors"] for figures in results.values())
+    print(json.dumps(results))
+    return 1 if failed else 0
+
+
+CASES = ("mixed", "json_list")
+
+
+def _measure_in_child(root: Path, files: int, size: int, args: argparse.Namespace) -> Any:
+    """The figures of importing ``root``, from a fresh process: its peak memory is its own."""
+    command = [sys.executable, __file__, "--measure", str(root)]
+    command += ["--files", str(files), "--size", str(size)]
+    command += ["--no-redact"] * args.no_redact + ["--tracemalloc"] * args.tracemalloc
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)
 
 
 def _rss_mb() -> float:

@@ -206,12 +206,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def remove_images_of_this_session() -> None:
     client = docker_client()
-    images = client.images.list(filters={"label": labels.MANAGED})
-    ours = [i for i in images if i.labels.get(labels.RUN_ID, "").startswith(SESSION_RUN_ID)]
+    # The low-level listing: the high-level one inspects each image in turn, which fails when
+    # another test session on the same engine removes one of its own images meanwhile.
+    images = client.api.images(filters={"label": labels.MANAGED})
+    ours = [i for i in images if (i.get("Labels") or {}).get(labels.RUN_ID, "").startswith(
+        SESSION_RUN_ID)]  # fmt: skip
     # Newest first: a snapshot of a snapshot goes before its parent.
-    for image in sorted(ours, key=lambda image: image.attrs.get("Created", ""), reverse=True):
+    for image in sorted(ours, key=lambda image: image.get("Created", 0), reverse=True):
         with contextlib.suppress(docker.errors.APIError):
-            client.images.remove(str(image.id), force=True)
+            client.images.remove(str(image["Id"]), force=True)
 
 
 def report_leaked_containers(session: pytest.Session) -> None:

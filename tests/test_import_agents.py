@@ -372,6 +372,40 @@ def test_mini_swe_agent_restores_elided_output(tmp_path: Path) -> None:
     assert any(i.where == f"messages[{index}].content" for i in report.issues)
 
 
+def test_mini_swe_agent_reasoning_content_wherever_litellm_puts_it(tmp_path: Path) -> None:
+    """Reasoning models (DeepSeek R1, ...) through litellm: ``reasoning_content`` on the
+    message, in its ``provider_specific_fields``, or only in the raw response kept in
+    ``extra.response``; the message's own copy wins, and an empty one is no reasoning."""
+    data = raw(MINI / "django__django-11039.traj.json")
+    assistants = [m for m in data["messages"] if m["role"] == "assistant"]
+    assert len(assistants) >= 6
+
+    def reply(entry: dict[str, Any]) -> dict[str, Any]:
+        message: dict[str, Any] = entry["extra"]["response"]["choices"][0]["message"]
+        return message
+
+    assistants[0]["reasoning_content"] = "think A"
+    reply(assistants[0])["reasoning_content"] = "the response's copy"
+    assistants[1]["provider_specific_fields"] = {"reasoning_content": "think B"}
+    reply(assistants[2])["reasoning_content"] = "think C"
+    reply(assistants[3])["provider_specific_fields"] = {"reasoning_content": "think D"}
+    assistants[4]["reasoning_content"] = ""
+    assistants[5]["reasoning_content"] = None
+    path = tmp_path / "reasoning.traj.json"
+    path.write_text(json.dumps(data))
+    session, report = one(MiniSweAgentImporter(), path)
+    replies = [m for m in session.messages if m.role == "assistant"]
+    assert len(replies) == len(assistants)
+    assert [m.reasoning for m in replies[:6]] == [
+        "think A", "think B", "think C", "think D", None, None,
+    ]  # fmt: skip
+    assert all(m.reasoning is None for m in replies[6:])  # the sample itself has none
+    assert [m.content for m in replies] == [a["content"] for a in assistants]
+    assert_linked(session)
+    roundtrip(session)
+    assert report.issues == []
+
+
 def test_mini_swe_agent_legacy_synthetic_calls() -> None:
     data = raw(MINI_LEGACY)
     session, report = one(MiniSweAgentImporter(), MINI_LEGACY)

@@ -10,6 +10,7 @@ import copy
 import json
 import zipfile
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -1028,3 +1029,114 @@ def test_inspect_truncated_and_garbled(tmp_path: Path) -> None:
     truncated.write_text(document[: len(document) // 2])
     with pytest.raises(LogFormatError, match=r"truncated\.json:\d+: truncated"):
         _load(InspectImporter(), truncated)
+
+
+# ---------------------------------------------------------------------- timestamps
+
+
+def _when(value: str) -> datetime:
+    """A raw log timestamp as an aware datetime, parsed here independently of the importers."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@pytest.mark.parametrize("path", CLAUDE_FILES, ids=lambda p: p.name)
+def test_claude_timestamps_come_from_their_lines(path: Path) -> None:
+    lines = _lines(path)
+    (session,), _ = _load(ClaudeCodeImporter(), path)
+    by_uuid = {line["uuid"]: _when(line["timestamp"]) for line in lines if "uuid" in line}
+    first_of_reply: dict[str, datetime] = {}
+    for line in lines:  # one API reply is spread over lines: its first line dates it
+        if line.get("type") == "assistant":
+            first_of_reply.setdefault(line["message"]["id"], _when(line["timestamp"]))
+    result_at = {
+        block["tool_use_id"]: _when(line["timestamp"])
+        for line in lines
+        if line.get("type") == "user" and isinstance(line["message"]["content"], list)
+        for block in line["message"]["content"]
+        if block.get("type") == "tool_result"
+    }
+    assert all(message.timestamp is not None for message in session.messages)
+    for message in session.messages:
+        if message.role == "assistant":
+            assert message.timestamp == first_of_reply[message.meta["message_id"]]
+        elif message.role == "tool":
+            assert message.tool_call_id is not None
+            assert message.timestamp == result_at[message.tool_call_id]
+        else:
+            assert message.timestamp == by_uuid[message.meta["uuid"]]
+
+
+@pytest.mark.parametrize("path", CODEX_FILES, ids=lambda p: p.name)
+def test_codex_timestamps_come_from_their_lines(path: Path) -> None:
+    lines = _lines(path)
+    (session,), _ = _load(CodexImporter(), path)
+    items = [
+        (line["payload"], _when(line["timestamp"]))
+        for line in lines
+        if line["type"] == "response_item"
+    ]
+    call_at = {item["call_id"]: when for item, when in items if item["type"] == "function_call"}
+    output_at = {
+        item["call_id"]: when for item, when in items if item["type"] == "function_call_output"
+    }
+    said_at = {
+        item["content"][0]["text"]: when
+        for item, when in items
+        if item["type"] == "message" and item["role"] == "assistant"
+    }
+    user_at = [when for item, when in items if item["type"] == "message" and item["role"] == "user"]
+    users = [m for m in session.messages if m.role == "user"]
+    assert [m.timestamp for m in users] == user_at
+    for message in session.messages:
+        if message.role == "assistant" and message.tool_calls:
+            # A reply is dated by its first call (its reasoning item is not a message).
+            assert message.timestamp == call_at[message.tool_calls[0].id]
+        elif message.role == "assistant":
+            assert message.timestamp == said_at[message.content]
+        elif message.role == "tool":
+            assert message.tool_call_id is not None
+            assert message.timestamp == output_at[message.tool_call_id]
+    stamps = [m.timestamp for m in session.messages if m.timestamp is not None]
+    assert len(stamps) == len(session.messages) - sum(m.role == "system" for m in session.messages)
+    assert stamps == sorted(stamps)
+
+
+@pytest.mark.parametrize("path", INSPECT_FILES, ids=lambda p: p.name)
+def test_inspect_timestamps_come_from_events(path: Path) -> None:
+    samples = [v for k, v in _eval_members(path).items() if k.startswith("samples/")]
+    sessions, _ = _load(InspectImporter(), path)
+    for session, sample in zip(sessions, samples, strict=True):
+        replied_at = {
+            event["output"]["choices"][0]["message"]["id"]: _when(event["completed"])
+            for event in sample["events"]
+            if event["event"] == "model"
+        }
+        ran_at = {
+            event["id"]: _when(event["completed"])
+            for event in sample["events"]
+            if event["event"] == "tool"
+        }
+        assert replied_at and ran_at
+        for message in session.messages:
+            if message.role == "assistant":  # the model call that produced it, when it ended
+                assert message.timestamp == replied_at[message.meta["id"]]
+            elif message.role == "tool":
+                assert message.tool_call_id is not None
+                assert message.timestamp == ran_at[message.tool_call_id]
+            else:  # inspect records no time for the messages it was given
+                assert message.timestamp is None
+
+
+def test_inspect_orphan_results_are_warned_with_their_entry(tmp_path: Path) -> None:
+    sample = _synthetic_sample()
+    sample["messages"][4]["tool_call_id"] = "ghost"
+    path = _write_eval(tmp_path / "orphan.eval", _synthetic_header(), [sample])
+    (session,), report = _load(InspectImporter(), path)
+    assert orphan_results(session) == [4]
+    (issue,) = report.issues
+    assert issue.where == "samples/s1_epoch_2.json: messages[4]"
+    assert "'ghost'" in issue.message and "E1_s1_epoch_2" in issue.message
+    json_path = tmp_path / "orphan.json"
+    json_path.write_text(json.dumps({**_synthetic_header(), "samples": [sample]}))
+    _, report = _load(InspectImporter(), json_path)
+    assert [issue.where for issue in report.issues] == ["samples[0].messages[4]"]

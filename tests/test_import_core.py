@@ -139,8 +139,11 @@ def test_missing_file_and_directory_errors(tmp_path: Path) -> None:
 
 def test_wrong_explicit_format_names_the_detected_one() -> None:
     path = DATA / "swe-agent" / "sweagenttestrepo-1c2844.traj"
-    with pytest.raises(LogFormatError, match="not a codex log; it looks like swe-agent"):
+    with pytest.raises(LogFormatError, match="not a codex log; it looks like swe-agent") as caught:
         _load(path, fmt="codex")
+    # FORMAT is the positional argument of `understudy import`; there is no --format option.
+    assert "(use FORMAT 'swe-agent', or auto)" in str(caught.value)
+    assert "--format" not in str(caught.value)
     with pytest.raises(ConfigError, match="unknown log format"):
         _load(path, fmt="nonesuch")
 
@@ -382,6 +385,123 @@ def test_openai_problems(tmp_path: Path) -> None:
     (tmp_path / "chat.env.json").write_text('{"workdir": 5}')
     with pytest.raises(LogFormatError, match=r"chat\.env\.json: workdir: expected a string"):
         _load(path)
+
+
+# --------------------------------------------------------------------------- orphan tool results
+
+
+def _orphan_issues(report: ImportReport) -> list[tuple[int | None, str | None, str]]:
+    return [(i.line, i.where, i.message) for i in report.issues if "orphan" in i.message]
+
+
+def test_openai_orphans_are_warned_where_they_are(tmp_path: Path) -> None:
+    chat: list[dict[str, Any]] = [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "ls", "arguments": "{}"}}
+        ]},
+        {"role": "tool", "tool_call_id": "c1", "content": "a.txt"},
+        {"role": "tool", "tool_call_id": "nowhere", "content": "stray"},
+        {"role": "tool", "content": "no id at all"},
+    ]  # fmt: skip
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps(chat, indent=2))
+    reports: dict[Path, ImportReport] = {}
+    _load(path, reports=reports)
+    report = reports[path]
+    assert report.orphan_results == 2
+    (stray, bare) = _orphan_issues(report)  # one warning each: the shared pass adds none
+    assert stray[:2] == (None, "[3].tool_call_id") and "'nowhere'" in stray[2]
+    assert bare[:2] == (None, "[4].tool_call_id") and "without a call id" in bare[2]
+    assert all(issue.path == str(path) for issue in report.issues)
+    # JSONL: one conversation per line, so the warning names the line too.
+    lines = tmp_path / "chats.jsonl"
+    lines.write_text(json.dumps(chat[:3]) + "\n" + json.dumps(chat) + "\n")
+    reports = {}
+    _load(lines, reports=reports)
+    assert [i[:2] for i in _orphan_issues(reports[lines])] == [
+        (2, "[3].tool_call_id"),
+        (2, "[4].tool_call_id"),
+    ]
+
+
+def test_atif_orphans_are_warned_where_they_are(tmp_path: Path) -> None:
+    doc = json.loads((DATA / "atif" / "fix-off-by-one.json").read_text())
+    step = doc["steps"][2]
+    step["observation"]["results"][0]["source_call_id"] = "ghost"
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(doc, indent=2))
+    reports: dict[Path, ImportReport] = {}
+    _load(path, reports=reports)
+    report = reports[path]
+    assert report.orphan_results == 1
+    ((line, where, message),) = _orphan_issues(report)
+    assert line is None and where == "steps[2].observation.results[0].source_call_id"
+    assert "'ghost'" in message
+    # Exported sessions that had an orphan keep it, and the import says so again.
+    (session,) = _load(path, redact=False)
+    export_sessions([session], "atif", tmp_path / "again.json")
+    reports = {}
+    _load(tmp_path / "again.json", reports=reports)
+    assert reports[tmp_path / "again.json"].orphan_results == 1
+    assert len(_orphan_issues(reports[tmp_path / "again.json"])) == 1
+
+
+def test_native_orphans_name_the_line(tmp_path: Path) -> None:
+    session = Session(
+        id="s",
+        source=SourceInfo(format="native"),
+        messages=[
+            Message(role="user", content="go"),
+            Message(role="tool", content="stray", tool_call_id="nowhere"),
+        ],
+    )
+    path = tmp_path / "sessions.jsonl"
+    path.write_text(_native_lines(1)[0] + "\n" + session.model_dump_json() + "\n")
+    reports: dict[Path, ImportReport] = {}
+    _load(path, reports=reports)
+    ((line, where, message),) = _orphan_issues(reports[path])
+    assert (line, where) == (2, "messages[1]")
+    assert "'nowhere'" in message and "(session 's')" in message
+
+
+def test_warn_orphans_is_the_one_place_and_never_repeats() -> None:
+    session = Session(
+        id="s",
+        source=SourceInfo(format="native"),
+        messages=[
+            Message(role="tool", content="x", tool_call_id="a"),
+            Message(role="tool", content="y", tool_call_id="b"),
+            Message(role="tool", content="z"),
+        ],
+    )
+    report = ImportReport()
+    report.warn_orphan("f.json", "a", line=7, where="[0].id")  # the importer saw this one
+    report.warn_orphans("f.json", session, where="[0].")  # and knew where the session is
+    report.check_orphans("f.json", session)  # import_paths' own check: nothing new
+    assert [(i.line, i.where) for i in report.issues] == [
+        (7, "[0].id"),
+        (None, "[0].messages[1]"),
+        (None, "[0].messages[2]"),
+    ]
+    assert "without a call id" in report.issues[2].message
+    assert "(session 's')" in report.issues[1].message
+    # Without the importer's help the check warns about every orphan, without a line.
+    report = ImportReport()
+    report.check_orphans("f.json", session)
+    assert [(i.line, i.where) for i in report.issues] == [
+        (None, "messages[0]"),
+        (None, "messages[1]"),
+        (None, "messages[2]"),
+    ]
+
+
+def test_reports_do_not_keep_sessions_alive() -> None:
+    """A report outlives its file (one per file of a walk): it must not hold a session."""
+    reports: dict[Path, ImportReport] = {}
+    sessions = _load(DATA / "native", DATA / "inspect", DATA / "openai", reports=reports)
+    assert len(sessions) > 8 and len(reports) == 4
+    assert all(report._orphans_warned is None for report in reports.values())
 
 
 # --------------------------------------------------------------------------- atif

@@ -19,7 +19,7 @@ from understudy.cli_common import console
 from understudy.errors import UnderstudyError
 from understudy.jsonl import read_models, write_models
 from understudy.replay.export import export_sessions
-from understudy.replay.importers import import_paths
+from understudy.replay.importers import import_paths, iter_log_files
 from understudy.replay.importers.base import ImportReport
 from understudy.trajectory import Session
 
@@ -52,54 +52,78 @@ def import_logs(
     """Import agent logs into one JSONL file of sessions, de-identified by default.
 
     Formats are detected per file with [bold]auto[/bold]. A truncated log keeps the sessions
-    before the break (with a warning naming the line) unless [bold]--strict[/bold]. The summary
-    gives sessions, messages, tool calls, redactions and warnings per file, never the values.
+    before the break (with a warning naming the line) unless [bold]--strict[/bold], which fails
+    and writes nothing. The summary gives sessions, messages, tool calls, orphan tool results,
+    redactions per kind and warnings per file, never the values.
     """
+    # A cheap walk first, so that the progress bar knows how many files there are.
+    total = sum(1 for _ in iter_log_files(paths))
     reports: dict[Path, ImportReport] = {}
     written = 0
     scratch = output.with_name(output.name + ".partial")
     with Progress(*Progress.get_default_columns(), console=console(stderr=True)) as bar:
-        task = bar.add_task("importing", total=None)
+        task = bar.add_task("importing", total=total)
         try:
             sessions = import_paths(
-                paths, fmt, strict=strict, redact=not no_redact, reports=reports
+                paths,
+                fmt,
+                strict=strict,
+                redact=not no_redact,
+                reports=reports,
+                on_file=lambda path, report: bar.advance(task),
             )
             with scratch.open("w", encoding="utf-8") as handle:
                 for path, session in sessions:
                     write_models(handle, [session])
                     written += 1
-                    bar.update(task, advance=1, description=f"importing {path.name}")
+                    bar.update(task, description=f"importing {path.name}")
         except UnderstudyError:
-            if written:
+            if written and not strict:
                 bar.console.print(f"{written} session(s) read before the error are in {scratch}")
             else:
-                scratch.unlink(missing_ok=True)
+                scratch.unlink(missing_ok=True)  # --strict: all or nothing
             raise
     scratch.replace(output)
-    _print_import_reports(reports)
+    _print_import_reports(reports, redacted=not no_redact)
     console().print(f"{written} session(s) written to {output}")
     if any(report.error for report in reports.values()):
         raise typer.Exit(1)
 
 
-def _print_import_reports(reports: dict[Path, ImportReport]) -> None:
+_SHOWN_WARNINGS = 20  # per file: the summary stays readable for a log with thousands
+_COLUMNS = (
+    "file", "format", "sessions", "messages", "tool calls", "orphans", "redacted", "warnings",
+)  # fmt: skip
+
+
+def _print_import_reports(reports: dict[Path, ImportReport], redacted: bool) -> None:
     table = Table(title="imported", show_edge=False)
-    for column in ("file", "format", "sessions", "messages", "tool calls", "redacted", "warnings"):
+    for column in _COLUMNS:
         table.add_column(column, overflow="fold")
     err = console(stderr=True)
     for path, report in reports.items():
-        redacted = sum(report.redactions.values()) if report.redactions else 0
         table.add_row(
             str(path), report.format or "?", str(report.sessions), str(report.messages),
-            str(report.tool_calls), str(redacted), str(len(report.issues)),
+            str(report.tool_calls), str(report.orphan_results),
+            _redaction_kinds(report) if redacted else "off",
+            str(len(report.issues)),
         )  # fmt: skip
-        for issue in report.issues[:20]:
+        for issue in report.issues[:_SHOWN_WARNINGS]:
             where = f":{issue.line}" if issue.line else ""
             field = f": {issue.where}" if issue.where else ""
             err.print(f"warning: {issue.path}{where}{field}: {issue.message}", markup=False)
+        if len(report.issues) > _SHOWN_WARNINGS:
+            more = len(report.issues) - _SHOWN_WARNINGS
+            err.print(f"... and {more} more warning(s) about {path}", markup=False)
         if report.error:
             err.print(Text(f"error: {report.error}", style="bold red"))
     console().print(table)
+
+
+def _redaction_kinds(report: ImportReport) -> str:
+    """Counts per kind of de-identified value, ``api_key=4 email=2`` (never the values)."""
+    kinds = sorted(report.redactions.items())
+    return " ".join(f"{kind}={count}" for kind, count in kinds) if kinds else "0"
 
 
 def export(

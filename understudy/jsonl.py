@@ -159,7 +159,10 @@ def parse_line(line: str, model: type[ModelT], where: str) -> ModelT:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise SchemaError([f"{where}: invalid JSON: {exc.msg} at column {exc.colno}"]) from None
+        # Some messages end in "at" already ("Unterminated string starting at").
+        joiner = " " if exc.msg.endswith(" at") else " at "
+        message = f"{where}: invalid JSON: {exc.msg}{joiner}column {exc.colno}"
+        raise SchemaError([message]) from None
     problems = schema_problems(obj, model, where)
     if problems:
         raise SchemaError(problems)

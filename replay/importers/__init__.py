@@ -194,7 +194,8 @@ def import_paths(
 
     ``reports``, when given, receives one :class:`ImportReport` per file as the file is
     reached (sessions, messages, tool calls, orphan results, redaction counts, warnings and,
-    for a file that failed during a directory walk, ``error``). ``on_file``, when given, is
+    for a file that failed during a directory walk, ``error``). Every orphan tool result is
+    also a warning (:meth:`ImportReport.check_orphans`). ``on_file``, when given, is
     called with each file and its report once the file is done (read to the end, or failed
     and reported): the hook for a progress bar, with :func:`iter_log_files` listing the files
     beforehand. ``strict`` turns warnings that would be tolerated (a truncated last line) into
@@ -219,6 +220,8 @@ def import_paths(
             importer = explicit_importer or get_importer(name)
             counted = report.sessions
             for session in _load(importer, name, path, report, strict):
+                # Before redaction: the ids an importer warned about are the logged ones.
+                report.check_orphans(path, session)
                 if redact:
                     session, counts = redact_session(session)
                     report.add_redactions(counts)
@@ -245,7 +248,7 @@ def _check_explicit(fmt: str, path: Path) -> None:
     detected = _detected(path, skip=fmt)
     if detected is not None:
         raise LogFormatError(
-            f"{path}: not a {fmt} log; it looks like {detected} (use --format {detected}, or auto)"
+            f"{path}: not a {fmt} log; it looks like {detected} (use FORMAT {detected!r}, or auto)"
         )
     # No importer recognizes it: let the named importer try, and report what it finds.
 

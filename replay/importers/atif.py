@@ -2,8 +2,9 @@
 
 Supported subset (everything else is kept in ``meta`` or ignored, never an error):
 
-* Layout: one trajectory object per file (the ATIF convention), a JSON list of trajectories,
-  or JSONL with one trajectory per line (streamed).
+* Layout: one trajectory object per file (the ATIF convention), a JSON list of trajectories
+  (streamed, one trajectory in memory at a time), or JSONL with one trajectory per line
+  (streamed).
 * Root: ``schema_version``, ``session_id`` (or ``trajectory_id``) as the session id,
   ``agent{name, version, model_name, tool_definitions, extra}`` -> ``source.agent``,
   ``source.version``, ``source.model`` and the tool specs (OpenAI function definitions),
@@ -60,6 +61,7 @@ from understudy.replay.importers.common import (
     session_id,
     tool_specs_from_openai,
 )
+from understudy.replay.importers.stream import first_json_byte, is_single_line, iter_json_array
 from understudy.trajectory import (
     EnvSpec,
     Message,
@@ -123,21 +125,35 @@ class AtifImporter:
     def load(self, path: Path, report: ImportReport, strict: bool = False) -> Iterator[Session]:
         """The sessions of ``path``: one per trajectory, then its embedded subagents."""
         check_not_binary(path)
-        if first_line_is_json(path):
-            documents: Iterator[tuple[int | None, Any]] = iter_jsonl(path, report, strict)
+        for count, (line, where, item) in enumerate(_documents(path, report, strict)):
+            # The only trajectory of a file is named after the file alone.
+            only = count == 0 and not where and line in (None, 1)
+            yield from _trajectory(item, path, line, where, None if only else count, report, None)
+
+
+def _documents(
+    path: Path, report: ImportReport, strict: bool
+) -> Iterator[tuple[int | None, str, Any]]:
+    """``(line, where, trajectory)`` in file order; ``where`` is ``[i]`` within a list.
+
+    A document that is a list of trajectories is streamed (one in memory at a time); a single
+    trajectory is read whole; JSONL is streamed line by line.
+    """
+    one_line = first_line_is_json(path)
+    if first_json_byte(path) == b"[" and (not one_line or is_single_line(path)):
+        line = 1 if one_line else None
+        for index, item in iter_json_array(path):
+            yield line, f"[{index}]", item
+        return
+    documents: Iterator[tuple[int | None, Any]] = (
+        iter_jsonl(path, report, strict) if one_line else iter([(None, load_json(path))])
+    )
+    for number, value in documents:
+        if isinstance(value, list):
+            for position, item in enumerate(value):
+                yield number, f"[{position}]", item
         else:
-            documents = iter([(None, load_json(path))])
-        count = 0
-        for line, value in documents:
-            items = value if isinstance(value, list) else [value]
-            for position, item in enumerate(items):
-                where = f"[{position}]" if isinstance(value, list) else ""
-                # The only trajectory of a file is named after the file alone.
-                only = count == 0 and not isinstance(value, list) and line in (None, 1)
-                yield from _trajectory(
-                    item, path, line, where, None if only else count, report, None
-                )
-                count += 1
+            yield number, "", value
 
 
 def _looks_like_trajectory(doc: Any) -> bool:
@@ -322,7 +338,12 @@ def _step(
         if not isinstance(result, dict):
             raise log_error(path, "expected an observation result object", line=line, where=rwhere)
         saved = as_object(saved_results[position]) if position < len(saved_results) else {}
-        out.append(_result(result, saved, timestamp, call_names))
+        message = _result(result, saved, timestamp, call_names)
+        if message.role == "tool" and message.tool_call_id not in call_names:
+            report.warn_orphan(
+                path, message.tool_call_id, line=line, where=f"{rwhere}.source_call_id"
+            )
+        out.append(message)
     return out
 
 

@@ -5,6 +5,13 @@ worth of a file in memory where the format allows it. Problems that do not stop 
 (an orphan tool result, an unknown event type, a line cut short at the end of a file) are
 reported through the :class:`ImportReport`; problems that do stop it raise
 :class:`~understudy.errors.LogFormatError` naming the file, line and field.
+
+Orphan tool results (a result whose call is not in the log before it) are always reported as
+a warning, from one place: :meth:`ImportReport.check_orphans`, which ``import_paths`` calls for
+every session. An importer that knows where in the file an orphan is says so with
+:meth:`ImportReport.warn_orphan` as it reads it (the warning then names the line and field,
+and is not repeated); one that knows only where a whole session is (its line, its entry)
+calls :meth:`~ImportReport.warn_orphans` with that, just before yielding the session.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from understudy.trajectory import Session
 
@@ -46,18 +53,75 @@ class ImportReport(BaseModel):
     """De-identification counts per kind (``email``, ``api_key``, ...), never the values."""
     issues: list[ImportIssue] = Field(default_factory=list)
 
+    # Call ids of orphans an importer already warned about (warn_orphan), not yet matched to a
+    # session; and the session an importer just warned about whole (warn_orphans), which
+    # check_orphans then skips -- and lets go of, so that no session outlives its turn.
+    _noted_orphans: list[str | None] = PrivateAttr(default_factory=list)
+    _orphans_warned: Session | None = PrivateAttr(default=None)
+
     def warn(
         self, path: Path | str, message: str, line: int | None = None, where: str | None = None
     ) -> None:
         """Record a warning that did not stop the import."""
         self.issues.append(ImportIssue(path=str(path), line=line, where=where, message=message))
 
+    def warn_orphan(
+        self,
+        path: Path | str,
+        call_id: str | None,
+        line: int | None = None,
+        where: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Warn about one orphan tool result where the importer meets it (line and field).
+
+        ``call_id`` is the ``tool_call_id`` the result message gets: :meth:`warn_orphans`
+        matches it to the session's orphans and does not warn about that one again.
+        """
+        self._noted_orphans.append(call_id)
+        self.warn(path, message or _orphan_text(call_id), line=line, where=where)
+
+    def warn_orphans(
+        self, path: Path | str, session: Session, line: int | None = None, where: str = ""
+    ) -> None:
+        """Warn about every orphan tool result of ``session`` not already warned about, for an
+        importer that knows where the session is; call it just before yielding the session.
+
+        Each warning names the file, ``line`` when given, and the message as
+        ``{where}messages[i]`` (``where`` a prefix such as ``"[3]."``), with the session id.
+        """
+        self._warn_orphans(path, session, line, where)
+        self._orphans_warned = session
+
+    def check_orphans(self, path: Path | str, session: Session) -> None:
+        """Warn about the orphan tool results of ``session`` no importer warned about (the
+        call ``import_paths`` makes for every session, before de-identification)."""
+        if self._orphans_warned is session:
+            self._orphans_warned = None
+            return
+        self._warn_orphans(path, session, None, "")
+
+    def _warn_orphans(
+        self, path: Path | str, session: Session, line: int | None, where: str
+    ) -> None:
+        for index in orphan_results(session):
+            call_id = session.messages[index].tool_call_id
+            if call_id in self._noted_orphans:
+                self._noted_orphans.remove(call_id)
+                continue
+            self.warn(
+                path,
+                f"{_orphan_text(call_id)} (session {session.id!r})",
+                line=line,
+                where=f"{where}messages[{index}]",
+            )
+
     def count(self, session: Session) -> None:
         """Add a finished session to the counts, orphan tool results included.
 
         ``import_paths`` calls this for every session it yields, unless the importer's ``load``
         already did; importers therefore need not call it, and must not count orphans
-        themselves (they may still :meth:`warn` about them with details).
+        themselves (they may still warn about them with details: :meth:`warn_orphan`).
         """
         self.sessions += 1
         self.messages += len(session.messages)
@@ -78,6 +142,12 @@ class ImportReport(BaseModel):
         for kind, n in counts.items():
             if n:
                 self.redactions[kind] = self.redactions.get(kind, 0) + n
+
+
+def _orphan_text(call_id: str | None) -> str:
+    if call_id is None:
+        return "tool result without a call id; kept as an orphan result"
+    return f"tool result for call {call_id!r}, which no earlier message made; kept as an orphan"
 
 
 def orphan_results(session: Session) -> list[int]:

@@ -459,17 +459,22 @@ class _Reader:
     ) -> Message:
         call_id = block.get("tool_use_id")
         if not isinstance(call_id, str) or not call_id:
-            self.report.warn(
-                self.path, "tool_result without tool_use_id", number, f"{where}.tool_use_id"
+            self.report.warn_orphan(
+                self.path,
+                None,
+                number,
+                f"{where}.tool_use_id",
+                "tool_result without tool_use_id (orphan, kept)",
             )
             call_id = None
         name = conversation.call_names.get(call_id) if call_id else None
         if call_id and name is None:
-            self.report.warn(
+            self.report.warn_orphan(
                 self.path,
-                f"tool result for unknown call {call_id!r} (orphan, kept)",
+                call_id,
                 number,
                 f"{where}.tool_use_id",
+                f"tool result for unknown call {call_id!r} (orphan, kept)",
             )
         content = flatten_content(block.get("content"))
         meta: dict[str, Any] = {}

@@ -474,15 +474,22 @@ class _Reader:
     def _output(self, number: int, item: dict[str, Any], timestamp: Any) -> None:
         call_id = item.get("call_id")
         if not isinstance(call_id, str) or not call_id:
-            self.report.warn(self.path, "tool output without a call_id", number, "payload.call_id")
+            self.report.warn_orphan(
+                self.path,
+                None,
+                number,
+                "payload.call_id",
+                "tool output without a call_id (orphan, kept)",
+            )
             call_id = None
         name = self.call_names.get(call_id) if call_id else None
         if call_id and name is None:
-            self.report.warn(
+            self.report.warn_orphan(
                 self.path,
-                f"output for unknown call {call_id!r} (orphan, kept)",
+                call_id,
                 number,
                 "payload.call_id",
+                f"output for unknown call {call_id!r} (orphan, kept)",
             )
         content, meta, is_error = parse_function_output(item.get("output"))
         self.messages.append(

@@ -17,9 +17,11 @@ Conventions the importers follow (so that ``import_paths`` can rely on them):
 * Session ids come from :func:`session_id` (the log's own id, else the file stem and an index);
   ``import_paths`` makes them unique across the files of one import.
 * JSONL formats stream with :func:`iter_jsonl` (bounded memory, truncated last line reported,
-  over-long lines refused); whole-document JSON formats use :func:`load_json` (bounded by
-  :data:`MAX_JSON_BYTES`); text formats call :func:`check_not_binary` first so empty files
-  and binary garbage get their own messages.
+  over-long lines refused). A JSON document that is a list of many sessions streams its
+  entries with :mod:`understudy.replay.importers.stream` (ijson); a document that is one
+  session is read whole with :func:`load_json`, bounded by :data:`MAX_JSON_BYTES`. Text
+  formats call :func:`check_not_binary` first so empty files and binary garbage get their own
+  messages.
 * ``detect`` reads only the start of a file (:func:`head_text`, :func:`peek_jsonl`) and
   never raises.
 """
@@ -55,6 +57,7 @@ __all__ = [
     "iter_jsonl",
     "iter_jsonl_text",
     "json_line_error",
+    "json_problem",
     "json_type_name",
     "load_json",
     "log_error",
@@ -76,8 +79,17 @@ HEAD_BYTES = 64 * 1024
 MAX_LINE_BYTES = 64 * 1024 * 1024
 """Longest JSONL line :func:`iter_jsonl` accepts; longer lines are a clear error, not an OOM."""
 
-MAX_JSON_BYTES = 1024 * 1024 * 1024
-"""Largest whole-file JSON document :func:`load_json` accepts."""
+MAX_JSON_BYTES = 256 * 1024 * 1024
+"""Largest JSON document that is read whole (:func:`load_json`), and largest single entry of a
+streamed one.
+
+Why a cap, and why this one: a document that is one session (a SWE-agent ``.traj``, an
+OpenHands event list, one ATIF trajectory, one inspect sample) cannot be streamed, since the
+session is built from all of it. Parsed into Python objects, JSON takes several times its size
+in memory (a 256 MiB log can need 1-2 GiB while it is converted), so a larger cap would let
+one odd file exhaust a machine that imports thousands. Real single-session logs are far
+smaller (a few MB); documents holding many sessions are streamed instead and are not bound by
+it as a whole. Read at call time, so tests can lower it."""
 
 
 # --------------------------------------------------------------------------- errors
@@ -209,12 +221,23 @@ def feed_jsonl(
             raise log_error(path, f"unexpected structure: {exc}", line=number) from None
 
 
+def json_problem(exc: json.JSONDecodeError, with_line: bool = False) -> str:
+    """What a JSONDecodeError says, with its position: ``Expecting value at column 3``.
+
+    Some of :mod:`json`'s messages already end in "at" ("Unterminated string starting at"):
+    the position follows them directly rather than after a second "at".
+    """
+    position = f"line {exc.lineno} column {exc.colno}" if with_line else f"column {exc.colno}"
+    joiner = " " if exc.msg.endswith(" at") else " at "
+    return f"{exc.msg}{joiner}{position}"
+
+
 def json_line_error(path: Path, number: int, text: str) -> LogFormatError:
     """The LogFormatError for a JSONL line that does not parse (``path:line: invalid JSON``)."""
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
-        return log_error(path, f"invalid JSON: {exc.msg} at column {exc.colno}", line=number)
+        return log_error(path, f"invalid JSON: {json_problem(exc)}", line=number)
     except RecursionError:
         return log_error(path, "JSON nested too deeply", line=number)
     return log_error(path, "invalid JSON", line=number)
@@ -301,7 +324,7 @@ def _parse_last_line(path: Path, number: int, text: str, raw: bytes) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()) or not raw.endswith(b"\n"):
-            raise _TruncatedLine(f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+            raise _TruncatedLine(f"invalid JSON ({json_problem(exc)})") from None
         raise json_line_error(path, number, text) from None
     except RecursionError:
         raise json_line_error(path, number, text) from None
@@ -354,19 +377,25 @@ def peek_jsonl(path: Path, count: int = 3, size: int = HEAD_BYTES) -> list[Any]:
     return values
 
 
-def load_json(path: Path, max_bytes: int = MAX_JSON_BYTES) -> Any:
+def load_json(path: Path, max_bytes: int | None = None) -> Any:
     """Parse a whole-file JSON document (SWE-agent ``.traj``, OpenHands event lists, ...).
 
-    Raises :class:`LogFormatError` for an empty, binary, oversized, non-UTF-8 or invalid file;
-    a document that ends early says so ("truncated at line N") so the user knows the file was
+    Raises :class:`LogFormatError` for an empty, binary, oversized (over ``max_bytes``, by
+    default :data:`MAX_JSON_BYTES` as it is at call time), non-UTF-8 or invalid file; a
+    document that ends early says so ("truncated at line N") so the user knows the file was
     cut rather than garbled.
     """
+    if max_bytes is None:
+        max_bytes = MAX_JSON_BYTES
     check_not_binary(path)
     try:
         size = path.stat().st_size
         if size > max_bytes:
             raise log_error(
-                path, f"{size:,} bytes is larger than the {max_bytes:,} bytes a JSON log may be"
+                path,
+                f"{size:,} bytes, more than the {max_bytes:,} bytes a JSON log read whole may "
+                "have (a document holding one session is held in memory while it is "
+                "converted)",
             )
         data = path.read_bytes()
     except OSError as exc:
@@ -379,13 +408,11 @@ def load_json(path: Path, max_bytes: int = MAX_JSON_BYTES) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):
-            raise log_error(
-                path, "truncated: the JSON document ends early", line=exc.lineno
-            ) from None
-        raise log_error(
-            path, f"invalid JSON: {exc.msg} at column {exc.colno}", line=exc.lineno
-        ) from None
+        # A string without its closing quote runs to the end: the document ends inside it.
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            line = text.count("\n", 0, len(text.rstrip())) + 1
+            raise log_error(path, "truncated: the JSON document ends early", line=line) from None
+        raise log_error(path, f"invalid JSON: {json_problem(exc)}", line=exc.lineno) from None
     except RecursionError:
         raise log_error(path, "JSON nested too deeply") from None
 

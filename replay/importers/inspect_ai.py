@@ -2,7 +2,8 @@
 
 A ``.eval`` file is a zip holding ``header.json`` (or, while an eval runs,
 ``_journal/start.json``) with ``eval`` and ``plan``, and one ``samples/<id>_epoch_<n>.json`` per
-sample. A ``.json`` log is one document with the same header fields and a ``samples`` list. The
+sample. A ``.json`` log is one document with the same header fields and a ``samples`` list,
+streamed one sample at a time (:mod:`~understudy.replay.importers.stream`). The
 zip is read member by member with :mod:`zipfile` (never extracted); a zip cut short (no central
 directory) is read entry by entry from its local headers, so the samples before the break are
 kept (an error with ``strict``).
@@ -47,15 +48,16 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from understudy.errors import LogFormatError
+from understudy.replay.importers import common
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     IMAGE_PLACEHOLDER,
-    MAX_JSON_BYTES,
     first_user_text,
     flatten_content,
     head_bytes,
     head_text,
     infer_tool_specs,
+    json_problem,
     json_type_name,
     load_json,
     log_error,
@@ -64,6 +66,7 @@ from understudy.replay.importers.common import (
     tool_result,
     tool_specs_from_openai,
 )
+from understudy.replay.importers.stream import first_json_byte, iter_json_members
 from understudy.trajectory import EnvSpec, Message, Session, SourceInfo, ToolCall, ToolSpec
 
 __all__ = ["InspectImporter", "resolve_attachments"]
@@ -74,6 +77,8 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _ATTACHMENT = re.compile(r"attachment://([A-Za-z0-9_-]+)")
 _SAMPLE_NAME = re.compile(r"^samples/.+\.json$")
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
+# The header members a sample's session is built with (besides ``status``, which may be absent).
+_HEADER_KEYS = frozenset({"eval", "plan"})
 _IMAGE_LIKE = re.compile(r"^[\w.\-/]+(?::[\w.\-]+)?(?:@sha256:[0-9a-f]{64})?$")
 
 
@@ -152,7 +157,7 @@ class InspectImporter:
     def _read_member(self, path: Path, archive: zipfile.ZipFile, name: str) -> Any:
         try:
             info = archive.getinfo(name)
-            if info.file_size > MAX_JSON_BYTES:
+            if info.file_size > common.MAX_JSON_BYTES:
                 raise log_error(path, f"{info.file_size:,} bytes is too large", where=name)
             data = archive.read(info)
         except (
@@ -200,19 +205,38 @@ class InspectImporter:
             yield _sample_session(path, name, header, sample, report)
 
     def _load_json(self, path: Path, report: ImportReport) -> Iterator[Session]:
-        document = load_json(path)
-        if not isinstance(document, dict):
+        """The samples of a ``.json`` log, streamed one at a time.
+
+        The header members (``eval``, ``plan``, ...) precede ``samples`` in the logs inspect
+        writes, so samples are converted as they are read. Should a sample come before them,
+        this pass only collects the header, and a second pass converts the samples.
+        """
+        if first_json_byte(path) not in (b"{", b""):
+            document = load_json(path)  # the precise error for a file that is not an object
             raise log_error(path, f"expected an eval log object, got {json_type_name(document)}")
-        samples = document.get("samples")
-        if samples is None:
+        header: dict[str, Any] = {}
+        deferred = False
+        found = False
+        for key, index, value in iter_json_members(path, "samples"):
+            if key != "samples":
+                header[key] = value
+            elif index is None:
+                if value is not None:
+                    raise log_error(
+                        path, f"expected a list, got {json_type_name(value)}", where="samples"
+                    )
+            elif deferred or not header.keys() >= _HEADER_KEYS:
+                deferred = True
+            else:
+                found = True
+                yield _sample_session(path, f"samples[{index}]", header, value, report)
+        if deferred:
+            for key, index, value in iter_json_members(path, "samples"):
+                if key == "samples" and index is not None:
+                    found = True
+                    yield _sample_session(path, f"samples[{index}]", header, value, report)
+        if not found:
             report.warn(path, "the log holds no samples")
-            return
-        if not isinstance(samples, list):
-            raise log_error(
-                path, f"expected a list, got {json_type_name(samples)}", where="samples"
-            )
-        for index, sample in enumerate(samples):
-            yield _sample_session(path, f"samples[{index}]", document, sample, report)
 
 
 def _local_entries(handle: IO[bytes]) -> Iterator[tuple[str, bytes, str | None]]:
@@ -234,7 +258,7 @@ def _local_entries(handle: IO[bytes]) -> Iterator[tuple[str, bytes, str | None]]
         if flags & 0x08 or size == 0xFFFFFFFF:
             yield name, b"", "entry sizes not in its local header (streamed zip)"
             return
-        if size > MAX_JSON_BYTES or plain_size > MAX_JSON_BYTES:
+        if size > common.MAX_JSON_BYTES or plain_size > common.MAX_JSON_BYTES:
             yield name, b"", "entry too large"
             return
         body = handle.read(size)
@@ -262,7 +286,7 @@ def _parse_json(path: Path, name: str, data: bytes) -> Any:
         raise log_error(path, f"not UTF-8 text ({exc.reason})", where=name) from None
     except json.JSONDecodeError as exc:
         raise log_error(
-            path, f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", where=name
+            path, f"invalid JSON: {json_problem(exc, with_line=True)}", where=name
         ) from None
     except RecursionError:
         raise log_error(path, "JSON nested too deeply", where=name) from None
@@ -309,13 +333,16 @@ def _sample_session(
     path: Path, entry: str, header: dict[str, Any], sample: Any, report: ImportReport
 ) -> Session:
     try:
-        return _SampleReader(path, entry, header, report).read(sample)
+        session = _SampleReader(path, entry, header, report).read(sample)
     except LogFormatError:
         raise
     except RecursionError:
         raise log_error(path, "data nested too deeply", where=entry) from None
     except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
         raise log_error(path, f"unexpected structure: {exc}", where=entry) from None
+    # Sample messages map one to one to the session's: name the orphans within their entry.
+    report.warn_orphans(path, session, where=entry + ("." if entry.endswith("]") else ": "))
+    return session
 
 
 class _SampleReader:

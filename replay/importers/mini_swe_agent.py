@@ -338,14 +338,21 @@ class _Reader:
             if self.pending:
                 self._result(self.pending.pop(0), content, extra, timestamp, index)
                 return
-            self.warn(f"{where}.tool_call_id", "tool result without a call id; kept as an orphan")
+            self.report.warn_orphan(
+                self.path,
+                None,
+                where=f"{where}.tool_call_id",
+                message="tool result without a call id; kept as an orphan",
+            )
             self.messages.append(self._result_message(None, None, content, extra, timestamp, index))
             return
         call = self.calls.get(call_id)
         if call is None:
-            self.warn(
-                f"{where}.tool_call_id",
-                f"tool result for call {call_id!r}, which no earlier message made; "
+            self.report.warn_orphan(
+                self.path,
+                call_id,
+                where=f"{where}.tool_call_id",
+                message=f"tool result for call {call_id!r}, which no earlier message made; "
                 "kept as an orphan result",
             )
         name = call.name if call else as_text(raw.get("name"))

@@ -55,9 +55,11 @@ class NativeImporter:
         check_not_binary(path)
         for number, text in iter_jsonl_text(path, report, strict=strict):
             try:  # the fast path: pydantic parses and validates the line in one go
-                yield Session.model_validate_json(text, strict=True)
+                session = Session.model_validate_json(text, strict=True)
             except pydantic.ValidationError:
-                yield _session_slowly(path, number, text)
+                session = _session_slowly(path, number, text)
+            report.warn_orphans(path, session, line=number)  # with the line it is on
+            yield session
 
 
 def _looks_like_session(value: Any) -> bool:

@@ -4,7 +4,8 @@ Accepted layouts (``.json`` or ``.jsonl``, decided by content, not by suffix):
 
 * a JSON list of messages -- one session;
 * a JSON list of conversations, each a list of messages or an object
-  ``{"messages": [...], "tools": [...]}`` -- one session each;
+  ``{"messages": [...], "tools": [...]}`` -- one session each, streamed (one conversation in
+  memory at a time, :mod:`~understudy.replay.importers.stream`);
 * a single object ``{"messages": [...], "tools": [...]}`` -- one session;
 * JSONL with one conversation (a message list or such an object) per line -- one session per
   line, streamed;
@@ -51,6 +52,7 @@ from understudy.replay.importers.common import (
     session_id,
     tool_specs_from_openai,
 )
+from understudy.replay.importers.stream import first_json_byte, is_single_line, iter_json_array
 from understudy.trajectory import (
     EnvSpec,
     Message,
@@ -127,10 +129,14 @@ class OpenAIChatImporter:
         return head.startswith("{") and re.search(r'"messages"\s*:\s*\[', head) is not None
 
     def load(self, path: Path, report: ImportReport, strict: bool = False) -> Iterator[Session]:
-        """The sessions of ``path`` (streamed for JSONL)."""
+        """The sessions of ``path`` (streamed for JSONL and JSON lists of conversations)."""
         check_not_binary(path)
         sidecar = _sidecar_env(path)
-        if not first_line_is_json(path):
+        one_line = first_line_is_json(path)
+        if first_json_byte(path) == b"[" and (not one_line or is_single_line(path)):
+            yield from _load_list(path, report, strict, sidecar, 1 if one_line else None)
+            return
+        if not one_line:
             value = load_json(path)
             for index, conversation in _conversations(value, path, None):
                 where = "" if index is None else f"[{index}]"
@@ -150,6 +156,35 @@ class OpenAIChatImporter:
             return
         head = [first] if second is None else [first, second]
         yield from _load_lines(path, report, strict, sidecar, itertools.chain(head, lines))
+
+
+def _load_list(
+    path: Path, report: ImportReport, strict: bool, sidecar: EnvSpec | None, line: int | None
+) -> Iterator[Session]:
+    """A document that is a JSON list: of conversations (streamed), or of messages (one
+    conversation, read whole). ``line`` is 1 for a document on one line, for messages."""
+    entries = iter_json_array(path)
+    first = next(entries, None)
+    if first is not None and not _is_conversation(first[1]):
+        entries.close()  # a list of messages is one session: it is held whole anyway
+        for index, conversation in _conversations(load_json(path), path, line):
+            where = "" if index is None else f"[{index}]"
+            yield _session(conversation, path, index, where, sidecar, report, strict, line)
+        return
+    if first is None:  # an empty list: one empty conversation, as _conversations has it
+        yield _session([], path, None, "", sidecar, report, strict, line)
+        return
+    for index, item in itertools.chain([first], entries):
+        if not isinstance(item, list | dict):
+            raise log_error(
+                path, f"expected a conversation, got {_kind(item)}", line=line, where=f"[{index}]"
+            )
+        yield _session(item, path, index, f"[{index}]", sidecar, report, strict, line)
+
+
+def _is_conversation(value: Any) -> bool:
+    """A list of messages, or a conversation object -- not a single message."""
+    return isinstance(value, list) or (isinstance(value, dict) and "messages" in value)
 
 
 def _load_lines(
@@ -385,6 +420,13 @@ def _message(
             name = name or call.name
         if call_id is not None:
             name = name or links.names.get(str(call_id))
+        if call_id is None or str(call_id) not in links.names:
+            report.warn_orphan(
+                path,
+                None if call_id is None else str(call_id),
+                line=line,
+                where=f"{where}.tool_call_id",
+            )
         return Message(
             role="tool",
             content=content,

@@ -513,9 +513,12 @@ class _Reader:
             self._append(Message(role="user", content=content, timestamp=timestamp, meta=meta))
             return
         orphan_id = tool_call_id or (f"oh-{cause}" if cause is not None else None)
-        self.warn(
-            f"{where}.cause",
-            f"observation {kind!r} answers no action in the log (cause {cause!r}, "
+        self.report.warn_orphan(
+            self.path,
+            orphan_id,
+            line=self.line,
+            where=f"{where}.cause",
+            message=f"observation {kind!r} answers no action in the log (cause {cause!r}, "
             f"tool_call_id {tool_call_id!r}); kept as an orphan result",
         )
         self.messages.append(

@@ -470,9 +470,11 @@ class _TrajReader:
             self._result(pending, content, meta)
             return
         if not ids:
-            self.warn(
-                f"{where}.tool_call_ids",
-                "tool result without a call id; kept as an orphan result",
+            self.report.warn_orphan(
+                self.path,
+                None,
+                where=f"{where}.tool_call_ids",
+                message="tool result without a call id; kept as an orphan result",
             )
             self.messages.append(tool_result(None, content, meta=meta))
             return
@@ -481,9 +483,11 @@ class _TrajReader:
         for call_id in ids:
             call = self.calls.get(call_id)
             if call is None:
-                self.warn(
-                    f"{where}.tool_call_ids",
-                    f"tool result for call {call_id!r}, which no earlier message made; "
+                self.report.warn_orphan(
+                    self.path,
+                    call_id,
+                    where=f"{where}.tool_call_ids",
+                    message=f"tool result for call {call_id!r}, which no earlier message made; "
                     "kept as an orphan result",
                 )
             message = tool_result(

@@ -1,0 +1,351 @@
+"""Streaming of JSON documents that hold many sessions, one entry at a time, with :mod:`ijson`.
+
+A JSONL file streams line by line (:func:`~understudy.replay.importers.common.iter_jsonl`); a
+JSON document has to be parsed whole by :mod:`json`. The documents that hold many sessions --
+an OpenAI list of conversations, an ATIF list of trajectories, an inspect_ai ``.json`` log and
+its ``samples`` -- are read here entry by entry instead, so memory is bounded by the largest
+entry rather than by the file:
+
+* :func:`iter_json_array` -- the elements of a top-level array;
+* :func:`iter_json_members` -- the members of a top-level object, one of them (an array)
+  element by element.
+
+Bounds, both :class:`~understudy.errors.LogFormatError` naming the file:
+
+* an entry larger than :data:`~understudy.replay.importers.common.MAX_JSON_BYTES` (a session
+  is built from all of its entry, as from a whole single-session document), give or take the
+  64 KiB ijson reads at a time;
+* nesting deeper than :data:`MAX_DEPTH`: ijson keeps the path of every open level, so memory
+  grows with the square of the depth (a few hundred kB of ``[`` would exhaust a machine), and
+  :mod:`json` refuses such depths too.
+
+ijson is stricter than :mod:`json` -- it refuses ``NaN`` and ``Infinity``, which Python's json
+writes, and numbers beyond a float -- and its messages have no line numbers. So when it
+refuses a document that is small enough to read whole, the document is read with
+:func:`~understudy.replay.importers.common.load_json` instead: what json accepts is imported
+(the entries not yet delivered are delivered from it), and what json refuses gets json's
+precise message (line, column, "truncated"). A larger document gets ijson's message with the
+entry it was in and the line reached. Entries delivered before a problem stay delivered: the
+import keeps them (see :func:`understudy.replay.importers.import_paths`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import ijson  # type: ignore[import-untyped]
+
+from understudy.errors import LogFormatError
+from understudy.replay.importers import common
+from understudy.replay.importers.common import check_not_binary, head_bytes, load_json, log_error
+
+__all__ = [
+    "MAX_DEPTH",
+    "first_json_byte",
+    "is_single_line",
+    "iter_json_array",
+    "iter_json_members",
+]
+
+MAX_DEPTH = 1000
+"""Deepest nesting of arrays and objects a streamed document may have (about what json takes)."""
+
+_BOM = b"\xef\xbb\xbf"
+_WHITESPACE = b" \t\r\n"
+_SCAN_CHUNK = 1024 * 1024
+# A complete JSON string; the rest of one (up to its closing quote) when a chunk starts inside.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_STEP = [0] * 256
+_STEP[ord("[")] = _STEP[ord("{")] = 1
+_STEP[ord("]")] = _STEP[ord("}")] = -1
+_STARTS = frozenset({"start_map", "start_array"})
+_ENDS = frozenset({"end_map", "end_array"})
+
+
+def first_json_byte(path: Path) -> bytes:
+    """The first byte of ``path`` that is not whitespace (nor a BOM), or ``b""``; never raises.
+
+    ``b"["`` for a document that is a list, ``b"{"`` for an object.
+    """
+    return head_bytes(path).removeprefix(_BOM).lstrip(_WHITESPACE)[:1]
+
+
+def is_single_line(path: Path) -> bool:
+    """Whether everything in ``path`` but whitespace is on one line (a JSON document written
+    without indentation, as opposed to JSONL). Reads up to the end of that line, in chunks;
+    raises LogFormatError only when the file cannot be read."""
+    seen_text = in_first_line = False
+    for chunk in _chunks(path):
+        if not seen_text:
+            chunk = chunk.lstrip(_WHITESPACE)
+            if not chunk:
+                continue
+            seen_text = in_first_line = True
+        if in_first_line:
+            end = chunk.find(b"\n")
+            if end < 0:
+                continue
+            in_first_line = False
+            chunk = chunk[end + 1 :]
+        if chunk.strip(_WHITESPACE):
+            return False
+    return True
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """The bytes of ``path`` in large reads, a leading BOM dropped."""
+    try:
+        with path.open("rb") as handle:
+            first = True
+            while chunk := handle.read(_SCAN_CHUNK):
+                yield chunk.removeprefix(_BOM) if first else chunk
+                first = False
+    except OSError as exc:
+        raise log_error(path, f"cannot read: {exc.strerror or exc}") from None
+
+
+def iter_json_array(path: Path) -> Generator[tuple[int, Any], None, None]:
+    """``(index, element)`` for each element of the top-level JSON array of ``path``.
+
+    Raises LogFormatError (after the elements before the problem were delivered) for an
+    empty, binary, truncated or invalid file, one that is not a list, an element larger than
+    :data:`~understudy.replay.importers.common.MAX_JSON_BYTES` or nesting deeper than
+    :data:`MAX_DEPTH`. See the module docs for documents ijson refuses.
+    """
+    check_not_binary(path)
+    if first_json_byte(path) != b"[":
+        raise log_error(path, "expected a JSON list")
+    done = 0
+    with _open(path) as handle:
+        reader = _Reader(handle, path, "[0]")
+        elements = ijson.items(reader, "item", use_float=True)
+        while True:
+            try:
+                value = next(elements)
+            except StopIteration:
+                return
+            except LogFormatError:
+                raise
+            except (ijson.JSONError, ValueError) as exc:  # ValueError: bad UTF-8 in some backends
+                problem = exc
+                break
+            yield done, value
+            done += 1
+            reader.delivered(f"[{done}]")
+    document = _read_whole(path, reader, problem, f"[{done}]")
+    if not isinstance(document, list):
+        raise log_error(path, "expected a JSON list")
+    yield from enumerate(document[done:], start=done)
+
+
+def iter_json_members(path: Path, stream: str) -> Iterator[tuple[str, int | None, Any]]:
+    """The members of the top-level JSON object of ``path``, in document order.
+
+    Each member is ``(key, None, value)``, except that when the member ``stream`` is an array
+    its elements come one by one as ``(stream, index, element)`` (an empty array gives none).
+    Raises LogFormatError as :func:`iter_json_array` does (for a file that is not an object).
+    """
+    check_not_binary(path)
+    if first_json_byte(path) != b"{":
+        raise log_error(path, "expected a JSON object")
+    done = 0
+    with _open(path) as handle:
+        reader = _Reader(handle, path, "the first member")
+        members = _members(ijson.basic_parse(reader, use_float=True), stream)
+        while True:
+            try:
+                key, index, value = next(members)
+            except StopIteration:
+                return
+            except LogFormatError:
+                raise
+            except (ijson.JSONError, ValueError) as exc:
+                problem = exc
+                break
+            yield key, index, value
+            done += 1
+            reader.delivered(f"the entry after {key}" + ("" if index is None else f"[{index}]"))
+    document = _read_whole(path, reader, problem, reader.label)
+    if not isinstance(document, dict):
+        raise log_error(path, "expected a JSON object")
+    yield from itertools.islice(_member_entries(document, stream), done, None)
+
+
+def _members(
+    events: Iterator[tuple[str, Any]], stream: str
+) -> Iterator[tuple[str, int | None, Any]]:
+    """Top-level members built from ijson's basic events (no per-level paths kept)."""
+    builder: ijson.common.ObjectBuilder | None = None
+    level = 0  # open containers within the entry being built
+    key = ""
+    index: int | None = None  # position within the streamed array, while inside it
+    started = False
+    for event, value in events:
+        if builder is not None:
+            builder.event(event, value)
+            level += (event in _STARTS) - (event in _ENDS)
+            if level == 0:
+                yield key, index, builder.value
+                builder = None
+                index = None if index is None else index + 1
+            continue
+        if not started:
+            started = True  # the document's own start_map
+            continue
+        if index is not None and event == "end_array":
+            index = None
+            continue
+        if index is None:
+            if event == "map_key":
+                key = value
+                continue
+            if event == "end_map":
+                continue
+            if key == stream and event == "start_array":
+                index = 0
+                continue
+        builder = ijson.common.ObjectBuilder()
+        builder.event(event, value)
+        if event in _STARTS:
+            level = 1
+            continue
+        yield key, index, builder.value  # a scalar
+        builder = None
+        index = None if index is None else index + 1
+
+
+def _member_entries(document: dict[str, Any], stream: str) -> Iterator[tuple[str, int | None, Any]]:
+    """The entries :func:`iter_json_members` yields, from a document read whole."""
+    for key, value in document.items():
+        if key == stream and isinstance(value, list):
+            for index, item in enumerate(value):
+                yield key, index, item
+        else:
+            yield key, None, value
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise log_error(path, f"cannot read: {exc.strerror or exc}") from None
+
+
+def _read_whole(path: Path, reader: _Reader, problem: Exception, entry: str) -> Any:
+    """The document read by json after ijson refused it (see the module docs), or the error."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise log_error(path, f"cannot read: {exc.strerror or exc}") from None
+    if size <= common.MAX_JSON_BYTES:
+        return load_json(path)  # raises json's own, precise, error if json refuses it too
+    text = str(problem).strip().splitlines()[0] if str(problem).strip() else type(problem).__name__
+    if reader.eof and ("premature EOF" in text or "Incomplete" in text):
+        raise log_error(path, "truncated: the JSON document ends early", line=reader.line)
+    raise log_error(
+        path, f"invalid JSON in {entry}, at or before this line: {text}", line=reader.line
+    )
+
+
+class _Reader:
+    """The file as ijson reads it: a BOM dropped, lines counted, and the two bounds of the
+    module enforced on the bytes as they are read (before ijson builds anything from them)."""
+
+    def __init__(self, handle: IO[bytes], path: Path, label: str) -> None:
+        self.handle = handle
+        self.path = path
+        self.label = label
+        """The entry being read, for messages: ``[12]``."""
+        self.offset = 0
+        self.mark = 0  # offset when the last entry was delivered
+        self.newlines = 0
+        self.eof = False
+        self.depth = _Depth()
+        self.max_entry = common.MAX_JSON_BYTES
+
+    @property
+    def line(self) -> int:
+        """The line the reading has reached."""
+        return self.newlines + 1
+
+    def delivered(self, next_label: str) -> None:
+        """An entry was delivered: the next one starts its size count here."""
+        self.mark = self.offset
+        self.label = next_label
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""  # ijson's probe for a binary file: not the end
+        data = self.handle.read(size)
+        if self.offset == 0:
+            data = data.removeprefix(_BOM)
+        if not data:
+            self.eof = True
+            return data
+        self.offset += len(data)
+        self.newlines += data.count(b"\n")
+        if self.depth.feed(data) > MAX_DEPTH:
+            raise log_error(
+                self.path, f"JSON nested more than {MAX_DEPTH} levels deep", line=self.line
+            )
+        # What was read before this chunk without an entry being delivered: the chunk itself
+        # may be read ahead of the entry's end.
+        if self.offset - len(data) - self.mark > self.max_entry:
+            raise log_error(
+                self.path,
+                f"{self.label} is larger than the {self.max_entry:,} bytes one entry of a JSON "
+                "log may have (a session is held in memory while it is converted)",
+                line=self.line,
+            )
+        return data
+
+
+class _Depth:
+    """The nesting depth of JSON text fed chunk by chunk; brackets within strings don't count.
+
+    Strings are removed with a regular expression (fast), so the cost is a pass over each chunk
+    in C; the exact running maximum is computed only when a chunk could reach the limit.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_string = False
+        self.escaped = False  # the text so far ends inside a string, on a lone backslash
+
+    def feed(self, chunk: bytes) -> int:
+        """Take the next chunk; return the greatest depth reached within it."""
+        position = 0
+        if self.in_string:
+            if self.escaped:
+                position, self.escaped = 1, False  # the escaped byte is the first of the chunk
+            rest = _STRING_REST.match(chunk, position)
+            if rest is None:
+                self._ends_in_string(chunk[position:])
+                return self.depth
+            position = rest.end()
+            self.in_string = False
+        outside = _STRING.sub(b"", chunk[position:])
+        quote = outside.find(b'"')  # an unterminated string runs to the end of the chunk
+        if quote >= 0:
+            self._ends_in_string(outside[quote + 1 :])
+            outside = outside[:quote]
+        brackets = outside.translate(None, _NOT_BRACKETS)
+        opens = brackets.count(b"[") + brackets.count(b"{")
+        deepest = self.depth + opens
+        if deepest > MAX_DEPTH:  # only then is the exact running maximum worth computing
+            deepest = self.depth + max(
+                itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0
+            )
+        self.depth = max(0, self.depth + 2 * opens - len(brackets))
+        return deepest
+
+    def _ends_in_string(self, content: bytes) -> None:
+        self.in_string = True
+        backslashes = len(content) - len(content.rstrip(b"\\"))
+        self.escaped = backslashes % 2 == 1
