@@ -1,6 +1,7 @@
 """Environment fidelity of whole sessions: how many recorded tool outputs a live replay gives back.
 
-:func:`session_fidelity` builds the session's env image, starts one sandbox, and lets
+:func:`session_fidelity` builds the session's environment (with the backend of the settings:
+docker, or local without an engine), starts one sandbox, and lets
 :class:`~understudy.replay.candidate.OriginalCandidate` play the recorded assistant turns back
 from the first cut (right after the first user message), every tool call served live. The agent
 loop stops at an assistant turn without tool calls, so the replay goes on in the same sandbox
@@ -22,13 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from understudy.errors import EnvBuildError, ImageNotFoundError, SandboxError
 from understudy.logging import get_logger
+from understudy.protocols import Sandbox
 from understudy.replay.candidate import OriginalCandidate
 from understudy.replay.cuts import user_turn_cuts
 from understudy.replay.loop import LoopLimits, run_rollout
 from understudy.replay.prefix import DETAIL_LIMIT, judge_live_result, session_agent
+from understudy.sandbox.backends import BackendName, EnvBuilds, RunBackend, run_backend
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
-from understudy.sandbox.docker import DockerSandbox
-from understudy.sandbox.envbuilder import EnvBuilder
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
@@ -55,6 +56,9 @@ class FidelitySettings(BaseModel):
     """Wall-clock limit of each stretch of the replay (between recorded text-only turns)."""
     base_image: str = BASE_IMAGE
     """Image for sessions whose own image is not present."""
+    backend: BackendName = "auto"
+    """Sandbox backend: ``docker``, ``local`` (no isolation), or ``auto`` (docker when an
+    engine answers, else local with a warning)."""
 
 
 class CallMismatch(BaseModel):
@@ -94,10 +98,14 @@ class SessionFidelity(BaseModel):
 
 
 async def session_fidelity(
-    session: Session, settings: FidelitySettings, builder: EnvBuilder | None = None
+    session: Session,
+    settings: FidelitySettings,
+    builder: EnvBuilds | None = None,
+    backend: RunBackend | None = None,
 ) -> SessionFidelity:
     """Replay ``session`` with its own recorded turns and live tools; compare the outputs."""
-    builder = builder or EnvBuilder(base_image=settings.base_image, run_id=settings.run_id)
+    backend = backend or run_backend(settings.backend)
+    builder = builder or backend.builder(settings.base_image, settings.run_id)
     try:
         env = await builder.build(session.env)
         config = SandboxConfig(
@@ -106,7 +114,7 @@ async def session_fidelity(
             env=session.env.env,
             run_id=settings.run_id,
         )
-        async with await DockerSandbox.start(config) as sandbox:
+        async with backend.started(config) as sandbox:
             produced, error = await _replay(session, sandbox, settings)
     except (EnvBuildError, ImageNotFoundError, SandboxError) as failure:
         log.warning("fidelity replay failed", session=session.id, error=str(failure))
@@ -124,7 +132,7 @@ async def session_fidelity(
 
 
 async def _replay(
-    session: Session, sandbox: DockerSandbox, settings: FidelitySettings
+    session: Session, sandbox: Sandbox, settings: FidelitySettings
 ) -> tuple[list[Message], str | None]:
     """The messages produced by playing the recording back; an error that stopped it, if any."""
     router = ToolRouter(
@@ -202,12 +210,13 @@ async def measure_fidelity(
     progress: Callable[[SessionFidelity], None] = lambda result: None,
 ) -> list[SessionFidelity]:
     """The fidelity of every session (``settings.sandboxes`` at once), in the given order."""
-    builder = EnvBuilder(base_image=settings.base_image, run_id=settings.run_id)
+    backend = run_backend(settings.backend)
+    builder = backend.builder(settings.base_image, settings.run_id)
     slots = asyncio.Semaphore(settings.sandboxes)
 
     async def one(session: Session) -> SessionFidelity:
         async with slots:
-            result = await session_fidelity(session, settings, builder)
+            result = await session_fidelity(session, settings, builder, backend)
         progress(result)
         return result
 

@@ -14,6 +14,8 @@ prefix's ``env_fidelity`` and mismatches on its rollout.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -23,16 +25,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from understudy.errors import EnvBuildError, ImageNotFoundError, SandboxError
 from understudy.logging import get_logger
-from understudy.protocols import Candidate, CandidateReply
+from understudy.protocols import Candidate, CandidateReply, Sandbox, SeedableCandidate
 from understudy.replay.cuts import CutMode, choose_cuts
 from understudy.replay.loop import LoopLimits, new_rollout, run_rollout
 from understudy.replay.prefix import PrefixErrors, describe_call, needs_prefix, session_agent
 from understudy.replay.prefix_snapshot import PrefixSnapshot, snapshot_prefix
 from understudy.replay.rundir import RolloutKey, RunDir
+from understudy.sandbox.backends import BackendName, run_backend
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
-from understudy.sandbox.docker import DockerSandbox
-from understudy.sandbox.envbuilder import EnvBuilder
-from understudy.sandbox.snapshots import PrefixCache
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
@@ -58,6 +58,9 @@ class RunSettings(BaseModel):
     """Where the candidate takes over."""
     cut_seed: int = 0
     """Seed of ``random-user`` cuts."""
+    sample_seed: int | None = None
+    """Sampling seed of sample 0; sample ``i`` is requested with ``sample_seed + i`` (for
+    candidates that take a seed). None sends no seed, leaving samples to the endpoint's chance."""
     tools: str | None = None
     """Tool policy spec (see understudy.tools.policy)."""
     model_concurrency: int = Field(default=4, gt=0)
@@ -68,6 +71,9 @@ class RunSettings(BaseModel):
     """When a rollout stops."""
     base_image: str = BASE_IMAGE
     """Image for sessions whose own image is not present."""
+    backend: BackendName = "auto"
+    """Sandbox backend: ``docker``, ``local`` (no isolation; the prefix is re-executed for
+    every rollout), or ``auto`` (docker when an engine answers, else local with a warning)."""
     prefix_state: bool = True
     """Re-execute the recorded state-changing calls of the prefix before the candidate takes
     over (once per session and cut, snapshotted); False starts from the env image as it is."""
@@ -115,11 +121,13 @@ class Runner:
         self.candidate_for = candidate_for
         self.run_dir = run_dir
         self.policy = ToolPolicy.parse(settings.tools)
-        self.builder = EnvBuilder(base_image=settings.base_image, run_id=settings.run_id)
+        self.backend = run_backend(settings.backend)
+        """Where sandboxes start, environments are built and prefix states are kept."""
+        self.builder = self.backend.builder(settings.base_image, settings.run_id)
         self._model_slots = asyncio.Semaphore(settings.model_concurrency)
         self._sandbox_slots = asyncio.Semaphore(settings.sandboxes)
-        self.prefixes = PrefixCache(settings.run_id)
-        """Snapshots of the state at each cut, shared by the samples of a prefix."""
+        self.prefixes = self.backend.prefixes(settings.run_id)
+        """The state at each cut (docker: snapshots shared by the samples of a prefix)."""
 
     async def run(
         self,
@@ -143,13 +151,21 @@ class Runner:
         return statuses
 
     async def _rollout(self, session: Session, cut: int, sample: int) -> Rollout:
-        candidate = _Limited(self.candidate_for(session), self._model_slots)
+        candidate = _Limited(self._candidate(session, sample), self._model_slots)
         async with self._sandbox_slots:
             try:
                 return await self._prepared_rollout(session, cut, sample, candidate)
             except (EnvBuildError, ImageNotFoundError, SandboxError) as failure:
                 log.warning("environment failed", session=session.id, error=str(failure))
                 return _failed(session, cut, sample, candidate, failure)
+
+    def _candidate(self, session: Session, sample: int) -> Candidate:
+        """The session's candidate, with the seed of this sample when it takes one."""
+        candidate = self.candidate_for(session)
+        seed = self.settings.sample_seed
+        if seed is not None and isinstance(candidate, SeedableCandidate):
+            return candidate.with_seed(seed + sample)
+        return candidate
 
     async def _prepared_rollout(
         self, session: Session, cut: int, sample: int, candidate: _Limited
@@ -171,7 +187,7 @@ class Runner:
             config = config.model_copy(update={"image": prefix.image})
         if prefix and prefix.state.failed_call and self.settings.prefix_errors == "abort":
             return prefix.applied_to(_prefix_failed(session, cut, sample, candidate, prefix))
-        async with await DockerSandbox.start(config) as sandbox:
+        async with self.backend.started(config) as sandbox:
             ready_s = time.monotonic() - started
             rollout = await self._play(session, cut, sample, candidate, sandbox)
         rollout.timing["env_s"] = round(ready_s - (prefix.seconds if prefix else 0.0), 4)
@@ -183,7 +199,7 @@ class Runner:
         cut: int,
         sample: int,
         candidate: _Limited,
-        sandbox: DockerSandbox,
+        sandbox: Sandbox,
     ) -> Rollout:
         """The candidate's rollout in ``sandbox``, with the files it left changed."""
         router = ToolRouter(
@@ -198,7 +214,7 @@ class Runner:
         return rollout
 
 
-async def _record_changes(rollout: Rollout, sandbox: DockerSandbox) -> None:
+async def _record_changes(rollout: Rollout, sandbox: Sandbox) -> None:
     """Note the files the rollout left changed (a crashed sandbox is noted, not fatal)."""
     try:
         changes = await sandbox.changed_files()
@@ -259,7 +275,12 @@ async def run_to_dir(
     progress: Progress = lambda rollout: None,
 ) -> dict[str, Any]:
     """A whole run into ``run_dir``: plan, skip what is written, run the rest, summarize."""
-    record = {"settings": settings.model_dump(mode="json"), **(config_record or {})}
+    record = {
+        "settings": settings.model_dump(mode="json"),
+        **(config_record or {}),
+        "hashes": run_hashes(sessions, settings),
+    }
+    _warn_if_sessions_changed(run_dir, record["hashes"], resume)
     done = run_dir.open(record, resume=resume)
     work = plan(sessions, settings)
     skipped = sum((session.id, cut, sample) in done for session, cut, sample in work)
@@ -269,3 +290,26 @@ async def run_to_dir(
     summary = summarize(run_dir.rollouts())
     run_dir.finish(summary)
     return summary
+
+
+def run_hashes(sessions: Sequence[Session], settings: RunSettings) -> dict[str, str]:
+    """SHA-256 of the run's sessions (in order) and of its settings, for run.json: two runs with
+    the same hashes replayed the same input the same way."""
+    sessions_digest = hashlib.sha256()
+    for session in sessions:
+        sessions_digest.update(session.model_dump_json().encode())
+        sessions_digest.update(b"\n")
+    settings_json = json.dumps(settings.model_dump(mode="json"), sort_keys=True)
+    return {
+        "sessions_sha256": sessions_digest.hexdigest(),
+        "settings_sha256": hashlib.sha256(settings_json.encode()).hexdigest(),
+    }
+
+
+def _warn_if_sessions_changed(run_dir: RunDir, hashes: dict[str, str], resume: bool) -> None:
+    """A resumed run whose sessions differ from those it started with mixes two inputs."""
+    if not resume:
+        return
+    before = run_dir.read_info().get("config", {}).get("hashes", {}).get("sessions_sha256")
+    if before and before != hashes["sessions_sha256"]:
+        log.warning("resumed with other sessions than it started with", run=str(run_dir.path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from understudy.logging import get_logger
@@ -9,9 +10,23 @@ from understudy.protocols import Sandbox
 from understudy.registry import Registry
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 
-__all__ = ["BACKENDS", "BASE_IMAGE", "SandboxBackend", "SandboxConfig", "start_sandbox"]
+__all__ = [
+    "BACKENDS",
+    "BASE_IMAGE",
+    "NO_ENGINE_FALLBACK",
+    "SandboxBackend",
+    "SandboxConfig",
+    "resolve_backend",
+    "start_sandbox",
+]
 
 log = get_logger("sandbox")
+
+NO_ENGINE_FALLBACK = (
+    "no Docker engine answers: falling back to the local backend, which has NO isolation. "
+    "Commands of the sessions and of the candidate run on this machine as this user, with its "
+    "network and its files. Start a Docker engine, or pass --sandbox docker to fail instead."
+)
 
 
 class SandboxBackend(Protocol):
@@ -29,15 +44,19 @@ BACKENDS: Registry[SandboxBackend] = Registry(
 )
 
 
-def resolve_backend(name: str = "auto") -> str:
-    """``auto`` becomes ``docker`` when an engine answers, else ``local`` (with a warning)."""
+def resolve_backend(name: str = "auto", warn: Callable[[str], None] | None = None) -> str:
+    """``auto`` becomes ``docker`` when an engine answers, else ``local``, with the warning
+    ``NO_ENGINE_FALLBACK`` passed to ``warn`` (default: logged on stderr)."""
     if name != "auto":
         return name
     from understudy.sandbox.engine import engine_available
 
     if engine_available():
         return "docker"
-    log.warning("no Docker engine answers; falling back to the local backend (no isolation)")
+    if warn is None:
+        log.warning(NO_ENGINE_FALLBACK)
+    else:
+        warn(NO_ENGINE_FALLBACK)
     return "local"
 
 

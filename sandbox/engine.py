@@ -13,8 +13,10 @@ _client: docker.DockerClient | None = None
 _lock = threading.Lock()
 
 ENGINE_HELP = (
-    "no Docker engine answers (is dockerd running and DOCKER_HOST right?). "
-    "Start one, or use the local backend (--sandbox local), which has no isolation."
+    "no Docker engine answers (is dockerd running and DOCKER_HOST right?). Start one. "
+    "Without one, `understudy run` and `understudy fidelity` take `--sandbox local`, a backend "
+    "with no isolation; their default `--sandbox auto`, and `understudy demo`, fall back to it "
+    "by themselves."
 )
 
 

@@ -10,16 +10,11 @@ base is a cache hit.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import tarfile
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import docker.errors
-import git
-from pydantic import BaseModel
 
 from understudy.errors import EnvBuildError, ImageNotFoundError
 from understudy.logging import get_logger
@@ -28,30 +23,21 @@ from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.containers import in_thread_to_completion
 from understudy.sandbox.docker import DockerSandbox
 from understudy.sandbox.engine import docker_client
-from understudy.trajectory import EnvSpec, RepoSpec
+from understudy.sandbox.envspec import (
+    BuiltEnv,
+    Progress,
+    checkout_repo,
+    local_head,
+    run_setup,
+    spec_hash,
+)
+from understudy.trajectory import EnvSpec
+
+__all__ = ["ENV_REPOSITORY", "BuiltEnv", "EnvBuilder", "checkout_repo", "spec_hash"]
 
 log = get_logger("sandbox.envbuilder")
 
 ENV_REPOSITORY = "understudy/env"
-RECIPE_VERSION = 1
-"""Part of every env hash: bump it when the way images are built changes."""
-
-Progress = Callable[[str], None]
-
-
-class BuiltEnv(BaseModel):
-    """An environment image ready to start sandboxes from."""
-
-    image: str
-    """Tag of the image (``understudy/env:<hash>``)."""
-    image_id: str
-    """Engine id of the image."""
-    env_hash: str
-    """Hash of the spec, the base image and the resolved repository state."""
-    base_image: str
-    """The image it was built on."""
-    cached: bool
-    """It already existed; nothing was built."""
 
 
 class EnvBuilder:
@@ -73,7 +59,7 @@ class EnvBuilder:
     async def build(self, spec: EnvSpec) -> BuiltEnv:
         """The image for ``spec``, built if it is not cached yet."""
         base, base_id = await asyncio.to_thread(self._choose_base, spec)
-        head = await asyncio.to_thread(_local_head, spec.repo)
+        head = await asyncio.to_thread(local_head, spec.repo)
         env_hash = spec_hash(spec, base_id, head)
         tag = f"{ENV_REPOSITORY}:{env_hash[:16]}"
         async with self._locks.setdefault(env_hash, asyncio.Lock()):
@@ -116,7 +102,7 @@ class EnvBuilder:
                 if archive is not None:
                     self.progress(f"copying the repository to {spec.workdir}")
                     await in_thread_to_completion(_copy_in, sandbox.id, spec.workdir, archive)
-                await self._run_setup(sandbox, spec.setup)
+                await run_setup(sandbox, spec.setup, self.setup_timeout_s, self.progress)
                 self.progress(f"committing {tag}")
                 image = await asyncio.to_thread(
                     docker_client().api.commit,
@@ -133,90 +119,12 @@ class EnvBuilder:
                 )
         return str(image["Id"])
 
-    async def _run_setup(self, sandbox: DockerSandbox, commands: list[str]) -> None:
-        for number, command in enumerate(commands, start=1):
-            self.progress(f"setup {number}/{len(commands)}: {command}")
-            result = await sandbox.exec(command, timeout=self.setup_timeout_s)
-            if result.exit_code != 0:
-                why = (
-                    "timed out" if result.timed_out else f"failed with exit code {result.exit_code}"
-                )
-                raise EnvBuildError(
-                    f"setup command {number} {why}: {command}\n{result.output[-4000:]}"
-                )
-
-
-def spec_hash(spec: EnvSpec, base_image_id: str, local_head: str | None) -> str:
-    """Hash of everything that decides an env image's content."""
-    material = {
-        "recipe": RECIPE_VERSION,
-        "spec": spec.model_dump(mode="json"),
-        "base": base_image_id,
-        "head": local_head,
-    }
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
-
 
 def _image_id(tag: str) -> str | None:
     try:
         return str(docker_client().images.get(tag).id)
     except docker.errors.ImageNotFound:
         return None
-
-
-def _local_head(repo: RepoSpec | None) -> str | None:
-    """For a local repository without a pinned commit, its HEAD, so new commits miss the cache."""
-    if repo is None or repo.path is None or repo.commit is not None:
-        return None
-    try:
-        return str(git.Repo(repo.path).head.commit.hexsha)
-    except (git.exc.GitError, ValueError, OSError) as exc:
-        raise EnvBuildError(f"{repo.path} is not a git repository with commits: {exc}") from exc
-
-
-def checkout_repo(repo: RepoSpec, target: Path) -> None:
-    """Clone ``repo`` into ``target`` at its commit (or branch), with its patch applied."""
-    source = repo.path or repo.url
-    if not source:
-        raise EnvBuildError("repo has neither url nor path")
-    try:
-        cloned = git.Repo.clone_from(source, target, no_checkout=True)
-    except git.exc.GitCommandError as exc:
-        raise EnvBuildError(f"cannot clone {source}: {_git_reason(exc)}") from exc
-    revision = repo.commit or repo.branch
-    if revision:
-        _checkout_revision(cloned, source, revision)
-    else:
-        cloned.git.checkout("HEAD", "--", ".")
-    if repo.patch:
-        patch_file = target.parent / "env.patch"
-        patch_file.write_text(repo.patch if repo.patch.endswith("\n") else repo.patch + "\n")
-        try:
-            cloned.git.apply("--whitespace=nowarn", str(patch_file))
-        except git.exc.GitCommandError as exc:
-            raise EnvBuildError(
-                f"the patch does not apply to {source}: {_git_reason(exc)}"
-            ) from exc
-
-
-def _checkout_revision(cloned: git.Repo, source: str, revision: str) -> None:
-    try:
-        cloned.git.checkout(revision)
-        return
-    except git.exc.GitCommandError:
-        pass
-    # A commit that no branch reaches is not in a plain clone; ask for it by name.
-    try:
-        cloned.git.fetch("origin", revision)
-        cloned.git.checkout(revision)
-    except git.exc.GitCommandError as exc:
-        raise EnvBuildError(f"commit or branch {revision!r} not found in {source}") from exc
-
-
-def _git_reason(exc: git.exc.GitCommandError) -> str:
-    stderr = str(exc.stderr or "").strip().removeprefix("stderr:").strip(" '\n")
-    lines = [line for line in stderr.splitlines() if not line.startswith("Cloning into")]
-    return "\n".join(lines) or str(exc)
 
 
 def _pack(directory: Path, archive: Path) -> None:

@@ -5,9 +5,11 @@ SIGKILL, a crashed host process, a lost machine. Containers of live processes ar
 are containers owned by processes on another host, unless ``all_hosts`` is set (their liveness
 cannot be checked from here). With ``images``, cached env images, prefix images (the state at a
 cut, see ``understudy.sandbox.snapshots``) and snapshots that no remaining container uses are
-removed too; the base image is always kept. ``run_id_prefix`` narrows all of this to what runs
-with such ids made, so that one run (or one test session) can clean up after itself without
-touching the caches of others on the same engine.
+removed too, by the same owner rule: an image carries the owner label of the container it was
+committed from, and the image of a live run is kept even while none of its containers runs. The
+base image is always kept. ``run_id_prefix`` narrows all of this to what runs with such ids
+made, so that one run (or one test session) can clean up after itself without touching the
+caches of others on the same engine.
 """
 
 from __future__ import annotations
@@ -56,10 +58,8 @@ def collect_garbage(
     )
     removed_ids: set[str] = set()
     for container in _of_runs(containers, run_id_prefix):
-        owner = container.labels.get(labels.OWNER, "")
-        alive = labels.owner_alive(owner) if owner else False
         name = f"{container.name} ({container.short_id})"
-        if alive or (alive is None and not all_hosts):
+        if _owned_by_a_live_process(container, all_hosts):
             report.kept_containers.append(name)
             continue
         if not dry_run:
@@ -68,8 +68,15 @@ def collect_garbage(
         report.removed_containers.append(name)
         removed_ids.add(str(container.id))
     if images:
-        _collect_images(report, removed_ids, dry_run, run_id_prefix)
+        _collect_images(report, removed_ids, dry_run, all_hosts, run_id_prefix)
     return report
+
+
+def _owned_by_a_live_process(item: Container | Image, all_hosts: bool) -> bool:
+    """Whether the process named by the owner label still runs (or, on another host, may)."""
+    owner = (item.labels or {}).get(labels.OWNER, "")
+    alive = labels.owner_alive(owner) if owner else False
+    return bool(alive) or (alive is None and not all_hosts)
 
 
 def _of_runs(items: list[_Labelled], run_id_prefix: str | None) -> list[_Labelled]:
@@ -80,7 +87,11 @@ def _of_runs(items: list[_Labelled], run_id_prefix: str | None) -> list[_Labelle
 
 
 def _collect_images(
-    report: GcReport, removed_ids: set[str], dry_run: bool, run_id_prefix: str | None
+    report: GcReport,
+    removed_ids: set[str],
+    dry_run: bool,
+    all_hosts: bool,
+    run_id_prefix: str | None,
 ) -> None:
     client = docker_client()
     in_use = {
@@ -94,7 +105,9 @@ def _collect_images(
         if image.labels.get(labels.KIND) not in PRUNABLE_IMAGE_KINDS:
             continue
         name = ", ".join(image.tags) or image.short_id
-        if image.id in in_use:
+        # A live run's image may be between two of its containers (an env image just built, a
+        # prefix image whose samples have not started yet): no container uses it at this moment.
+        if image.id in in_use or _owned_by_a_live_process(image, all_hosts):
             report.kept_images.append(name)
             continue
         if not dry_run:

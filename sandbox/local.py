@@ -28,77 +28,94 @@ from understudy.errors import (
 from understudy.logging import get_logger
 from understudy.protocols import ExecResult, FileChange
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
+from understudy.sandbox.containers import in_thread_to_completion
 from understudy.sandbox.lifecycle import SandboxLifecycle
+from understudy.sandbox.local_files import (
+    TAKE_OVER,
+    carried_state,
+    carry_shell_state,
+    copy_into,
+    local_cache_dir,
+    manifest,
+    move_into,
+    restore_shell_state,
+)
 from understudy.sandbox.local_shell import LocalShellTransport
 from understudy.sandbox.output import OutputCollector
 from understudy.sandbox.shell_session import CHECKPOINT_NAME, ShellSession
-from understudy.sandbox.tracking import track
+from understudy.sandbox.tracking import forget, track
 
 log = get_logger("sandbox.local")
 
 TIMEOUT_EXIT_CODE = 124
-SNAPSHOT_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "understudy"
 NO_ISOLATION_WARNING = (
     "LocalSandbox has NO isolation: commands run on this machine as this user, with its network "
     "and its files. Use the docker backend for anything you would not run by hand."
 )
 
-Manifest = dict[str, tuple[int, int]]
-
-
-def _carried_state(snapshot: Path) -> Path:
-    """Where a local snapshot keeps the persistent shell's state (beside its files)."""
-    return snapshot.with_name(snapshot.name + ".shell-state")
-
-
-def _manifest(root: Path) -> Manifest:
-    """Size and mtime of every file below ``root``, by sandbox path."""
-    entries: Manifest = {}
-    for directory, _, files in os.walk(root):
-        for name in files:
-            path = Path(directory, name)
-            stat = path.lstat()
-            entries["/" + path.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
-    return entries
+_warned = False
 
 
 class LocalSandbox(SandboxLifecycle):
     """A sandbox in a scratch directory on this machine."""
 
-    def __init__(self, root: Path, config: SandboxConfig) -> None:
+    def __init__(self, root: Path, config: SandboxConfig, owns_root: bool = True) -> None:
         self._root = root
         self._config = config
+        self._owns_root = owns_root
+        """Closing removes the root (False: a directory lent by the caller, left in place)."""
         self._closed = False
-        self._start_manifest = _manifest(root)
+        self._start_manifest = manifest(root)
         self._shell_dir = Path(tempfile.mkdtemp(prefix="understudy-shell-"))
         """The persistent shell's checkpoint lives here, outside the root (not a change)."""
         self._shell: ShellSession | None = None
 
     @classmethod
     async def start(cls, config: SandboxConfig | None = None) -> LocalSandbox:
-        """Copy ``config.image`` (a directory, or a local snapshot id) into a new scratch root."""
+        """Copy ``config.image`` (a directory, or a local snapshot id) into a new scratch root;
+        a ``local-once:`` directory is moved there instead."""
         config = config or SandboxConfig()
-        warnings.warn(NO_ISOLATION_WARNING, RuntimeWarning, stacklevel=2)
-        log.warning("no isolation", backend="local")
+        _warn_no_isolation()
         # Checked before the scratch root exists, so a bad image leaves nothing behind.
         source = cls._image_dir(config.image)
+        take_over = config.image.startswith(TAKE_OVER)
         root = Path(tempfile.mkdtemp(prefix=f"understudy-{config.run_id}-"))
         if source is not None:
-            await asyncio.to_thread(
-                shutil.copytree, source, root, symlinks=True, dirs_exist_ok=True
-            )
-        cls._host_path(root, config.workdir).mkdir(parents=True, exist_ok=True)
+            place = move_into if take_over else copy_into
+            try:
+                # To completion: the copy must be over before a cancelled start removes it.
+                await in_thread_to_completion(place, source, root)
+            except BaseException:
+                shutil.rmtree(root, ignore_errors=True)
+                raise
+        cls.host_path(root, config.workdir).mkdir(parents=True, exist_ok=True)
         sandbox = cls(root, config)
         track(sandbox.id, sandbox._remove_now)
-        if source is not None and _carried_state(source).exists():
-            shutil.copyfile(_carried_state(source), sandbox._shell_dir / CHECKPOINT_NAME)
+        if source is not None and carried_state(source).exists():
+            restore_shell_state(carried_state(source), sandbox._shell_dir, root)
+            if take_over:
+                carried_state(source).unlink()
+        if take_over:
+            forget(config.image)  # its maker tracked it for removal at exit; it is ours now
+        return sandbox
+
+    @classmethod
+    def in_place(cls, root: Path, config: SandboxConfig) -> LocalSandbox:
+        """A sandbox whose root is ``root`` itself, not a copy; closing it leaves ``root``.
+
+        For building what other sandboxes start from (a local environment's setup commands).
+        """
+        _warn_no_isolation()
+        cls.host_path(root, config.workdir).mkdir(parents=True, exist_ok=True)
+        sandbox = cls(root, config, owns_root=False)
+        track(sandbox.id, sandbox._remove_now)
         return sandbox
 
     @staticmethod
     def _image_dir(image: str) -> Path | None:
         if image == BASE_IMAGE:
             return None  # the base image has no files the local backend needs
-        path = Path(image.removeprefix("local:"))
+        path = Path(image.removeprefix(TAKE_OVER).removeprefix("local:"))
         if not path.is_dir():
             raise ImageNotFoundError(
                 f"the local backend starts from a directory or a local snapshot; "
@@ -112,7 +129,8 @@ class LocalSandbox(SandboxLifecycle):
         await asyncio.to_thread(self._remove_now)
 
     def _remove_now(self) -> None:
-        shutil.rmtree(self._root, ignore_errors=True)
+        if self._owns_root:
+            shutil.rmtree(self._root, ignore_errors=True)
         shutil.rmtree(self._shell_dir, ignore_errors=True)
 
     @property
@@ -126,12 +144,13 @@ class LocalSandbox(SandboxLifecycle):
         return self._config.workdir
 
     @staticmethod
-    def _host_path(root: Path, path: str) -> Path:
+    def host_path(root: Path, path: str) -> Path:
+        """Where sandbox path ``path`` is on the host, for a sandbox rooted at ``root``."""
         relative = PurePosixPath("/", path).relative_to("/")
         return root / relative
 
     def _resolve(self, path: str) -> Path:
-        return self._host_path(self._root, str(PurePosixPath(self._config.workdir, path)))
+        return self.host_path(self._root, str(PurePosixPath(self._config.workdir, path)))
 
     async def exec(
         self,
@@ -238,7 +257,7 @@ class LocalSandbox(SandboxLifecycle):
     async def changed_files(self) -> list[FileChange]:
         """Files added, modified or deleted since start (by size and modification time)."""
         self._check_open()
-        now = await asyncio.to_thread(_manifest, self._root)
+        now = await asyncio.to_thread(manifest, self._root)
         before = self._start_manifest
         changes = [FileChange(path=p, kind="added") for p in now.keys() - before.keys()]
         changes += [FileChange(path=p, kind="deleted") for p in before.keys() - now.keys()]
@@ -249,12 +268,22 @@ class LocalSandbox(SandboxLifecycle):
         ]
         return sorted(changes, key=lambda change: change.path)
 
-    async def snapshot(self) -> str:
-        """Copy the scratch root into the snapshot cache; the id starts a new LocalSandbox."""
+    async def snapshot(self, target: Path | None = None) -> str:
+        """Copy the scratch root to ``target`` (default: a new directory of the snapshot cache);
+        the id returned starts a new LocalSandbox."""
         self._check_open()
-        target = SNAPSHOT_ROOT / "local-snapshots" / uuid.uuid4().hex[:12]
+        target = target or local_cache_dir() / "local-snapshots" / uuid.uuid4().hex[:12]
         await asyncio.to_thread(shutil.copytree, self._root, target, symlinks=True)
         checkpoint = self._shell_dir / CHECKPOINT_NAME
         if checkpoint.exists():  # the persistent shell's state goes with the files
-            shutil.copyfile(checkpoint, _carried_state(target))
+            carry_shell_state(checkpoint, target, self._root)
         return f"local:{target}"
+
+
+def _warn_no_isolation() -> None:
+    """The warning every start gives; the log line only once per process (a run starts many)."""
+    global _warned
+    warnings.warn(NO_ISOLATION_WARNING, RuntimeWarning, stacklevel=3)
+    if not _warned:
+        _warned = True
+        log.warning("no isolation", backend="local")

@@ -15,20 +15,25 @@ from typing import Self
 
 from understudy.errors import ConfigError, SandboxClosedError
 from understudy.logging import get_logger
+from understudy.protocols import Sandbox
+from understudy.sandbox.backends import RunBackend, run_backend
 from understudy.sandbox.config import SandboxConfig
-from understudy.sandbox.docker import DockerSandbox
 
 log = get_logger("sandbox.pool")
 
-Start = asyncio.Task[DockerSandbox]
+Start = asyncio.Task[Sandbox]
 
 
 class SandboxPool:
-    """Pre-started Docker sandboxes of one config. Use as an async context manager."""
+    """Pre-started sandboxes of one config. Use as an async context manager."""
 
-    def __init__(self, config: SandboxConfig, size: int) -> None:
+    def __init__(
+        self, config: SandboxConfig, size: int, backend: RunBackend | str = "docker"
+    ) -> None:
         if size < 0:
             raise ConfigError(f"sandbox pool size must be 0 or more, not {size}")
+        self.backend = backend if isinstance(backend, RunBackend) else run_backend(backend)
+        """Where the sandboxes start (a backend, or its name)."""
         self.config = config
         """What every sandbox of the pool is started with."""
         self.size = size
@@ -52,7 +57,7 @@ class SandboxPool:
         """Begin starts in the background until ``size`` are started or starting."""
         self._check_open()
         while len(self._starts) < self.size:
-            self._starts.append(asyncio.ensure_future(DockerSandbox.start(self.config)))
+            self._starts.append(asyncio.ensure_future(self.backend.start(self.config)))
 
     async def fill(self) -> None:
         """Top up and wait until every sandbox of the pool has started.
@@ -68,7 +73,7 @@ class SandboxPool:
         if failed:
             await failed[0]  # raises its error
 
-    async def acquire(self) -> DockerSandbox:
+    async def acquire(self) -> Sandbox:
         """A started sandbox, the caller's to close; a replacement starts in the background."""
         self._check_open()
         start = self._take()
@@ -79,7 +84,7 @@ class SandboxPool:
             # The start goes on; what it makes must not be lost.
             self._give_back(start)
             raise
-        log.debug("sandbox acquired from pool", sandbox=sandbox.name, image=self.config.image)
+        log.debug("sandbox acquired from pool", sandbox=sandbox.id, image=self.config.image)
         return sandbox
 
     def _take(self) -> Start:
@@ -91,7 +96,7 @@ class SandboxPool:
             return started
         if self._starts:
             return self._starts.popleft()
-        return asyncio.ensure_future(DockerSandbox.start(self.config))
+        return asyncio.ensure_future(self.backend.start(self.config))
 
     def _drop_failed(self) -> None:
         """Forget background starts that failed; a fresh start will report a lasting problem."""

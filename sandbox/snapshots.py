@@ -16,13 +16,14 @@ import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import docker.errors
 from pydantic import BaseModel, ConfigDict, Field
 
 from understudy.errors import SandboxError
 from understudy.logging import get_logger
+from understudy.protocols import Sandbox
 from understudy.sandbox import labels
 from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.containers import in_thread
@@ -36,7 +37,7 @@ MAX_STATE_BYTES = 64 * 1024
 """Largest state record (compact JSON) stored as an image label; the engine keeps labels in the
 image config, which every container start reads."""
 
-PrefixBuild = Callable[[DockerSandbox], Awaitable[dict[str, Any]]]
+PrefixBuild = Callable[[Sandbox], Awaitable[dict[str, Any]]]
 """Brings a fresh sandbox to the state at the cut and returns a JSON record of how it went."""
 
 
@@ -86,6 +87,21 @@ class CachedPrefix(BaseModel):
     """Seconds spent building and committing (0 on a hit)."""
 
 
+class PrefixStore(Protocol):
+    """Where a run gets the state at a cut: :class:`PrefixCache` (docker) keeps images;
+    :class:`~understudy.sandbox.local_env.LocalPrefixes` re-executes for every rollout."""
+
+    async def get_or_build(
+        self, key: PrefixKey, config: SandboxConfig, build: PrefixBuild
+    ) -> CachedPrefix:
+        """The state of ``key`` to start a sample from, built with ``build`` if needed."""
+        ...
+
+    async def discard(self, image: str) -> None:
+        """Nothing will start from ``image`` (the prefix was aborted)."""
+        ...
+
+
 class PrefixCache:
     """Builds prefix images once and finds them again, in this run and in later ones."""
 
@@ -113,6 +129,10 @@ class PrefixCache:
                     return hit
                 log.warning("prefix image has no readable state; rebuilding it", tag=tag)
             return await self._build(key, tag, config, build)
+
+    async def discard(self, image: str) -> None:
+        """Nothing to do: the image stays cached for later samples and runs, which read the
+        aborted state from it without re-executing anything."""
 
     async def _build(
         self, key: PrefixKey, tag: str, config: SandboxConfig, build: PrefixBuild

@@ -128,6 +128,22 @@ async def test_new_commit_in_local_repo_misses_the_cache(
     assert second.env_hash != first.env_hash
 
 
+async def test_a_clone_elsewhere_at_the_same_commit_hits_the_cache(
+    builder: EnvBuilder, repo: tuple[git.Repo, str, str], built_images: list[str], tmp_path: Path
+) -> None:
+    repository, _, second = repo
+    clone = git.Repo.clone_from(str(repository.working_tree_dir), tmp_path / "elsewhere")
+    first = await builder.build(EnvSpec(repo=RepoSpec(path=repository.working_tree_dir)))
+    built_images.append(first.image)
+    again = await builder.build(EnvSpec(repo=RepoSpec(path=clone.working_tree_dir)))
+    assert again.cached and again.image_id == first.image_id
+    pinned = EnvSpec(repo=RepoSpec(path=repository.working_tree_dir, commit=second))
+    built_images.append((await builder.build(pinned)).image)
+    moved = EnvSpec(repo=RepoSpec(path=clone.working_tree_dir, commit=second))
+    assert (await builder.build(moved)).cached
+    await run_in(again, "/workspace", "test -f later.txt", builder.run_id)
+
+
 async def test_session_image_used_when_present_else_base(
     builder: EnvBuilder, base_image: str, built_images: list[str]
 ) -> None:

@@ -38,6 +38,51 @@ HOLDER = textwrap.dedent(
 )
 
 
+SNAPSHOTTER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from understudy.sandbox.config import SandboxConfig
+    from understudy.sandbox.docker import DockerSandbox
+
+    async def main():
+        config = SandboxConfig(image=sys.argv[1], run_id=sys.argv[2])
+        async with await DockerSandbox.start(config) as sandbox:
+            await sandbox.write_file("/state.txt", b"x")
+            for _ in range(int(sys.argv[3])):
+                print(await sandbox.snapshot(), flush=True)
+        print("closed", flush=True)
+        await asyncio.sleep(300)
+
+    asyncio.run(main())
+    """
+)
+
+
+def snapshots_of_a_process(
+    image: str, run_id: str, count: int = 1
+) -> tuple[subprocess.Popen[str], list[str]]:
+    """A process that took ``count`` snapshots and closed its sandbox, still running (so that
+    it owns them); its caller ends it."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", SNAPSHOTTER, image, run_id, str(count)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    snapshots = [process.stdout.readline().strip() for _ in range(count)]
+    assert process.stdout.readline().strip() == "closed"
+    return process, snapshots
+
+
+def sigkill(process: subprocess.Popen[str]) -> None:
+    process.kill()
+    process.wait(timeout=30)
+
+
+def image_ids() -> set[str]:
+    return {str(image.id) for image in docker_client().images.list()}
+
+
 def start_and_sigkill_holder(image: str, run_id: str) -> list[str]:
     """A process that starts two sandboxes, then dies by SIGKILL; returns their ids."""
     holder = subprocess.Popen(
@@ -84,46 +129,77 @@ async def test_gc_images_prunes_unused_snapshots_but_not_the_base(
     base_image: str, run_id: str
 ) -> None:
     client = docker_client()
-    async with await DockerSandbox.start(SandboxConfig(image=base_image, run_id=run_id)) as sb:
-        await sb.write_file("/state.txt", b"x")
-        unused = await sb.snapshot()
-        in_use = await sb.snapshot()
+    owner, (unused, in_use) = snapshots_of_a_process(base_image, run_id, count=2)
+    sigkill(owner)
     async with await DockerSandbox.start(SandboxConfig(image=in_use, run_id=run_id)):
         # Only this test's run: other runs on the engine keep their images.
         report = collect_garbage(images=True, run_id_prefix=run_id)
-        remaining = {image.id for image in client.images.list()}
+        remaining = image_ids()
         assert unused not in remaining
         assert in_use in remaining
         assert client.images.get(base_image)
         assert report.removed_images
     collect_garbage(images=True, run_id_prefix=run_id)
-    assert in_use not in {image.id for image in client.images.list()}
+    assert in_use not in image_ids()
+
+
+def test_gc_images_keeps_the_images_of_a_live_process_and_not_of_a_killed_one(
+    base_image: str, run_id: str
+) -> None:
+    """No container uses either image: what tells them apart is whether their owner lives
+    (a live run's env image sits unused between two of its rollouts)."""
+    live, [kept] = snapshots_of_a_process(base_image, f"{run_id}-live")
+    try:
+        killed, [orphan] = snapshots_of_a_process(base_image, f"{run_id}-killed")
+        sigkill(killed)
+        report = collect_garbage(images=True, run_id_prefix=run_id)
+        remaining = image_ids()
+        assert kept in remaining
+        assert orphan not in remaining
+        assert len(report.removed_images) == 1
+        assert len(report.kept_images) == 1
+    finally:
+        sigkill(live)
+    collect_garbage(images=True, run_id_prefix=run_id)  # its owner is gone now
+    assert kept not in image_ids()
+
+
+async def test_gc_images_keeps_images_of_other_hosts_unless_all_hosts(
+    base_image: str, run_id: str
+) -> None:
+    elsewhere = {labels.OWNER: "some-other-host:1:1"}
+    async with await DockerSandbox.start(SandboxConfig(image=base_image, run_id=run_id)) as sb:
+        image = await sb.snapshot(extra_labels=elsewhere)
+    assert docker_client().images.get(image).labels[labels.OWNER] == elsewhere[labels.OWNER]
+    collect_garbage(images=True, run_id_prefix=run_id)
+    assert image in image_ids()  # its owner's liveness cannot be checked from here
+    report = collect_garbage(images=True, all_hosts=True, run_id_prefix=run_id)
+    assert image not in image_ids()
+    assert len(report.removed_images) == 1
 
 
 async def test_gc_with_a_run_id_prefix_leaves_other_runs_alone(
     base_image: str, run_id: str
 ) -> None:
-    client = docker_client()
     orphans: dict[str, list[str]] = {}
     snapshots: dict[str, str] = {}
     for run in ("mine", "theirs"):
         orphans[run] = start_and_sigkill_holder(base_image, f"{run_id}-{run}")
-        config = SandboxConfig(image=base_image, run_id=f"{run_id}-{run}")
-        async with await DockerSandbox.start(config) as sandbox:
-            snapshots[run] = await sandbox.snapshot()
+        owner, [snapshots[run]] = snapshots_of_a_process(base_image, f"{run_id}-{run}")
+        sigkill(owner)
 
     report = collect_garbage(images=True, run_id_prefix=f"{run_id}-mine")
     assert len(report.removed_containers) == 2
     assert len(report.removed_images) == 1
     assert existing(orphans["mine"]) == []
     assert existing(orphans["theirs"]) == orphans["theirs"]
-    remaining = {image.id for image in client.images.list()}
+    remaining = image_ids()
     assert snapshots["mine"] not in remaining
     assert snapshots["theirs"] in remaining
 
     collect_garbage(images=True, run_id_prefix=f"{run_id}-theirs")
     assert existing(orphans["theirs"]) == []
-    assert snapshots["theirs"] not in {image.id for image in client.images.list()}
+    assert snapshots["theirs"] not in image_ids()
 
 
 def test_owner_of_this_process_is_alive_and_a_dead_pid_is_not() -> None:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import pty
 import re
+import select
+import shutil
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -61,6 +66,78 @@ def test_offline_build_without_debootstrap_says_what_to_install(
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ImageBuildError, match="apt-get install debootstrap"):
         images.build_base_image(mode="offline", tag=f"understudy/never:{uuid.uuid4().hex[:8]}")
+
+
+UNREACHABLE_REGISTRY = "registry.invalid/x:y"
+"""A registry name that cannot resolve (.invalid is reserved for that)."""
+
+
+def path_without_debootstrap(tmp_path: Path) -> str:
+    """A PATH holding only git (GitPython needs it at import), so no debootstrap."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    git = shutil.which("git")
+    assert git is not None
+    (bin_dir / "git").symlink_to(git)
+    return str(bin_dir)
+
+
+def fresh_tag() -> str:
+    return f"understudy/never:{uuid.uuid4().hex[:8]}"
+
+
+@pytest.mark.docker
+def test_auto_without_a_registry_falls_back_to_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(images, "REGISTRY_BASE", UNREACHABLE_REGISTRY)
+    monkeypatch.setenv("PATH", path_without_debootstrap(tmp_path))
+    assert images.registry_reachable() is False
+    lines: list[str] = []
+    with pytest.raises(ImageBuildError, match="apt-get install debootstrap"):
+        images.build_base_image(mode="auto", tag=fresh_tag(), progress=lines.append)
+    assert lines == ["no registry reachable: building offline with debootstrap"]
+
+
+def run_in_terminal(arguments: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run a command with a pseudo-terminal as stdout and stderr (where progress is drawn);
+    its exit code and everything it wrote."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(arguments, stdin=terminal, stdout=terminal, stderr=terminal, env=env)
+    os.close(terminal)
+    written = b""
+    try:
+        while select.select([controller], [], [], 60)[0]:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closed: the command is over
+                break
+            if not chunk:
+                break
+            written += chunk
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+    return process.returncode, written.decode(errors="replace")
+
+
+@pytest.mark.docker
+def test_cli_auto_build_shows_its_progress_and_the_offline_error(tmp_path: Path) -> None:
+    # The registry base is set before the command line runs, as a test double of no network.
+    script = (
+        "import sys; from understudy.sandbox import images; "
+        f"images.REGISTRY_BASE = {UNREACHABLE_REGISTRY!r}; "
+        "from understudy.cli import app; sys.argv[0] = 'understudy'; app()"
+    )
+    env = {**os.environ, "PATH": path_without_debootstrap(tmp_path), "COLUMNS": "200"}
+    code, shown = run_in_terminal(
+        [sys.executable, "-c", script, "images", "build", "--auto", "--tag", fresh_tag()], env
+    )
+    assert code == 1, shown
+    assert "no registry reachable: building offline with debootstrap" in shown
+    assert "error: offline build needs debootstrap (apt-get install debootstrap)" in shown
 
 
 @pytest.mark.docker

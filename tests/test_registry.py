@@ -7,6 +7,7 @@ import pytest
 from understudy.errors import ConfigError
 from understudy.registry import Registry
 from understudy.sandbox import BACKENDS, SandboxConfig, resolve_backend, start_sandbox
+from understudy.sandbox.backends import run_backend
 from understudy.sandbox.docker import DockerSandbox
 from understudy.sandbox.engine import engine_available
 from understudy.sandbox.local import LocalSandbox
@@ -70,3 +71,25 @@ async def test_start_sandbox_with_the_local_backend(run_id: str) -> None:
 async def test_start_sandbox_with_an_unknown_backend_starts_nothing(run_id: str) -> None:
     with pytest.raises(ConfigError, match="valid names"):
         await start_sandbox(SandboxConfig(run_id=run_id), backend="nope")
+
+
+def test_run_backend_gives_each_backend_its_own_parts(run_id: str) -> None:
+    from understudy.sandbox.envbuilder import EnvBuilder
+    from understudy.sandbox.local_env import LocalEnvBuilder, LocalPrefixes
+    from understudy.sandbox.snapshots import PrefixCache
+
+    docker = run_backend("docker")  # nothing is started: no engine is needed yet
+    assert (docker.name, docker.sandbox) == ("docker", DockerSandbox)
+    builder = docker.builder("understudy/other-base:1", run_id)
+    assert isinstance(builder, EnvBuilder) and builder.base_image == "understudy/other-base:1"
+    assert isinstance(docker.prefixes(run_id), PrefixCache)
+    local = run_backend("local")
+    assert (local.name, local.sandbox) == ("local", LocalSandbox)
+    assert isinstance(local.builder("ignored", run_id), LocalEnvBuilder)
+    assert isinstance(local.prefixes(run_id), LocalPrefixes)
+    assert run_backend("auto").name == resolve_backend("auto")
+
+
+def test_run_backend_of_an_unknown_name_lists_the_valid_ones() -> None:
+    with pytest.raises(ConfigError, match="valid names: auto, docker, local"):
+        run_backend("podman")

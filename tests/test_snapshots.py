@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -229,10 +231,20 @@ async def test_a_state_that_cannot_be_a_label_is_an_error_naming_the_key(
 
 @pytest.mark.docker
 async def test_gc_images_prunes_an_unused_prefix_and_keeps_one_in_use(
-    cache: PrefixCache, config: SandboxConfig, run_id: str
+    cache: PrefixCache, config: SandboxConfig, run_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    unused = await cache.get_or_build(prefix_key(run_id, cut=1), config, PrefixBuilder())
-    in_use = await cache.get_or_build(prefix_key(run_id, cut=2), config, PrefixBuilder())
+    # Built as if by a run that has ended: gc keeps the images of live owners.
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ended_owner = labels.owner_token(int(ended.stdout))
+    with monkeypatch.context() as patch:
+        patch.setattr(labels, "owner_token", lambda pid=None: ended_owner)
+        unused = await cache.get_or_build(prefix_key(run_id, cut=1), config, PrefixBuilder())
+        in_use = await cache.get_or_build(prefix_key(run_id, cut=2), config, PrefixBuilder())
     sample_config = config.model_copy(update={"image": in_use.image})
     async with await DockerSandbox.start(sample_config):
         dry = CliRunner().invoke(app, ["sandbox", "gc", "--images", "--dry-run"])

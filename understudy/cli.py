@@ -214,6 +214,8 @@ def images_build(
 
         def show(line: str) -> None:
             status.update(f"building {tag}: {line[:100]}")
+            if not err.is_terminal:  # a spinner shows nothing in a CI log: print the steps
+                err.print(f"building {tag}: {line[:200]}", markup=False)
 
         how, image_id = build_base_image(mode, tag=tag, force=force, progress=show)
     verb = "reused existing" if how == "reused" else f"built ({how})"
@@ -251,7 +253,7 @@ def sandbox_gc(
     out.print(
         f"{verb} {len(report.removed_containers)} container(s), "
         f"{len(report.removed_images)} image(s); kept {len(report.kept_containers)} "
-        f"container(s) of live runs, {len(report.kept_images)} image(s) in use"
+        f"container(s) of live runs, {len(report.kept_images)} image(s) in use or of live runs"
     )
 
 

@@ -19,6 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from understudy.cli_common import console, load_sessions
+from understudy.cli_sandbox import SANDBOX_HELP, SandboxChoice, choose_sandbox
 from understudy.replay.fidelity import (
     FidelitySettings,
     SessionFidelity,
@@ -46,6 +47,7 @@ def fidelity(
     run_id: Annotated[
         str | None, typer.Option(help="Label of the containers (default: fidelity-random).")
     ] = None,
+    sandbox: Annotated[SandboxChoice, typer.Option(help=SANDBOX_HELP)] = SandboxChoice.auto,
 ) -> None:
     """Measure environment fidelity: how many recorded tool outputs a live replay gives back.
 
@@ -62,6 +64,7 @@ def fidelity(
         tools=tools,
         sandboxes=sandboxes,
         timeout_s=timeout,
+        backend=choose_sandbox(sandbox),
     )
     with Progress(*Progress.get_default_columns(), console=console(stderr=True)) as bar:
         task = bar.add_task("replaying sessions", total=len(sessions))

@@ -19,6 +19,7 @@ from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from understudy.cli_common import console, counts, load_sessions
+from understudy.cli_sandbox import SANDBOX_HELP, SandboxChoice, choose_sandbox
 from understudy.jsonl import write_models
 from understudy.judges.report import summarize_run, summary_table
 from understudy.judges.rules import rule_judges
@@ -31,6 +32,7 @@ from understudy.replay.rundir import RunDir
 from understudy.replay.runner import CandidateFactory, RunSettings, run_to_dir
 from understudy.sandbox.images import build_base_image
 from understudy.testing import ScriptedServer
+from understudy.tools.policy import ToolPolicy
 from understudy.trajectory import Rollout, Session
 
 
@@ -158,7 +160,13 @@ def run(
     cut: Annotated[
         CutChoice, typer.Option(help="Where the candidate takes over.")
     ] = CutChoice.last_user,
-    seed: Annotated[int, typer.Option(help="Seed for random-user cuts and sampling.")] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of random-user cuts, and sampling seed of sample 0 (sample i gets "
+            "SEED+i). Without it no seed is sent and random-user cuts use 0."
+        ),
+    ] = None,
     tools: Annotated[
         str | None,
         typer.Option(
@@ -198,6 +206,7 @@ def run(
             "state-changing calls (faster; the candidate may find files missing).",
         ),
     ] = False,
+    sandbox: Annotated[SandboxChoice, typer.Option(help=SANDBOX_HELP)] = SandboxChoice.auto,
 ) -> None:
     """Let a candidate model take over logged sessions after a cut, with live or replayed tools.
 
@@ -207,18 +216,21 @@ def run(
     """
     if original == (model is not None):
         raise typer.BadParameter("give either --model or --original")
+    ToolPolicy.parse(tools)  # a bad policy fails here, before the run directory is touched
     sessions = load_sessions(sessions_files)
     settings = RunSettings(
         run_id=run_id or _run_id(output),
         samples=samples,
         cut=cut.value,
-        cut_seed=seed,
+        cut_seed=seed or 0,
+        sample_seed=seed,
         tools=tools,
         model_concurrency=concurrency,
         sandboxes=sandboxes,
         limits=LoopLimits(max_steps=max_steps, token_budget=token_budget, timeout_s=timeout),
         prefix_state=not no_prefix_state,
         prefix_errors=prefix_errors.value,
+        backend=choose_sandbox(sandbox),
     )
     if original:
         candidate_for: CandidateFactory = OriginalCandidate
@@ -231,7 +243,6 @@ def run(
             api_key_env=api_key_env,
             temperature=temperature,
             max_tokens=max_tokens,
-            seed=seed,
         )
         candidate_for = lambda session: shared  # noqa: E731 - one client for every session
         record = {"candidate": {"model": model, "base_url": base_url}}
@@ -253,6 +264,10 @@ def demo(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Run directory (default: runs/demo-TIME).")
     ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(help="Label of the demo's containers (default: output name + random)."),
+    ] = None,
 ) -> None:
     """Run the whole pipeline on bundled sample sessions with a scripted candidate.
 
@@ -262,11 +277,13 @@ def demo(
     built first if it is missing.
     """
     output = output or Path("runs") / f"demo-{datetime.now():%Y%m%d-%H%M%S}"
-    with console(stderr=True).status("preparing the base image"):
-        build_base_image("auto")
+    backend = choose_sandbox()  # without an engine: the local backend, which needs no image
+    if backend == "docker":
+        with console(stderr=True).status("preparing the base image"):
+            build_base_image("auto")
     output.mkdir(parents=True, exist_ok=True)
     sessions = demo_sessions(output.resolve() / "repos")
-    settings = RunSettings(run_id=_run_id(output), sandboxes=3)
+    settings = RunSettings(run_id=run_id or _run_id(output), sandboxes=3, backend=backend)
     with ScriptedServer(demo_policy, models=[DEMO_MODEL]) as server:
         candidate = OpenAICandidate(DEMO_MODEL, base_url=server.base_url)
         record = {"candidate": {"model": DEMO_MODEL, "scripted": True}}

@@ -1,0 +1,134 @@
+"""What every environment builder shares: the spec hash, the checkout, the setup commands.
+
+An EnvSpec becomes a place to start sandboxes from: an image for the docker backend
+(:mod:`understudy.sandbox.envbuilder`), a directory for the local one
+(:mod:`understudy.sandbox.local_env`). Both check the repository out on the host with
+GitPython, run the ``setup`` commands in a sandbox of their backend, and cache the result by
+:func:`spec_hash`; both fail with the same :class:`~understudy.errors.EnvBuildError` messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import git
+from pydantic import BaseModel
+
+from understudy.errors import EnvBuildError
+from understudy.protocols import Sandbox
+from understudy.trajectory import EnvSpec, RepoSpec
+
+RECIPE_VERSION = 1
+"""Part of every env hash: bump it when the way environments are built changes."""
+
+Progress = Callable[[str], None]
+
+
+class BuiltEnv(BaseModel):
+    """An environment ready to start sandboxes from."""
+
+    image: str
+    """What ``SandboxConfig.image`` names: ``understudy/env:<hash>`` (docker) or
+    ``local:<directory>`` (local)."""
+    image_id: str
+    """Engine id of the image, or the directory (local)."""
+    env_hash: str
+    """Hash of the spec, the base and the resolved repository state."""
+    base_image: str
+    """The image it was built on (``local`` for the local backend)."""
+    cached: bool
+    """It already existed; nothing was built."""
+
+
+def spec_hash(spec: EnvSpec, base_id: str, head: str | None) -> str:
+    """Hash of everything that decides an environment's content: the spec, the id of what it is
+    built on, and (see :func:`local_head`) the HEAD of an unpinned local repository."""
+    described = spec.model_dump(mode="json")
+    if spec.repo is not None and spec.repo.path is not None and (spec.repo.commit or head):
+        # A commit names its content wherever the repository lives, so clones of one
+        # repository (the demo's, rebuilt in a new directory on each run) share one image.
+        described["repo"]["path"] = None
+    material = {
+        "recipe": RECIPE_VERSION,
+        "spec": described,
+        "base": base_id,
+        "head": head,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def local_head(repo: RepoSpec | None) -> str | None:
+    """For a local repository without a pinned commit, its HEAD, so new commits miss the cache."""
+    if repo is None or repo.path is None or repo.commit is not None:
+        return None
+    try:
+        return str(git.Repo(repo.path).head.commit.hexsha)
+    except (git.exc.GitError, ValueError, OSError) as exc:
+        raise EnvBuildError(f"{repo.path} is not a git repository with commits: {exc}") from exc
+
+
+def checkout_repo(repo: RepoSpec, target: Path) -> None:
+    """Clone ``repo`` into ``target`` at its commit (or branch), with its patch applied.
+
+    ``target`` must not exist or be an empty directory; nothing but the clone is written
+    (the patch goes through a temporary file elsewhere).
+    """
+    source = repo.path or repo.url
+    if not source:
+        raise EnvBuildError("repo has neither url nor path")
+    try:
+        cloned = git.Repo.clone_from(source, target, no_checkout=True)
+    except git.exc.GitCommandError as exc:
+        raise EnvBuildError(f"cannot clone {source}: {_git_reason(exc)}") from exc
+    revision = repo.commit or repo.branch
+    if revision:
+        _checkout_revision(cloned, source, revision)
+    else:
+        cloned.git.checkout("HEAD", "--", ".")
+    if repo.patch:
+        with tempfile.TemporaryDirectory(prefix="understudy-patch-") as scratch:
+            patch_file = Path(scratch) / "env.patch"
+            patch_file.write_text(repo.patch if repo.patch.endswith("\n") else repo.patch + "\n")
+            try:
+                cloned.git.apply("--whitespace=nowarn", str(patch_file))
+            except git.exc.GitCommandError as exc:
+                raise EnvBuildError(
+                    f"the patch does not apply to {source}: {_git_reason(exc)}"
+                ) from exc
+
+
+def _checkout_revision(cloned: git.Repo, source: str, revision: str) -> None:
+    try:
+        cloned.git.checkout(revision)
+        return
+    except git.exc.GitCommandError:
+        pass
+    # A commit that no branch reaches is not in a plain clone; ask for it by name.
+    try:
+        cloned.git.fetch("origin", revision)
+        cloned.git.checkout(revision)
+    except git.exc.GitCommandError as exc:
+        raise EnvBuildError(f"commit or branch {revision!r} not found in {source}") from exc
+
+
+def _git_reason(exc: git.exc.GitCommandError) -> str:
+    stderr = str(exc.stderr or "").strip().removeprefix("stderr:").strip(" '\n")
+    lines = [line for line in stderr.splitlines() if not line.startswith("Cloning into")]
+    return "\n".join(lines) or str(exc)
+
+
+async def run_setup(
+    sandbox: Sandbox, commands: list[str], timeout_s: float, progress: Progress
+) -> None:
+    """Run the setup commands in order; the first that fails or times out is an error with
+    the tail of its output."""
+    for number, command in enumerate(commands, start=1):
+        progress(f"setup {number}/{len(commands)}: {command}")
+        result = await sandbox.exec(command, timeout=timeout_s)
+        if result.exit_code != 0:
+            why = "timed out" if result.timed_out else f"failed with exit code {result.exit_code}"
+            raise EnvBuildError(f"setup command {number} {why}: {command}\n{result.output[-4000:]}")
