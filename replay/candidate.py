@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextvars
+import copy
 import json
 import os
 import time
@@ -246,6 +247,13 @@ class OpenAICandidate:
         }
         params.update(self.extra_params)
         return params
+
+    def with_seed(self, seed: int) -> OpenAICandidate:
+        """This candidate sending ``seed`` with each request; it shares this one's connections,
+        so closing either closes both."""
+        seeded = copy.copy(self)
+        seeded.seed = seed
+        return seeded
 
     async def complete(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec]

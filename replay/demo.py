@@ -31,7 +31,8 @@ from understudy.trajectory import (
 
 DEMO_MODEL = "understudy-demo-scripted"
 WORKDIR = "/workspace"
-TEST_COMMAND = "python3 -m unittest -v 2>&1 | tail -n 20"
+TEST_COMMAND = "python3 -m unittest -v 2>&1"
+DEMO_COMMIT_DATE = "1767225600 +0000"  # 2026-01-01 00:00 UTC, in git's raw format
 
 BASH = ToolSpec(
     name="bash",
@@ -114,7 +115,15 @@ def make_repo(root: Path, name: str) -> Path:
         (path / file_name).write_text(text)
     repo.index.add(list(REPOS[name]))
     author = git.Actor("understudy demo", "demo@understudy.invalid")
-    repo.index.commit("initial version", author=author, committer=author)
+    # A fixed date makes the commit, and so the env image built from it, the same on every
+    # demo run: a second demo reuses the images of the first.
+    repo.index.commit(
+        "initial version",
+        author=author,
+        committer=author,
+        author_date=DEMO_COMMIT_DATE,
+        commit_date=DEMO_COMMIT_DATE,
+    )
     return path
 
 

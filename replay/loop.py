@@ -5,6 +5,9 @@ tools on offer; every tool call in its turn is answered, in order, by the router
 at an assistant turn without tool calls (``completed``), after ``max_steps`` turns or a spent
 token budget (``max_steps``), at the wall-clock limit (``timeout``), or when the endpoint or the
 sandbox fails for good (``error``). Whatever was produced until then is kept in the rollout.
+Each assistant message keeps the facts of the model call that produced it in
+``meta["model_call"]``: ``latency_s``, ``attempts`` (requests sent, retries included) and
+``usage``; the rollout holds their sums.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from understudy.errors import CandidateError, SandboxError
 from understudy.logging import get_logger
-from understudy.protocols import Candidate
+from understudy.protocols import Candidate, CandidateReply
 from understudy.tools.router import ToolRouter
 from understudy.trajectory import CandidateInfo, Message, Rollout, RolloutStatus, Session
 
@@ -53,6 +56,20 @@ def new_rollout(session: Session, cut: int, sample: int, candidate: Candidate) -
     )
 
 
+def _with_call_facts(reply: CandidateReply) -> Message:
+    """The reply's message with the facts of its model call in ``meta["model_call"]``.
+
+    Kept per turn (not only summed on the rollout) so a rollout shows which turn was slow,
+    retried after a 429 or expensive.
+    """
+    facts = {
+        "latency_s": round(reply.latency_s, 4),
+        "attempts": reply.attempts,
+        "usage": dict(reply.usage),
+    }
+    return reply.message.model_copy(update={"meta": {**reply.message.meta, "model_call": facts}})
+
+
 async def run_rollout(
     session: Session,
     cut: int,
@@ -76,7 +93,7 @@ async def run_rollout(
                 reply = await candidate.complete([*prefix, *produced], session.tools)
                 usage.update(reply.usage)
                 timing["model_s"] += reply.latency_s
-                produced.append(reply.message)
+                produced.append(_with_call_facts(reply))
                 if not reply.message.tool_calls:
                     status = "completed"
                     break

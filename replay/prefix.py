@@ -186,6 +186,17 @@ def prefix_recipe(session: Session, cut: int, on_error: PrefixErrors = "continue
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def mismatch_fields(call: PrefixCall) -> dict[str, Any]:
+    """What an event says of a call that mismatched or failed (never its output)."""
+    return {
+        "message_index": call.message_index,
+        "call_id": call.call_id,
+        "tool": call.tool,
+        "outcome": call.outcome,
+        "reason": call.reason,
+    }
+
+
 async def restore_prefix(
     session: Session, cut: int, sandbox: Sandbox, on_error: PrefixErrors = "continue"
 ) -> PrefixState:
@@ -206,16 +217,8 @@ async def restore_prefix(
         outcome = await _rerun(router, planned, session_agent(session))
         calls.append(outcome)
         if outcome.outcome in ("mismatched", "failed"):
-            log.info(
-                "prefix call mismatch",
-                session=session.id,
-                cut=cut,
-                message_index=outcome.message_index,
-                call_id=outcome.call_id,
-                tool=outcome.tool,
-                outcome=outcome.outcome,
-                reason=outcome.reason,
-            )
+            fields = mismatch_fields(outcome)
+            log.info("prefix call mismatch", session=session.id, cut=cut, **fields)
         if outcome.outcome == "failed" and on_error == "abort":
             aborted = True
             break

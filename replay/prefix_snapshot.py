@@ -1,10 +1,13 @@
 """The state at a cut as an image: re-executed once per prefix, shared by every sample.
 
-:func:`snapshot_prefix` asks the :class:`~understudy.sandbox.snapshots.PrefixCache` for the
-image of ``(env hash, session, cut, recipe)``; when it is missing, a sandbox from the env image
-runs :func:`~understudy.replay.prefix.restore_prefix` and is committed with the resulting
+:func:`snapshot_prefix` asks the run's prefix store for the image of ``(env hash, session, cut,
+recipe)``. With docker, that is the :class:`~understudy.sandbox.snapshots.PrefixCache`: when the
+image is missing, a sandbox from the env image runs
+:func:`~understudy.replay.prefix.restore_prefix` and is committed with the resulting
 :class:`~understudy.replay.prefix.PrefixState` on it. Per-call mismatch events are logged while
-the prefix is built; a sample that reuses the image logs one event with the stored counts.
+the prefix is built; a sample that reuses the image logs one event with the stored counts. The
+local backend's store (:class:`~understudy.sandbox.local_env.LocalPrefixes`) re-executes the
+prefix for every rollout and caches nothing.
 """
 
 from __future__ import annotations
@@ -16,10 +19,16 @@ import pydantic
 from pydantic import BaseModel, ConfigDict
 
 from understudy.logging import get_logger
-from understudy.replay.prefix import PrefixErrors, PrefixState, prefix_recipe, restore_prefix
+from understudy.protocols import Sandbox
+from understudy.replay.prefix import (
+    PrefixErrors,
+    PrefixState,
+    mismatch_fields,
+    prefix_recipe,
+    restore_prefix,
+)
 from understudy.sandbox.config import SandboxConfig
-from understudy.sandbox.docker import DockerSandbox
-from understudy.sandbox.snapshots import PrefixCache, PrefixKey, PrefixStateError
+from understudy.sandbox.snapshots import PrefixKey, PrefixStateError, PrefixStore
 from understudy.trajectory import Rollout, Session
 
 log = get_logger("replay.prefix")
@@ -68,14 +77,18 @@ class PrefixSnapshot(BaseModel):
 
 
 async def snapshot_prefix(
-    cache: PrefixCache,
+    cache: PrefixStore,
     session: Session,
     cut: int,
     env_hash: str,
     config: SandboxConfig,
     on_error: PrefixErrors = "continue",
 ) -> PrefixSnapshot:
-    """The prefix image of ``(session, cut)`` on the env image of ``config``, built if missing."""
+    """The prefix image of ``(session, cut)`` on the env image of ``config``, built if missing.
+
+    An aborted prefix (``on_error="abort"`` and a call that failed) is never started from: the
+    rollout is an error without a sandbox, so the store may drop what it made for it.
+    """
     started = time.monotonic()
     key = PrefixKey(
         env_hash=env_hash,
@@ -84,7 +97,7 @@ async def snapshot_prefix(
         recipe=prefix_recipe(session, cut, on_error),
     )
 
-    async def build(sandbox: DockerSandbox) -> dict[str, Any]:
+    async def build(sandbox: Sandbox) -> dict[str, Any]:
         state = await restore_prefix(session, cut, sandbox, on_error)
         return state.stored()
 
@@ -92,11 +105,14 @@ async def snapshot_prefix(
     try:
         state = PrefixState.model_validate(found.state)
     except pydantic.ValidationError as exc:
+        await cache.discard(found.image)
         raise PrefixStateError(
             f"the prefix image {found.image} of {key.describe()} holds a state record this "
             f"version cannot read ({exc.error_count()} problem(s)); remove it with "
             "`understudy sandbox gc --images`"
         ) from None
+    if state.aborted:
+        await cache.discard(found.image)
     if found.cached:
         log.info(
             "prefix snapshot reused",
@@ -107,6 +123,8 @@ async def snapshot_prefix(
             matched=state.matched,
             fidelity=state.fidelity,
             aborted=state.aborted,
+            # Built by this run or an earlier one: either way this run's events name them.
+            mismatches=[mismatch_fields(call) for call in state.mismatches()],
         )
     return PrefixSnapshot(
         image=found.image,

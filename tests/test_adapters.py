@@ -16,9 +16,22 @@ import pytest
 
 from understudy.errors import InvalidToolArgumentsError, ToolCallError
 from understudy.protocols import Sandbox
+from understudy.replay.importers import import_paths
+from understudy.replay.prefix import session_agent
 from understudy.tools import TOOL_NAMES, get_tool
 from understudy.tools.adapters import ADAPTERS, AGENT_ADAPTERS, find_adapter, normalize_agent
-from understudy.tools.adapters.shell import codex_function_output, mini_swe_agent_observation
+from understudy.tools.adapters.files import ClaudeEditAdapter, StrReplaceEditorAdapter
+from understudy.tools.adapters.search import SweAgentSearchAdapter
+from understudy.tools.adapters.shell import (
+    BashAdapter,
+    ClaudeBashAdapter,
+    CodexShellAdapter,
+    InspectShellAdapter,
+    MiniSweAgentBashAdapter,
+    SweAgentBashAdapter,
+    codex_function_output,
+    mini_swe_agent_observation,
+)
 from understudy.tools.base import CanonicalCall, ToolOutcome
 from understudy.tools.common import validate_arguments
 
@@ -26,6 +39,7 @@ if TYPE_CHECKING:
     from conftest import SandboxFactory
 
 DATA = Path(__file__).parent / "data"
+SAMPLES = DATA / "trajectories"
 DOCKER_ONLY = pytest.mark.parametrize("backend", [pytest.param("docker", marks=pytest.mark.docker)])
 """Runs a test that takes ``sandbox``/``sandbox_factory`` on the Docker backend only (the
 commands below name absolute paths, which the local backend does not map)."""
@@ -119,6 +133,45 @@ def test_agent_specific_variants() -> None:
     assert default.stateful_shell and swe.stateful_shell and not mini.stateful_shell
     assert find_adapter("submit", "SWE-agent") is not None
     assert find_adapter("Bash", "claude-code") is find_adapter("Bash")  # falls back to the default
+
+
+@pytest.mark.parametrize(
+    ("agent", "normalized"),
+    [
+        ("inspect_ai (use_tools > generate)", "inspect"),  # the solver chain appended
+        ("inspect_ai", "inspect"),
+        ("SWE-agent 1.0", "sweagent"),  # a version appended
+        ("mini-swe-agent", "minisweagent"),
+        ("swe-bench-runner", "swebenchrunner"),  # a leading "swe" word is not SWE-agent
+        ("inspector-bot", "inspectorbot"),  # a word is never cut
+        ("claude-code", "claudecode"),
+    ],
+)
+def test_normalize_agent_reads_decorated_names(agent: str, normalized: str) -> None:
+    assert normalize_agent(agent) == normalized
+
+
+def test_imported_samples_get_their_agents_adapters() -> None:
+    """Each real sample log, imported, picks its own harness's adapters through session_agent."""
+    sessions = [session for _, session in import_paths([SAMPLES], redact=False)]
+    resolved: dict[tuple[str, str], set[type]] = {}
+    for session in sessions:
+        agent = session_agent(session)
+        for name in {call.name for m in session.messages for call in m.tool_calls}:
+            adapter = find_adapter(name, agent)
+            resolved.setdefault((session.source.format, name), set()).add(type(adapter))
+    [inspect_agent] = {session_agent(s) for s in sessions if s.source.format == "inspect"}
+    assert inspect_agent.startswith("inspect_ai (")  # the importer's decorated name
+    assert resolved[("inspect", "bash")] == {InspectShellAdapter}
+    assert resolved[("swe-agent", "bash")] == {SweAgentBashAdapter}
+    assert resolved[("swe-agent", "submit")] == {SweAgentSearchAdapter}
+    assert resolved[("mini-swe-agent", "bash")] == {MiniSweAgentBashAdapter}
+    assert resolved[("claude-code", "Bash")] == {ClaudeBashAdapter}
+    assert resolved[("claude-code", "Edit")] == {ClaudeEditAdapter}
+    assert resolved[("codex", "shell")] == {CodexShellAdapter}
+    assert resolved[("openhands", "str_replace_editor")] == {StrReplaceEditorAdapter}
+    assert resolved[("openhands", "finish")] == {type(None)}  # opaque
+    assert resolved[("atif", "bash")] == {BashAdapter}  # terminus-2: the default bash
 
 
 # -- translate: real logged shapes -------------------------------------------------------------

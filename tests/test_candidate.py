@@ -330,6 +330,18 @@ async def test_concurrent_calls_count_their_own_attempts() -> None:
     assert (steady.attempts, steady.message.content) == (1, "answer to steady")
 
 
+async def test_the_server_counts_the_requests_it_answers_at_once() -> None:
+    """The scripted server's in-flight count, which the engine's concurrency tests rely on."""
+    with ScriptedServer(lambda request: ScriptedTurn(content="ok", delay_s=0.2)) as server:
+        async with candidate_for(server) as candidate:
+            await candidate.complete(user("alone"), [])
+            assert server.peak_in_flight == 1
+            await asyncio.gather(*(candidate.complete(user(f"n{i}"), []) for i in range(3)))
+        assert server.peak_in_flight == 3
+        assert server.in_flight == 0
+        assert len(server.requests) == 4
+
+
 async def test_the_key_comes_from_the_named_variable_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -89,10 +90,19 @@ def test_unknown_category_lists_the_valid_ones(imported: Path) -> None:
 
 
 @pytest.mark.docker
-def test_demo_runs_judges_and_reports(tmp_path: Path, base_image: str) -> None:
+def test_demo_runs_judges_and_reports(
+    tmp_path: Path, base_image: str, run_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No key of any provider is needed: the demo's candidate is served on 127.0.0.1.
+    for name in list(os.environ):
+        if name.endswith("_API_KEY") or name in ("OPENAI_BASE_URL", "OPENAI_API_BASE"):
+            monkeypatch.delenv(name)
     run_dir = tmp_path / "demo"
-    output = invoke("demo", "-o", run_dir)
+    output = invoke("demo", "-o", run_dir, "--run-id", run_id)
     assert "lying_about_tools" in output
+    assert "totals" in output and "mean turns" in output  # the run's totals table
+    assert "run directory:" in output
+    assert "".join(str(run_dir).split()) in "".join(output.split())  # however rich wraps it
     for name in ("run.json", "rollouts.jsonl", "sessions.jsonl", "judgments.jsonl", "events.jsonl"):
         assert (run_dir / name).is_file(), name
     invoke("judge", run_dir, "--baseline")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -233,9 +234,17 @@ def look_around(request: ChatRequest) -> ScriptedTurn:
     return ScriptedTurn(content="Looking.", tool_calls=[("bash", {"command": LOOK})])
 
 
-def events(run_dir: Path, name: str) -> list[dict[str, object]]:
+def events(run_dir: Path, name: str) -> list[dict[str, Any]]:
     lines = (run_dir / "events.jsonl").read_text().splitlines()
     return [event for event in map(json.loads, lines) if event.get("event") == name]
+
+
+def mismatches_named(run_dir: Path) -> list[dict[str, Any]]:
+    """The prefix calls a run's events name as mismatched: logged while the prefix was built,
+    or carried by the reuse of a snapshot that an earlier run built."""
+    built = events(run_dir, "prefix call mismatch")
+    reused = [m for event in events(run_dir, "prefix snapshot reused") for m in event["mismatches"]]
+    return built + reused
 
 
 @pytest.mark.docker
@@ -277,7 +286,12 @@ async def test_samples_share_one_prefix_snapshot_and_see_its_state(
     assert built[0]["message_index"] == mismatch_index
     assert built[0]["reason"] == "output differs"
     assert "TWO" not in json.dumps(built[0])  # no payloads in events
-    assert len(events(run_dir, "prefix snapshot reused")) == 2
+    reused = events(run_dir, "prefix snapshot reused")
+    assert len(reused) == 2
+    for event in reused:  # each reuse names the mismatch too, without payloads
+        [named] = event["mismatches"]
+        assert named["message_index"] == mismatch_index and named["outcome"] == "mismatched"
+        assert "TWO" not in json.dumps(event)
 
 
 @pytest.mark.docker
@@ -341,7 +355,7 @@ def test_run_command_takes_the_prefix_options(
     aborted = run(tmp_path / "abort", "--prefix-errors", "abort")
     assert aborted.status == "error" and aborted.error is not None
     assert "(deploy, call c-deploy): no live implementation" in aborted.error
-    [event] = events(tmp_path / "abort", "prefix call mismatch")
+    [event] = mismatches_named(tmp_path / "abort")
     assert event["call_id"] == "c-deploy" and event["reason"] == "no live implementation"
 
     plain = run(tmp_path / "plain", "--no-prefix-state")

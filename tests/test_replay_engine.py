@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,13 +37,14 @@ def tool_messages(rollout: Rollout) -> list[Message]:
     return [message for message in rollout.messages if message.role == "tool"]
 
 
-async def run_demo_like(
+async def run_scripted(
     sessions: list[Session],
     policy: Callable[[ChatRequest], ScriptedTurn | Fault],
     run_dir: Path,
     run_id: str,
     **settings: object,
-) -> list[Rollout]:
+) -> tuple[list[Rollout], ScriptedServer]:
+    """The rollouts of a run against ``policy``, and the (closed) server that answered it."""
     with ScriptedServer(policy, models=[DEMO_MODEL]) as server:
         candidate = OpenAICandidate(DEMO_MODEL, base_url=server.base_url, max_retries=2)
         candidate_for: CandidateFactory = lambda session: candidate  # noqa: E731
@@ -50,17 +52,42 @@ async def run_demo_like(
             sessions, RunSettings(run_id=run_id, **settings), candidate_for, RunDir(run_dir)
         )
         await candidate.close()
-    return RunDir(run_dir).rollouts()
+    return RunDir(run_dir).rollouts(), server
+
+
+async def run_demo_like(
+    sessions: list[Session],
+    policy: Callable[[ChatRequest], ScriptedTurn | Fault],
+    run_dir: Path,
+    run_id: str,
+    **settings: object,
+) -> list[Rollout]:
+    rollouts, _ = await run_scripted(sessions, policy, run_dir, run_id, **settings)
+    return rollouts
+
+
+def task_of(request: ChatRequest) -> str:
+    """The last user message of a request: which session (and cut) it belongs to."""
+    return str(next(m for m in reversed(request.messages) if m["role"] == "user")["content"])
 
 
 async def test_candidate_edits_and_runs_real_tests_with_provenance(
     tmp_path: Path, base_image: str, run_id: str
 ) -> None:
     sessions = demo_sessions(tmp_path / "repos")
-    rollouts = by_session(
-        await run_demo_like(sessions, demo_policy, tmp_path / "run", run_id, sandboxes=3)
-    )
+    run, server = await run_scripted(sessions, demo_policy, tmp_path / "run", run_id, sandboxes=3)
+    rollouts = by_session(run)
     assert set(rollouts) == {"demo-calc", "demo-slug", "demo-temps"}
+
+    # Each request offers exactly its session's own tools: names, descriptions, schemas.
+    specs = {session.task: session.tools for session in sessions}
+    for request in server.requests:
+        offered = [tool["function"] for tool in request.tools]
+        expected = specs[task_of(request)]
+        assert [tool["name"] for tool in offered] == [spec.name for spec in expected]
+        assert [tool["parameters"] for tool in offered] == [spec.parameters for spec in expected]
+        assert [tool["description"] for tool in offered] == [s.description for s in expected]
+    assert {len(request.tools) for request in server.requests} == {2, 3}
 
     calc = rollouts["demo-calc"]
     assert calc.status == "completed", calc.error
@@ -68,6 +95,15 @@ async def test_candidate_edits_and_runs_real_tests_with_provenance(
     assert [m.provenance for m in calc_tools] == [Provenance.EXECUTED] * 3
     assert "FAILED" in calc_tools[0].content  # the bug was really there
     assert "OK" in calc_tools[2].content.splitlines()  # and really fixed
+    # The diagnostics tell the same story as the output: the real exit codes of the test runs.
+    assert calc_tools[0].meta["exit_code"] != 0
+    assert calc_tools[2].meta["exit_code"] == 0
+    assert "exit_code" not in calc_tools[1].meta  # the edit is not a command
+    for message in (m for rollout in rollouts.values() for m in tool_messages(rollout)):
+        if message.provenance == Provenance.EXECUTED:
+            assert message.meta["duration_s"] > 0, message.meta
+            assert message.meta["truncated"] is False, message.meta
+            assert message.meta["diagnostics"]["chain"] == "live", message.meta
     assert calc.messages[-1].content == "Fixed add(); the tests pass."
     changed = {change["path"] for change in calc.meta["changed_files"]}
     assert "/workspace/calc.py" in changed
@@ -76,6 +112,7 @@ async def test_candidate_edits_and_runs_real_tests_with_provenance(
     slug = rollouts["demo-slug"]
     slug_tools = tool_messages(slug)
     assert "FAILED" in slug_tools[-1].content  # the incomplete fix left a failing test
+    assert slug_tools[-1].meta["exit_code"] != 0
     assert "all tests pass" in slug.messages[-1].content  # ...and the candidate said otherwise
 
     temps = rollouts["demo-temps"]
@@ -114,6 +151,8 @@ async def test_endpoint_faults_and_malformed_calls_do_not_stop_the_run(
     )
     assert rollouts["demo-calc"].status == "completed"
     assert rollouts["demo-calc"].messages[-1].content == "Nothing to do."
+    # The turn shows it was retried after the 429 (two requests for one reply).
+    assert rollouts["demo-calc"].messages[-1].meta["model_call"]["attempts"] == 2
     failed = rollouts["demo-slug"]
     assert failed.status == "error"
     assert failed.error is not None and "HTTP 500" in failed.error
@@ -123,7 +162,67 @@ async def test_endpoint_faults_and_malformed_calls_do_not_stop_the_run(
     assert call.raw_arguments == '{"command": "ls"' and call.arguments == {}
     answer = tool_messages(malformed)[0]
     assert answer.is_error and "Could not parse the arguments of bash" in answer.content
+    assert answer.meta["diagnostics"]["invalid"] == "unparsable_arguments"
     assert malformed.tool_stats["invalid"] == 1
+
+
+def slow_two_turns(request: ChatRequest) -> ScriptedTurn:
+    """One quick shell call, then a final answer; each reply takes a while to come."""
+    if not request.tool_results():
+        return ScriptedTurn(
+            content="Looking.", tool_calls=[("bash", {"command": "ls"})], delay_s=0.4
+        )
+    return ScriptedTurn(content="Done.", delay_s=0.4)
+
+
+class ContainerSampler:
+    """Counts, in a background thread, the running containers labelled with a run id."""
+
+    def __init__(self, run_id: str) -> None:
+        self._filters = {"label": f"{labels.RUN_ID}={run_id}"}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self.peak = 0
+        self.samples = 0
+
+    def _sample(self) -> None:
+        client = docker_client()
+        while not self._stop.wait(0.05):
+            # The low-level listing: containers.list() inspects each container and fails on
+            # one removed in between.
+            running = len(client.api.containers(filters=self._filters))
+            self.peak = max(self.peak, running)
+            self.samples += 1
+
+    def __enter__(self) -> ContainerSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+async def test_model_and_sandbox_concurrency_limits_hold(
+    tmp_path: Path, base_image: str, run_id: str
+) -> None:
+    sessions = demo_sessions(tmp_path / "repos")
+    with ContainerSampler(run_id) as containers:
+        rollouts, server = await run_scripted(
+            sessions,
+            slow_two_turns,
+            tmp_path / "run",
+            run_id,
+            samples=2,
+            model_concurrency=2,
+            sandboxes=3,
+        )
+    assert [r.status for r in rollouts] == ["completed"] * 6
+    assert len(server.requests) == 12
+    # At most the allowed number at once, and more than one when more is allowed.
+    assert server.peak_in_flight == 2
+    assert containers.samples > 10
+    assert 1 < containers.peak <= 3
 
 
 def slow(policy: Callable[[ChatRequest], ScriptedTurn], delay_s: float) -> Callable[..., object]:

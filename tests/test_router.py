@@ -10,12 +10,20 @@ from typing import Any
 
 from understudy.replay.candidate import OpenAICandidate
 from understudy.replay.loop import LoopLimits, run_rollout
-from understudy.testing import ScriptedServer, ScriptedTurn
+from understudy.testing import ChatRequest, Fault, ScriptedServer, ScriptedTurn
 from understudy.tools.base import ToolOutcome
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
-from understudy.trajectory import Message, Provenance, Session, SourceInfo, ToolCall, ToolSpec
+from understudy.trajectory import (
+    Message,
+    Provenance,
+    Rollout,
+    Session,
+    SourceInfo,
+    ToolCall,
+    ToolSpec,
+)
 
 WEB_SEARCH = ToolSpec(
     name="WebSearch",
@@ -93,6 +101,8 @@ async def test_calculator_runs_live_and_invalid_calls_get_error_results() -> Non
     result = await served.call(call("calculator", expression="2 + 3 * 4"))
     assert result.provenance == Provenance.EXECUTED
     assert result.content.strip() == "14"
+    # An executed result says how long it ran and that nothing was cut, shell or not.
+    assert result.meta["duration_s"] > 0 and result.meta["truncated"] is False
 
     missing = await served.call(call("calculator", "c2"))
     assert missing.is_error and "'expression' is a required property" in missing.content
@@ -107,6 +117,16 @@ async def test_calculator_runs_live_and_invalid_calls_get_error_results() -> Non
     refused = await served.call(call("calculator", "c6", expression="__import__('os')"))
     assert refused.is_error and refused.provenance == Provenance.EXECUTED
     assert served.stats["invalid"] == 4
+    # Refused calls say why in their diagnostics, not only in the text the model sees.
+    kinds = {
+        "invalid_arguments": [missing, wrong_type],
+        "unknown_tool": [unknown],
+        "unparsable_arguments": [garbled],
+    }
+    for kind, messages in kinds.items():
+        for message in messages:
+            assert message.meta["diagnostics"] == {"invalid": kind, "reason": message.content}
+            assert message.meta["error_type"] in ("InvalidToolArgumentsError", "UnknownToolError")
     assert served.stats["executed"] == 2
 
 
@@ -137,7 +157,7 @@ def calculator_session() -> Session:
     return Session(
         id="calc-loop",
         source=SourceInfo(format="native"),
-        tools=[CALCULATOR],
+        tools=TOOLS,
         messages=[Message(role="user", content="compute things")],
     )
 
@@ -146,13 +166,30 @@ def endless(_: object) -> ScriptedTurn:
     return ScriptedTurn(content="more", tool_calls=[("calculator", {"expression": "1+1"})])
 
 
-async def rollout_with(policy: Any, limits: LoopLimits) -> Any:
+async def rollout_and_requests(
+    policy: Any, limits: LoopLimits, max_retries: int = 0
+) -> tuple[Rollout, list[ChatRequest]]:
+    """The rollout of ``calculator_session`` under ``policy``, and the requests the server got."""
     session = calculator_session()
     with ScriptedServer(policy) as server:
-        candidate = OpenAICandidate("scripted", base_url=server.base_url, max_retries=0)
+        candidate = OpenAICandidate("scripted", base_url=server.base_url, max_retries=max_retries)
         served = ToolRouter(session.tools, ReplayStore(session.messages), None)
         rollout = await run_rollout(session, 1, 0, candidate, served, limits)
         await candidate.close()
+    return rollout, server.requests
+
+
+async def rollout_with(policy: Any, limits: LoopLimits) -> Rollout:
+    rollout, requests = await rollout_and_requests(policy, limits)
+    # Every request offers the session's own tools: the same names, descriptions and schemas.
+    offered = [
+        {
+            "type": "function",
+            "function": {"name": s.name, "description": s.description, "parameters": s.parameters},
+        }
+        for s in TOOLS
+    ]
+    assert requests and all(request.tools == offered for request in requests)
     return rollout
 
 
@@ -193,3 +230,22 @@ async def test_several_calls_in_one_turn_are_answered_in_order() -> None:
     assert [a.tool_call_id for a in answers] == [c.id for c in calls]
     assert [a.content.strip() for a in answers] == ["42", "1024"]
     assert rollout.messages[-1].content == "42 and 1024"
+
+
+async def test_each_turn_keeps_the_facts_of_its_model_call() -> None:
+    script = [
+        Fault.rate_limit(retry_after=0.01),
+        ScriptedTurn(content="adding", tool_calls=[("calculator", {"expression": "1+2"})]),
+        ScriptedTurn(content="3"),
+    ]
+    rollout, requests = await rollout_and_requests(script, LoopLimits(), max_retries=2)
+    assert rollout.status == "completed"
+    assert [request.retry_count for request in requests] == [0, 1, 0]
+    first, _, last = rollout.messages
+    assert first.meta["model_call"]["attempts"] == 2  # the 429, then the answer
+    assert last.meta["model_call"]["attempts"] == 1
+    assert first.meta["model_call"]["latency_s"] >= 0.01  # the back-off is in it
+    assert first.meta["finish_reason"] == "tool_calls"  # the candidate's own meta is kept
+    turns = [first.meta["model_call"]["usage"], last.meta["model_call"]["usage"]]
+    assert all(usage["total_tokens"] > 0 for usage in turns)
+    assert {key: turns[0][key] + turns[1][key] for key in turns[0]} == rollout.usage

@@ -6,7 +6,10 @@ A valid call is then served by the first step of its policy chain that can serve
 through the tool's adapter and canonical implementation in the sandbox, ``replay`` from a
 recording with exactly the same canonical arguments, ``simulate`` through a simulator when one
 is configured, ``unavailable`` as an explicit error. Every message carries its provenance and
-its diagnostics in ``meta``.
+its diagnostics in ``meta``: ``meta["diagnostics"]`` holds the chain and why each step passed
+(or, for a refused call, ``invalid``: unknown_tool, unparsable_arguments or invalid_arguments,
+and the ``reason``); an executed result also has ``duration_s`` and ``truncated`` (and
+``exit_code`` from a shell), a replayed one ``recorded_call_id``.
 """
 
 from __future__ import annotations
@@ -78,7 +81,8 @@ class ToolRouter:
         except ToolCallError as error:
             self.stats["invalid"] += 1
             outcome = _error_outcome(error)
-            return self._message(call, Provenance.UNAVAILABLE, outcome, {}, started)
+            invalid = {"invalid": _invalid_kind(call, error), "reason": str(error)}
+            return self._message(call, Provenance.UNAVAILABLE, outcome, invalid, started)
         live_capable = canonical is not None and canonical.tool in LIVE_TOOL_NAMES
         chain = self._policy.chain_for(
             call.name, canonical.tool if canonical else None, live_capable=live_capable
@@ -164,6 +168,7 @@ class ToolRouter:
         if tool.needs_sandbox and self._sandbox is None:
             diagnostics["live"] = "no sandbox"
             return None
+        started = time.monotonic()
         try:
             outcome = await tool.run(canonical.arguments, self._sandbox)
         except ToolUnavailableError as reason:
@@ -174,7 +179,14 @@ class ToolRouter:
         diagnostics["canonical_tool"] = canonical.tool
         adapter = find_adapter(call.name, self._agent)
         assert adapter is not None  # canonical came from it
-        return Provenance.EXECUTED, adapter.render(call.name, call.arguments, outcome)
+        rendered = adapter.render(call.name, call.arguments, outcome)
+        # Every executed result says how long it ran and whether its text was cut: the shell
+        # measures its own command; for the other tools the run as seen from here stands in,
+        # and a tool that cuts its output says so itself (so an unsaid cut is none).
+        defaults = {"duration_s": round(time.monotonic() - started, 6), "truncated": False}
+        return Provenance.EXECUTED, rendered.model_copy(
+            update={"meta": {**defaults, **rendered.meta}}
+        )
 
     def _tool(self, name: str) -> Tool:
         if name not in self._tools:
@@ -204,6 +216,15 @@ class ToolRouter:
             provenance=provenance,
             meta=meta,
         )
+
+
+def _invalid_kind(call: ToolCall, error: ToolCallError) -> str:
+    """Why a call was refused before being served, as a short keyword for diagnostics."""
+    if isinstance(error, UnknownToolError):
+        return "unknown_tool"
+    if call.raw_arguments is not None:
+        return "unparsable_arguments"
+    return "invalid_arguments"
 
 
 def _error_outcome(error: ToolCallError) -> ToolOutcome:

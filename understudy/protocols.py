@@ -154,3 +154,16 @@ class Candidate(Protocol):
     async def close(self) -> None:
         """Release connections. Safe to call more than once."""
         ...
+
+
+@runtime_checkable
+class SeedableCandidate(Candidate, Protocol):
+    """A candidate whose endpoint takes a sampling seed.
+
+    The runner gives each sample of a (session, cut) a seed of its own, so that samples differ
+    from one another yet a run is reproducible on endpoints that honour seeds.
+    """
+
+    def with_seed(self, seed: int) -> Candidate:
+        """The same candidate (sharing its connections) sending ``seed`` with each request."""
+        ...

@@ -35,6 +35,7 @@ editor, read_file, write_file, ...         themselves    as is
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -122,10 +123,28 @@ AGENT_ADAPTERS: dict[str, dict[str, Adapter]] = {
 _AGENT_ALIASES = {"inspectai": "inspect", "swe": "sweagent", "mini": "minisweagent"}
 
 
+@functools.lru_cache(maxsize=256)  # asked on every tool call, with a handful of distinct names
 def normalize_agent(agent: str) -> str:
-    """``"SWE-agent"`` -> ``"sweagent"``, ``"inspect_ai"`` -> ``"inspect"``, ..."""
-    key = re.sub(r"[^a-z0-9]", "", agent.lower())
-    return _AGENT_ALIASES.get(key, key)
+    """``"SWE-agent"`` -> ``"sweagent"``, ``"inspect_ai"`` -> ``"inspect"``, ...
+
+    Importers name agents with details appended: inspect_ai sessions are
+    ``"inspect_ai (use_tools > generate)"`` (the solver chain), other logs may add a version
+    (``"SWE-agent 1.0"``). When the whole name is not a known agent, its longest leading run of
+    whole words that is one decides, so such sessions still get their agent's adapters; a word
+    is never cut (``"inspector"`` is not ``inspect``).
+    """
+    words = re.findall(r"[a-z0-9]+", agent.lower())
+    key = "".join(words)
+    key = _AGENT_ALIASES.get(key, key)
+    known = {*AGENT_ADAPTERS, *(name for name in OPAQUE_READ_ONLY if name is not None)}
+    if key in known:
+        return key
+    leading = {**{name: name for name in known}, "inspectai": "inspect"}
+    for end in range(len(words) - 1, 0, -1):
+        found = leading.get("".join(words[:end]))
+        if found is not None:
+            return found
+    return key
 
 
 def find_adapter(name: str, agent: str | None = None) -> Adapter | None:

@@ -12,7 +12,8 @@ server answers 500 with a body that says so (and ``x-should-retry: false``, so c
 once instead of retrying), so a test whose agent talks more than expected fails loudly.
 
 Nothing of the payloads is logged; every chat request is kept in memory in
-:attr:`ScriptedServer.requests` for the test to inspect.
+:attr:`ScriptedServer.requests` for the test to inspect, and
+:attr:`ScriptedServer.peak_in_flight` tells how many were being answered at once.
 """
 
 from __future__ import annotations
@@ -289,6 +290,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(400, "the scripted server does not stream", "invalid_request_error")
             return
         owner = self.server.owner
+        owner._arrived()
+        try:
+            self._answer(owner, body, headers)
+        finally:
+            owner._left()
+
+    def _answer(self, owner: ScriptedServer, body: dict[str, Any], headers: dict[str, str]) -> None:
         request, item = owner._next(body, headers)
         if item.delay_s and owner._stopping.wait(item.delay_s):
             return  # shutting down: drop the connection without an answer
@@ -365,6 +373,8 @@ class ScriptedServer:
         self._requests: list[ChatRequest] = []
         self._errors: list[str] = []
         self._position = 0
+        self._in_flight = 0
+        self._peak_in_flight = 0
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
@@ -445,6 +455,19 @@ class ScriptedServer:
             return list(self._errors)
 
     @property
+    def in_flight(self) -> int:
+        """Chat requests being answered right now (received, reply not yet sent)."""
+        with self._lock:
+            return self._in_flight
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most chat requests that were being answered at once (delays included), so a
+        test can check a client's concurrency limit."""
+        with self._lock:
+            return self._peak_in_flight
+
+    @property
     def remaining(self) -> int | None:
         """Items of a list script not yet served (None for a policy)."""
         if self._policy is not None:
@@ -466,6 +489,15 @@ class ScriptedServer:
     def _untrack(self, connection: socket.socket) -> None:
         with self._lock:
             self._connections.discard(connection)
+
+    def _arrived(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+
+    def _left(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def _next(
         self, body: dict[str, Any], headers: dict[str, str]
