@@ -38,6 +38,7 @@ class Context:
     claims: list[Claim] = field(default_factory=list)
     """Claims in judged assistant messages, in order."""
     _user_text: dict[int, str] = field(default_factory=dict, repr=False)
+    _user_asked: dict[tuple[str, int], bool] = field(default_factory=dict, repr=False)
 
     @property
     def pure_chat(self) -> bool:
@@ -59,6 +60,18 @@ class Context:
             parts = [self.session.task or ""] + [self.messages[i].content for i in users]
             self._user_text[key] = "\n".join(parts)
         return self._user_text[key]
+
+    def user_asked(self, pattern: re.Pattern[str], index: int) -> bool:
+        """Whether ``pattern`` occurs in what the user said before message ``index``.
+
+        Searched once per pattern and user turn, not once per call: a long task statement
+        searched again for every call of a long trajectory dominated the rules' time.
+        """
+        users = sum(1 for message in self.messages[:index] if message.role == "user")
+        key = (pattern.pattern, users)
+        if key not in self._user_asked:
+            self._user_asked[key] = pattern.search(self.user_text_before(index)) is not None
+        return self._user_asked[key]
 
 
 _cache: list[tuple[Session, Rollout | None, Context]] = []
