@@ -5,15 +5,9 @@ chat-completions wire format and answers from a script, so the real ``openai`` c
 driven through turns, tool calls and faults without an API key or a network.
 """
 
-from understudy.testing.server import (
-    ChatRequest,
-    Fault,
-    Policy,
-    ScriptedServer,
-    ScriptedTurn,
-    ScriptItem,
-    count_tokens,
-)
+from understudy.testing.script import ChatRequest, Fault, Policy, ScriptedTurn, ScriptItem
+from understudy.testing.server import ScriptedServer
+from understudy.testing.wire import count_tokens
 
 __all__ = [
     "ChatRequest",

@@ -11,6 +11,9 @@ arguments are scripted by giving a raw string instead of a dict. When a list scr
 server answers 500 with a body that says so (and ``x-should-retry: false``, so clients fail at
 once instead of retrying), so a test whose agent talks more than expected fails loudly.
 
+The script items and :class:`ChatRequest` are in :mod:`understudy.testing.script`, the completion
+body in :mod:`understudy.testing.wire`, the HTTP handling in :mod:`understudy.testing.handler`.
+
 Nothing of the payloads is logged; every chat request is kept in memory in
 :attr:`ScriptedServer.requests` for the test to inspect, and
 :attr:`ScriptedServer.peak_in_flight` tells how many were being answered at once.
@@ -19,18 +22,17 @@ Nothing of the payloads is logged; every chat request is kept in memory in
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import socket
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from understudy.testing.handler import ChatCompletionsHandler, ScriptedHTTPServer
+from understudy.testing.script import ChatRequest, Fault, Policy, ScriptedTurn, ScriptItem
+from understudy.testing.wire import chat_completion, count_tokens
 
+# The script types and count_tokens used to live here; they stay importable from this module.
 __all__ = [
     "ChatRequest",
     "Fault",
@@ -40,310 +42,6 @@ __all__ = [
     "ScriptedTurn",
     "count_tokens",
 ]
-
-
-class ScriptedTurn(BaseModel):
-    """One assistant reply of the scripted model.
-
-    ``tool_calls`` holds ``(name, arguments)`` pairs; arguments given as a dict are sent as its
-    JSON, arguments given as a string are sent verbatim (so ``"{not json"`` scripts a malformed
-    call). Tool-call ids are ``call_<request index>_<position>``.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    content: str | None = None
-    """The assistant text (sent as ``null`` when absent)."""
-    tool_calls: list[tuple[str, dict[str, Any] | str]] = Field(default_factory=list)
-    """``(name, arguments)`` of each tool call, in order."""
-    reasoning: str | None = None
-    """Sent as ``reasoning_content`` on the message, as vLLM and DeepSeek endpoints do."""
-    finish_reason: str | None = None
-    """Defaults to ``tool_calls`` when there are tool calls, ``stop`` otherwise."""
-    delay_s: float = Field(default=0.0, ge=0.0)
-    """Seconds to wait before answering (a slow reply)."""
-
-
-class Fault(BaseModel):
-    """An HTTP error answer: a rate limit, a server error, any status.
-
-    ``retry_after`` sets both ``Retry-After`` (whole seconds, rounded up, as the standard wants)
-    and ``retry-after-ms`` (which the openai client prefers), so a test can ask for a 10 ms
-    back-off. The openai client ignores a retry-after of 0 and falls back to its own exponential
-    back-off (0.5 s, 1 s, ...), so use a small positive value to keep tests fast.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    status: int = Field(default=500, ge=400, le=599)
-    """The HTTP status."""
-    message: str = "scripted server error"
-    """``error.message`` of the JSON body."""
-    error_type: str = "server_error"
-    """``error.type`` (and ``error.code``) of the JSON body."""
-    retry_after: float | None = Field(default=None, ge=0.0)
-    """Seconds the client is asked to wait before retrying."""
-    should_retry: bool | None = None
-    """Sends ``x-should-retry: true|false``, which the openai client obeys, when set."""
-    delay_s: float = Field(default=0.0, ge=0.0)
-    """Seconds to wait before answering."""
-
-    @classmethod
-    def rate_limit(cls, retry_after: float | None = 0.01, delay_s: float = 0.0) -> Fault:
-        """HTTP 429 with a ``Retry-After``."""
-        return cls(
-            status=429,
-            message="scripted rate limit",
-            error_type="rate_limit_exceeded",
-            retry_after=retry_after,
-            delay_s=delay_s,
-        )
-
-    @classmethod
-    def server_error(
-        cls, status: int = 500, retry_after: float | None = 0.01, delay_s: float = 0.0
-    ) -> Fault:
-        """HTTP 5xx (with a short ``Retry-After`` by default, to keep client back-off short)."""
-        return cls(status=status, retry_after=retry_after, delay_s=delay_s)
-
-
-ScriptItem = ScriptedTurn | Fault
-"""What the server answers one request with."""
-
-
-def _text_of(content: Any) -> str:
-    """Text of a wire ``content`` (a string, null, or a list of parts)."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if isinstance(part, Mapping):
-                parts.append(str(part.get("text", "")))
-            else:
-                parts.append(str(part))
-        return "".join(parts)
-    return str(content)
-
-
-@dataclass(frozen=True)
-class ChatRequest:
-    """One ``POST /v1/chat/completions`` as the server received it."""
-
-    index: int
-    """Order of arrival among the chat requests, from 0."""
-    body: dict[str, Any]
-    """The JSON body, as sent."""
-    headers: dict[str, str] = field(default_factory=dict)
-    """Request headers, names lower-cased (kept in memory only, never logged)."""
-
-    @property
-    def model(self) -> str:
-        return str(self.body.get("model", ""))
-
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        messages = self.body.get("messages")
-        return list(messages) if isinstance(messages, list) else []
-
-    @property
-    def tools(self) -> list[dict[str, Any]]:
-        tools = self.body.get("tools")
-        return list(tools) if isinstance(tools, list) else []
-
-    @property
-    def tool_names(self) -> list[str]:
-        """Names of the function tools on offer."""
-        return [str(tool.get("function", {}).get("name", "")) for tool in self.tools]
-
-    @property
-    def temperature(self) -> float | None:
-        value = self.body.get("temperature")
-        return float(value) if isinstance(value, int | float) else None
-
-    @property
-    def max_tokens(self) -> int | None:
-        value = self.body.get("max_tokens")
-        return value if isinstance(value, int) else None
-
-    @property
-    def seed(self) -> int | None:
-        value = self.body.get("seed")
-        return value if isinstance(value, int) else None
-
-    @property
-    def retry_count(self) -> int:
-        """The openai client's ``x-stainless-retry-count`` header (0 on a first attempt)."""
-        try:
-            return int(self.headers.get("x-stainless-retry-count", "0"))
-        except ValueError:
-            return 0
-
-    @property
-    def api_key(self) -> str | None:
-        """The bearer token sent, if any (so tests can check which key went out)."""
-        scheme, _, token = self.headers.get("authorization", "").partition(" ")
-        return token if scheme.lower() == "bearer" and token else None
-
-    @property
-    def last_message(self) -> dict[str, Any] | None:
-        return self.messages[-1] if self.messages else None
-
-    def tool_results(self) -> list[dict[str, Any]]:
-        """The ``role: tool`` messages after the last assistant message."""
-        results: list[dict[str, Any]] = []
-        for message in reversed(self.messages):
-            if message.get("role") == "assistant":
-                break
-            if message.get("role") == "tool":
-                results.append(message)
-        return results[::-1]
-
-    def tool_result_text(self) -> str:
-        """Contents of :meth:`tool_results`, joined by newlines."""
-        return "\n".join(_text_of(message.get("content")) for message in self.tool_results())
-
-
-Policy = Callable[[ChatRequest], ScriptItem]
-"""A script as a function of the request."""
-
-
-def count_tokens(text: str) -> int:
-    """A rough, deterministic token count: one token per four characters, rounded up."""
-    return math.ceil(len(text) / 4)
-
-
-def _prompt_tokens(body: Mapping[str, Any]) -> int:
-    total = 0
-    messages = body.get("messages")
-    for message in messages if isinstance(messages, list) else []:
-        if not isinstance(message, Mapping):
-            continue
-        total += 3 + count_tokens(_text_of(message.get("content")))
-        if message.get("tool_calls"):
-            total += count_tokens(json.dumps(message["tool_calls"], sort_keys=True))
-    if body.get("tools"):
-        total += count_tokens(json.dumps(body["tools"], sort_keys=True))
-    return total
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    # Handler threads are joined on close (no thread outlives the server).
-    daemon_threads = False
-    block_on_close = True
-    owner: ScriptedServer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _HTTPServer
-    protocol_version = "HTTP/1.1"
-    server_version = "understudy-scripted/1"
-    timeout = 60  # an idle keep-alive connection is dropped after this many seconds
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.owner._track(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.owner._untrack(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: nothing about requests goes to stderr."""
-
-    def do_GET(self) -> None:
-        if self.path.rstrip("/") in ("/v1/models", "/models"):
-            owner = self.server.owner
-            self._send_json(
-                200,
-                {
-                    "object": "list",
-                    "data": [
-                        {"id": name, "object": "model", "created": 0, "owned_by": "understudy"}
-                        for name in owner.models
-                    ],
-                },
-            )
-        else:
-            self._send_error(404, f"no route GET {self.path}", "not_found")
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
-            self._send_error(404, f"no route POST {self.path}", "not_found")
-            return
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            self._send_error(400, "request body is not JSON", "invalid_request_error")
-            return
-        if not isinstance(body, dict):
-            self._send_error(400, "request body is not a JSON object", "invalid_request_error")
-            return
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        if body.get("stream"):
-            self._send_error(400, "the scripted server does not stream", "invalid_request_error")
-            return
-        owner = self.server.owner
-        owner._arrived()
-        try:
-            self._answer(owner, body, headers)
-        finally:
-            owner._left()
-
-    def _answer(self, owner: ScriptedServer, body: dict[str, Any], headers: dict[str, str]) -> None:
-        request, item = owner._next(body, headers)
-        if item.delay_s and owner._stopping.wait(item.delay_s):
-            return  # shutting down: drop the connection without an answer
-        if isinstance(item, Fault):
-            self._send_error(
-                item.status,
-                item.message,
-                item.error_type,
-                should_retry=item.should_retry,
-                retry_after=item.retry_after,
-            )
-            return
-        self._send_json(200, owner._completion(request, item))
-
-    def _send_error(
-        self,
-        status: int,
-        message: str,
-        error_type: str,
-        should_retry: bool | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        headers: dict[str, str] = {}
-        if should_retry is not None:
-            headers["x-should-retry"] = "true" if should_retry else "false"
-        if retry_after is not None:
-            headers["Retry-After"] = str(math.ceil(retry_after))
-            headers["retry-after-ms"] = str(round(retry_after * 1000))
-        error = {"message": message, "type": error_type, "code": error_type, "param": None}
-        self._send_json(status, {"error": error}, headers)
-
-    def _send_json(
-        self, status: int, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> None:
-        data = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            # The client gave up (its timeout ran out during a slow reply).
-            self.close_connection = True
 
 
 class ScriptedServer:
@@ -377,7 +75,7 @@ class ScriptedServer:
         self._peak_in_flight = 0
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
-        self._httpd: _HTTPServer | None = None
+        self._httpd: ScriptedHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -386,7 +84,7 @@ class ScriptedServer:
         """Bind a free port on 127.0.0.1 and serve in a background thread."""
         if self._httpd is not None:
             raise RuntimeError("the scripted server is already started")
-        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        httpd = ScriptedHTTPServer(("127.0.0.1", 0), ChatCompletionsHandler)
         httpd.owner = self
         self._httpd = httpd
         self._stopping.clear()
@@ -536,45 +234,9 @@ class ScriptedServer:
         return Fault(status=500, message=message, error_type=error_type, should_retry=False)
 
     def _completion(self, request: ChatRequest, turn: ScriptedTurn) -> dict[str, Any]:
-        tool_calls: list[dict[str, Any]] = [
-            {
-                "id": f"call_{request.index}_{position}",
-                "type": "function",
-                "function": {
-                    "name": name,
-                    "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
-                },
-            }
-            for position, (name, arguments) in enumerate(turn.tool_calls)
-        ]
-        message: dict[str, Any] = {"role": "assistant", "content": turn.content}
-        if tool_calls:
-            message["tool_calls"] = tool_calls
-        if turn.reasoning is not None:
-            message["reasoning_content"] = turn.reasoning
-        completion_text = (turn.content or "") + (turn.reasoning or "")
-        completion_tokens = count_tokens(completion_text) + sum(
-            count_tokens(call["function"]["name"] + call["function"]["arguments"])
-            for call in tool_calls
+        return chat_completion(
+            request,
+            turn,
+            created=self._created + request.index,
+            model=request.model or self.models[0],
         )
-        prompt_tokens = _prompt_tokens(request.body)
-        finish_reason = turn.finish_reason or ("tool_calls" if tool_calls else "stop")
-        return {
-            "id": f"chatcmpl-scripted-{request.index}",
-            "object": "chat.completion",
-            "created": self._created + request.index,
-            "model": request.model or self.models[0],
-            "choices": [
-                {
-                    "index": 0,
-                    "message": message,
-                    "finish_reason": finish_reason,
-                    "logprobs": None,
-                }
-            ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-        }

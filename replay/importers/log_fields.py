@@ -1,0 +1,143 @@
+"""Reading loosely typed log fields: lenient accessors (a field of the wrong type reads as
+absent), token usage summed once per response, timestamps in any common form, and session ids."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "UsageTally",
+    "as_int",
+    "as_list",
+    "as_object",
+    "as_text",
+    "file_stem",
+    "parse_timestamp",
+    "session_id",
+]
+
+
+# -- lenient accessors: logs are untyped JSON; a field of the wrong type reads as absent --------
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty dict."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` if it is a JSON array, else an empty list."""
+    return value if isinstance(value, list) else []
+
+
+def as_text(value: Any) -> str | None:
+    """``value`` if it is a string, else None."""
+    return value if isinstance(value, str) else None
+
+
+def as_int(value: Any) -> int | None:
+    """``value`` if it is an integer (not a boolean), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class UsageTally:
+    """Token usage summed over a session, each API response counted once.
+
+    Logs repeat a response's usage on every line or event that came from it; ``add`` with the
+    response id skips the repeats (usage without an id is always counted).
+    """
+
+    def __init__(self) -> None:
+        self.totals: dict[str, int] = {}
+        self._seen: set[str] = set()
+
+    def add(self, usage: Any, response_id: str | None = None) -> bool:
+        """Count ``usage`` (a dict of token counts); False if it was a repeat or not a dict."""
+        if not isinstance(usage, dict) or (response_id is not None and response_id in self._seen):
+            return False
+        if response_id is not None:
+            self._seen.add(response_id)
+        for key, value in usage.items():
+            if (count := as_int(value)) is not None:
+                self.totals[key] = self.totals.get(key, 0) + count
+        return True
+
+
+# --------------------------------------------------------------------------- time and ids
+
+
+_EPOCH_MS_THRESHOLD = 1e11  # seconds-since-epoch values stay below this until the year 5138
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """A timezone-aware datetime from a log timestamp, or None when it is absent or unusable.
+
+    Accepts ISO 8601 strings (``Z`` suffix, fractional seconds of any length, a space instead
+    of ``T``), and numbers (or numeric strings) of seconds -- or milliseconds when larger than
+    1e11 -- since the Unix epoch. Naive values are taken as UTC. Never raises.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return _from_epoch(float(value))
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return _from_epoch(float(text))
+    except ValueError:
+        pass
+    text = re.sub(r"[zZ]$", "+00:00", text)
+    # Python 3.11 accepts only 3 or 6 fraction digits in some forms: normalize to 6.
+    text = re.sub(r"(\.\d+)", lambda m: "." + (m.group(1)[1:] + "000000")[:6], text, count=1)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _from_epoch(seconds: float) -> datetime | None:
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    if abs(seconds) >= _EPOCH_MS_THRESHOLD:
+        seconds /= 1000.0
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+_STEM_SUFFIXES = (".traj.json", ".jsonl", ".json", ".traj", ".eval", ".zip")
+
+
+def file_stem(path: Path | str) -> str:
+    """A file's name without its log suffix: ``a.traj.json`` -> ``a``, ``b.jsonl`` -> ``b``."""
+    name = Path(path).name
+    for suffix in _STEM_SUFFIXES:
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem or name
+
+
+def session_id(path: Path | str, index: int | None = None, own_id: Any = None) -> str:
+    """A stable session id.
+
+    The log's own id (``own_id``: a session id, instance id, sample id) wins when it is a
+    non-empty string or number; otherwise the id is the file stem (:func:`file_stem`),
+    followed by ``-<index>`` for files that hold several sessions. ``import_paths`` makes ids
+    unique across the files of one import by suffixing repeats with ``~2``, ``~3``, ...
+    """
+    if isinstance(own_id, str) and own_id.strip():
+        return own_id.strip()
+    if isinstance(own_id, int | float) and not isinstance(own_id, bool):
+        return str(own_id)
+    stem = file_stem(path)
+    return stem if index is None else f"{stem}-{index}"

@@ -1,0 +1,101 @@
+"""The per-session :class:`Redactor`: placeholder numbering and running the rules on a string.
+
+The rules themselves are in :mod:`understudy.replay.redact_rules`; what a session is redacted
+for, and what is kept, is described in :mod:`understudy.replay.redact`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+from understudy.replay.redact_rules import _RULES, Span
+
+KINDS = ("private_key", "jwt", "api_key", "token", "secret", "email", "user", "ip")
+"""Kinds of redacted values, as the counter names them."""
+
+_PLACEHOLDER_NAMES = {kind: kind.upper() for kind in KINDS}
+_KIND_OF_NAME = {name: kind for kind, name in _PLACEHOLDER_NAMES.items()}
+_PLACEHOLDER = re.compile(r"<(" + "|".join(_PLACEHOLDER_NAMES.values()) + r")_(\d+)>")
+
+_MEMO_MAX_CHARS = 256
+"""Strings up to this length are memoised per session (ids, names, paths repeat a lot)."""
+
+
+class Redactor:
+    """Placeholder assignment for one session: the same value always gets the same name."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
+        self._next: dict[str, int] = dict.fromkeys(KINDS, 1)
+        self.counts: Counter[str] = Counter()
+        self.saw_placeholders = False
+        """Whether a string already held a placeholder (a session redacted before)."""
+        self._log: list[str] = []  # kinds replaced, in order, for the memo below
+        self._memo: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def reserve(self, text: str) -> None:
+        """Note placeholders already in ``text`` so new ones do not reuse their numbers."""
+        if "<" not in text:
+            return
+        for match in _PLACEHOLDER.finditer(text):
+            kind = _KIND_OF_NAME[match.group(1)]
+            self._next[kind] = max(self._next[kind], int(match.group(2)) + 1)
+
+    def placeholder(self, kind: str, value: str) -> str:
+        """The placeholder for ``value`` of ``kind`` (assigned on first sight), counted."""
+        known = self._names[kind]
+        name = known.get(value)
+        if name is None:
+            name = f"<{_PLACEHOLDER_NAMES[kind]}_{self._next[kind]}>"
+            self._next[kind] += 1
+            known[value] = name
+        self.counts[kind] += 1
+        self._log.append(kind)
+        return name
+
+    def text(self, text: str) -> str:
+        """``text`` with every secret and personal value replaced."""
+        if "<" in text and not self.saw_placeholders and _PLACEHOLDER.search(text):
+            self.saw_placeholders = True
+        if len(text) < 7:
+            return text
+        memo = len(text) <= _MEMO_MAX_CHARS
+        if memo:
+            hit = self._memo.get(text)
+            if hit is not None:
+                if hit[1]:
+                    self.counts.update(hit[1])
+                return hit[0]
+        logged = len(self._log)
+        original = text
+        # One replacement can expose another (``a@b.comDB_PASSWORD=x`` becomes
+        # ``<EMAIL_1>_PASSWORD=x``): repeat until nothing changes, so redaction is idempotent.
+        for _ in range(4):
+            before = text
+            for rule in _RULES:
+                if any(map(text.__contains__, rule.triggers)):
+                    text = _apply(text, rule.find(self, text))
+            if text == before:
+                break
+        if memo:
+            self._memo[original] = (text, tuple(self._log[logged:]))
+        del self._log[logged:]
+        return text
+
+
+def _apply(text: str, spans: Iterator[Span]) -> str:
+    """``text`` with non-overlapping spans (in ascending order) replaced."""
+    parts: list[str] = []
+    pos = 0
+    for start, end, replacement in spans:
+        if start < pos:
+            continue
+        parts.append(text[pos:start])
+        parts.append(replacement)
+        pos = end
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
