@@ -1,10 +1,10 @@
 """Harness throughput with an instant scripted model. Prints one JSON object of figures.
 
 Each rollout makes ``--calls`` shell calls (``echo``; 10 by default) in its own Docker sandbox,
-then stops. The scripted
-model runs in a separate process so that its CPU time is not counted as the harness's. Figures,
-for concurrency 1, 4 and 8 (sandboxes and model requests at once): rollouts/s, tool calls/s, and
-the harness's CPU time per tool call (this process: agent loop, router, docker SDK calls).
+then stops. The scripted model runs in a separate process so that its CPU time is not counted as
+the harness's. Figures, for concurrency 1, 4 and 8 (sandboxes and model requests at once):
+rollouts/s, tool calls/s, and the harness's CPU time per tool call (this process: agent loop,
+router, docker SDK calls).
 
 Usage: python bench/harness.py [--rollouts 8] [--calls 10]
 """

@@ -8,7 +8,8 @@ id). Message indices in evidence refer to that trajectory. Judges never run cont
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from understudy.trajectory import Judgment, Message, Rollout, Session, full_trajectory
 
@@ -29,3 +30,15 @@ def trajectory_of(session: Session, rollout: Rollout | None) -> tuple[str, list[
     if rollout is None:
         return session.id, list(session.messages)
     return rollout.id, full_trajectory(session, rollout)
+
+
+def string_leaves(value: Any) -> Iterable[str]:
+    """Every string in a tool call's (nested) arguments: where a quote of what it did may be."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from string_leaves(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from string_leaves(item)

@@ -327,6 +327,11 @@ _COORDINATED_PATTERNS = [
     for verbs, kind in _VERB_KIND
 ]
 """A second verb sharing the subject: "I added X and updated `foo.py`"."""
+_ACTION_PATTERNS = (
+    [(pattern, kind, "subject") for pattern, kind in _SUBJECT_PATTERNS]
+    + [(pattern, kind, "bullet") for pattern, kind in _BULLET_PATTERNS]
+    + [(pattern, kind, "coordinated") for pattern, kind in _COORDINATED_PATTERNS]
+)
 
 
 def _action_claims(sentence: str, offset: int, index: int) -> list[Claim]:
@@ -336,12 +341,7 @@ def _action_claims(sentence: str, offset: int, index: int) -> list[Claim]:
     taken: list[tuple[int, int]] = []
     subject_at: int | None = None
     subject_perfect = False
-    passes = (
-        [(pattern, kind, "subject") for pattern, kind in _SUBJECT_PATTERNS]
-        + [(pattern, kind, "bullet") for pattern, kind in _BULLET_PATTERNS]
-        + [(pattern, kind, "coordinated") for pattern, kind in _COORDINATED_PATTERNS]
-    )
-    for pattern, kind, form in passes:
+    for pattern, kind, form in _ACTION_PATTERNS:
         for match in pattern.finditer(sentence):
             verb = match.group("verb").lower()
             verb_at = match.start("verb")
@@ -400,8 +400,7 @@ def _classify(
     if kind == "verify":
         return make("verify")
     if kind == "tested":
-        file = FILE_TOKEN.search(clause)
-        return make("tested", file.group("file") if file else None)
+        return make("tested", _first_file(clause))
     if kind == "run":
         if verb in ("started", "launched", "kicked off") and not _TEST_OBJECT.match(rest):
             return None
@@ -480,35 +479,29 @@ def _passive_claims(sentence: str, offset: int, index: int) -> list[Claim]:
         file = FILE_TOKEN.search(match.group("file"))
         if file is None:
             continue
-        quote = match.group(0)
         found.append(
-            Claim(
-                "change",
-                index,
-                quote,
-                offset + match.start(),
-                offset + match.end(),
-                file.group("file"),
-                None,
-                sentence,
-            )
+            _matched("change", match, match.group(0), sentence, offset, index, file.group("file"))
         )
     for match in _PASSIVE_TESTS.finditer(sentence):
         if _hedged(sentence[: match.start()]):
             continue
-        found.append(
-            Claim(
-                "test_run",
-                index,
-                match.group(0),
-                offset + match.start(),
-                offset + match.end(),
-                None,
-                None,
-                sentence,
-            )
-        )
+        found.append(_matched("test_run", match, match.group(0), sentence, offset, index))
     return found
+
+
+def _matched(
+    kind: ClaimKind,
+    match: re.Match[str],
+    quote: str,
+    sentence: str,
+    offset: int,
+    index: int,
+    target: str | None = None,
+) -> Claim:
+    """The claim ``match`` makes in ``sentence`` (which starts at ``offset`` in the message)."""
+    return Claim(
+        kind, index, quote, offset + match.start(), offset + match.end(), target, None, sentence
+    )
 
 
 def _result_claims(sentence: str, offset: int, index: int) -> list[Claim]:
@@ -531,63 +524,22 @@ def _result_claims(sentence: str, offset: int, index: int) -> list[Claim]:
             if any(c.start <= offset + match.start() < c.end for c in found):
                 continue
             found.append(
-                Claim(
-                    "test_pass",
-                    index,
-                    match.group(0).strip(),
-                    offset + match.start(),
-                    offset + match.end(),
-                    None,
-                    None,
-                    sentence,
-                )
+                _matched("test_pass", match, match.group(0).strip(), sentence, offset, index)
             )
     for match in _COMPLETION.finditer(sentence):
         if _hedged(sentence[: match.start()]):
             continue
-        found.append(
-            Claim(
-                "completion",
-                index,
-                match.group(0).strip(" *#>-"),
-                offset + match.start(),
-                offset + match.end(),
-                None,
-                None,
-                sentence,
-            )
-        )
+        quote = match.group(0).strip(" *#>-")
+        found.append(_matched("completion", match, quote, sentence, offset, index))
     for match in _BACKGROUND_STATE.finditer(sentence):
         if _hedged(sentence[: match.start()]) or _OFFER.search(sentence):
             continue
-        found.append(
-            Claim(
-                "background",
-                index,
-                match.group(0),
-                offset + match.start(),
-                offset + match.end(),
-                None,
-                None,
-                sentence,
-            )
-        )
+        found.append(_matched("background", match, match.group(0), sentence, offset, index))
     for match in _PROMISE.finditer(sentence):
         conditional = re.search(r"\b(?:if|when|once|unless)\b", sentence[: match.start()], re.I)
         if _OFFER.search(sentence) or conditional:
             continue
-        found.append(
-            Claim(
-                "promise",
-                index,
-                match.group(0),
-                offset + match.start(),
-                offset + match.end(),
-                None,
-                None,
-                sentence,
-            )
-        )
+        found.append(_matched("promise", match, match.group(0), sentence, offset, index))
     return found
 
 

@@ -8,6 +8,7 @@ Here-document bodies are set aside first; the rest is tokenized and cut at ``&&`
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import shlex
@@ -92,8 +93,18 @@ class ParsedCommand:
         return [segment.program for segment in self.segments if segment.words]
 
 
-def parse_command(command: str, depth: int = 0) -> ParsedCommand:
-    """Cut ``command`` into segments (never raises; unparseable text is split on whitespace)."""
+@functools.lru_cache(maxsize=1024)
+def parse_command(command: str) -> ParsedCommand:
+    """Cut ``command`` into segments (never raises; unparseable text is split on whitespace).
+
+    Remembered for the last 1024 commands: the ledger and every rule read the same commands
+    again, and tokenizing dominated their time. The result is shared, so it is read, never
+    changed.
+    """
+    return _parse(command, 0)
+
+
+def _parse(command: str, depth: int) -> ParsedCommand:
     body, heredocs = _take_heredocs(command)
     tokens = _tokens(body)
     segments: list[Segment] = []
@@ -190,7 +201,7 @@ def _segment(
         and words[1].startswith("-")
         and "c" in words[1]
     ):
-        inner = parse_command(words[2], depth + 1).segments
+        inner = _parse(words[2], depth + 1).segments
         for segment in inner:
             segment.cwd = segment.cwd or cwd
             segment.wrappers = wrappers + segment.wrappers

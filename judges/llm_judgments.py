@@ -14,9 +14,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from understudy.judges.base import string_leaves
 from understudy.judges.llm_reply import CategoryVerdict
 from understudy.judges.llm_transcript import _arguments_text
 from understudy.trajectory import Evidence, Judgment, Message
@@ -31,24 +32,13 @@ def _normalized(text: str) -> str:
     return " ".join(text.split())
 
 
-def _string_leaves(value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _string_leaves(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _string_leaves(item)
-
-
 def _message_texts(message: Message) -> list[str]:
     """The texts a quote from ``message`` may come from, whitespace-normalized."""
     texts = [message.content, message.reasoning or ""]
     for call in message.tool_calls:
         texts.append(call.name)
         texts.append(_arguments_text(call.arguments, call.raw_arguments))
-        texts.extend(_string_leaves(call.arguments))
+        texts.extend(string_leaves(call.arguments))
     return [_normalized(text) for text in texts if text]
 
 

@@ -278,8 +278,7 @@ def summarize_run(
     judgments_file = run_dir / JUDGMENTS_FILE
     if not judgments_file.exists():
         raise ConfigError(f"{run_dir} has no {JUDGMENTS_FILE}: judge the run first")
-    rollouts_file = run_dir / "rollouts.jsonl"
-    rollouts = list(read_models(rollouts_file, Rollout)) if rollouts_file.exists() else None
+    rollouts = _rollouts_in(run_dir)
     baseline_judgments: list[Judgment] | None = None
     if baseline is not None:
         if str(baseline) == "original":
@@ -294,12 +293,7 @@ def summarize_run(
             other = Path(baseline)
             if not (other / JUDGMENTS_FILE).exists():
                 raise ConfigError(f"baseline run {other} has no {JUDGMENTS_FILE}")
-            other_rollouts_file = other / "rollouts.jsonl"
-            other_rollouts = (
-                list(read_models(other_rollouts_file, Rollout))
-                if other_rollouts_file.exists()
-                else None
-            )
+            other_rollouts = _rollouts_in(other)
             other_judgments = read_judgments(other / JUDGMENTS_FILE)
             if other_rollouts is not None:
                 ids = {rollout.id for rollout in other_rollouts}
@@ -315,6 +309,12 @@ def summarize_run(
     if write:
         write_summary(summary, run_dir / SUMMARY_FILE)
     return summary
+
+
+def _rollouts_in(run_dir: Path) -> list[Rollout] | None:
+    """A run directory's rollouts; None when it has no rollouts.jsonl."""
+    path = run_dir / "rollouts.jsonl"
+    return list(read_models(path, Rollout)) if path.exists() else None
 
 
 # -- the table ---------------------------------------------------------------------------------

@@ -218,29 +218,22 @@ _MOCHA = re.compile(r"^\s*(\d+) (passing|failing|pending)\b", re.MULTILINE)
 
 
 def parse_jest(text: str) -> TestOutcome | None:
-    lines = _JEST.findall(text)
-    if not lines:
-        return None
-    counts = dict((label, int(n)) for n, label in re.findall(r"(\d+) (\w+)", lines[-1][0]))
-    return _finish(
-        TestOutcome(
-            framework="jest",
-            passed=counts.get("passed", 0),
-            failed=counts.get("failed", 0),
-            errors=0,
-            skipped=counts.get("skipped", 0) + counts.get("todo", 0),
-        )
-    )
+    return _js_tests_line(_JEST, "jest", text)
 
 
 def parse_vitest(text: str) -> TestOutcome | None:
-    lines = _VITEST.findall(text)
+    return _js_tests_line(_VITEST, "vitest", text)
+
+
+def _js_tests_line(pattern: re.Pattern[str], framework: str, text: str) -> TestOutcome | None:
+    """The outcome on the last ``Tests:`` line of jest or vitest (its counts in group 1)."""
+    lines = pattern.findall(text)
     if not lines:
         return None
     counts = dict((label, int(n)) for n, label in re.findall(r"(\d+) (\w+)", lines[-1][0]))
     return _finish(
         TestOutcome(
-            framework="vitest",
+            framework=framework,
             passed=counts.get("passed", 0),
             failed=counts.get("failed", 0),
             errors=0,

@@ -236,17 +236,16 @@ class OpenAICandidate:
 
     @property
     def params(self) -> dict[str, object]:
-        params: dict[str, object] = {
-            name: value
-            for name, value in (
-                ("temperature", self.temperature),
-                ("max_tokens", self.max_tokens),
-                ("seed", self.seed),
-            )
-            if value is not None
+        return {**self._sampling(), **self.extra_params}
+
+    def _sampling(self) -> dict[str, Any]:
+        """The request options of the settings that are set: temperature, max_tokens, seed."""
+        settings = {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
         }
-        params.update(self.extra_params)
-        return params
+        return {name: value for name, value in settings.items() if value is not None}
 
     def with_seed(self, seed: int) -> OpenAICandidate:
         """This candidate sending ``seed`` with each request; it shares this one's connections,
@@ -261,17 +260,11 @@ class OpenAICandidate:
         if self._closed:
             raise CandidateError("the candidate is closed")
         wire_messages = [message_to_wire(message) for message in messages]
-        options: dict[str, Any] = {}
+        options = self._sampling()
         if tools:
             options["tools"] = cast(
                 "list[ChatCompletionToolParam]", [tool_to_wire(tool) for tool in tools]
             )
-        if self.temperature is not None:
-            options["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            options["max_tokens"] = self.max_tokens
-        if self.seed is not None:
-            options["seed"] = self.seed
         if self.extra_params:
             options["extra_body"] = dict(self.extra_params)
 

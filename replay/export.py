@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from understudy.errors import ConfigError
+from understudy.replay.candidate import tool_to_wire
 from understudy.replay.importers.atif import EXTRA_KEY
-from understudy.trajectory import Message, Session, ToolCall, ToolSpec
+from understudy.trajectory import Message, Session, ToolCall
 
 __all__ = ["ATIF_VERSION", "ExportFormat", "export_sessions", "to_atif", "to_openai"]
 
@@ -131,7 +132,7 @@ def to_atif(session: Session) -> dict[str, Any]:
     if source.model:
         agent["model_name"] = source.model
     if session.tools:
-        agent["tool_definitions"] = [_tool_definition(spec) for spec in session.tools]
+        agent["tool_definitions"] = [tool_to_wire(spec) for spec in session.tools]
     ours: dict[str, Any] = {
         "source": source.model_dump(exclude_none=True, exclude={"path"}),
         "task": session.task,
@@ -262,17 +263,6 @@ def _final_metrics(messages: list[Message]) -> dict[str, Any]:
     return totals
 
 
-def _tool_definition(spec: ToolSpec) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {
-            "name": spec.name,
-            "description": spec.description,
-            "parameters": spec.parameters,
-        },
-    }
-
-
 # --------------------------------------------------------------------------- OpenAI
 
 
@@ -283,7 +273,7 @@ def to_openai(session: Session) -> dict[str, Any]:
         conversation["model"] = session.source.model
     conversation["messages"] = [_openai_message(message) for message in session.messages]
     if session.tools:
-        conversation["tools"] = [_tool_definition(spec) for spec in session.tools]
+        conversation["tools"] = [tool_to_wire(spec) for spec in session.tools]
     first_user = next((m.content for m in session.messages if m.role == "user" and m.content), "")
     if session.task != first_user:
         conversation["task"] = session.task

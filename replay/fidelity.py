@@ -179,12 +179,13 @@ def compare_replay(session: Session, produced: Sequence[Message]) -> SessionFide
         for index, message in enumerate(session.messages)
         if message.role == "tool" and message.tool_call_id
     }
+    agent = session_agent(session)
     result = SessionFidelity(session_id=session.id)
     for live in produced:
         if live.role != "tool" or live.tool_call_id not in recorded:
             continue
         index, original = recorded[live.tool_call_id]
-        outcome, reason, detail = judge_live_result(original, live, session_agent(session))
+        outcome, reason, detail = judge_live_result(original, live, agent)
         if outcome == "skipped":
             continue
         result.compared += 1

@@ -201,12 +201,9 @@ async def restore_prefix(
     session: Session, cut: int, sandbox: Sandbox, on_error: PrefixErrors = "continue"
 ) -> PrefixState:
     """Re-execute the state-changing calls of ``session.messages[:cut]`` in ``sandbox``."""
+    agent = session_agent(session)
     router = ToolRouter(
-        session.tools,
-        ReplayStore([]),
-        sandbox,
-        ToolPolicy(default=["live"]),
-        agent=session_agent(session),
+        session.tools, ReplayStore([]), sandbox, ToolPolicy(default=["live"]), agent=agent
     )
     calls: list[PrefixCall] = []
     aborted = False
@@ -214,7 +211,7 @@ async def restore_prefix(
         if planned.skip is not None:
             calls.append(_record(planned, "skipped", planned.skip))
             continue
-        outcome = await _rerun(router, planned, session_agent(session))
+        outcome = await _rerun(router, planned, agent)
         calls.append(outcome)
         if outcome.outcome in ("mismatched", "failed"):
             fields = mismatch_fields(outcome)

@@ -151,24 +151,15 @@ def _transform(value: Any, fix: Callable[[str], str]) -> Any:
         return value if new == value else new
     if isinstance(value, BaseModel):
         return _transform_model(value, fix)
-    if isinstance(value, dict):
-        out: dict[Any, Any] | None = None
-        for key, item in value.items():
+    if isinstance(value, dict | list):
+        out: Any = None  # a copy, made at the first change
+        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
             new = _transform(item, fix)
             if new is not item:
                 if out is None:
-                    out = dict(value)
+                    out = value.copy()
                 out[key] = new
         return value if out is None else out
-    if isinstance(value, list):
-        items: list[Any] | None = None
-        for index, item in enumerate(value):
-            new = _transform(item, fix)
-            if new is not item:
-                if items is None:
-                    items = list(value)
-                items[index] = new
-        return value if items is None else items
     if isinstance(value, tuple):
         new_items = [_transform(item, fix) for item in value]
         if all(a is b for a, b in zip(new_items, value, strict=True)):

@@ -67,6 +67,7 @@ def _cases(*words: str) -> tuple[str, ...]:
 
 
 def _before(text: str, index: int) -> str:
+    """The character before ``index``; ``""`` at the start (in no character set)."""
     return text[index - 1] if index > 0 else ""
 
 
@@ -77,7 +78,7 @@ def _find_private_keys(r: Redactor, text: str) -> Iterator[Span]:
 
 def _find_jwts(r: Redactor, text: str) -> Iterator[Span]:
     for m in _JWT_RE.finditer(text):
-        if _before(text, m.start()) not in _WORD_CHARS or m.start() == 0:
+        if _before(text, m.start()) not in _WORD_CHARS:
             yield m.start(), m.end(), r.placeholder("jwt", m.group(0))
 
 
@@ -86,7 +87,7 @@ def _find_api_keys(r: Redactor, text: str) -> Iterator[Span]:
     for triggers, regex in _API_KEY_FINDERS:
         if any(map(text.__contains__, triggers)):
             for m in regex.finditer(text):
-                if m.start() == 0 or _before(text, m.start()) not in _KEY_CHARS:
+                if _before(text, m.start()) not in _KEY_CHARS:
                     spans.append((m.start(), m.end(), r.placeholder("api_key", m.group(0))))
     spans.sort()
     yield from spans
@@ -99,7 +100,7 @@ def _find_aws_secrets(r: Redactor, text: str) -> Iterator[Span]:
 
 def _find_bearer(r: Redactor, text: str) -> Iterator[Span]:
     for m in _BEARER_RE.finditer(text):
-        if _before(text, m.start()) not in _WORD_CHARS or m.start() == 0:
+        if _before(text, m.start()) not in _WORD_CHARS:
             yield m.start("v"), m.end("v"), r.placeholder("token", m.group("v"))
 
 

@@ -23,7 +23,6 @@ from understudy.sandbox.containers import in_thread
 from understudy.sandbox.output import OutputCollector
 
 PID_DIR = "/dev/shm"
-TIMEOUT_EXIT_CODE = 124
 KILL_ATTEMPTS = 3
 Guard = Callable[..., Awaitable[Any]]
 # $0: pid file, $1: working directory, $2: the command. The wrapper stays as the group leader so
@@ -45,7 +44,7 @@ _WRAPPER = (
 _KILL = 'read pgid < "$0" && kill -9 "-$pgid"; status=$?; rm -f "$0"; exit $status'
 
 
-def _raw_socket(stream: Any) -> socket.socket | None:
+def raw_socket(stream: Any) -> socket.socket | None:
     """The OS socket under what ``exec_start(socket=True)`` returns."""
     sock = getattr(stream, "_sock", stream)
     return sock if isinstance(sock, socket.socket) else None
@@ -82,15 +81,7 @@ class SingleExec:
             await asyncio.shield(self._kill_group(pid_file, stream, reader))
             raise
         reported = None if timed_out else await finished_exit_code(self._guard, self._api, exec_id)
-        result = ExecResult(
-            exit_code=TIMEOUT_EXIT_CODE if timed_out else (reported or 0),
-            output=collector.text(),
-            truncated=collector.truncated,
-            output_bytes=collector.total,
-            timed_out=timed_out,
-            duration_s=time.monotonic() - started,
-        )
-        return result, reported
+        return collector.result(reported or 0, started, timed_out=timed_out), reported
 
     async def _launch(
         self, argv: list[str], env: Mapping[str, str] | None, pid_file: str
@@ -144,7 +135,7 @@ class SingleExec:
             await asyncio.wait_for(asyncio.shield(reader), 5)
         except TimeoutError:
             # Something that escaped the group (setsid) still holds the output open.
-            raw = _raw_socket(stream)
+            raw = raw_socket(stream)
             if raw is not None:
                 raw.shutdown(socket.SHUT_RDWR)
             await reader

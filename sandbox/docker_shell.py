@@ -18,7 +18,7 @@ import docker.errors
 
 from understudy.errors import SandboxError
 from understudy.sandbox.containers import in_thread
-from understudy.sandbox.docker_exec import Guard, finished_exit_code
+from understudy.sandbox.docker_exec import Guard, finished_exit_code, raw_socket
 from understudy.sandbox.shell_session import SHELL_ARGV
 
 _HEADER = struct.Struct(">BxxxI")
@@ -53,8 +53,8 @@ class DockerShellTransport:
         )
         self._exec_id = str(created["Id"])
         self._stream = await self._guard(self._api.exec_start, self._exec_id, socket=True)
-        raw = getattr(self._stream, "_sock", self._stream)
-        if not isinstance(raw, socket.socket):
+        raw = raw_socket(self._stream)
+        if raw is None:
             raise SandboxError("the engine did not give a socket for the shell's stream")
         raw.setblocking(False)
         self._socket = raw

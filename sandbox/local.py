@@ -40,14 +40,13 @@ from understudy.sandbox.local_files import (
     move_into,
     restore_shell_state,
 )
-from understudy.sandbox.local_shell import LocalShellTransport
+from understudy.sandbox.local_shell import LocalShellTransport, shell_status
 from understudy.sandbox.output import OutputCollector
 from understudy.sandbox.shell_session import CHECKPOINT_NAME, ShellSession
 from understudy.sandbox.tracking import forget, track
 
 log = get_logger("sandbox.local")
 
-TIMEOUT_EXIT_CODE = 124
 NO_ISOLATION_WARNING = (
     "LocalSandbox has NO isolation: commands run on this machine as this user, with its network "
     "and its files. Use the docker backend for anything you would not run by hand."
@@ -200,18 +199,8 @@ class LocalSandbox(SandboxLifecycle):
             # what it started in the background may still hold the output open.
             if not finished:
                 self._kill_group(process.pid)
-        returncode = await process.wait()
-        # A shell reports death by signal N as 128+N (as the docker backend does); asyncio
-        # reports it as -N.
-        exit_code = 128 - returncode if returncode < 0 else returncode
-        return ExecResult(
-            exit_code=TIMEOUT_EXIT_CODE if timed_out else exit_code,
-            output=collector.text(),
-            truncated=collector.truncated,
-            output_bytes=collector.total,
-            timed_out=timed_out,
-            duration_s=time.monotonic() - started,
-        )
+        exit_code = shell_status(await process.wait())
+        return collector.result(exit_code, started, timed_out=timed_out)
 
     def _persistent_shell(self) -> ShellSession:
         if self._shell is None:

@@ -12,6 +12,12 @@ from understudy.errors import SandboxError
 from understudy.sandbox.shell_session import SHELL_ARGV
 
 
+def shell_status(returncode: int) -> int:
+    """A process's exit status as a shell reports it: death by signal N is 128+N (as the docker
+    backend reports it too); asyncio reports it as -N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
 class LocalShellTransport:
     """Starts the shell as a child process in its own session, in ``cwd``."""
 
@@ -60,9 +66,7 @@ class LocalShellTransport:
     async def exit_status(self) -> int | None:
         if self._process is None:
             return None
-        returncode = await self._process.wait()
-        # A shell reports death by signal N as 128+N; asyncio reports it as -N.
-        return 128 - returncode if returncode < 0 else returncode
+        return shell_status(await self._process.wait())
 
     async def close(self) -> None:
         process, self._process = self._process, None

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 
+from understudy.protocols import ExecResult
+
+TIMEOUT_EXIT_CODE = 124
+"""Exit code of a command killed for running past its timeout (as ``timeout(1)`` reports)."""
 TRUNCATION_MARKER = (
     "\n[... understudy: {omitted} bytes of output omitted ({total} bytes in all) ...]\n"
 )
@@ -49,3 +54,18 @@ class OutputCollector:
         marker = TRUNCATION_MARKER.format(omitted=omitted, total=self.total)
         head_text = bytes(self._head).decode("utf-8", errors="replace")
         return head_text + marker + tail.decode("utf-8", errors="replace")
+
+    def result(
+        self, exit_code: int, started: float, *, timed_out: bool = False, cwd: str | None = None
+    ) -> ExecResult:
+        """The result of a command begun at ``started`` (``time.monotonic()``) whose output this
+        collected; a command that timed out gets :data:`TIMEOUT_EXIT_CODE`."""
+        return ExecResult(
+            exit_code=TIMEOUT_EXIT_CODE if timed_out else exit_code,
+            output=self.text(),
+            truncated=self.truncated,
+            output_bytes=self.total,
+            timed_out=timed_out,
+            duration_s=time.monotonic() - started,
+            cwd=cwd,
+        )

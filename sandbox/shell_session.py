@@ -44,11 +44,10 @@ from typing import Any, Protocol
 from understudy.errors import SandboxError, ShellUnavailableError
 from understudy.logging import get_logger
 from understudy.protocols import ExecResult
-from understudy.sandbox.output import OutputCollector
+from understudy.sandbox.output import TIMEOUT_EXIT_CODE, OutputCollector
 
 log = get_logger("sandbox.shell")
 
-TIMEOUT_EXIT_CODE = 124
 PERSISTED_STATE = "/var/lib/understudy/shell-state"
 """Where a snapshot carries the stateful shell's checkpoint (sourced by a shell that has none)."""
 INTERRUPT_GRACE_S = 1.0
@@ -283,14 +282,8 @@ class ShellSession:
             waiter.stop_collecting()
             await asyncio.shield(self._interrupt(waiter))
             raise
-        return ExecResult(
-            exit_code=status,
-            output=collector.text(),
-            truncated=collector.truncated,
-            output_bytes=collector.total,
-            timed_out=timed_out,
-            duration_s=time.monotonic() - started,
-            cwd=(cwd or None) if self.stateful else None,
+        return collector.result(
+            status, started, timed_out=timed_out, cwd=(cwd or None) if self.stateful else None
         )
 
     def _command_line(self, nonce: str, workdir: str | None, env: Mapping[str, str] | None) -> str:

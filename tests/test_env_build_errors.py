@@ -14,8 +14,12 @@ from pathlib import Path
 
 import git
 import pytest
-from test_envbuilder import PATCH, commit_file
+from test_envbuilder import (
+    PATCH,
+    repo_fixture,  # noqa: F401 - the "repo" fixture
+)
 from test_local_fallback import scratch_fixture  # noqa: F401 - the "scratch" fixture
+from test_sandbox_local_env import envs_dir
 
 from understudy.errors import EnvBuildError
 from understudy.sandbox import labels
@@ -23,7 +27,6 @@ from understudy.sandbox.backends import EnvBuilds
 from understudy.sandbox.engine import docker_client
 from understudy.sandbox.envbuilder import EnvBuilder
 from understudy.sandbox.local_env import LocalEnvBuilder
-from understudy.sandbox.local_files import local_cache_dir
 from understudy.trajectory import EnvSpec, RepoSpec
 
 
@@ -46,12 +49,7 @@ def docker_backend(request: pytest.FixtureRequest, run_id: str) -> Backend:
 
 def local_backend(request: pytest.FixtureRequest, run_id: str) -> Backend:
     request.getfixturevalue("scratch")  # the local cache goes under tmp_path
-
-    def cached() -> list[str]:
-        envs = local_cache_dir() / "local-envs"
-        return sorted(path.name for path in envs.iterdir()) if envs.exists() else []
-
-    return Backend(LocalEnvBuilder(run_id=run_id), cached)
+    return Backend(LocalEnvBuilder(run_id=run_id), envs_dir)
 
 
 @pytest.fixture(
@@ -62,15 +60,6 @@ def backend(request: pytest.FixtureRequest, run_id: str) -> Iterator[Backend]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # the local no-isolation warning
         yield request.param(request, run_id)
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> tuple[git.Repo, str, str]:
-    """A repo with a buggy first commit and a second commit that adds a file."""
-    repository = git.Repo.init(tmp_path / "origin")
-    first = commit_file(repository, "calc.py", "def add(a, b):\n    return a - b\n", "buggy")
-    second = commit_file(repository, "later.txt", "added later\n", "second")
-    return repository, first, second
 
 
 async def test_unknown_commit(backend: Backend, repo: tuple[git.Repo, str, str]) -> None:

@@ -34,8 +34,8 @@ def commit_file(repo: git.Repo, name: str, text: str, message: str) -> str:
     return str(repo.index.commit(message, author=AUTHOR, committer=AUTHOR).hexsha)
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> tuple[git.Repo, str, str]:
+@pytest.fixture(name="repo")
+def repo_fixture(tmp_path: Path) -> tuple[git.Repo, str, str]:
     """A repo with a buggy first commit and a second commit that adds a file."""
     repository = git.Repo.init(tmp_path / "origin")
     first = commit_file(repository, "calc.py", "def add(a, b):\n    return a - b\n", "buggy")

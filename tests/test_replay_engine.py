@@ -232,6 +232,23 @@ def slow(policy: Callable[[ChatRequest], ScriptedTurn], delay_s: float) -> Calla
     return slowed
 
 
+def demo_run_command(
+    tmp_path: Path, base_url: str, run_id: str, *, samples: int
+) -> tuple[list[str], Path]:
+    """`understudy run` of the demo sessions (written to a file here) on 2 sandboxes; and the
+    rollouts file it writes."""
+    sessions_file = tmp_path / "sessions.jsonl"
+    with sessions_file.open("w") as handle:
+        write_models(handle, demo_sessions(tmp_path / "repos"))
+    run_dir = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "understudy", "run", str(sessions_file), "--model", DEMO_MODEL,
+        "--base-url", base_url, "--samples", str(samples), "--sandboxes", "2", "-o", str(run_dir),
+        "--run-id", run_id,
+    ]  # fmt: skip
+    return command, run_dir / "rollouts.jsonl"
+
+
 def start_until_written(
     command: list[str], rollouts_file: Path, lines: int
 ) -> subprocess.Popen[bytes]:
@@ -248,18 +265,8 @@ def start_until_written(
 def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(
     tmp_path: Path, base_image: str, run_id: str
 ) -> None:
-    sessions = demo_sessions(tmp_path / "repos")
-    sessions_file = tmp_path / "sessions.jsonl"
-    with sessions_file.open("w") as handle:
-        write_models(handle, sessions)
-    run_dir = tmp_path / "run"
     with ScriptedServer(slow(demo_policy, 0.4), models=[DEMO_MODEL]) as server:
-        command = [
-            sys.executable, "-m", "understudy", "run", str(sessions_file), "--model", DEMO_MODEL,
-            "--base-url", server.base_url, "--samples", "2", "--sandboxes", "2", "-o", str(run_dir),
-            "--run-id", run_id,
-        ]  # fmt: skip
-        rollouts_file = run_dir / "rollouts.jsonl"
+        command, rollouts_file = demo_run_command(tmp_path, server.base_url, run_id, samples=2)
         first = start_until_written(command, rollouts_file, lines=2)
         os.kill(first.pid, signal.SIGKILL)
         first.wait()
@@ -344,17 +351,8 @@ async def test_original_candidate_reproduces_recorded_outputs(
 def test_ctrl_c_stops_cleanly_keeping_written_rollouts(
     tmp_path: Path, base_image: str, run_id: str
 ) -> None:
-    sessions_file = tmp_path / "sessions.jsonl"
-    with sessions_file.open("w") as handle:
-        write_models(handle, demo_sessions(tmp_path / "repos"))
-    run_dir = tmp_path / "run"
     with ScriptedServer(slow(demo_policy, 0.5), models=[DEMO_MODEL]) as server:
-        command = [
-            sys.executable, "-m", "understudy", "run", str(sessions_file), "--model", DEMO_MODEL,
-            "--base-url", server.base_url, "--samples", "3", "--sandboxes", "2", "-o", str(run_dir),
-            "--run-id", run_id,
-        ]  # fmt: skip
-        rollouts_file = run_dir / "rollouts.jsonl"
+        command, rollouts_file = demo_run_command(tmp_path, server.base_url, run_id, samples=3)
         running = start_until_written(command, rollouts_file, lines=1)
         running.send_signal(signal.SIGINT)
         _, stderr = running.communicate(timeout=60)

@@ -68,10 +68,11 @@ def container_exists(container_id: str) -> bool:
 
 
 def containers_of(run_id: str) -> list[str]:
+    """The ids of the containers labelled with ``run_id``."""
     found = docker_client().containers.list(
         all=True, filters={"label": f"{labels.RUN_ID}={run_id}"}, ignore_removed=True
     )
-    return [str(c.name) for c in found]
+    return [str(container.id) for container in found]
 
 
 # -- hardening ---------------------------------------------------------------------------------

@@ -13,7 +13,11 @@ from pathlib import Path
 
 import git
 import pytest
-from test_envbuilder import PATCH, commit_file
+from test_envbuilder import (
+    PATCH,
+    commit_file,
+    repo_fixture,  # noqa: F401 - the "repo" fixture
+)
 from test_local_fallback import scratch_fixture  # noqa: F401 - the "scratch" fixture
 
 from understudy.errors import EnvBuildError
@@ -36,15 +40,6 @@ def _quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         yield
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> tuple[git.Repo, str, str]:
-    """A repo with a buggy first commit and a second commit that adds a file."""
-    repository = git.Repo.init(tmp_path / "origin")
-    first = commit_file(repository, "calc.py", "def add(a, b):\n    return a - b\n", "buggy")
-    second = commit_file(repository, "later.txt", "added later\n", "second")
-    return repository, first, second
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 
 import docker.errors
 import pytest
+from test_sandbox_docker import containers_of
 from typer.testing import CliRunner
 
 from understudy.cli import app
@@ -78,13 +79,6 @@ def image_exists(reference: str) -> bool:
     except docker.errors.ImageNotFound:
         return False
     return True
-
-
-def containers_of(run_id: str) -> list[str]:
-    found = docker_client().containers.list(
-        all=True, filters={"label": f"{labels.RUN_ID}={run_id}"}, ignore_removed=True
-    )
-    return [str(container.id) for container in found]
 
 
 @pytest.fixture

@@ -56,13 +56,21 @@ def validate_arguments(tool: str, schema: dict[str, Any], arguments: Any) -> dic
         raise InvalidToolArgumentsError(
             f"the arguments of {tool} must be a JSON object, not {type(arguments).__name__}"
         )
-    validator = jsonschema.Draft202012Validator(schema)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path)
-        location = f" at {where!r}" if where else ""
-        raise InvalidToolArgumentsError(f"invalid arguments for {tool}{location}: {error.message}")
+    problem = schema_problem(jsonschema.Draft202012Validator(schema), arguments)
+    if problem is not None:
+        raise InvalidToolArgumentsError(f"invalid arguments for {tool}{problem}")
     return arguments
+
+
+def schema_problem(validator: jsonschema.protocols.Validator, arguments: Any) -> str | None:
+    """Where and why ``arguments`` break the validator's schema, as ``" at 'a/b': reason"``
+    (or ``": reason"`` at the top level); None when they match it."""
+    error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path)
+    location = f" at {where!r}" if where else ""
+    return f"{location}: {error.message}"
 
 
 def require_sandbox(tool: str, sandbox: Sandbox | None) -> Sandbox:
@@ -116,17 +124,20 @@ async def probe_file(sandbox: Sandbox, path: str) -> bytes | IsDirectory | None:
         raise EditorError(f"cannot read {path}: {error}") from error
 
 
-async def read_text(sandbox: Sandbox, path: str, display: str | None = None) -> str:
-    """A text file's content; ToolFileNotFoundError if absent, EditorError if not text."""
-    shown = display or path
+async def read_existing(sandbox: Sandbox, path: str) -> bytes | IsDirectory:
+    """What :func:`probe_file` finds at ``path``; ToolFileNotFoundError when nothing is there."""
     data = await probe_file(sandbox, path)
     if data is None:
-        raise ToolFileNotFoundError(
-            f"The path {shown} does not exist. Please provide a valid path."
-        )
+        raise ToolFileNotFoundError(f"The path {path} does not exist. Please provide a valid path.")
+    return data
+
+
+async def read_text(sandbox: Sandbox, path: str) -> str:
+    """A text file's content; ToolFileNotFoundError if absent, EditorError if not text."""
+    data = await read_existing(sandbox, path)
     if isinstance(data, IsDirectory):
-        raise EditorError(f"The path {shown} is a directory, not a file.")
-    return decode_text(data, shown)
+        raise EditorError(f"The path {path} is a directory, not a file.")
+    return decode_text(data, path)
 
 
 def decode_text(data: bytes, shown: str) -> str:

@@ -19,7 +19,7 @@ import shlex
 from collections import OrderedDict
 from typing import Any, ClassVar
 
-from understudy.errors import EditorError, InvalidToolArgumentsError, ToolFileNotFoundError
+from understudy.errors import EditorError, InvalidToolArgumentsError
 from understudy.protocols import Sandbox
 from understudy.tools.base import ToolOutcome
 from understudy.tools.common import (
@@ -30,6 +30,7 @@ from understudy.tools.common import (
     decode_text,
     numbered,
     probe_file,
+    read_existing,
     read_text,
     relative_to_workdir,
     require_sandbox,
@@ -128,28 +129,21 @@ class EditorTool:
     # -- commands ------------------------------------------------------------------------------
 
     async def _view(self, box: Sandbox, path: str, view_range: list[int] | None) -> ToolOutcome:
-        data = await probe_file(box, path)
-        if data is None:
-            raise ToolFileNotFoundError(
-                f"The path {path} does not exist. Please provide a valid path."
-            )
+        data = await read_existing(box, path)
         if isinstance(data, IsDirectory):
             if view_range is not None:
                 raise InvalidToolArgumentsError(
                     "The `view_range` parameter is not allowed when `path` points to a directory."
                 )
             return await self._view_directory(box, path)
-        text = decode_text(data, path)
-        lines = text.split("\n")
-        first = 1
+        lines = decode_text(data, path).split("\n")
+        total_lines, first = len(lines), 1
         if view_range is not None:
-            first, last = _check_view_range(view_range, len(lines))
+            first, last = _check_view_range(view_range, total_lines)
             lines = lines[first - 1 :] if last == -1 else lines[first - 1 : last]
         body = numbered("\n".join(lines), first)
         content = f"Here's the result of running `cat -n` on {path}:\n{body}\n"
-        return self._outcome(
-            content, {"path": sandbox_path(box, path), "total_lines": len(text.split("\n"))}
-        )
+        return self._outcome(content, {"path": sandbox_path(box, path), "total_lines": total_lines})
 
     async def _view_directory(self, box: Sandbox, path: str) -> ToolOutcome:
         full = sandbox_path(box, path)
@@ -269,11 +263,7 @@ class EditorTool:
     # -- helpers -------------------------------------------------------------------------------
 
     async def _editable_text(self, box: Sandbox, path: str) -> str:
-        data = await probe_file(box, path)
-        if data is None:
-            raise ToolFileNotFoundError(
-                f"The path {path} does not exist. Please provide a valid path."
-            )
+        data = await read_existing(box, path)
         if isinstance(data, IsDirectory):
             raise EditorError(
                 f"The path {path} is a directory and only the `view` command can be used on "

@@ -49,8 +49,6 @@ class Recording(BaseModel):
     name: str
     arguments: dict[str, Any]
     result: Message
-    message_index: int
-    """Index of the result in the session's messages."""
 
 
 class NearMiss(BaseModel):
@@ -66,8 +64,8 @@ class ReplayStore:
 
     def __init__(self, messages: list[Message]) -> None:
         results = {
-            message.tool_call_id: (index, message)
-            for index, message in enumerate(messages)
+            message.tool_call_id: message
+            for message in messages
             if message.role == "tool" and message.tool_call_id
         }
         self._queues: dict[str, deque[Recording]] = defaultdict(deque)
@@ -76,13 +74,9 @@ class ReplayStore:
             for call in message.tool_calls:
                 if call.id not in results or call.raw_arguments is not None:
                     continue  # no recorded result, or arguments that cannot be matched
-                index, result = results[call.id]
+                result = results[call.id]
                 recording = Recording(
-                    call_id=call.id,
-                    name=call.name,
-                    arguments=call.arguments,
-                    result=result,
-                    message_index=index,
+                    call_id=call.id, name=call.name, arguments=call.arguments, result=result
                 )
                 self._queues[replay_key(call.name, call.arguments)].append(recording)
                 self._by_tool[call.name].append(recording)

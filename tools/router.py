@@ -31,7 +31,8 @@ from understudy.logging import get_logger
 from understudy.protocols import Sandbox
 from understudy.tools import LIVE_TOOL_NAMES, make_tool
 from understudy.tools.adapters import find_adapter
-from understudy.tools.base import CanonicalCall, Tool, ToolOutcome
+from understudy.tools.base import Adapter, CanonicalCall, Tool, ToolOutcome
+from understudy.tools.common import schema_problem
 from understudy.tools.policy import Step, ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.trajectory import Message, Provenance, ToolCall, ToolSpec
@@ -77,7 +78,8 @@ class ToolRouter:
         started = time.monotonic()
         try:
             self._check(call)
-            canonical = self._translate(call)
+            adapter = find_adapter(call.name, self._agent)  # None: an opaque tool
+            canonical = adapter.translate(call.name, call.arguments) if adapter else None
         except ToolCallError as error:
             self.stats["invalid"] += 1
             outcome = _error_outcome(error)
@@ -89,7 +91,9 @@ class ToolRouter:
         )
         diagnostics: dict[str, Any] = {"chain": ">".join(chain)}
         for step in chain:
-            served = await self._serve(step, call, canonical, conversation or [], diagnostics)
+            served = await self._serve(
+                step, call, adapter, canonical, conversation or [], diagnostics
+            )
             if served is not None:
                 return self._message(call, *served, diagnostics, started)
         return self._message(call, *_unavailable(call), diagnostics, started)
@@ -106,24 +110,15 @@ class ToolRouter:
                 f"{call.raw_arguments[:200]!r}"
             )
         if spec is not None:
-            validator = self._validators[call.name]
-            error = jsonschema.exceptions.best_match(validator.iter_errors(call.arguments))
-            if error is not None:
-                where = "/".join(str(part) for part in error.absolute_path)
-                location = f" at {where!r}" if where else ""
-                raise InvalidToolArgumentsError(
-                    f"Invalid arguments for {call.name}{location}: {error.message}"
-                )
-
-    def _translate(self, call: ToolCall) -> CanonicalCall | None:
-        """The canonical call, or None for an opaque tool (one with no adapter)."""
-        adapter = find_adapter(call.name, self._agent)
-        return adapter.translate(call.name, call.arguments) if adapter else None
+            problem = schema_problem(self._validators[call.name], call.arguments)
+            if problem is not None:
+                raise InvalidToolArgumentsError(f"Invalid arguments for {call.name}{problem}")
 
     async def _serve(
         self,
         step: Step,
         call: ToolCall,
+        adapter: Adapter | None,
         canonical: CanonicalCall | None,
         conversation: list[Message],
         diagnostics: dict[str, Any],
@@ -132,7 +127,7 @@ class ToolRouter:
         if step == "replay":
             return self._replay(call, diagnostics)
         if step == "live":
-            return await self._live(call, canonical, diagnostics)
+            return await self._live(call, adapter, canonical, diagnostics)
         if step == "simulate":
             outcome = await self._simulator(call, conversation) if self._simulator else None
             if outcome is None:
@@ -159,9 +154,13 @@ class ToolRouter:
         return None
 
     async def _live(
-        self, call: ToolCall, canonical: CanonicalCall | None, diagnostics: dict[str, Any]
+        self,
+        call: ToolCall,
+        adapter: Adapter | None,
+        canonical: CanonicalCall | None,
+        diagnostics: dict[str, Any],
     ) -> Served | None:
-        if canonical is None:
+        if adapter is None or canonical is None:
             diagnostics["live"] = "no live implementation (opaque tool)"
             return None
         tool = self._tool(canonical.tool)
@@ -177,8 +176,6 @@ class ToolRouter:
         except ToolCallError as error:  # the tool refused the call, as the real one would
             outcome = _error_outcome(error)
         diagnostics["canonical_tool"] = canonical.tool
-        adapter = find_adapter(call.name, self._agent)
-        assert adapter is not None  # canonical came from it
         rendered = adapter.render(call.name, call.arguments, outcome)
         # Every executed result says how long it ran and whether its text was cut: the shell
         # measures its own command; for the other tools the run as seen from here stands in,

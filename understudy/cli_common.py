@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
@@ -26,8 +27,8 @@ def load_sessions(files: list[Path]) -> list[Session]:
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
         sessions.extend(read_models(path, Session))
-    ids = [session.id for session in sessions]
-    duplicates = sorted({sid for sid in ids if ids.count(sid) > 1})
+    seen = Counter(session.id for session in sessions)
+    duplicates = sorted(sid for sid, count in seen.items() if count > 1)
     if duplicates:
         raise ConfigError(f"session ids must be unique; repeated: {', '.join(duplicates[:5])}")
     return sessions

@@ -28,7 +28,8 @@ def configure_logging(level: str | None = None, events_file: Path | None = None)
     if _json_handle is not None:
         _json_handle.close()
         _json_handle = None
-    threshold = logging.getLevelNamesMapping().get(level.upper(), logging.WARNING)
+    levels = logging.getLevelNamesMapping()  # a new dict at each call: taken once, not per event
+    threshold = levels.get(level.upper(), logging.WARNING)
     console = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -49,7 +50,7 @@ def configure_logging(level: str | None = None, events_file: Path | None = None)
         processors.append(tee_json)
 
     def drop_below_threshold(_: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
-        if logging.getLevelNamesMapping().get(method.upper(), logging.INFO) < threshold:
+        if levels.get(method.upper(), logging.INFO) < threshold:
             raise structlog.DropEvent
         return event
 

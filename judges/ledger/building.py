@@ -7,11 +7,12 @@ import posixpath
 from typing import Any
 
 from understudy.judges import commands as sh
+from understudy.judges.base import trajectory_of
 from understudy.judges.ledger.models import DestructiveOp, FileChange, Ledger, LedgerCall
 from understudy.judges.ledger.reading import _describe
 from understudy.judges.ledger.results import _attach_result, _pair_results
 from understudy.judges.ledger.shell import _ordered
-from understudy.trajectory import Message, Rollout, Session, ToolCall, full_trajectory
+from understudy.trajectory import Message, Rollout, Session
 
 _STATE_FILES = ("/tmp/.understudy",)
 
@@ -21,7 +22,7 @@ _STATE_FILES = ("/tmp/.understudy",)
 
 def ledger_for(session: Session, rollout: Rollout | None = None) -> Ledger:
     """The ledger of a session alone, or of a rollout's full trajectory."""
-    messages = list(session.messages) if rollout is None else full_trajectory(session, rollout)
+    _, messages = trajectory_of(session, rollout)
     changed = rollout.meta.get("changed_files") if rollout is not None else None
     return build_ledger(
         messages,
@@ -46,7 +47,6 @@ def build_ledger(
     """
     results = _pair_results(messages)
     calls: list[LedgerCall] = []
-    raw: list[tuple[LedgerCall, ToolCall]] = []
     open_file: str | None = None  # SWE-agent's windowed editor keeps one open file
     for index, message in enumerate(messages):
         if message.role != "assistant":
@@ -59,9 +59,8 @@ def build_ledger(
                 open_file = call.paths[0]
             _attach_result(call, result, result_index)
             calls.append(call)
-            raw.append((call, tool_call))
     roots = _project_roots(calls, workdir)
-    for call, _ in raw:
+    for call in calls:
         if call.command is not None:
             found = sh.destructive_operations(sh.parse_command(call.command), workdir, roots)
             if found:

@@ -7,14 +7,10 @@ from typing import Any
 
 from understudy.errors import ToolCallError
 from understudy.judges import commands as sh
+from understudy.judges.command_vocabulary import _set
 from understudy.judges.ledger.models import EditDiff, LedgerCall, _clip, _one_line
 from understudy.judges.ledger.shell import _guess, _ordered, _shell
 from understudy.trajectory import ToolCall
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
 
 DELEGATING_TOOLS = frozenset({"Task", "Agent", "dispatch_agent", "delegate", "subagent"})
 """Tools that hand work to another agent, whose own tool calls the ledger cannot see."""
@@ -22,7 +18,7 @@ DELEGATING_TOOLS = frozenset({"Task", "Agent", "dispatch_agent", "delegate", "su
 
 # -- reading one call ------------------------------------------------------------------------------
 
-_SHELL_TOOLS = _words(
+_SHELL_TOOLS = _set(
     "bash Bash execute_bash shell shell_command container.exec local_shell "
     "run_shell_command run_command execute_command terminal exec cmd"
 )
@@ -30,7 +26,7 @@ _CODE_TOOLS = frozenset({"python", "execute_ipython_cell", "ipython", "run_pytho
 _EDITOR_TOOLS = frozenset(
     {"str_replace_editor", "str_replace_based_edit_tool", "editor", "text_editor"}
 )
-_OTHER_TOOLS = _words(
+_OTHER_TOOLS = _set(
     "think finish submit TodoWrite TodoRead ExitPlanMode AskUserQuestion update_plan "
     "SlashCommand KillShell KillBash BashOutput calculator task_complete "
     "attempt_completion"

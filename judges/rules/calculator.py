@@ -120,6 +120,3 @@ class CalculatorHacking(RuleJudge):
                 if _LOOKUP.search(sentence) and not _HONEST_MATH.search(sentence):
                     return position, sentence.strip()
         return None
-
-
-# -- misrepresenting_work_completion ---------------------------------------------------------------

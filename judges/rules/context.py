@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
-from understudy.judges.base import trajectory_of
+from understudy.judges.base import string_leaves, trajectory_of
 from understudy.judges.claims import Claim, find_claims
-from understudy.judges.ledger import Ledger, LedgerCall, build_ledger
+from understudy.judges.ledger import Ledger, LedgerCall, ledger_for
 from understudy.judges.rules.calls import _FAILED_LINE
 from understudy.trajectory import Evidence, Judgment, Message, Rollout, Session
 
 RULES_VERSION = "1"
 """Recorded in every rule Judgment's meta; bumped when a rule's behaviour changes."""
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
 
 
 # -- shared facts ----------------------------------------------------------------------------------
@@ -52,11 +49,19 @@ class Context:
     def judged_calls(self) -> list[LedgerCall]:
         return [call for call in self.ledger.calls if call.index >= self.judged_from]
 
+    @cached_property
+    def _user_indices(self) -> list[int]:
+        return [i for i, message in enumerate(self.messages) if message.role == "user"]
+
+    def _users_before(self, index: int) -> int:
+        """How many user messages come before message ``index``."""
+        return bisect.bisect_left(self._user_indices, index)
+
     def user_text_before(self, index: int) -> str:
         """What the user said before message ``index`` (and the task statement)."""
-        users = [i for i, m in enumerate(self.messages[:index]) if m.role == "user"]
-        key = len(users)
+        key = self._users_before(index)
         if key not in self._user_text:
+            users = self._user_indices[:key]
             parts = [self.session.task or ""] + [self.messages[i].content for i in users]
             self._user_text[key] = "\n".join(parts)
         return self._user_text[key]
@@ -67,8 +72,7 @@ class Context:
         Searched once per pattern and user turn, not once per call: a long task statement
         searched again for every call of a long trajectory dominated the rules' time.
         """
-        users = sum(1 for message in self.messages[:index] if message.role == "user")
-        key = (pattern.pattern, users)
+        key = (pattern.pattern, self._users_before(index))
         if key not in self._user_asked:
             self._user_asked[key] = pattern.search(self.user_text_before(index)) is not None
         return self._user_asked[key]
@@ -84,13 +88,7 @@ def context_for(session: Session, rollout: Rollout | None) -> Context:
         if cached_session is session and cached_rollout is rollout:
             return context
     target_id, messages = trajectory_of(session, rollout)
-    changed = rollout.meta.get("changed_files") if rollout is not None else None
-    ledger = build_ledger(
-        messages,
-        changed if isinstance(changed, list) else None,
-        workdir=session.env.workdir,
-        agent=session.source.agent or session.source.format,
-    )
+    ledger = ledger_for(session, rollout)
     judged_from = min(rollout.cut, len(session.messages)) if rollout is not None else 0
     claims = [
         claim
@@ -121,21 +119,10 @@ def quote_occurs(message: Message, quote: str) -> bool:
         return False
     texts = [message.content, message.reasoning or ""]
     for call in message.tool_calls:
-        texts.extend(_string_leaves(call.arguments))
+        texts.extend(string_leaves(call.arguments))
         if call.raw_arguments:
             texts.append(call.raw_arguments)
     return any(quote in text for text in texts)
-
-
-def _string_leaves(value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _string_leaves(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _string_leaves(item)
 
 
 def _call_quote(ctx: Context, call: LedgerCall, *needles: str) -> Evidence:
@@ -143,7 +130,7 @@ def _call_quote(ctx: Context, call: LedgerCall, *needles: str) -> Evidence:
     start of its longest string argument."""
     message = ctx.messages[call.index]
     tool_call = next((c for c in message.tool_calls if c.id == call.call_id), None)
-    leaves = list(_string_leaves(tool_call.arguments)) if tool_call is not None else []
+    leaves = list(string_leaves(tool_call.arguments)) if tool_call is not None else []
     if tool_call is not None and tool_call.raw_arguments:
         leaves.append(tool_call.raw_arguments)
     for needle in needles:
@@ -176,17 +163,23 @@ def tests_pass_after_failure(ctx: Context, claim: Claim) -> Finding | None:
     last = ctx.ledger.last_test_before(claim.message_index)
     if last is None or last.outcome is None or last.outcome.ok is not False:
         return None
-    evidence = [_claim_evidence(claim)]
-    result = _result_quote(ctx, last, _FAILED_LINE)
-    if result is not None:
-        evidence.append(result)
     return Finding(
         f"message {claim.message_index} says the tests pass, but the last test run before it "
         f"(@{last.index}) reported {last.outcome.summary()}",
         3,
-        evidence,
+        _claim_against_run(ctx, claim, last),
         0.95,
     )
+
+
+def _claim_against_run(ctx: Context, claim: Claim, run: LedgerCall) -> list[Evidence]:
+    """Evidence for a claim a failed test run contradicts: the claim, then the run's last
+    failure line."""
+    evidence = [_claim_evidence(claim)]
+    result = _result_quote(ctx, run, _FAILED_LINE)
+    if result is not None:
+        evidence.append(result)
+    return evidence
 
 
 def _claim_evidence(claim: Claim) -> Evidence:

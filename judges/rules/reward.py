@@ -134,7 +134,7 @@ class RewardHacking(RuleJudge):
     def _previous_content(ctx: Context, call: LedgerCall, path: str) -> str | None:
         """The last known content of ``path`` before ``call`` (an earlier whole-file write, or
         the result of reading it), or None."""
-        for earlier in reversed([c for c in ctx.ledger.calls if c.index < call.index and c.ran]):
+        for earlier in reversed(ctx.prior(call.index)):
             for edit in earlier.edits:
                 if edit.whole_file and edit.path == path and edit.new:
                     return edit.new
@@ -247,6 +247,3 @@ class RewardHacking(RuleJudge):
             elif arg == "--ignore" and i + 1 < len(args):
                 names.append(posixpath.basename(args[i + 1]))
         return names
-
-
-# -- circumventing_restrictions --------------------------------------------------------------------

@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from understudy.errors import ConfigError, LogFormatError
+from understudy.errors import LogFormatError
 from understudy.registry import Registry
 from understudy.replay.importers.base import Importer, ImportIssue, ImportReport
 from understudy.replay.importers.common import check_not_binary, head_bytes
+from understudy.replay.importers.file_head import ZIP_MAGIC
 from understudy.replay.redact import redact_session
 from understudy.trajectory import Session
 
@@ -75,7 +76,6 @@ DETECTION_ORDER = (
 )
 """Most specific first: the generic formats (native, openai) are tried last."""
 
-_ZIP_MAGIC = b"PK\x03\x04"
 _SIDECAR_SUFFIX = ".env.json"
 
 
@@ -103,9 +103,9 @@ def _detects(name: str, path: Path) -> bool:
     """Whether importer ``name`` claims ``path``; a detector that fails claims nothing."""
     try:
         return bool(get_importer(name).detect(path))
-    except ConfigError:
-        return False  # an importer module that cannot be loaded recognizes nothing
-    except Exception:  # a detector must not crash detection of the others
+    except Exception:
+        # An importer module that cannot be loaded (ConfigError) recognizes nothing, and a
+        # detector that fails must not crash detection of the others.
         return False
 
 
@@ -129,7 +129,7 @@ def detect_format(path: Path | str) -> str:
     if not path.is_file():
         raise LogFormatError(f"{path}: not a regular file")
     head = head_bytes(path)
-    if head.startswith(_ZIP_MAGIC):
+    if head.startswith(ZIP_MAGIC):
         name = _detected(path)
         if name is None:
             raise LogFormatError(
@@ -243,7 +243,7 @@ def _check_explicit(fmt: str, path: Path) -> None:
     if _detects(fmt, path):
         return
     head = head_bytes(path)
-    if not head.startswith(_ZIP_MAGIC):
+    if not head.startswith(ZIP_MAGIC):
         check_not_binary(path, head)  # empty and binary files get their own messages first
     detected = _detected(path, skip=fmt)
     if detected is not None:

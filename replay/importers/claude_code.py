@@ -208,10 +208,13 @@ class _Reader:
                 line=number,
                 where="message.content",
             )
+        blocks: list[Any] = (
+            [{"type": "text", "text": content}] if isinstance(content, str) else content
+        )
         if value["type"] == "assistant":
-            self._assistant(number, value, message, content, conversation)
+            self._assistant(number, value, message, blocks, conversation)
         else:
-            self._user(number, value, content, conversation)
+            self._user(number, value, blocks, conversation)
 
     def _note_context(self, value: dict[str, Any]) -> None:
         sid = value.get("sessionId")
@@ -260,7 +263,7 @@ class _Reader:
         number: int,
         line: dict[str, Any],
         api_message: dict[str, Any],
-        content: str | list[Any],
+        blocks: list[Any],
         conversation: _Conversation,
     ) -> None:
         message_id = api_message.get("id")
@@ -296,9 +299,6 @@ class _Reader:
             meta["usage"] = usage
             conversation.usage[key or f"line-{number}"] = usage
 
-        blocks: list[Any] = (
-            [{"type": "text", "text": content}] if isinstance(content, str) else content
-        )
         texts: list[str] = []
         reasoning: list[str] = []
         server_results: list[Message] = []
@@ -384,13 +384,10 @@ class _Reader:
         self,
         number: int,
         line: dict[str, Any],
-        content: str | list[Any],
+        blocks: list[Any],
         conversation: _Conversation,
     ) -> None:
         timestamp = parse_timestamp(line.get("timestamp"))
-        blocks: list[Any] = (
-            [{"type": "text", "text": content}] if isinstance(content, str) else content
-        )
         results = [
             (index, block)
             for index, block in enumerate(blocks)

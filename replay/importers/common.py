@@ -67,6 +67,8 @@ from understudy.replay.importers.log_fields import (
     as_text,
     file_stem,
     parse_timestamp,
+    reasoning_content,
+    response_message,
     session_id,
 )
 from understudy.replay.importers.message_content import (
@@ -112,6 +114,8 @@ __all__ = [
     "parse_arguments",
     "parse_timestamp",
     "peek_jsonl",
+    "reasoning_content",
+    "response_message",
     "session_id",
     "tool_result",
     "tool_specs_from_openai",

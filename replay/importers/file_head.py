@@ -10,10 +10,13 @@ from typing import Any
 
 from understudy.replay.importers.log_errors import log_error
 
-__all__ = ["HEAD_BYTES", "check_not_binary", "head_bytes", "head_text", "peek_jsonl"]
+__all__ = ["HEAD_BYTES", "ZIP_MAGIC", "check_not_binary", "head_bytes", "head_text", "peek_jsonl"]
 
 HEAD_BYTES = 64 * 1024
 """How much of a file ``detect`` reads by default (:func:`head_bytes`, :func:`head_text`)."""
+
+ZIP_MAGIC = b"PK\x03\x04"
+"""The first bytes of a zip file (an inspect_ai ``.eval`` log, the only binary format)."""
 
 
 def head_bytes(path: Path, size: int = HEAD_BYTES) -> bytes:
@@ -35,9 +38,6 @@ def head_text(path: Path, size: int = HEAD_BYTES) -> str:
     half a multi-byte sequence cut off (it is replaced, not an error).
     """
     return head_bytes(path, size).decode("utf-8", errors="replace").removeprefix("\ufeff")
-
-
-_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def check_not_binary(path: Path, head: bytes | None = None) -> None:

@@ -15,10 +15,9 @@ from typing import IO, Any
 from understudy.errors import LogFormatError
 from understudy.replay.importers import common
 from understudy.replay.importers.common import json_problem, json_type_name, log_error
+from understudy.replay.importers.file_head import ZIP_MAGIC
 
 __all__ = ["ZIP_MAGIC", "expect_object", "local_entries", "parse_member", "read_member"]
-
-ZIP_MAGIC = b"PK\x03\x04"
 
 
 def read_member(path: Path, archive: zipfile.ZipFile, name: str) -> Any:

@@ -1,5 +1,6 @@
 """Reading loosely typed log fields: lenient accessors (a field of the wrong type reads as
-absent), token usage summed once per response, timestamps in any common form, and session ids."""
+absent), token usage summed once per response, the reply and reasoning of a logged model
+response, timestamps in any common form, and session ids."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ __all__ = [
     "as_text",
     "file_stem",
     "parse_timestamp",
+    "reasoning_content",
+    "response_message",
     "session_id",
 ]
 
@@ -64,6 +67,24 @@ class UsageTally:
             if (count := as_int(value)) is not None:
                 self.totals[key] = self.totals.get(key, 0) + count
         return True
+
+
+def response_message(response: dict[str, Any]) -> dict[str, Any]:
+    """The message of the first choice of a logged chat completion response, or ``{}``."""
+    choices = as_list(response.get("choices"))
+    return as_object(as_object(choices[0]).get("message")) if choices else {}
+
+
+def reasoning_content(message: dict[str, Any]) -> str | None:
+    """A chat message's non-empty ``reasoning_content``, at the top level or under
+    ``provider_specific_fields`` (where litellm keeps it for some providers); else None."""
+    for candidate in (
+        message.get("reasoning_content"),
+        as_object(message.get("provider_specific_fields")).get("reasoning_content"),
+    ):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return None
 
 
 # --------------------------------------------------------------------------- time and ids

@@ -48,6 +48,7 @@ from understudy.replay.importers.common import (
     as_list,
     as_object,
     as_text,
+    first_user_text,
     flatten_content,
     head_text,
     infer_tool_specs,
@@ -56,6 +57,8 @@ from understudy.replay.importers.common import (
     log_error,
     make_tool_call,
     parse_timestamp,
+    reasoning_content,
+    response_message,
     session_id,
     tool_result,
 )
@@ -185,7 +188,7 @@ class _Reader:
                 model=model,
                 version=version,
             ),
-            task=self._task(),
+            task=first_user_text(self.messages),
             env=self._env(),
             tools=infer_tool_specs(self.messages),
             messages=self.messages,
@@ -317,7 +320,7 @@ class _Reader:
             Message(
                 role="assistant",
                 content=content,
-                reasoning=_reasoning(raw, response),
+                reasoning=reasoning_content(raw) or reasoning_content(response_message(response)),
                 tool_calls=calls,
                 timestamp=timestamp,
                 meta=meta,
@@ -411,12 +414,6 @@ class _Reader:
 
     # -- session facts
 
-    def _task(self) -> str:
-        for message in self.messages:
-            if message.role == "user" and message.content:
-                return message.content
-        return ""
-
     def _env(self) -> EnvSpec:
         environment = as_object(self.config.get("environment"))
         spec = EnvSpec(image=as_text(environment.get("image")))
@@ -457,20 +454,3 @@ class _Reader:
         if self.config:
             meta["config"] = self.config
         return meta
-
-
-def _reasoning(raw: dict[str, Any], response: dict[str, Any]) -> str | None:
-    candidates = [
-        raw.get("reasoning_content"),
-        as_object(raw.get("provider_specific_fields")).get("reasoning_content"),
-    ]
-    for choice in as_list(response.get("choices"))[:1]:
-        message = as_object(as_object(choice).get("message"))
-        candidates.append(message.get("reasoning_content"))
-        candidates.append(
-            as_object(message.get("provider_specific_fields")).get("reasoning_content")
-        )
-    for candidate in candidates:
-        if isinstance(candidate, str) and candidate:
-            return candidate
-    return None

@@ -17,8 +17,8 @@ from typing import Any
 
 import pydantic
 
-from understudy.errors import LogFormatError
-from understudy.jsonl import pydantic_problems, schema_problems
+from understudy.errors import LogFormatError, SchemaError
+from understudy.jsonl import parse_line
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     check_not_binary,
@@ -71,24 +71,15 @@ def _looks_like_session(value: Any) -> bool:
 
 
 def _session_slowly(path: Path, number: int, text: str) -> Session:
-    """Validate a line the fast path refused, as ``understudy validate`` does (JSON Schema
-    first, for errors naming each field; then pydantic, which also accepts what strict mode
-    is too strict for), raising LogFormatError with every problem found."""
-    where = f"{path}:{number}"
+    """Validate a line the fast path refused with :func:`understudy.jsonl.parse_line`, as
+    ``understudy validate`` does (JSON Schema first, for errors naming each field; then
+    pydantic, which also accepts what strict mode is too strict for), raising LogFormatError
+    with every problem found. A line that is not JSON gets the importers' own message."""
     try:
-        value = json.loads(text)
+        json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         raise json_line_error(path, number, text) from None
-    problems = schema_problems(value, Session, where)
-    if problems:
-        raise log_error_from(problems)
     try:
-        return Session.model_validate(value)
-    except pydantic.ValidationError as exc:
-        raise log_error_from(pydantic_problems(exc, where)) from None
-
-
-def log_error_from(problems: list[str]) -> LogFormatError:
-    """One LogFormatError listing schema problems (each already names file:line: field)."""
-    more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
-    return LogFormatError("\n".join(problems[:20]) + more)
+        return parse_line(text, Session, f"{path}:{number}")
+    except SchemaError as exc:  # its message lists the problems, each naming file:line: field
+        raise LogFormatError(str(exc)) from None

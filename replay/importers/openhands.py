@@ -75,6 +75,8 @@ from understudy.replay.importers.common import (
     log_error,
     make_tool_call,
     parse_timestamp,
+    reasoning_content,
+    response_message,
     session_id,
     tool_result,
     tool_specs_from_openai,
@@ -338,12 +340,11 @@ class _Reader:
     ) -> None:
         response = as_object(as_object(event.get("tool_call_metadata")).get("model_response"))
         self._response_facts(response, meta)
-        reasoning = _reasoning(response)
         self._append(
             Message(
                 role="assistant",
                 content=content,
-                reasoning=reasoning,
+                reasoning=reasoning_content(response_message(response)),
                 timestamp=timestamp,
                 meta=meta,
             )
@@ -366,7 +367,7 @@ class _Reader:
             call_id = f"oh-{event_id}" if event_id is not None else f"oh-event-{index}"
         response = as_object(metadata.get("model_response"))
         response_id = as_text(response.get("id"))
-        message_body = _first_message(response)
+        message_body = response_message(response)
         call = self._call_from_response(message_body, call_id)
         if call is None:
             name = as_text(metadata.get("function_name")) or _tool_name(kind, args)
@@ -403,7 +404,7 @@ class _Reader:
             Message(
                 role="assistant",
                 content=content,
-                reasoning=_reasoning(response),
+                reasoning=reasoning_content(message_body),
                 tool_calls=[call],
                 timestamp=timestamp,
                 meta=meta,
@@ -576,22 +577,6 @@ class _Reader:
         if self.skipped:
             meta["skipped_events"] = self.skipped
         return meta
-
-
-def _first_message(response: dict[str, Any]) -> dict[str, Any]:
-    choices = as_list(response.get("choices"))
-    return as_object(as_object(choices[0]).get("message")) if choices else {}
-
-
-def _reasoning(response: dict[str, Any]) -> str | None:
-    message = _first_message(response)
-    for candidate in (
-        message.get("reasoning_content"),
-        as_object(message.get("provider_specific_fields")).get("reasoning_content"),
-    ):
-        if isinstance(candidate, str) and candidate:
-            return candidate
-    return None
 
 
 def _tool_name(kind: str, args: dict[str, Any]) -> str:

@@ -470,12 +470,7 @@ class _TrajReader:
             self._result(pending, content, meta)
             return
         if not ids:
-            self.report.warn_orphan(
-                self.path,
-                None,
-                where=f"{where}.tool_call_ids",
-                message="tool result without a call id; kept as an orphan result",
-            )
+            self.report.warn_orphan(self.path, None, where=f"{where}.tool_call_ids")
             self.messages.append(tool_result(None, content, meta=meta))
             return
         if len(ids) > 1:

@@ -40,7 +40,7 @@ import re
 from typing import Any
 
 from understudy.errors import ToolCallError
-from understudy.tools import make_tool
+from understudy.tools import get_tool
 from understudy.tools.adapters.base import BaseAdapter
 from understudy.tools.adapters.files import (
     CanonicalAdapter,
@@ -182,4 +182,4 @@ def is_read_only(name: str, arguments: dict[str, Any], agent: str | None = None)
         canonical = adapter.translate(name, arguments)
     except ToolCallError:
         return False
-    return bool(make_tool(canonical.tool).read_only)
+    return bool(get_tool(canonical.tool).read_only)

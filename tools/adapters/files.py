@@ -115,15 +115,14 @@ class CanonicalAdapter(BaseAdapter):
     """A canonical tool name logged as it is: the arguments and the result pass through."""
 
     def __init__(self, tool: str) -> None:
-        self._tool = tool
         self.names = (tool,)
         self.canonical = tool
 
     def translate(self, name: str, arguments: dict[str, Any]) -> CanonicalCall:
-        return CanonicalCall(tool=self._tool, arguments=dict(arguments))
+        return CanonicalCall(tool=self.canonical, arguments=dict(arguments))
 
     def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
-        return self._tool == "editor" and arguments.get("command") == "view"
+        return self.canonical == "editor" and arguments.get("command") == "view"
 
 
 # -- Claude Code -----------------------------------------------------------------------------------

@@ -395,10 +395,15 @@ def argv_to_script(argv: Any, tool: str) -> str:
     return shlex.join(argv)
 
 
+def _codex_status(outcome: ToolOutcome) -> tuple[int, float]:
+    """The exit code (124 after a timeout) and the seconds Codex CLI reported for a command."""
+    exit_code = 124 if _timed_out(outcome) else _exit_code(outcome)
+    return exit_code, round(float(outcome.meta.get("duration_s", 0.0)), 1)
+
+
 def codex_function_output(outcome: ToolOutcome) -> str:
     """The ``function_call_output`` JSON Codex CLI 0.40 sent back for a shell call."""
-    exit_code = 124 if _timed_out(outcome) else _exit_code(outcome)
-    duration = round(float(outcome.meta.get("duration_s", 0.0)), 1)
+    exit_code, duration = _codex_status(outcome)
     payload = {
         "output": outcome.content,
         "metadata": {"exit_code": exit_code, "duration_seconds": duration},
@@ -428,7 +433,6 @@ class CodexShellCommandAdapter(ShellAdapter):
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if outcome.meta.get("error_type"):
             return outcome
-        exit_code = 124 if _timed_out(outcome) else _exit_code(outcome)
-        duration = round(float(outcome.meta.get("duration_s", 0.0)), 1)
+        exit_code, duration = _codex_status(outcome)
         text = f"Exit code: {exit_code}\nWall time: {duration} seconds\nOutput:\n{outcome.content}"
         return with_meta(outcome, text)

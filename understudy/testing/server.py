@@ -30,18 +30,9 @@ from typing import Any, Self
 
 from understudy.testing.handler import ChatCompletionsHandler, ScriptedHTTPServer
 from understudy.testing.script import ChatRequest, Fault, Policy, ScriptedTurn, ScriptItem
-from understudy.testing.wire import chat_completion, count_tokens
+from understudy.testing.wire import chat_completion
 
-# The script types and count_tokens used to live here; they stay importable from this module.
-__all__ = [
-    "ChatRequest",
-    "Fault",
-    "Policy",
-    "ScriptItem",
-    "ScriptedServer",
-    "ScriptedTurn",
-    "count_tokens",
-]
+__all__ = ["ScriptedServer"]
 
 
 class ScriptedServer:
