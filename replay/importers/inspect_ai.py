@@ -88,7 +88,8 @@ class InspectImporter:
             try:
                 with zipfile.ZipFile(path) as archive:
                     names = archive.namelist()
-            except (zipfile.BadZipFile, OSError, ValueError):
+            # NotImplementedError: a damaged central directory naming an unknown zip version.
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
                 return path.suffix.lower() == ".eval"
             return any(
                 name in ("header.json", "_journal/start.json") or _SAMPLE_NAME.match(name)
@@ -118,7 +119,7 @@ class InspectImporter:
             archive = zipfile.ZipFile(path)
         except OSError as exc:
             raise log_error(path, f"cannot read: {exc.strerror or exc}") from None
-        except (zipfile.BadZipFile, ValueError) as exc:
+        except (zipfile.BadZipFile, ValueError, NotImplementedError) as exc:
             if strict:
                 raise log_error(path, f"not a readable zip (truncated?): {exc}") from None
             yield from self._load_broken_zip(path, report)
