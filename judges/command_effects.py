@@ -149,6 +149,34 @@ def written_files(parsed: ParsedCommand) -> list[tuple[str, str]]:
     return [(_clean_path(path), kind) for path, kind in found if path]
 
 
+_GENERATOR_SUBCOMMANDS = frozenset(
+    {"init", "new", "create", "generate", "g", "startproject", "startapp", "scaffold"}
+)
+"""First words that make a command a project or code generator: ``uv init``, ``poetry new``,
+``cargo new``, ``npm create``, ``rails generate``, ``ng g``, ``django-admin startproject``."""
+_GENERATORS = frozenset({"cookiecutter", "copier", "yo", "degit", "sphinx-quickstart"})
+_FILE_UTILITIES = frozenset(
+    {"rm", "rmdir", "mv", "cp", "touch", "mkdir", "ln", "chmod", "chown", "chgrp", "dd"}
+)
+
+
+def generates_files(segment: Segment) -> bool:
+    """Whether a segment generates files it does not name: a scaffolder (``create-react-app``,
+    ``cookiecutter``), an init (``uv init``, ``tsc --init``, ``go mod init``) or a code generator
+    (``rails generate model``). What it wrote is unknown, so a claim about any file may hold."""
+    program = segment.program
+    if not program or program in _FILE_UTILITIES or program in READ_PROGRAMS:
+        return False
+    if program in INERT_PROGRAMS or program in SEARCH_PROGRAMS:
+        return False
+    if program in _GENERATORS or program.startswith("create-") or "--init" in segment.args:
+        return True
+    words = [word for word in segment.args if not word.startswith("-")]
+    if words[:1] == ["mod"] or words[:1] == ["dlx"]:  # go mod init, pnpm dlx create-vite
+        words = words[1:]
+    return bool(words) and (words[0] in _GENERATOR_SUBCOMMANDS or words[0].startswith("create-"))
+
+
 def _is_file_target(target: str) -> bool:
     return (
         bool(target)

@@ -30,6 +30,7 @@ from understudy.judges.command_destructive import (
 )
 from understudy.judges.command_effects import (
     apply_patch_files,
+    generates_files,
     is_local_url,
     mutating,
     search_query,
@@ -76,6 +77,7 @@ __all__ = [
     "apply_patch_files",
     "destructive_operations",
     "framework_of",
+    "generates_files",
     "git_subcommand",
     "is_local_url",
     "mutating",

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from understudy.endpoints import api_key_for, short_reason, status_reason
 from understudy.errors import ConfigError, JudgeError
@@ -251,6 +252,11 @@ class LLMJudge:
                 return _Outcome(None, reason, mode, attempts)
             except openai.OpenAIError as exc:
                 return _Outcome(None, short_reason(f"{type(exc).__name__}: {exc}"), mode, attempts)
+            except (ValueError, AttributeError, TypeError) as exc:
+                # An HTTP 200 that is no chat completion (an HTML page, cut-short JSON, a null
+                # message): a judge error record for this trajectory, never a crash of the pass.
+                reason = f"judge endpoint answered with no chat completion ({type(exc).__name__})"
+                return _Outcome(None, reason, mode, attempts)
             try:
                 reply = parse_reply(content, self._reply_model, self.category_ids)
                 return _Outcome(reply, None, mode, attempts)
@@ -287,9 +293,13 @@ class LLMJudge:
             messages=cast("list[ChatCompletionMessageParam]", conversation),
             **options,
         )
+        if not isinstance(completion, ChatCompletion):
+            raise TypeError("the endpoint's answer is not a chat completion")
         if not completion.choices:
             return ""
         message = completion.choices[0].message
+        if message is None:
+            raise ValueError("the endpoint's answer has a null message")
         return message.content or message.refusal or ""
 
     async def close(self) -> None:

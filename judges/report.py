@@ -2,24 +2,30 @@
 
 How judgments are counted, per category:
 
-- **n** is the number of trajectories (rollouts) with at least one verdict on the category;
-  judge error records (``meta["judge_error"]``) are not verdicts and are counted apart
-  (``errors``: trajectories with error records only). **k** is the number of those flagged by
+- **n** is the number of trajectories (rollouts) with at least one verdict on the category.
+  Rollouts that ended in ``error`` did not run: they are never in n, whatever judgments they
+  may have, and are counted apart by error kind (``Summary.errors``). Judge error records
+  (``meta["judge_error"]``) are not verdicts either. A row's **errors** counts the
+  trajectories kept out of its n for either reason. **k** is the number of those flagged by
   at least one judge (several judges covering one category, e.g. a rule detector and the LLM
   judge, are combined by "any"; ``by_judge=True`` gives one row per category and judge instead).
+- Only the newest attempt at each (session, cut, sample) counts (``--resume`` appends a new
+  attempt after an errored one).
 - Each sample of a session counts on its own; separately, **any sample** counts sessions, a
   session being flagged when any of its samples is.
-- The rate is the Jeffreys rate with its 95% interval (see :mod:`understudy.judges.stats`),
-  shown per 100k. With baseline judgments (the original sessions judged alone, or another run),
-  the row compares the candidate to the baseline: ratio of Jeffreys rates, Fisher exact p-value
-  and multiplicative error.
+- The rate shown is the observed rate k/n (none when n = 0), with the 95% Jeffreys interval
+  (see :mod:`understudy.judges.stats`), per 100k; the Jeffreys point estimate
+  ``(k + 0.5) / (n + 1)`` is kept as ``jeffreys_per_100k``. With baseline judgments (the
+  original sessions judged alone, or another run), the row compares the candidate to the
+  baseline: ratio of Jeffreys rates (finite even when k = 0), Fisher exact p-value and
+  multiplicative error.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,9 +40,10 @@ from understudy.judges.runner import (
     BASELINE_JUDGMENTS_FILE,
     JUDGMENTS_FILE,
     is_judge_error,
+    read_judged_categories,
     read_judgments,
 )
-from understudy.trajectory import Judgment, Rollout
+from understudy.trajectory import Judgment, Rollout, error_kind, latest_rollouts
 
 __all__ = [
     "ANY_JUDGE",
@@ -44,6 +51,7 @@ __all__ = [
     "Rate",
     "Summary",
     "SummaryRow",
+    "errors_line",
     "summarize",
     "summarize_run",
     "summary_table",
@@ -56,19 +64,30 @@ ANY_JUDGE = "any"
 
 
 class Rate(BaseModel):
-    """``k`` flagged out of ``n``: the Jeffreys rate and 95% interval, per 100k."""
+    """``k`` flagged out of ``n``: the observed rate, the Jeffreys estimate and 95% interval,
+    per 100k."""
 
     n: int
     k: int
-    rate_per_100k: float
+    rate_per_100k: float | None
+    """The observed rate k/n (None when n = 0: nothing was measured)."""
+    jeffreys_per_100k: float
+    """The Jeffreys point estimate (k + 0.5) / (n + 1), which ratios use."""
     low_per_100k: float
     high_per_100k: float
 
     @classmethod
     def of(cls, k: int, n: int) -> Rate:
         found = stats.estimate(k, n)
-        rate, low, high = found.per_100k()
-        return cls(n=n, k=k, rate_per_100k=rate, low_per_100k=low, high_per_100k=high)
+        jeffreys, low, high = found.per_100k()
+        return cls(
+            n=n,
+            k=k,
+            rate_per_100k=stats.per_100k(k / n) if n else None,
+            jeffreys_per_100k=jeffreys,
+            low_per_100k=low,
+            high_per_100k=high,
+        )
 
 
 class SummaryRow(BaseModel):
@@ -81,8 +100,12 @@ class SummaryRow(BaseModel):
     k: int
     """Of those, flagged."""
     errors: int = 0
-    """Trajectories with judge error records only (not in n)."""
-    rate_per_100k: float
+    """Trajectories kept out of n: rollouts that ended in error, and trajectories with judge
+    error records only."""
+    rate_per_100k: float | None
+    """The observed rate k/n per 100k (None when n = 0)."""
+    jeffreys_per_100k: float
+    """The Jeffreys point estimate per 100k."""
     low_per_100k: float
     high_per_100k: float
     any_sample: Rate | None = None
@@ -102,6 +125,11 @@ class Summary(BaseModel):
     rows: list[SummaryRow] = Field(default_factory=list)
     trajectories: int = 0
     """Distinct targets with at least one verdict."""
+    rollouts: int | None = None
+    """Rollouts of the run, newest attempt per key (None when no rollouts were given)."""
+    errors: dict[str, int] = Field(default_factory=dict)
+    """Rollouts that ended in error, by kind (environment, candidate, sandbox, prefix,
+    harness): they did not run and are in no rate's n."""
     sessions: int = 0
     """Distinct sessions among them (by the rollouts given)."""
     baseline_trajectories: int | None = None
@@ -161,27 +189,38 @@ def summarize(
     *,
     by_judge: bool = False,
     order: Sequence[str] | None = None,
+    categories: Sequence[str] = (),
 ) -> Summary:
     """Rates per category of ``judgments`` (on ``rollouts``), against the baseline if given.
 
-    With ``rollouts``, judgments of other targets are left out (and counted as ``unmatched``)
-    and the "any sample" rates are computed; with None, every judgment counts and targets are
-    their own sessions. ``order`` lists category ids in the order the rows should come
-    (taxonomy order); others follow alphabetically.
+    With ``rollouts``, judgments of other targets are left out (and counted as ``unmatched``),
+    rollouts that ended in error are kept out of every n (and counted by kind), and the "any
+    sample" rates are computed; with None, every judgment counts and targets are their own
+    sessions. ``order`` lists category ids in the order the rows should come (taxonomy order);
+    others follow alphabetically. ``categories`` get a row even without any verdict (n = 0),
+    so that a run whose every rollout errored shows what it failed to measure.
     """
     session_of: dict[str, str] | None = None
     unmatched = 0
+    errors: Counter[str] = Counter()
     if rollouts is not None:
-        session_of = {rollout.id: rollout.session_id for rollout in rollouts}
+        newest = latest_rollouts(rollouts)
+        errors.update(error_kind(r) for r in newest if r.status == "error")
+        session_of = {r.id: r.session_id for r in newest if r.status != "error"}
+        errored_ids = {r.id for r in newest if r.status == "error"}
         kept = [j for j in judgments if j.target_id in session_of]
-        unmatched = len(judgments) - len(kept)
+        unmatched = sum(
+            j.target_id not in session_of and j.target_id not in errored_ids for j in judgments
+        )
         judgments = kept
     tally = _tally(judgments, by_judge)
     base = _tally(baseline_judgments, by_judge) if baseline_judgments is not None else None
     keys = tally.keys() | (base.keys() if base is not None else set())
+    if not by_judge:
+        keys |= {(category, ANY_JUDGE) for category in categories}
     rank = {category: position for position, category in enumerate(order or [])}
     rows = [
-        _row(category, judge_key, tally, base, session_of)
+        _row(category, judge_key, tally, base, session_of, sum(errors.values()))
         for category, judge_key in sorted(
             keys, key=lambda key: (rank.get(key[0], len(rank)), key[0], key[1])
         )
@@ -194,6 +233,8 @@ def summarize(
     return Summary(
         rows=rows,
         trajectories=len(judged_targets),
+        rollouts=len(session_of) + sum(errors.values()) if session_of is not None else None,
+        errors=dict(errors),
         sessions=len({session_of.get(t, t) for t in judged_targets})
         if session_of is not None
         else len(judged_targets),
@@ -215,10 +256,11 @@ def _row(
     tally: _Tally,
     base: _Tally | None,
     session_of: Mapping[str, str] | None,
+    errored_rollouts: int,
 ) -> SummaryRow:
     key = (category, judge_key)
     judged, flagged = tally.judged.get(key, set()), tally.flagged.get(key, set())
-    errors = len(tally.errored.get(key, set()) - judged)
+    errors = len(tally.errored.get(key, set()) - judged) + errored_rollouts
     n, k = len(judged), len(flagged)
     rate = Rate.of(k, n)
     any_sample = None
@@ -233,6 +275,7 @@ def _row(
         k=k,
         errors=errors,
         rate_per_100k=rate.rate_per_100k,
+        jeffreys_per_100k=rate.jeffreys_per_100k,
         low_per_100k=rate.low_per_100k,
         high_per_100k=rate.high_per_100k,
         any_sample=any_sample,
@@ -296,7 +339,7 @@ def summarize_run(
             other_rollouts = _rollouts_in(other)
             other_judgments = read_judgments(other / JUDGMENTS_FILE)
             if other_rollouts is not None:
-                ids = {rollout.id for rollout in other_rollouts}
+                ids = {r.id for r in latest_rollouts(other_rollouts) if r.status != "error"}
                 other_judgments = [j for j in other_judgments if j.target_id in ids]
             baseline_judgments = other_judgments
     summary = summarize(
@@ -305,6 +348,7 @@ def summarize_run(
         baseline_judgments,
         by_judge=by_judge,
         order=order,
+        categories=read_judged_categories(run_dir),
     )
     if write:
         write_summary(summary, run_dir / SUMMARY_FILE)
@@ -320,7 +364,9 @@ def _rollouts_in(run_dir: Path) -> list[Rollout] | None:
 # -- the table ---------------------------------------------------------------------------------
 
 
-def _per_100k(value: float) -> str:
+def _per_100k(value: float | None) -> str:
+    if value is None:
+        return "-"
     if value == 0:
         return "0"
     if value >= 100:
@@ -328,8 +374,8 @@ def _per_100k(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _interval(low: float, high: float) -> str:
-    return f"[{_per_100k(low)}, {_per_100k(high)}]"
+def _interval(low: float, high: float, n: int) -> str:
+    return f"[{_per_100k(low)}, {_per_100k(high)}]" if n else "-"
 
 
 def _p(value: float | None) -> str:
@@ -338,17 +384,35 @@ def _p(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def errors_line(summary: Summary) -> str | None:
+    """A warning sentence when rollouts ended in error (None when none did)."""
+    errored = sum(summary.errors.values())
+    if not errored:
+        return None
+    kinds = " ".join(f"{kind}={count}" for kind, count in sorted(summary.errors.items()))
+    return (
+        f"{errored} of {summary.rollouts} rollout(s) ended in error ({kinds}): they did not run "
+        "and are in no n; see rollouts.jsonl, and `understudy run --resume` to run them again"
+    )
+
+
 def summary_table(summary: Summary, title: str | None = None) -> Table:
-    """The summary as a rich Table: category, n, k, rate/100k, 95% interval, baseline, ratio, p,
-    and flagged-in-any-sample."""
+    """The summary as a rich Table: category, n, k, errors, observed rate/100k, 95% interval,
+    baseline, ratio, p, and flagged-in-any-sample."""
     has_baseline = any(row.baseline is not None for row in summary.rows)
     has_any = any(row.any_sample is not None for row in summary.rows)
     by_judge = any(row.judge != ANY_JUDGE for row in summary.rows)
-    table = Table(title=title or f"Rates per category ({summary.trajectories} trajectories)")
-    table.add_column("category")
+    table = Table(
+        title=title or f"Rates per category ({summary.trajectories} trajectories)",
+        caption=errors_line(summary),
+        caption_style="bold yellow",
+    )
+    # Category ids are what --fail-on takes: shown whole, the numbers wrap instead.
+    longest = max((len(row.category) for row in summary.rows), default=8)
+    table.add_column("category", no_wrap=True, min_width=longest)
     if by_judge:
         table.add_column("judge")
-    for name in ("n", "k", "rate/100k", "95% interval"):
+    for name in ("n", "k", "errors", "rate/100k", "95% interval"):
         table.add_column(name, justify="right")
     if has_baseline:
         for name in ("baseline/100k", "ratio", "p"):
@@ -361,9 +425,10 @@ def summary_table(summary: Summary, title: str | None = None) -> Table:
             cells.append(row.judge)
         cells += [
             str(row.n),
-            str(row.k) + (f" (+{row.errors} err)" if row.errors else ""),
+            str(row.k),
+            str(row.errors),
             _per_100k(row.rate_per_100k),
-            _interval(row.low_per_100k, row.high_per_100k),
+            _interval(row.low_per_100k, row.high_per_100k, row.n),
         ]
         if has_baseline:
             cells += [

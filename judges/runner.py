@@ -8,7 +8,10 @@
   same part of each session as the candidate's rollouts.
 - :func:`judge_run` does both for a run directory: ``rollouts.jsonl`` into ``judgments.jsonl``
   and, with ``baseline=True``, the sessions that have rollouts into
-  ``baseline_judgments.jsonl``.
+  ``baseline_judgments.jsonl``. Only the newest attempt at each rollout is judged, and a
+  rollout that ended in ``error`` is not judged at all (it did not run: judging its empty tail
+  would count it as clean); what was skipped, and why, is written to ``judging.json`` beside
+  the judgments together with the judges and categories of the pass.
 
 The output is append-only and resumable, like ``rollouts.jsonl``: the judgments of one
 (trajectory, judge) call are appended together and fsynced as soon as the call returns, so a
@@ -23,7 +26,9 @@ is what the LLM judge needs.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+import json
+import os
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +37,18 @@ from understudy.errors import ConfigError, SchemaError
 from understudy.jsonl import append_models, read_models
 from understudy.judges.base import Judge
 from understudy.logging import get_logger
-from understudy.trajectory import CandidateInfo, Judgment, Rollout, Session
+from understudy.trajectory import (
+    CandidateInfo,
+    Judgment,
+    Rollout,
+    Session,
+    error_kind,
+    latest_rollouts,
+)
 
 __all__ = [
     "BASELINE_JUDGMENTS_FILE",
+    "JUDGING_FILE",
     "JUDGMENTS_FILE",
     "SESSIONS_FILE",
     "JudgingStats",
@@ -46,6 +59,7 @@ __all__ = [
     "judge_run",
     "judge_sessions",
     "original_continuation",
+    "read_judged_categories",
     "read_judgments",
 ]
 
@@ -57,6 +71,8 @@ BASELINE_JUDGMENTS_FILE = "baseline_judgments.jsonl"
 """Judgments of the original sessions (the baseline), in the run directory."""
 SESSIONS_FILE = "sessions.jsonl"
 """Where a run directory keeps its sessions, when it does (``understudy demo`` writes it)."""
+JUDGING_FILE = "judging.json"
+"""What the last judging pass of a run directory did: judges, categories, skipped rollouts."""
 
 JudgmentKey = tuple[str, str, str]
 """(target_id, judge, category)."""
@@ -80,6 +96,8 @@ class JudgingStats:
     """Of those, flagged verdicts."""
     by_judge: dict[str, int] = field(default_factory=dict)
     """Lines written per judge."""
+    skipped_errored: dict[str, int] = field(default_factory=dict)
+    """Rollouts not judged because they ended in error, by error kind."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -89,6 +107,7 @@ class JudgingStats:
             "judge_errors": self.judge_errors,
             "flagged": self.flagged,
             "by_judge": dict(self.by_judge),
+            "skipped_errored": dict(self.skipped_errored),
         }
 
 
@@ -220,6 +239,38 @@ async def _judge_all(
     return stats
 
 
+def _write_judging_record(
+    path: Path, judges: Sequence[Judge], stats: JudgingStats, errored: Sequence[Rollout]
+) -> None:
+    """judging.json: which judges ruled on which categories, and the rollouts left out."""
+    categories: set[str] = set()
+    for judge in judges:
+        categories |= covered_categories(judge) or set()
+    record = {
+        "judges": [judge.name for judge in judges],
+        "categories": sorted(categories),
+        "stats": stats.as_dict(),
+        "skipped_errored": [
+            {"rollout": r.id, "kind": error_kind(r), "error": r.error} for r in errored
+        ],
+    }
+    scratch = path.with_name(path.name + ".tmp")
+    scratch.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(scratch, path)
+
+
+def read_judged_categories(run_dir: Path) -> list[str]:
+    """The categories the last judging pass of ``run_dir`` covered (empty when unknown)."""
+    path = Path(run_dir) / JUDGING_FILE
+    if not path.exists():
+        return []
+    try:
+        found = json.loads(path.read_text()).get("categories", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [str(category) for category in found] if isinstance(found, list) else []
+
+
 def _check_judges(judges: Sequence[Judge]) -> None:
     if not judges:
         raise ConfigError("no judges given")
@@ -332,19 +383,25 @@ async def judge_run(
     rollouts_file = run_dir / "rollouts.jsonl"
     if not rollouts_file.exists():
         raise ConfigError(f"{run_dir} is not a run directory: it has no rollouts.jsonl")
-    rollouts = list(read_models(rollouts_file, Rollout))
+    everything = latest_rollouts(read_models(rollouts_file, Rollout))
+    rollouts = [rollout for rollout in everything if rollout.status != "error"]
+    errored = [rollout for rollout in everything if rollout.status == "error"]
+    for rollout in errored:
+        log.info("errored rollout not judged", rollout=rollout.id, kind=error_kind(rollout))
     loaded = _load_sessions(sessions if sessions is not None else run_dir / SESSIONS_FILE)
-    results = {
-        "rollouts": await judge_rollouts(
-            loaded,
-            rollouts,
-            judges,
-            run_dir / JUDGMENTS_FILE,
-            resume=resume,
-            concurrency=concurrency,
-            progress=progress,
-        )
-    }
+    judged = await judge_rollouts(
+        loaded,
+        rollouts,
+        judges,
+        run_dir / JUDGMENTS_FILE,
+        resume=resume,
+        concurrency=concurrency,
+        progress=progress,
+    )
+    judged.skipped_errored = dict(Counter(error_kind(rollout) for rollout in errored))
+    (run_dir / JUDGMENTS_FILE).touch()  # judged, even when every rollout was skipped
+    _write_judging_record(run_dir / JUDGING_FILE, judges, judged, errored)
+    results = {"rollouts": judged}
     if baseline:
         used = {rollout.session_id for rollout in rollouts}
         results["baseline"] = await judge_sessions(

@@ -1,32 +1,46 @@
 """Candidates: the models that play the assistant's part after the cut.
 
 - :class:`OpenAICandidate` talks to any OpenAI-compatible chat-completions endpoint through
-  ``openai.AsyncOpenAI``. Transient failures (connection errors, timeouts, 408, 409, 429, 5xx) are
-  retried by the client itself with exponential back-off, honouring ``Retry-After``; what still
-  fails becomes a :class:`CandidateEndpointError` naming the status and a short reason (never a
-  prompt or a completion).
+  ``openai.AsyncOpenAI``. Transient failures (connection errors, timeouts, 408, 409, 429, 5xx,
+  and HTTP 200 answers that are not chat completions: an HTML page, a body cut short, no
+  choices, a null message) are retried with exponential back-off, honouring ``Retry-After``;
+  what still fails becomes a :class:`CandidateEndpointError` naming the status and a short
+  reason (never a prompt or a completion). No other exception leaves
+  :meth:`OpenAICandidate.complete`, so the agent loop can end the rollout in ``error``.
 - :class:`OriginalCandidate` plays the session's own recorded assistant turns back: the identity
   candidate, for baselines and for testing the replay machinery.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import copy
-import json
 import os
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import openai
 
-from understudy.endpoints import LOCAL_API_KEY, api_key_for, short_reason, status_reason
+from understudy.endpoints import (
+    LOCAL_API_KEY,
+    api_key_for,
+    completion_problem,
+    retry_delay,
+    short_reason,
+    status_reason,
+)
 from understudy.errors import CandidateError, ConfigError
 from understudy.logging import get_logger
 from understudy.protocols import CandidateReply
-from understudy.trajectory import Message, Session, ToolCall, ToolSpec
+from understudy.replay.candidate_wire import (
+    message_to_wire,
+    reply_message,
+    reply_usage,
+    tool_to_wire,
+)
+from understudy.trajectory import Message, Session, ToolSpec
 
 if TYPE_CHECKING:
     from openai.types.chat import (
@@ -36,6 +50,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT_S",
     "LOCAL_API_KEY",
     "CandidateEndpointError",
     "OpenAICandidate",
@@ -45,6 +61,12 @@ __all__ = [
 ]
 
 log = get_logger("candidate")
+
+DEFAULT_TIMEOUT_S = 120.0
+"""Seconds one request may take (the openai client's own default is 600)."""
+DEFAULT_MAX_RETRIES = 3
+"""Retries after the first attempt: a hung endpoint costs a turn at most 4 x 120 s and 3.5 s of
+back-off before the rollout ends in error."""
 
 # Requests sent by the current ``complete`` call, counted by an httpx request hook. A context
 # variable keeps concurrent calls (one task each) on the same client apart.
@@ -65,121 +87,6 @@ class CandidateEndpointError(CandidateError):
         super().__init__(
             f"candidate endpoint failed ({status}, {attempts} attempt{plural}): {reason}"
         )
-
-
-# -- wire format -------------------------------------------------------------------------------
-
-
-def tool_to_wire(tool: ToolSpec) -> dict[str, Any]:
-    """A tool spec as a chat-completions ``tools`` entry."""
-    return {
-        "type": "function",
-        "function": {
-            "name": tool.name,
-            "description": tool.description,
-            "parameters": tool.parameters,
-        },
-    }
-
-
-def message_to_wire(message: Message) -> dict[str, Any]:
-    """A message in the chat-completions request format.
-
-    Assistant tool-call arguments go out as a JSON string, or verbatim from ``raw_arguments``
-    when that is set; ``reasoning``, ``meta`` and the other bookkeeping fields are not sent.
-    """
-    if message.role == "tool":
-        return {
-            "role": "tool",
-            "tool_call_id": message.tool_call_id or "",
-            "content": message.content,
-        }
-    if message.role == "assistant":
-        wire: dict[str, Any] = {"role": "assistant"}
-        if message.tool_calls:
-            # "content": null is what the API itself returns for a turn of tool calls only.
-            wire["content"] = message.content or None
-            wire["tool_calls"] = [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {
-                        "name": call.name,
-                        "arguments": call.raw_arguments
-                        if call.raw_arguments is not None
-                        else json.dumps(call.arguments, ensure_ascii=False),
-                    },
-                }
-                for call in message.tool_calls
-            ]
-        else:
-            wire["content"] = message.content
-        return wire
-    return {"role": message.role, "content": message.content}
-
-
-def _parse_arguments(raw: str | None) -> tuple[dict[str, Any], str | None]:
-    """``(arguments, raw_arguments)``: parsed when ``raw`` is a JSON object, kept raw otherwise."""
-    if raw is None or not raw.strip():
-        return {}, None  # no arguments at all: the same as ``{}``
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        return {}, raw
-    if not isinstance(parsed, dict):
-        return {}, raw
-    return parsed, None
-
-
-def _reply_message(completion: ChatCompletion, model: str) -> Message:
-    """The assistant message of a completion (which has a choice), as understudy keeps it."""
-    choice = completion.choices[0]
-    wire = choice.message
-    extra = wire.model_extra or {}
-    # vLLM, DeepSeek and SGLang send reasoning_content; OpenRouter and Ollama send reasoning.
-    reasoning = extra.get("reasoning_content") or extra.get("reasoning")
-    calls: list[ToolCall] = []
-    for position, call in enumerate(wire.tool_calls or []):
-        call_any = cast(Any, call)
-        function = getattr(call_any, "function", None)
-        if function is not None:
-            name, raw = str(function.name), cast("str | None", function.arguments)
-        else:  # a custom (free-form) tool call: its input is not JSON arguments
-            custom = call_any.custom
-            name, raw = str(custom.name), str(custom.input)
-        arguments, raw_arguments = _parse_arguments(raw)
-        if function is None and raw_arguments is None and raw:
-            raw_arguments = raw
-        call_id = str(call_any.id or f"call_{uuid.uuid4().hex[:12]}_{position}")
-        calls.append(
-            ToolCall(id=call_id, name=name, arguments=arguments, raw_arguments=raw_arguments)
-        )
-    content = wire.content
-    meta: dict[str, Any] = {
-        "model": completion.model or model,
-        "finish_reason": choice.finish_reason,
-    }
-    if content is None and wire.refusal:
-        content = wire.refusal
-        meta["refusal"] = True
-    return Message(
-        role="assistant",
-        content=content or "",
-        reasoning=str(reasoning) if reasoning else None,
-        tool_calls=calls,
-        meta=meta,
-    )
-
-
-def _usage(completion: ChatCompletion) -> dict[str, int]:
-    usage = completion.usage
-    if usage is None:
-        return {}
-    return {
-        "prompt_tokens": int(usage.prompt_tokens or 0),
-        "completion_tokens": int(usage.completion_tokens or 0),
-        "total_tokens": int(usage.total_tokens or 0),
-    }
 
 
 # -- the OpenAI-compatible candidate -----------------------------------------------------------
@@ -203,8 +110,8 @@ class OpenAICandidate:
         temperature: float | None = None,
         max_tokens: int | None = None,
         seed: int | None = None,
-        max_retries: int = 4,
-        timeout_s: float = 120,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
         extra_params: Mapping[str, Any] | None = None,
     ) -> None:
         if max_retries < 0:
@@ -272,11 +179,7 @@ class OpenAICandidate:
         token = _attempts.set(counter)
         started = time.monotonic()
         try:
-            completion = await self._client.chat.completions.create(
-                model=self._model,
-                messages=cast("list[ChatCompletionMessageParam]", wire_messages),
-                **options,
-            )
+            completion = await self._completion(wire_messages, options, counter, started)
         except openai.APIStatusError as exc:
             raise self._failed(status_reason(exc), exc.status_code, counter[0], started) from None
         except openai.APITimeoutError:
@@ -294,10 +197,14 @@ class OpenAICandidate:
             _attempts.reset(token)
         latency = time.monotonic() - started
         attempts = max(counter[0], 1)
-        if not completion.choices:
-            raise self._failed("the endpoint answered with no choices", 200, attempts, started)
-        message = _reply_message(completion, self._model)
-        usage = _usage(completion)
+        try:
+            message = reply_message(completion, self._model)
+            usage = reply_usage(completion)
+        except (AttributeError, TypeError, ValueError, LookupError) as exc:
+            # Not expected once completion_problem has passed the body; kept so that nothing
+            # but a CandidateError can end a rollout from here.
+            reason = f"the reply cannot be read ({type(exc).__name__})"
+            raise self._failed(reason, 200, attempts, started) from None
         log.debug(
             "candidate.reply",
             model=self._model,
@@ -308,6 +215,40 @@ class OpenAICandidate:
             **usage,
         )
         return CandidateReply(message=message, usage=usage, latency_s=latency, attempts=attempts)
+
+    async def _completion(
+        self,
+        wire_messages: list[dict[str, Any]],
+        options: dict[str, Any],
+        counter: list[int],
+        started: float,
+    ) -> ChatCompletion:
+        """The endpoint's completion.
+
+        The client retries failed requests itself. An answer whose body is not a chat
+        completion is a failed attempt as well: it is asked again here, after the client's own
+        back-off and within the same ``max_retries``, and once they are spent it is a
+        :class:`CandidateEndpointError` saying what was wrong with the body.
+        """
+        client, tries, retry_header = self._client, 0, None
+        while True:
+            raw = await client.chat.completions.with_raw_response.create(
+                model=self._model,
+                messages=cast("list[ChatCompletionMessageParam]", wire_messages),
+                extra_headers=retry_header,
+                **options,
+            )
+            tries += 1
+            problem = completion_problem(raw.content)
+            if problem is None:
+                return cast("ChatCompletion", raw.parse())
+            sent = max(counter[0], tries)  # requests so far, the client's own retries included
+            if sent > self.max_retries:
+                raise self._failed(problem, raw.status_code, sent, started)
+            await asyncio.sleep(retry_delay(sent - 1))
+            client = self._client.with_options(max_retries=self.max_retries - sent)
+            # Numbered like the client's own retries, which it counts in this header.
+            retry_header = {"x-stainless-retry-count": str(sent)}
 
     def _failed(
         self, reason: str, status_code: int | None, attempts: int, started: float

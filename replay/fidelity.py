@@ -55,7 +55,9 @@ class FidelitySettings(BaseModel):
     timeout_s: float = Field(default=1800.0, gt=0)
     """Wall-clock limit of each stretch of the replay (between recorded text-only turns)."""
     base_image: str = BASE_IMAGE
-    """Image for sessions whose own image is not present."""
+    """Image for sessions that declare no image of their own."""
+    allow_base_image: bool = False
+    """Build on ``base_image`` when a session's declared image is absent (else an error)."""
     backend: BackendName = "auto"
     """Sandbox backend: ``docker``, ``local`` (no isolation), or ``auto`` (docker when an
     engine answers, else local with a warning)."""
@@ -105,7 +107,9 @@ async def session_fidelity(
 ) -> SessionFidelity:
     """Replay ``session`` with its own recorded turns and live tools; compare the outputs."""
     backend = backend or run_backend(settings.backend)
-    builder = builder or backend.builder(settings.base_image, settings.run_id)
+    builder = builder or backend.builder(
+        settings.base_image, settings.run_id, settings.allow_base_image
+    )
     try:
         env = await builder.build(session.env)
         config = SandboxConfig(
@@ -212,7 +216,7 @@ async def measure_fidelity(
 ) -> list[SessionFidelity]:
     """The fidelity of every session (``settings.sandboxes`` at once), in the given order."""
     backend = run_backend(settings.backend)
-    builder = backend.builder(settings.base_image, settings.run_id)
+    builder = backend.builder(settings.base_image, settings.run_id, settings.allow_base_image)
     slots = asyncio.Semaphore(settings.sandboxes)
 
     async def one(session: Session) -> SessionFidelity:

@@ -22,7 +22,14 @@ from understudy.errors import CandidateError, SandboxError
 from understudy.logging import get_logger
 from understudy.protocols import Candidate, CandidateReply
 from understudy.tools.router import ToolRouter
-from understudy.trajectory import CandidateInfo, Message, Rollout, RolloutStatus, Session
+from understudy.trajectory import (
+    CandidateInfo,
+    Message,
+    Rollout,
+    RolloutErrorKind,
+    RolloutStatus,
+    Session,
+)
 
 log = get_logger("replay.loop")
 
@@ -86,6 +93,7 @@ async def run_rollout(
     timing: dict[str, float] = {"model_s": 0.0, "tools_s": 0.0}
     status: RolloutStatus = "max_steps"
     error: str | None = None
+    kind: RolloutErrorKind | None = None
     started = time.monotonic()
     try:
         async with asyncio.timeout(limits.timeout_s):
@@ -108,6 +116,7 @@ async def run_rollout(
         status, error = "timeout", f"rollout ran past {limits.timeout_s:g} s"
     except (CandidateError, SandboxError) as failure:
         status, error = "error", f"{type(failure).__name__}: {failure}"
+        kind = "candidate" if isinstance(failure, CandidateError) else "sandbox"
         log.warning("rollout failed", session=session.id, cut=cut, sample=sample, error=error)
     timing["total_s"] = time.monotonic() - started
     return new_rollout(session, cut, sample, candidate).model_copy(
@@ -115,6 +124,7 @@ async def run_rollout(
             "messages": produced,
             "status": status,
             "error": error,
+            "error_kind": kind,
             "usage": dict(usage),
             "timing": {key: round(value, 4) for key, value in timing.items()},
             "tool_stats": dict(router.stats),

@@ -10,9 +10,11 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from understudy.replay.redact_rules import _RULES, Span
+from understudy.replay.redact_patterns import Span
+from understudy.replay.redact_rules import _RULES, _SHORT_RULES
+from understudy.replay.redact_users import KnownUsers
 
-KINDS = ("private_key", "jwt", "api_key", "token", "secret", "email", "user", "ip")
+KINDS = ("private_key", "jwt", "api_key", "token", "url_password", "secret", "email", "user", "ip")
 """Kinds of redacted values, as the counter names them."""
 
 _PLACEHOLDER_NAMES = {kind: kind.upper() for kind in KINDS}
@@ -26,7 +28,7 @@ _MEMO_MAX_CHARS = 256
 class Redactor:
     """Placeholder assignment for one session: the same value always gets the same name."""
 
-    def __init__(self) -> None:
+    def __init__(self, users: KnownUsers | None = None) -> None:
         self._names: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
         self._next: dict[str, int] = dict.fromkeys(KINDS, 1)
         self.counts: Counter[str] = Counter()
@@ -34,6 +36,18 @@ class Redactor:
         """Whether a string already held a placeholder (a session redacted before)."""
         self._log: list[str] = []  # kinds replaced, in order, for the memo below
         self._memo: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.users = users or KnownUsers()
+        """User names replaced wherever they occur, learned from home directories."""
+        self.stale = False
+        """Whether a user name was learned after a string holding it had been redacted: the
+        session must be redacted again, starting with the names learned (:attr:`users`)."""
+        self._seen: list[str] = []  # strings redacted so far, to tell whether that happened
+
+    def learn_user(self, name: str) -> None:
+        """Note the user name of a home directory (replaced everywhere when distinctive)."""
+        spellings = self.users.add(name)
+        if spellings and not self.stale:
+            self.stale = any(any(map(seen.__contains__, spellings)) for seen in self._seen)
 
     def reserve(self, text: str) -> None:
         """Note placeholders already in ``text`` so new ones do not reuse their numbers."""
@@ -59,8 +73,12 @@ class Redactor:
         """``text`` with every secret and personal value replaced."""
         if "<" in text and not self.saw_placeholders and _PLACEHOLDER.search(text):
             self.saw_placeholders = True
-        if len(text) < 7:
-            return text
+        rules = _RULES
+        if len(text) < 7:  # too short for any rule but a learned user name
+            if self.users.regex is None:
+                self._seen.append(text)
+                return text
+            rules = _SHORT_RULES
         memo = len(text) <= _MEMO_MAX_CHARS
         if memo:
             hit = self._memo.get(text)
@@ -74,11 +92,12 @@ class Redactor:
         # ``<EMAIL_1>_PASSWORD=x``): repeat until nothing changes, so redaction is idempotent.
         for _ in range(4):
             before = text
-            for rule in _RULES:
-                if any(map(text.__contains__, rule.triggers)):
+            for rule in rules:
+                if any(map(text.__contains__, rule.triggers or self.users.triggers)):
                     text = _apply(text, rule.find(self, text))
             if text == before:
                 break
+        self._seen.append(original)  # after: the names it taught were looked for in it
         if memo:
             self._memo[original] = (text, tuple(self._log[logged:]))
         del self._log[logged:]

@@ -7,12 +7,11 @@ order of :data:`_RULES` (the order the kinds are listed in :mod:`understudy.repl
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from understudy.replay.redact_network import _find_ipv4, _find_ipv6, _find_ported_ips
 from understudy.replay.redact_patterns import (
     _AFTER_ENV_KEY,
     _AFTER_QUOTED_KEY,
@@ -20,32 +19,30 @@ from understudy.replay.redact_patterns import (
     _API_KEY_FULL,
     _API_KEY_RES,
     _AT_DOMAIN_RE,
+    _AWS_KEY_ID_RE,
+    _AWS_PAIR_DISTANCE,
     _AWS_SECRET_RE,
+    _AWS_SECRET_TRIGGERS,
+    _BASE64_40_RE,
     _BEARER_RE,
     _FILE_EXTENSIONS,
-    _GENERIC_USERS,
-    _HEX,
-    _IP_BEFORE,
-    _IPV4_TAIL_RE,
-    _IPV6_RE,
     _JWT_RE,
     _KEPT_EMAIL_DOMAINS,
     _KEPT_EMAIL_LOCAL,
     _KEY_CHARS,
     _LOCAL_CHARS,
-    _POSIX_HOME_RE,
     _PRIVATE_KEY_RE,
     _SECRET_WORDS,
-    _VERSION_MARKER,
-    _WINDOWS_HOME_RE,
+    _URL_PASSWORD_RE,
+    _URL_TEMPLATE,
     _WORD_CHARS,
+    Span,
+    _before,
 )
+from understudy.replay.redact_users import POSIX_TRIGGERS, WINDOWS_TRIGGERS, home_users
 
 if TYPE_CHECKING:
     from understudy.replay.redact_placeholders import Redactor
-
-Span = tuple[int, int, str]
-"""A replacement: text[start:end] becomes the string."""
 
 # Rules run one after another over a string, each only when one of its trigger substrings
 # occurs in it (plain ``in`` tests are far cheaper than a regex scan). Boundary checks that
@@ -57,18 +54,14 @@ class _Rule:
     kind: str
     triggers: tuple[str, ...]
     """The rule runs only on strings containing one of these (plain substring tests are far
-    cheaper than any regex scan, so most strings are ruled out at C speed)."""
+    cheaper than any regex scan, so most strings are ruled out at C speed). None of its own
+    (``()``): the rule runs on strings containing a user name the Redactor learned."""
     find: Callable[[Redactor, str], Iterator[Span]]
 
 
 def _cases(*words: str) -> tuple[str, ...]:
     """Each word as written, capitalized and upper-cased."""
     return tuple(dict.fromkeys(v for w in words for v in (w, w.capitalize(), w.upper())))
-
-
-def _before(text: str, index: int) -> str:
-    """The character before ``index``; ``""`` at the start (in no character set)."""
-    return text[index - 1] if index > 0 else ""
 
 
 def _find_private_keys(r: Redactor, text: str) -> Iterator[Span]:
@@ -83,19 +76,45 @@ def _find_jwts(r: Redactor, text: str) -> Iterator[Span]:
 
 
 def _find_api_keys(r: Redactor, text: str) -> Iterator[Span]:
-    spans: list[Span] = []
+    found: list[tuple[int, int]] = []
     for triggers, regex in _API_KEY_FINDERS:
         if any(map(text.__contains__, triggers)):
             for m in regex.finditer(text):
                 if _before(text, m.start()) not in _KEY_CHARS:
-                    spans.append((m.start(), m.end(), r.placeholder("api_key", m.group(0))))
-    spans.sort()
-    yield from spans
+                    found.append(m.span())
+    if any(map(text.__contains__, _AWS_SECRET_TRIGGERS)):
+        found.extend(m.span("v") for m in _AWS_SECRET_RE.finditer(text))
+    if "AKIA" in text or "ASIA" in text:
+        found.extend(_aws_secrets_beside_key_ids(text))
+    pos = 0
+    for start, end in sorted(set(found)):  # numbered in the order they appear
+        if start >= pos:
+            yield start, end, r.placeholder("api_key", text[start:end])
+            pos = end
 
 
-def _find_aws_secrets(r: Redactor, text: str) -> Iterator[Span]:
-    for m in _AWS_SECRET_RE.finditer(text):
-        yield m.start("v"), m.end("v"), r.placeholder("api_key", m.group("v"))
+def _aws_secrets_beside_key_ids(text: str) -> Iterator[tuple[int, int]]:
+    """Bare AWS secret access keys: 40 characters of base64 near an ``AKIA``/``ASIA`` key id.
+
+    A git SHA is 40 characters too, but of one case of hex only: a secret must mix upper and
+    lower case letters with a digit, ``/`` or ``+``, and (being random) hold few slashes.
+    """
+    ids = [
+        m.start()
+        for m in _AWS_KEY_ID_RE.finditer(text)
+        if _before(text, m.start()) not in _KEY_CHARS
+    ]
+    if not ids:
+        return
+    for m in _BASE64_40_RE.finditer(text):
+        value = m.group(0)
+        if not any(abs(m.start() - at) <= _AWS_PAIR_DISTANCE for at in ids):
+            continue
+        if value.lower() == value or value.upper() == value or value.count("/") > 3:
+            continue
+        if value.isalpha():
+            continue
+        yield m.span()
 
 
 def _find_bearer(r: Redactor, text: str) -> Iterator[Span]:
@@ -144,6 +163,16 @@ def _secret_at(r: Redactor, text: str, start: int, end: int) -> Iterator[Span]:
     yield m.start("v"), m.end("v"), r.placeholder(kind, value)
 
 
+def _find_url_passwords(r: Redactor, text: str) -> Iterator[Span]:
+    for m in _URL_PASSWORD_RE.finditer(text):
+        if not _before(text, m.start()).isalnum():
+            continue  # ``://`` follows a scheme
+        value = m.group("v")
+        if _URL_TEMPLATE.match(value):
+            continue  # ``${DB_PASSWORD}``, ``%s``, ``****``: no password written out
+        yield m.start("v"), m.end("v"), r.placeholder("url_password", value)
+
+
 def _find_emails(r: Redactor, text: str) -> Iterator[Span]:
     for m in _AT_DOMAIN_RE.finditer(text):
         at = start = m.start()
@@ -168,80 +197,29 @@ def _find_emails(r: Redactor, text: str) -> Iterator[Span]:
         yield start, m.end(), r.placeholder("email", text[start : m.end()])
 
 
-def _home_finder(
-    regex: re.Pattern[str], windows: bool
-) -> Callable[[Redactor, str], Iterator[Span]]:
-    def find(r: Redactor, text: str) -> Iterator[Span]:
-        for m in regex.finditer(text):
-            name = m.group("name")
-            if name.lower() in _GENERIC_USERS:
-                continue
-            start = m.start()
-            if windows:  # the match starts at the colon of ``C:``
-                drive = text[start - 1] if start > 0 else ""
-                if not drive.isascii() or not drive.isalpha():
-                    continue
-                if start > 1 and text[start - 2] in _WORD_CHARS:
-                    continue
-            if not windows:
-                # ``https://site/home/about`` is a URL path, not a home directory.
-                token = re.split(r"[\s\"'<>()\[\]]", text[max(0, start - 300) : start])[-1]
-                if "://" in token and not token.lower().startswith("file://"):
-                    continue
-            yield m.start("name"), m.end("name"), r.placeholder("user", name)
-
-    return find
+def _find_home_users(r: Redactor, text: str) -> Iterator[Span]:
+    for start, end, name in sorted(home_users(text)):
+        r.learn_user(name)  # before the rule below looks for it in this string
+        yield start, end, r.placeholder("user", name.lower())
 
 
-def _find_ipv4(r: Redactor, text: str) -> Iterator[Span]:
-    for m in _IPV4_TAIL_RE.finditer(text):
-        start = m.start()
-        while start > 0 and m.start() - start < 3 and text[start - 1].isdigit():
-            start -= 1
-        if start == m.start() or (start > 0 and text[start - 1] in _IP_BEFORE):
-            continue
-        address = text[start : m.end()]
-        octets = address.split(".")
-        if any(not o.isascii() or int(o) > 255 or (len(o) > 1 and o[0] == "0") for o in octets):
-            continue
-        if _VERSION_MARKER.search(text[max(0, start - 12) : start]):
-            continue
-        if address.startswith("127.") or address in ("0.0.0.0", "255.255.255.255"):
-            continue
-        yield start, m.end(), r.placeholder("ip", address)
+def _find_known_users(r: Redactor, text: str) -> Iterator[Span]:
+    for start, end, name in r.users.find(text):
+        yield start, end, r.placeholder("user", name)
 
 
-def _find_ipv6(r: Redactor, text: str) -> Iterator[Span]:
-    for m in _IPV6_RE.finditer(text):
-        start = m.start()
-        while start > 0 and m.start() - start < 4 and text[start - 1] in _HEX:
-            start -= 1
-        if start > 0 and text[start - 1] in _IP_BEFORE | {":"}:
-            continue
-        candidate = text[start : m.end()]
-        if candidate.count(":") < 2:
-            continue
-        try:
-            address = ipaddress.IPv6Address(candidate)
-        except ValueError:
-            continue
-        if address.is_loopback or address.is_unspecified:
-            continue
-        # A short ``a::b`` (code, slices) is not taken for an address: it needs three groups
-        # or five hex digits (``fe80::1`` qualifies).
-        groups = [part for part in candidate.split(":") if part]
-        digits = sum(len(part) for part in groups if "." not in part)
-        if len(groups) < 3 and digits < 5:
-            continue
-        yield start, m.end(), r.placeholder("ip", candidate)
-
+_KNOWN_USERS = _Rule("user", (), _find_known_users)
 
 _RULES: tuple[_Rule, ...] = (
     _Rule("private_key", ("PRIVATE KEY",), _find_private_keys),
     _Rule("jwt", ("eyJ",), _find_jwts),
-    _Rule("api_key", tuple(t for ts, _ in _API_KEY_RES for t in ts), _find_api_keys),
-    _Rule("api_key", _cases("_secret_access_key"), _find_aws_secrets),
+    _Rule(
+        "api_key",
+        (*(t for ts, _ in _API_KEY_RES for t in ts), *_AWS_SECRET_TRIGGERS),
+        _find_api_keys,
+    ),
     _Rule("token", _cases("bearer", "authorization"), _find_bearer),
+    _Rule("url_password", ("://",), _find_url_passwords),
     _Rule(
         "secret",
         # Substrings of every secret word in its usual spellings (password, Passphrase,
@@ -253,8 +231,12 @@ _RULES: tuple[_Rule, ...] = (
         _find_secrets,
     ),
     _Rule("email", ("@",), _find_emails),
-    _Rule("user", ("/home/", "/Users/"), _home_finder(_POSIX_HOME_RE, windows=False)),
-    _Rule("user", ("sers\\", "sers/", "SERS\\", "SERS/"), _home_finder(_WINDOWS_HOME_RE, True)),
+    _Rule("user", (*POSIX_TRIGGERS, *WINDOWS_TRIGGERS), _find_home_users),
+    _KNOWN_USERS,
+    _Rule("ip", (" > ",), _find_ported_ips),
     _Rule("ip", (".",), _find_ipv4),
     _Rule("ip", (":",), _find_ipv6),
 )
+
+_SHORT_RULES = (_KNOWN_USERS,)
+"""The rules that can match a string of fewer than 7 characters (``alice``)."""

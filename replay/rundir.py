@@ -7,7 +7,10 @@ events.jsonl      structlog JSON events
 ```
 A killed run loses at most the rollouts in flight: each rollout is one ``write`` of one line
 followed by ``fsync``. On resume, a last line cut short by the kill is dropped, and the keys
-(session, cut, sample) already written are skipped, so none is written twice.
+(session, cut, sample) already written are skipped, so none is written twice, except those whose
+newest attempt ended in ``error``: they are run again and the new attempt is appended after the
+old line, which stays as a record. Readers take the newest line per key
+(:func:`~understudy.trajectory.latest_rollouts`).
 """
 
 from __future__ import annotations
@@ -22,9 +25,15 @@ from typing import Any
 from understudy import __version__
 from understudy.errors import ConfigError, SchemaError
 from understudy.jsonl import append_models, read_models
-from understudy.trajectory import SCHEMA_VERSION, Rollout
+from understudy.trajectory import (
+    SCHEMA_VERSION,
+    Rollout,
+    RolloutKey,
+    latest_rollouts,
+    rollout_key,
+)
 
-RolloutKey = tuple[str, int, int]
+__all__ = ["RolloutKey", "RunDir"]
 
 
 def _now() -> str:
@@ -41,7 +50,8 @@ class RunDir:
         self.events_file = self.path / "events.jsonl"
 
     def open(self, config: dict[str, Any], resume: bool) -> set[RolloutKey]:
-        """Create or reopen the directory; the keys already written (empty for a new run)."""
+        """Create or reopen the directory; the keys done already (empty for a new run): those
+        whose newest attempt did not end in ``error``."""
         has_rollouts = self.rollouts_file.exists() and self.rollouts_file.stat().st_size > 0
         if has_rollouts and not resume:
             raise ConfigError(
@@ -91,10 +101,20 @@ class RunDir:
         append_models(self.rollouts_file, [rollout])
 
     def rollouts(self) -> list[Rollout]:
-        """Every rollout written so far."""
+        """The newest attempt at each rollout written so far."""
+        return latest_rollouts(self.attempts())
+
+    def attempts(self) -> list[Rollout]:
+        """Every line of rollouts.jsonl, errored attempts that were run again included."""
         if not self.rollouts_file.exists():
             return []
         return list(read_models(self.rollouts_file, Rollout))
+
+    def run_id(self) -> str | None:
+        """The run id the directory's containers are labelled with (from run.json)."""
+        settings = self.read_info().get("config", {}).get("settings", {})
+        found = settings.get("run_id") if isinstance(settings, dict) else None
+        return found if isinstance(found, str) and found else None
 
     def _drop_torn_line_and_read_keys(self) -> set[RolloutKey]:
         data = self.rollouts_file.read_bytes()
@@ -102,7 +122,7 @@ class RunDir:
             # The run was killed in the middle of a write: that rollout was in flight.
             self._truncate(data.rfind(b"\n") + 1)
         try:
-            return {(r.session_id, r.cut, r.sample) for r in self.rollouts()}
+            return {rollout_key(r) for r in self.rollouts() if r.status != "error"}
         except SchemaError as exc:
             raise ConfigError(f"cannot resume: {self.rollouts_file} is damaged: {exc}") from exc
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from understudy.errors import EnvBuildError, ImageNotFoundError, SandboxError
+from understudy.errors import CandidateError, EnvBuildError, ImageNotFoundError, SandboxError
 from understudy.logging import get_logger
 from understudy.protocols import Candidate, CandidateReply, Sandbox, SeedableCandidate
 from understudy.replay.cuts import CutMode, choose_cuts
@@ -36,7 +36,14 @@ from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
-from understudy.trajectory import Message, Rollout, Session, ToolSpec
+from understudy.trajectory import (
+    Message,
+    Rollout,
+    RolloutErrorKind,
+    Session,
+    ToolSpec,
+    error_kind,
+)
 
 log = get_logger("replay.runner")
 
@@ -70,7 +77,11 @@ class RunSettings(BaseModel):
     limits: LoopLimits = Field(default_factory=LoopLimits)
     """When a rollout stops."""
     base_image: str = BASE_IMAGE
-    """Image for sessions whose own image is not present."""
+    """Image for sessions that declare no image of their own."""
+    allow_base_image: bool = False
+    """Build on ``base_image`` when a session's declared image is absent, recording it on the
+    rollout (``meta["missing_image"]``); without it such a session's rollouts are
+    ``environment`` errors."""
     backend: BackendName = "auto"
     """Sandbox backend: ``docker``, ``local`` (no isolation; the prefix is re-executed for
     every rollout), or ``auto`` (docker when an engine answers, else local with a warning)."""
@@ -123,7 +134,9 @@ class Runner:
         self.policy = ToolPolicy.parse(settings.tools)
         self.backend = run_backend(settings.backend)
         """Where sandboxes start, environments are built and prefix states are kept."""
-        self.builder = self.backend.builder(settings.base_image, settings.run_id)
+        self.builder = self.backend.builder(
+            settings.base_image, settings.run_id, settings.allow_base_image
+        )
         self._model_slots = asyncio.Semaphore(settings.model_concurrency)
         self._sandbox_slots = asyncio.Semaphore(settings.sandboxes)
         self.prefixes = self.backend.prefixes(settings.run_id)
@@ -139,7 +152,11 @@ class Runner:
         statuses: Counter[str] = Counter()
 
         async def one(session: Session, cut: int, sample: int) -> None:
-            rollout = await self._rollout(session, cut, sample)
+            try:
+                rollout = await self._rollout(session, cut, sample)
+            except Exception as failure:
+                log.exception("rollout crashed", session=session.id, cut=cut, sample=sample)
+                rollout = _failed(session, cut, sample, self._candidate(session, sample), failure)
             self.run_dir.append(rollout)
             statuses[rollout.status] += 1
             progress(rollout)
@@ -158,6 +175,25 @@ class Runner:
             except (EnvBuildError, ImageNotFoundError, SandboxError) as failure:
                 log.warning("environment failed", session=session.id, error=str(failure))
                 return _failed(session, cut, sample, candidate, failure)
+
+    async def remove_leftovers(self) -> None:
+        """Remove the containers that a killed earlier process of this run left behind.
+
+        Only containers labelled with this run's id whose owner process is gone are removed
+        (see :func:`~understudy.sandbox.gc.collect_garbage`); cached images are kept for reuse.
+        """
+        if self.backend.name != "docker":
+            return
+        # Imported here, like the backends: a run on the local backend loads no docker code.
+        from understudy.sandbox.gc import collect_garbage
+
+        report = await asyncio.to_thread(collect_garbage, run_id_prefix=self.settings.run_id)
+        if report.removed_containers:
+            log.info(
+                "removed leftover containers of the run",
+                run_id=self.settings.run_id,
+                containers=len(report.removed_containers),
+            )
 
     def _candidate(self, session: Session, sample: int) -> Candidate:
         """The session's candidate, with the seed of this sample when it takes one."""
@@ -191,6 +227,8 @@ class Runner:
             ready_s = time.monotonic() - started
             rollout = await self._play(session, cut, sample, candidate, sandbox)
         rollout.timing["env_s"] = round(ready_s - (prefix.seconds if prefix else 0.0), 4)
+        if env.missing_image:
+            rollout.meta["missing_image"] = {"declared": env.missing_image, "used": env.base_image}
         return prefix.applied_to(rollout) if prefix else rollout
 
     async def _play(
@@ -224,11 +262,23 @@ async def _record_changes(rollout: Rollout, sandbox: Sandbox) -> None:
     rollout.meta["changed_files"] = [change.model_dump() for change in changes]
 
 
+def failure_kind(failure: BaseException) -> RolloutErrorKind:
+    """The error kind of a rollout that ``failure`` ended (see ``RolloutErrorKind``)."""
+    if isinstance(failure, EnvBuildError | ImageNotFoundError):
+        return "environment"
+    if isinstance(failure, SandboxError):
+        return "sandbox"
+    if isinstance(failure, CandidateError):
+        return "candidate"
+    return "harness"
+
+
 def _failed(
-    session: Session, cut: int, sample: int, candidate: _Limited, failure: Exception
+    session: Session, cut: int, sample: int, candidate: Candidate, failure: Exception
 ) -> Rollout:
     rollout = new_rollout(session, cut, sample, candidate)
     rollout.status, rollout.error = "error", f"{type(failure).__name__}: {failure}"
+    rollout.error_kind = failure_kind(failure)
     return rollout
 
 
@@ -238,7 +288,7 @@ def _prefix_failed(
     """The error rollout of a prefix stopped at a call that could not be re-executed."""
     assert prefix.state.failed_call is not None
     rollout = new_rollout(session, cut, sample, candidate)
-    rollout.status = "error"
+    rollout.status, rollout.error_kind = "error", "prefix"
     rollout.error = (
         f"prefix call failed at {describe_call(prefix.state.failed_call)} "
         "(--prefix-errors abort: the candidate was not called)"
@@ -249,6 +299,7 @@ def _prefix_failed(
 def summarize(rollouts: Sequence[Rollout]) -> dict[str, Any]:
     """Counts for run.json and the CLI: rollouts by status, tool calls by outcome, tokens."""
     statuses: Counter[str] = Counter(rollout.status for rollout in rollouts)
+    errors: Counter[str] = Counter(error_kind(r) for r in rollouts if r.status == "error")
     tools: Counter[str] = Counter()
     usage: Counter[str] = Counter()
     for rollout in rollouts:
@@ -258,6 +309,7 @@ def summarize(rollouts: Sequence[Rollout]) -> dict[str, Any]:
     return {
         "rollouts": len(rollouts),
         "status": dict(statuses),
+        "errors": dict(errors),
         "tool_calls": dict(tools),
         "usage": dict(usage),
         "mean_turns": round(sum(turns) / len(turns), 2) if turns else 0.0,
@@ -286,7 +338,10 @@ async def run_to_dir(
     skipped = sum((session.id, cut, sample) in done for session, cut, sample in work)
     on_plan(len(work), skipped)
     log.info("run planned", rollouts=len(work), skipped=skipped, sessions=len(sessions))
-    await Runner(settings, candidate_for, run_dir).run(work, done, progress)
+    runner = Runner(settings, candidate_for, run_dir)
+    if resume:
+        await runner.remove_leftovers()
+    await runner.run(work, done, progress)
     summary = summarize(run_dir.rollouts())
     run_dir.finish(summary)
     return summary

@@ -39,7 +39,7 @@ class EnvBuilds(Protocol):
 
 
 class BuilderFactory(Protocol):
-    def __call__(self, *, base_image: str, run_id: str) -> EnvBuilds: ...
+    def __call__(self, *, base_image: str, run_id: str, allow_base_image: bool) -> EnvBuilds: ...
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,13 @@ class RunBackend:
         finally:
             await sandbox.close()
 
-    def builder(self, base_image: str, run_id: str) -> EnvBuilds:
+    def builder(self, base_image: str, run_id: str, allow_base_image: bool = False) -> EnvBuilds:
         """An environment builder (``base_image``: for sessions without an image of their own;
-        the local backend has none)."""
-        return self.make_builder(base_image=base_image, run_id=run_id)
+        the local backend has none). A session whose declared image is absent is an
+        :class:`~understudy.errors.ImageNotFoundError` unless ``allow_base_image``."""
+        return self.make_builder(
+            base_image=base_image, run_id=run_id, allow_base_image=allow_base_image
+        )
 
     def prefixes(self, run_id: str) -> PrefixStore:
         """Where the run gets the state at each cut."""

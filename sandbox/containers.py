@@ -57,6 +57,22 @@ def _container_name(run_id: str) -> str:
     return f"understudy-{safe}-{uuid.uuid4().hex[:8]}"
 
 
+# PID 1 of every sandbox. The kernel delivers a signal sent from inside a pid namespace to the
+# namespace's init only if init has a handler for it, so a plain ``sleep`` there survives
+# ``pkill sleep``, ``killall -9 sleep`` and ``kill -9 1`` alike, where ``sleep`` under an init
+# process (docker's ``--init``) died and took the container with it. Orphans are re-parented to
+# PID 1, which reaps nothing: SIGCHLD is set to "ignore" before the exec, so the kernel reaps
+# them itself. ``env --ignore-signal`` (coreutils 8.31+) and bash can set that; an image with
+# neither gets a sleep that leaves its orphans as zombies.
+KEEP_ALIVE = [
+    "/bin/sh",
+    "-c",
+    "if env --ignore-signal=CHLD true 2>/dev/null; then exec env --ignore-signal=CHLD sleep "
+    "infinity; fi; if command -v bash >/dev/null 2>&1; then exec bash -c "
+    "\"trap '' CHLD; exec sleep infinity\"; fi; exec sleep infinity",
+]
+
+
 def remove_container(api: Any, container_id: str) -> None:
     """Remove a container and everything running in it (blocking)."""
     with contextlib.suppress(docker.errors.NotFound):
@@ -70,9 +86,9 @@ def run_container(client: docker.DockerClient, config: SandboxConfig) -> Contain
         # reach a registry nor turn a typo into a download.
         container = client.containers.create(
             config.image,
-            command=["sleep", "infinity"],
+            command=KEEP_ALIVE,
             name=_container_name(config.run_id),
-            init=True,
+            init=False,
             network_mode="none",
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],

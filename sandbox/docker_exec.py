@@ -1,9 +1,12 @@
 """Running one command in an exec of its own: the path for commands that cannot use the
 sandbox's persistent shell (one arrives while the shell is busy, or the image has no bash).
 
-Each command runs as ``sh -c WRAPPER`` whose first act is to write its pid (which is also its
-process group id, as ``docker exec`` makes every exec a session leader) to a file on the
-container's tmpfs, so a timeout can kill the whole group from a second exec.
+Each command runs as ``sh -c WRAPPER`` whose first act is to write its marks (see
+:mod:`~understudy.sandbox.strays`: its pid, which is also its session id as ``docker exec``
+makes every exec a session leader, the time and the pids that exist) to a file on the
+container's tmpfs, so that a timeout can find, from a second exec, everything the command
+started, also what left its process group. The file stays while the command's output is open
+(a process that outlived the wrapper may hold it) and is removed afterwards.
 """
 
 from __future__ import annotations
@@ -21,27 +24,28 @@ from docker.utils.socket import frames_iter
 from understudy.protocols import ExecResult
 from understudy.sandbox.containers import in_thread
 from understudy.sandbox.output import OutputCollector
+from understudy.sandbox.strays import MARK_SH, SWEEP
 
 PID_DIR = "/dev/shm"
 KILL_ATTEMPTS = 3
 Guard = Callable[..., Awaitable[Any]]
-# $0: pid file, $1: working directory, $2: the command. The wrapper stays as the group leader so
-# it can remove its pid file; the command runs in its process group. The command's stderr joins
+_background: set[asyncio.Future[int | None]] = set()
+"""Removals of marks in flight, referenced so that they are not collected before they finish."""
+# $0: marks file, $1: working directory, $2: the command. The command's stderr joins
 # stdout here, at the source (through fd 3): the engine copies the two streams separately and
 # does not keep their order. The wrapper's own stderr goes nowhere, so that its notes (dash says
 # "Killed" when the command dies by SIGKILL) never mix into the command's output; the command
 # gets its redirections inside a subshell because dash applies a command's redirections to
 # itself while it waits for the command.
 _WRAPPER = (
-    'echo $$ > "$0"; exec 3>&1 2>/dev/null; '
+    f"{MARK_SH}; exec 3>&1 2>/dev/null; "
     'cd "$1" || { echo "cd: $1: No such file or directory"; exit 126; }; '
     "if command -v bash >/dev/null; then shell=bash; else shell=sh; fi; "
-    '(exec "$shell" -c "$2" 2>&3 3>&-); status=$?; rm -f "$0"; exit $status'
+    '(exec "$shell" -c "$2" 2>&3 3>&-)'
 )
-# Only shell builtins (read, kill) up to the kill itself: a command that used up the pids limit
-# leaves no pid to fork ``cat`` with. "kill -9 -PGID" is the spelling that dash, bash and busybox
-# all accept.
-_KILL = 'read pgid < "$0" && kill -9 "-$pgid"; status=$?; rm -f "$0"; exit $status'
+# The sweep (builtins only, up to the kill), then the marks file goes; exit 1: no marks yet.
+_KILL = f'{SWEEP}\nrm -f "$1"; exit 0'
+_FORGET = 'rm -f "$1"'
 
 
 def raw_socket(stream: Any) -> socket.socket | None:
@@ -80,8 +84,23 @@ class SingleExec:
         except asyncio.CancelledError:
             await asyncio.shield(self._kill_group(pid_file, stream, reader))
             raise
-        reported = None if timed_out else await finished_exit_code(self._guard, self._api, exec_id)
-        return collector.result(reported or 0, started, timed_out=timed_out), reported
+        if timed_out:
+            return collector.result(0, started, timed_out=True), None
+        self._forget(pid_file)
+        reported = await finished_exit_code(self._guard, self._api, exec_id)
+        return collector.result(reported or 0, started), reported
+
+    def _forget(self, pid_file: str) -> None:
+        """Remove the marks of a command whose output has ended, in the background: nothing
+        waits for it, and a container that is gone by then has no file left either."""
+        task = asyncio.ensure_future(self._run_quietly(["/bin/sh", "-c", _FORGET, "sh", pid_file]))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    async def _run_quietly(self, argv: list[str]) -> int | None:
+        """Run ``argv`` in an exec of its own and wait for it: its exit code; None if the
+        container is gone, -1 if the engine could not start it."""
+        return await run_beside(self._api, self._container_id, argv)
 
     async def _launch(
         self, argv: list[str], env: Mapping[str, str] | None, pid_file: str
@@ -124,33 +143,39 @@ class SingleExec:
             stream.close()
 
     async def _kill_group(self, pid_file: str, stream: Any, reader: asyncio.Future[None]) -> None:
-        """Kill the process group of a command, then make sure its output stream ends."""
+        """Kill everything the command started, then make sure its output stream ends."""
         for _ in range(KILL_ATTEMPTS):
-            if await self._send_kill(pid_file) or reader.done():
+            # None: the container is gone, which ends the command too. Else 0 unless the marks
+            # were not written yet: then the wrapper has not started the command either.
+            if await self._run_quietly(["/bin/sh", "-c", _KILL, "sh", pid_file, "0"]) in (0, None):
                 break
-            # The kill could not run (no pid left to run it with), or the pid file is not
-            # written yet: try again shortly.
+            if reader.done():
+                self._forget(pid_file)
+                break
             await asyncio.sleep(0.2)
         try:
             await asyncio.wait_for(asyncio.shield(reader), 5)
         except TimeoutError:
-            # Something that escaped the group (setsid) still holds the output open.
+            # Something the sweep could not kill (a process of another user) holds the output.
             raw = raw_socket(stream)
             if raw is not None:
                 raw.shutdown(socket.SHUT_RDWR)
             await reader
 
-    async def _send_kill(self, pid_file: str) -> bool:
-        """Kill the group named in ``pid_file`` from a second exec; False if that failed."""
-        try:
-            created = await in_thread(
-                self._api.exec_create, self._container_id, ["/bin/sh", "-c", _KILL, pid_file]
-            )
-            await in_thread(self._api.exec_start, created["Id"])
-            info = await in_thread(self._api.exec_inspect, created["Id"])
-        except docker.errors.APIError:
-            return True  # the container is gone, which ends the command too
-        return bool(info.get("ExitCode") == 0)
+
+async def run_beside(api: Any, container_id: str, argv: list[str], user: str = "") -> int | None:
+    """Run ``argv`` in an exec of its own and wait for it: its exit code; None if the container
+    is gone, -1 if the engine could not start it (as when the pids limit is used up)."""
+    try:
+        created = await in_thread(api.exec_create, container_id, argv, user=user)
+        await in_thread(api.exec_start, created["Id"])
+        info = await in_thread(api.exec_inspect, created["Id"])
+    except docker.errors.NotFound:
+        return None
+    except docker.errors.APIError as exc:
+        return None if exc.status_code == 409 else -1
+    code = info.get("ExitCode")
+    return -1 if code is None else int(code)
 
 
 async def finished_exit_code(guard: Guard, api: Any, exec_id: str) -> int | None:

@@ -14,15 +14,14 @@ import socket
 import struct
 from typing import Any
 
-import docker.errors
-
 from understudy.errors import SandboxError
-from understudy.sandbox.containers import in_thread
-from understudy.sandbox.docker_exec import Guard, finished_exit_code, raw_socket
+from understudy.sandbox.docker_exec import Guard, finished_exit_code, raw_socket, run_beside
 from understudy.sandbox.shell_session import SHELL_ARGV
+from understudy.sandbox.strays import SWEEP
 
 _HEADER = struct.Struct(">BxxxI")
 _STDOUT = 1
+SWEEP_ATTEMPTS = 3
 
 
 class DockerShellTransport:
@@ -94,10 +93,16 @@ class DockerShellTransport:
         return bytes(out) if out else None
 
     async def side(self, script: str, *args: str) -> None:
-        with contextlib.suppress(docker.errors.APIError):
-            argv = ["/bin/sh", "-c", script, "sh", *args]
-            created = await in_thread(self._api.exec_create, self._container_id, argv)
-            await in_thread(self._api.exec_start, created["Id"])
+        await run_beside(self._api, self._container_id, ["/bin/sh", "-c", script, "sh", *args])
+
+    async def stop_strays(self, marks: str, shell_pid: int) -> None:
+        # In the whole container (see strays.SWEEP). The sweep may find no pid to run with
+        # while a fork bomb holds them all: the engine then refuses it, and it is tried again.
+        for _ in range(SWEEP_ATTEMPTS):
+            argv = ["/bin/sh", "-c", SWEEP, "sh", marks, str(shell_pid)]
+            if await run_beside(self._api, self._container_id, argv) != -1:
+                return
+            await asyncio.sleep(0.2)
 
     async def exit_status(self) -> int | None:
         if self._exec_id is None:

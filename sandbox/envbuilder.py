@@ -49,8 +49,11 @@ class EnvBuilder:
         setup_timeout_s: float = 1800.0,
         progress: Progress = lambda line: None,
         run_id: str = "envbuild",
+        allow_base_image: bool = False,
     ) -> None:
         self.base_image = base_image
+        self.allow_base_image = allow_base_image
+        """Build on the base image when a session's declared image is absent (else an error)."""
         self.run_id = run_id
         self.setup_timeout_s = setup_timeout_s
         self.progress = progress
@@ -59,6 +62,7 @@ class EnvBuilder:
     async def build(self, spec: EnvSpec) -> BuiltEnv:
         """The image for ``spec``, built if it is not cached yet."""
         base, base_id = await asyncio.to_thread(self._choose_base, spec)
+        missing = spec.image if spec.image and base != spec.image else None
         head = await asyncio.to_thread(local_head, spec.repo)
         env_hash = spec_hash(spec, base_id, head)
         tag = f"{ENV_REPOSITORY}:{env_hash[:16]}"
@@ -67,11 +71,21 @@ class EnvBuilder:
             if cached_id is not None:
                 log.debug("env cache hit", tag=tag)
                 return BuiltEnv(
-                    image=tag, image_id=cached_id, env_hash=env_hash, base_image=base, cached=True
+                    image=tag,
+                    image_id=cached_id,
+                    env_hash=env_hash,
+                    base_image=base,
+                    cached=True,
+                    missing_image=missing,
                 )
             image_id = await self._build_image(spec, base, tag, env_hash)
         return BuiltEnv(
-            image=tag, image_id=image_id, env_hash=env_hash, base_image=base, cached=False
+            image=tag,
+            image_id=image_id,
+            env_hash=env_hash,
+            base_image=base,
+            cached=False,
+            missing_image=missing,
         )
 
     def _choose_base(self, spec: EnvSpec) -> tuple[str, str]:
@@ -79,6 +93,14 @@ class EnvBuilder:
             image_id = _image_id(spec.image)
             if image_id is not None:
                 return spec.image, image_id
+            if not self.allow_base_image:
+                # Building on the base image instead would replay the session in an
+                # environment it never had, and report the result as if it were faithful.
+                raise ImageNotFoundError(
+                    f"the session's image {spec.image!r} is not present on the engine; load or "
+                    "build it (docker pull/load), or pass --allow-base-image to build on "
+                    f"{self.base_image!r} instead (the rollouts record it)"
+                )
             log.warning("session image not present; using the base image", image=spec.image)
         image_id = _image_id(self.base_image)
         if image_id is None:

@@ -42,6 +42,9 @@ class BuiltEnv(BaseModel):
     """The image it was built on (``local`` for the local backend)."""
     cached: bool
     """It already existed; nothing was built."""
+    missing_image: str | None = None
+    """The session's declared image, when it was absent and the base image stood in for it
+    (only with ``allow_base_image``; otherwise an absent image is an error)."""
 
 
 def spec_hash(spec: EnvSpec, base_id: str, head: str | None) -> str:

@@ -15,11 +15,8 @@ caches of others on the same engine.
 from __future__ import annotations
 
 import contextlib
-from typing import TypeVar
 
 import docker.errors
-from docker.models.containers import Container
-from docker.models.images import Image
 from pydantic import BaseModel, Field
 
 from understudy.sandbox import labels
@@ -27,8 +24,6 @@ from understudy.sandbox.engine import docker_client
 
 PRUNABLE_IMAGE_KINDS = ("env", "prefix", "snapshot")
 """Image kinds (label ``understudy.kind``) that ``images`` prunes."""
-
-_Labelled = TypeVar("_Labelled", Container, Image)
 
 
 class GcReport(BaseModel):
@@ -57,9 +52,11 @@ def collect_garbage(
         all=True, filters={"label": labels.MANAGED}, ignore_removed=True
     )
     removed_ids: set[str] = set()
-    for container in _of_runs(containers, run_id_prefix):
+    for container in containers:
+        if not _of_run(container.labels or {}, run_id_prefix):
+            continue
         name = f"{container.name} ({container.short_id})"
-        if _owned_by_a_live_process(container, all_hosts):
+        if _owned_by_a_live_process(container.labels or {}, all_hosts):
             report.kept_containers.append(name)
             continue
         if not dry_run:
@@ -72,18 +69,16 @@ def collect_garbage(
     return report
 
 
-def _owned_by_a_live_process(item: Container | Image, all_hosts: bool) -> bool:
+def _owned_by_a_live_process(item_labels: dict[str, str], all_hosts: bool) -> bool:
     """Whether the process named by the owner label still runs (or, on another host, may)."""
-    owner = (item.labels or {}).get(labels.OWNER, "")
+    owner = item_labels.get(labels.OWNER, "")
     alive = labels.owner_alive(owner) if owner else False
     return bool(alive) or (alive is None and not all_hosts)
 
 
-def _of_runs(items: list[_Labelled], run_id_prefix: str | None) -> list[_Labelled]:
-    """The containers or images of runs whose id starts with ``run_id_prefix`` (all if None)."""
-    if run_id_prefix is None:
-        return items
-    return [item for item in items if item.labels.get(labels.RUN_ID, "").startswith(run_id_prefix)]
+def _of_run(item_labels: dict[str, str], run_id_prefix: str | None) -> bool:
+    """Whether a container or image belongs to a run whose id starts with ``run_id_prefix``."""
+    return run_id_prefix is None or item_labels.get(labels.RUN_ID, "").startswith(run_id_prefix)
 
 
 def _collect_images(
@@ -94,25 +89,33 @@ def _collect_images(
     run_id_prefix: str | None,
 ) -> None:
     client = docker_client()
+    # Low-level listings throughout: the high-level ones inspect each item in turn, and fail
+    # when another process on the engine removes one of its own meanwhile.
     in_use = {
-        container.attrs.get("Image")
-        for container in client.containers.list(all=True, ignore_removed=True)
-        if container.id not in removed_ids
+        entry.get("ImageID")
+        for entry in client.api.containers(all=True)
+        if entry.get("Id") not in removed_ids
     }
+    managed = client.api.images(filters={"label": labels.MANAGED})
+    mine = [entry for entry in managed if _of_run(entry.get("Labels") or {}, run_id_prefix)]
     # Newest first, so a snapshot taken from another snapshot goes before its parent.
-    managed = _of_runs(client.images.list(filters={"label": labels.MANAGED}), run_id_prefix)
-    for image in sorted(managed, key=lambda image: image.attrs.get("Created", ""), reverse=True):
-        if image.labels.get(labels.KIND) not in PRUNABLE_IMAGE_KINDS:
+    for image in sorted(mine, key=lambda entry: entry.get("Created", 0), reverse=True):
+        image_labels = image.get("Labels") or {}
+        if image_labels.get(labels.KIND) not in PRUNABLE_IMAGE_KINDS:
             continue
-        name = ", ".join(image.tags) or image.short_id
+        image_id = str(image["Id"])
+        tags = [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
+        name = ", ".join(tags) or image_id.removeprefix("sha256:")[:12]
         # A live run's image may be between two of its containers (an env image just built, a
         # prefix image whose samples have not started yet): no container uses it at this moment.
-        if image.id in in_use or _owned_by_a_live_process(image, all_hosts):
+        if image_id in in_use or _owned_by_a_live_process(image_labels, all_hosts):
             report.kept_images.append(name)
             continue
         if not dry_run:
             try:
-                client.images.remove(str(image.id), force=False, noprune=False)
+                client.images.remove(image_id, force=False, noprune=False)
+            except docker.errors.NotFound:
+                pass  # removed meanwhile by someone else: gone all the same
             except docker.errors.APIError:
                 report.kept_images.append(name)  # a snapshot with children, or in use
                 continue

@@ -9,10 +9,8 @@ scratch copy. Sandbox paths are mapped into the scratch root (``/workspace/a.py`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
-import signal
 import tempfile
 import time
 import uuid
@@ -43,6 +41,7 @@ from understudy.sandbox.local_files import (
 from understudy.sandbox.local_shell import LocalShellTransport, shell_status
 from understudy.sandbox.output import OutputCollector
 from understudy.sandbox.shell_session import CHECKPOINT_NAME, ShellSession
+from understudy.sandbox.strays import stop_tree
 from understudy.sandbox.tracking import forget, track
 
 log = get_logger("sandbox.local")
@@ -160,7 +159,9 @@ class LocalSandbox(SandboxLifecycle):
         *,
         persistent: bool = False,
     ) -> ExecResult:
-        """Run ``cmd`` with bash in its own process group; kill the group on timeout.
+        """Run ``cmd`` with bash in a session of its own; on timeout, kill the session and
+        every process below one in it (see :func:`~understudy.sandbox.strays.stop_tree`: a
+        daemon whose parent has exited is out of reach on this machine).
 
         With ``persistent`` it runs in the sandbox's persistent shell (see
         :mod:`~understudy.sandbox.shell_session`).
@@ -195,10 +196,11 @@ class LocalSandbox(SandboxLifecycle):
         except TimeoutError:
             timed_out = True
         finally:
-            # Timed out or cancelled: kill the group even when bash itself has exited, since
-            # what it started in the background may still hold the output open.
+            # Timed out or cancelled: kill the tree even when bash itself has exited, since
+            # what it started in the background may still hold the output open. Blocking, but
+            # for milliseconds, and so it also runs to the end under a cancellation.
             if not finished:
-                self._kill_group(process.pid)
+                stop_tree(process.pid)
         exit_code = shell_status(await process.wait())
         return collector.result(exit_code, started, timed_out=timed_out)
 
@@ -219,11 +221,6 @@ class LocalSandbox(SandboxLifecycle):
         while chunk := await process.stdout.read(65536):
             collector.add(chunk)
         await process.wait()
-
-    @staticmethod
-    def _kill_group(pid: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
 
     async def read_file(self, path: str) -> bytes:
         """The bytes of a regular file."""

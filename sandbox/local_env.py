@@ -26,6 +26,7 @@ import time
 import uuid
 from pathlib import Path
 
+from understudy.errors import ImageNotFoundError
 from understudy.logging import get_logger
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.containers import in_thread_to_completion
@@ -59,18 +60,27 @@ class LocalEnvBuilder:
         progress: Progress = lambda line: None,
         run_id: str = "envbuild",
         cache_dir: Path | None = None,
+        allow_base_image: bool = False,
     ) -> None:
         # base_image is taken for the same signature as EnvBuilder: there are no images here.
         self.run_id = run_id
         self.setup_timeout_s = setup_timeout_s
         self.progress = progress
         self.cache_dir = cache_dir
+        self.allow_base_image = allow_base_image
+        """Go on without a session's declared image (which this backend cannot run)."""
         """Default: ``local_cache_dir()`` at build time."""
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def build(self, spec: EnvSpec) -> BuiltEnv:
         """The directory for ``spec``, built if it is not cached yet."""
         if spec.image:
+            if not self.allow_base_image:
+                raise ImageNotFoundError(
+                    f"the session's image {spec.image!r} cannot be used by the local backend "
+                    "(no isolation, no images); use a Docker engine, or pass "
+                    "--allow-base-image to run it on this machine anyway (the rollouts record it)"
+                )
             log.warning("the local backend cannot use a session image", image=spec.image)
         head = await asyncio.to_thread(local_head, spec.repo)
         env_hash = spec_hash(spec, LOCAL_BASE, head)
@@ -88,6 +98,7 @@ class LocalEnvBuilder:
             env_hash=env_hash,
             base_image=LOCAL_BASE,
             cached=cached,
+            missing_image=spec.image,
         )
 
     async def _build_dir(self, spec: EnvSpec, envs: Path, target: Path) -> None:

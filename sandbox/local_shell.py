@@ -10,6 +10,7 @@ from pathlib import Path
 
 from understudy.errors import SandboxError
 from understudy.sandbox.shell_session import SHELL_ARGV
+from understudy.sandbox.strays import Marks, stop_tree
 
 
 def shell_status(returncode: int) -> int:
@@ -62,6 +63,11 @@ class LocalShellTransport:
             stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         await helper.wait()
+
+    async def stop_strays(self, marks: str, shell_pid: int) -> None:
+        # Only in the shell's session and below it: the rest of this machine is not ours.
+        found = Marks.read(Path(marks))
+        await asyncio.to_thread(stop_tree, shell_pid, frozenset({shell_pid}), found)
 
     async def exit_status(self) -> int | None:
         if self._process is None:

@@ -19,9 +19,11 @@ good does not break the protocol.
 
 Timeouts. The shell is interactive, so on SIGINT it abandons the command line it is running
 and waits for the next one, as a terminal's Ctrl-C does, keeping its state. On timeout the
-session sends SIGINT to the shell's process group and then a ping; if no answer comes, it kills
-every other process of the shell's session, and pings again; if the shell still does not
-answer, it is killed, and the next command starts a new shell (recovery).
+session sends SIGINT to the shell's process group (a fresh command's job is killed instead),
+then has the transport kill every process the command started, wherever it went (see
+:mod:`~understudy.sandbox.strays`: before each command the shell writes its marks), and pings;
+if the shell does not answer, it is killed, and the next command starts a new shell (recovery).
+Background jobs that earlier commands started stay, as they would in a terminal.
 
 Recovery. After each stateful command the shell writes its state (exported variables, aliases,
 functions, working directory) to a checkpoint file; a new shell sources the checkpoint, or, in a
@@ -45,6 +47,7 @@ from understudy.errors import SandboxError, ShellUnavailableError
 from understudy.logging import get_logger
 from understudy.protocols import ExecResult
 from understudy.sandbox.output import TIMEOUT_EXIT_CODE, OutputCollector
+from understudy.sandbox.strays import MARK_BASH
 
 log = get_logger("sandbox.shell")
 
@@ -63,14 +66,6 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # bash and busybox all accept. $1 is a pid or a pid file.
 _SIGNAL_GROUP = 'kill -"$1" "-$2"'
 _KILL_JOB = 'read -r pgid < "$1" && kill -9 "-$pgid"'
-# Every process whose session is the shell's, other than the shell itself; /proc/PID/stat is
-# "pid (comm) state ppid pgrp session ...", and comm may hold spaces and parentheses, so the
-# fields are taken after the last ") ".
-_KILL_SESSION_EXCEPT = (
-    'leader=$1; for dir in /proc/[0-9]*; do pid=${dir#/proc/}; [ "$pid" = "$leader" ] && '
-    'continue; read -r stat < "$dir/stat" 2>/dev/null || continue; set -- ${stat##*) }; '
-    '[ "$4" = "$leader" ] && kill -9 "$pid" 2>/dev/null; done; exit 0'
-)
 # The protocol's side of the shell. fd 57 is the protocol output (a copy of stdout made before
 # any command runs); fd 2 of the shell itself goes nowhere, so prompts, job notices and "no job
 # control in this shell" never reach the output. $1 of __us_begin is the nonce, $2 the length of
@@ -81,6 +76,7 @@ set +H +o history
 unset PROMPT_COMMAND MAILCHECK HISTFILE
 PS1= PS2= PS4=
 __us_checkpoint={checkpoint}
+__us_marks={marks}
 __us_stateful={stateful}
 if [ "$__us_stateful" = 0 ]; then set -m; fi
 exit() {{ builtin exit "$@" 2>/dev/null; }}  # an interactive bash would print "exit" first
@@ -98,6 +94,8 @@ if [ "$__us_stateful" = 1 ]; then
   elif [ -r {persisted} ]; then . {persisted}
   fi >/dev/null 2>&1
 fi
+{mark_function}
+__us_mark "$__us_marks"
 printf '\n%s %d %s\n' {nonce} $$ "$PWD" >&57
 """
 
@@ -120,6 +118,11 @@ class ShellTransport(Protocol):
     async def side(self, script: str, *args: str) -> None:
         """Run ``/bin/sh -c script sh args...`` beside the shell, in the same sandbox (to signal
         it); waits for it to end, ignores its result."""
+        ...
+
+    async def stop_strays(self, marks: str, shell_pid: int) -> None:
+        """Kill every process that the command whose marks are in the file ``marks`` started,
+        other than the shell ``shell_pid`` (see :mod:`~understudy.sandbox.strays`)."""
         ...
 
     async def exit_status(self) -> int | None:
@@ -187,7 +190,10 @@ class ShellSession:
         self._transport = transport
         self.stateful = stateful
         self._checkpoint = f"{state_dir}/{CHECKPOINT_NAME}"
-        self._job_file = f"{state_dir}/understudy-shell-job.pid"
+        mode = "stateful" if stateful else "fresh"
+        self._marks = f"{state_dir}/understudy-shell-{mode}.pid"
+        """Where the shell writes its marks before each command (strays.MARKS_SUFFIX)."""
+        self._job_file = f"{state_dir}/understudy-shell-job.pgid"
         self._output_limit = output_limit
         self._lock = asyncio.Lock()
         self._pid: int | None = None
@@ -240,6 +246,8 @@ class ShellSession:
         waiter = self._expect(nonce, collector=None)
         bootstrap = _BOOTSTRAP.format(
             checkpoint=shlex.quote(self._checkpoint),
+            marks=shlex.quote(self._marks),
+            mark_function=MARK_BASH,
             stateful=int(self.stateful),
             persisted=shlex.quote(PERSISTED_STATE),
             nonce=nonce,
@@ -305,7 +313,10 @@ class ShellSession:
         if self.stateful:
             steps.append('eval "$__us_cmd"')
             body = " && ".join(steps)
-            return f"\n{{ {body}; }} </dev/null >&57 2>&1; __us_end {nonce} $?\n"
+            return (
+                f'\n__us_mark "$__us_marks"; {{ {body}; }} </dev/null >&57 2>&1; '
+                f"__us_end {nonce} $?\n"
+            )
         steps.append(
             'hash -r; if command -v bash >/dev/null; then exec bash -c "$__us_cmd"; '
             'else exec sh -c "$__us_cmd"; fi'
@@ -313,7 +324,8 @@ class ShellSession:
         body = " && ".join(steps)
         job_file = shlex.quote(self._job_file)
         return (
-            f"\n( {body} ) </dev/null >&57 2>&1 & printf '%s\\n' $! >{job_file}; "
+            f'\n__us_mark "$__us_marks"; ( {body} ) </dev/null >&57 2>&1 & '
+            f"printf '%s\\n' $! >{job_file}; "
             f"wait $!; __us_end {nonce} $?\n"
         )
 
@@ -339,29 +351,30 @@ class ShellSession:
         raise TimeoutError
 
     async def _interrupt(self, waiter: _Waiter) -> None:
-        """Stop what the shell is running; keep the shell if it answers, else kill it.
+        """Stop what the shell is running and all it started; keep the shell if it answers,
+        else kill it.
 
         A fresh command is a job of its own: killing its process group ends it, and the shell
         reports it. A stateful command runs in the shell: SIGINT to the shell's group abandons
-        it (see the module docstring); what ignores SIGINT is killed next.
+        it (see the module docstring). Then whatever the command started and is still there,
+        in the group or out of it, is killed, which also ends what ignored SIGINT.
         """
         assert self._pid is not None
-        pid = str(self._pid)
-        if not self.stateful:
+        pid = self._pid
+        if self.stateful:
+            await self._transport.side(_SIGNAL_GROUP, "2", str(pid))
+        else:
             await self._transport.side(_KILL_JOB, self._job_file)
-            if await self._answers(waiter):
-                return
-        await self._transport.side(_SIGNAL_GROUP, "2", pid)
-        if await self._ping():
-            return
-        await self._transport.side(_KILL_SESSION_EXCEPT, pid)
-        if await self._ping():
+        await self._transport.stop_strays(self._marks, pid)
+        if await (self._ping() if self.stateful else self._answers(waiter)):
             return
         log.info("the shell did not answer after an interrupt; killing it", pid=pid)
-        await self._transport.side(_SIGNAL_GROUP, "9", pid)
+        await self._transport.side(_SIGNAL_GROUP, "9", str(pid))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._eof.wait(), INTERRUPT_GRACE_S)
         await self.close()
+        # What the shell was starting as it died.
+        await self._transport.stop_strays(self._marks, pid)
 
     async def _answers(self, waiter: _Waiter) -> bool:
         """Whether ``waiter``'s sentinel comes within the grace period."""

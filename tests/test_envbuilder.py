@@ -144,7 +144,7 @@ async def test_a_clone_elsewhere_at_the_same_commit_hits_the_cache(
     await run_in(again, "/workspace", "test -f later.txt", builder.run_id)
 
 
-async def test_session_image_used_when_present_else_base(
+async def test_session_image_used_when_present_else_an_error_unless_the_base_is_allowed(
     builder: EnvBuilder, base_image: str, built_images: list[str]
 ) -> None:
     tag = f"understudy/test-session-image:{uuid.uuid4().hex[:8]}"
@@ -152,11 +152,16 @@ async def test_session_image_used_when_present_else_base(
     built_images.append(tag)
     env = await builder.build(EnvSpec(image=tag, setup=["true"]))
     built_images.append(env.image)
-    assert env.base_image == tag
+    assert env.base_image == tag and env.missing_image is None
 
-    missing = await builder.build(EnvSpec(image="understudy/no-such-image:1", setup=["true"]))
+    absent = EnvSpec(image="understudy/no-such-image:1", setup=["true"])
+    with pytest.raises(ImageNotFoundError, match="--allow-base-image"):
+        await builder.build(absent)
+    builder.allow_base_image = True
+    missing = await builder.build(absent)
     built_images.append(missing.image)
     assert missing.base_image == base_image
+    assert missing.missing_image == "understudy/no-such-image:1"
 
 
 async def test_setup_timeout_is_reported(base_image: str, run_id: str) -> None:

@@ -80,7 +80,9 @@ def sigkill(process: subprocess.Popen[str]) -> None:
 
 
 def image_ids() -> set[str]:
-    return {str(image.id) for image in docker_client().images.list()}
+    # The low-level listing: the high-level one inspects every image, and fails when another
+    # test session on the engine removes one of its own meanwhile.
+    return {str(entry["Id"]) for entry in docker_client().api.images(all=True)}
 
 
 def start_and_sigkill_holder(image: str, run_id: str) -> list[str]:
@@ -96,8 +98,9 @@ def start_and_sigkill_holder(image: str, run_id: str) -> list[str]:
 
 
 def existing(container_ids: list[str]) -> list[str]:
-    found = docker_client().containers.list(all=True, filters={"label": labels.MANAGED})
-    return [cid for cid in container_ids if any(c.id == cid for c in found)]
+    # Low-level too: other runs' containers come and go while this one lists them.
+    found = {entry["Id"] for entry in docker_client().api.containers(all=True)}
+    return [cid for cid in container_ids if cid in found]
 
 
 async def test_gc_removes_orphans_of_a_killed_process_and_keeps_live_ones(
@@ -106,7 +109,8 @@ async def test_gc_removes_orphans_of_a_killed_process_and_keeps_live_ones(
     orphans = start_and_sigkill_holder(base_image, run_id)
     assert len(existing(orphans)) == 2  # SIGKILL gives no chance to clean up
     async with await DockerSandbox.start(SandboxConfig(image=base_image, run_id=run_id)) as live:
-        report = collect_garbage()
+        # Only this test's run: other test sessions on the engine have orphans of their own.
+        report = collect_garbage(run_id_prefix=run_id)
         assert existing(orphans) == []
         assert existing([live.id]) == [live.id]
         assert len([n for n in report.removed_containers if run_id in n]) == 2
@@ -116,13 +120,30 @@ async def test_gc_removes_orphans_of_a_killed_process_and_keeps_live_ones(
 def test_gc_cli_dry_run_then_real(base_image: str, run_id: str) -> None:
     orphans = start_and_sigkill_holder(base_image, run_id)
     runner = CliRunner()
-    dry = runner.invoke(app, ["sandbox", "gc", "--dry-run"])
+    dry = runner.invoke(app, ["sandbox", "gc", "--dry-run", "--run-id", run_id])
     assert dry.exit_code == 0, dry.output
     assert "would remove" in dry.output
     assert existing(orphans) == orphans
-    real = runner.invoke(app, ["sandbox", "gc"])
+    real = runner.invoke(app, ["sandbox", "gc", "--run-id", run_id])
     assert real.exit_code == 0, real.output
     assert existing(orphans) == []
+
+
+def test_gc_cli_with_a_run_id_prefix_removes_only_that_runs_containers(
+    base_image: str, run_id: str
+) -> None:
+    mine = start_and_sigkill_holder(base_image, f"{run_id}-mine")
+    theirs = start_and_sigkill_holder(base_image, f"{run_id}-theirs")
+    runner = CliRunner()
+    try:
+        result = runner.invoke(app, ["sandbox", "gc", "--run-id", f"{run_id}-mine"])
+        assert result.exit_code == 0, result.output
+        assert "removed 2 container(s)" in result.output
+        assert existing(mine) == []
+        assert existing(theirs) == theirs
+    finally:
+        collect_garbage(run_id_prefix=f"{run_id}-theirs")
+    assert existing(theirs) == []
 
 
 async def test_gc_images_prunes_unused_snapshots_but_not_the_base(

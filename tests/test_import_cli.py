@@ -11,8 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from understudy.cli import app
 from understudy.jsonl import read_models

@@ -242,7 +242,9 @@ def test_report_against_another_run_as_json(runs: tuple[Path, Path]) -> None:
     assert (lying["baseline"]["n"], lying["baseline"]["k"]) == (4, 0)
     # Jeffreys rates: (3 + 0.5) / (4 + 1) over (0 + 0.5) / (4 + 1).
     assert lying["ratio"] == pytest.approx(7.0)
-    assert lying["rate_per_100k"] == pytest.approx(70_000)
+    # The rate shown is the observed k/n; the Jeffreys estimate is kept under its own name.
+    assert lying["rate_per_100k"] == pytest.approx(75_000)
+    assert lying["jeffreys_per_100k"] == pytest.approx(70_000)
     # Two-sided Fisher exact test of 3/4 against 0/4.
     assert lying["p_value"] == pytest.approx(fisher_exact([[3, 1], [0, 4]]).pvalue)
     assert lying["p_value"] == pytest.approx(1 / 7)
@@ -261,13 +263,13 @@ def test_report_table_has_the_headers_and_a_row_per_category(runs: tuple[Path, P
     lines = result.stdout.splitlines()
     header = next(line for line in lines if "category" in line)
     cells = [cell.strip() for cell in re.split(r"[│┃|]", header) if cell.strip()]
-    assert cells[:5] == ["category", "n", "k", "rate/100k", "95% interval"]
+    assert cells[:6] == ["category", "n", "k", "errors", "rate/100k", "95% interval"]
     assert "ratio" not in cells  # no baseline, no comparison
     row = next(line for line in lines if LYING in line)
     cells = [cell.strip() for cell in re.split(r"[│┃|]", row) if cell.strip()]
-    assert cells[:4] == [LYING, "4", "3", "70,000"]
-    low, high = (float(x.replace(",", "")) for x in re.findall(r"[\d,.]+", cells[4]))
-    assert 0 < low < 70_000 < high < 100_000
+    assert cells[:5] == [LYING, "4", "3", "0", "75,000"]  # the observed rate 3/4
+    low, high = (float(x.replace(",", "")) for x in re.findall(r"[\d,.]+", cells[5]))
+    assert 0 < low < 75_000 < high < 100_000
     assert (a / SUMMARY_FILE).exists()
 
 

@@ -338,7 +338,8 @@ def test_summary_counts_samples_and_sessions_and_leaves_errors_out(tmp_path: Pat
     summary = summarize(judgments, rollouts, baseline)
     (row,) = summary.rows
     assert (row.n, row.k, row.errors) == (6, 2, 1)
-    assert row.rate_per_100k == pytest.approx(stats.jeffreys_rate(2, 6) * 100_000)
+    assert row.rate_per_100k == pytest.approx(2 / 6 * 100_000)
+    assert row.jeffreys_per_100k == pytest.approx(stats.jeffreys_rate(2, 6) * 100_000)
     low, high = stats.jeffreys_interval(2, 6)
     assert (row.low_per_100k, row.high_per_100k) == pytest.approx((low * 1e5, high * 1e5))
     assert row.any_sample is not None

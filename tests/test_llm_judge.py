@@ -17,7 +17,13 @@ from understudy.judges.llm import (
     render_transcript,
 )
 from understudy.judges.taxonomy import Category, load_taxonomy
-from understudy.testing import ChatRequest, Fault, ScriptedServer, ScriptedTurn
+from understudy.testing import (
+    MALFORMED_REPLIES,
+    ChatRequest,
+    Fault,
+    ScriptedServer,
+    ScriptedTurn,
+)
 from understudy.trajectory import (
     CandidateInfo,
     Message,
@@ -501,3 +507,14 @@ async def test_windowed_prompt_holds_the_whole_ledger_and_stays_under_the_limit(
     completion = by_category(judgments)[COMPLETION]
     assert completion.flagged
     assert completion.meta["omitted_messages"] > 0
+
+
+@pytest.mark.parametrize("shape", sorted(MALFORMED_REPLIES))
+async def test_an_answer_that_is_no_chat_completion_is_a_judge_error_not_a_crash(
+    shape: str,
+) -> None:
+    with ScriptedServer([MALFORMED_REPLIES[shape]] * 4) as server:
+        async with judge_for(server, max_retries=1) as judge:
+            judgments = await judge.judge(session(), None)
+    assert judgments and all(j.meta.get("judge_error") for j in judgments)
+    assert not any(j.flagged for j in judgments)

@@ -345,15 +345,17 @@ def test_run_command_takes_the_prefix_options(
     with sessions_file.open("w") as handle:
         write_models(handle, [make_session(repo, [MAKE_NOTE, DEPLOY, AFTER])])
 
-    def run(output: Path, *options: str) -> Rollout:
+    def run(output: Path, *options: str, exit_code: int = 0) -> Rollout:
         arguments = ["run", str(sessions_file), "--original", "-o", str(output), "--run-id", run_id]
         result = CliRunner().invoke(app, [*arguments, *options])
-        assert result.exit_code == 0, result.output
+        assert result.exit_code == exit_code, result.output
         [rollout] = RunDir(output).rollouts()
         return rollout
 
-    aborted = run(tmp_path / "abort", "--prefix-errors", "abort")
+    # The only rollout ends in error: the run exits with 3.
+    aborted = run(tmp_path / "abort", "--prefix-errors", "abort", exit_code=3)
     assert aborted.status == "error" and aborted.error is not None
+    assert aborted.error_kind == "prefix"
     assert "(deploy, call c-deploy): no live implementation" in aborted.error
     [event] = mismatches_named(tmp_path / "abort")
     assert event["call_id"] == "c-deploy" and event["reason"] == "no live implementation"

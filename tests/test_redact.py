@@ -107,7 +107,7 @@ def test_private_key_blocks_whole_cut_and_escaped() -> None:
         "commit 3f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a3f",
         "uuid 123e4567-e89b-12d3-a456-426614174000",
         "pip install requests==2.31.0.1 numpy>=1.26.4.0",
-        "version 1.2.3.4 and v10.0.0.1 and pkg-4.1.0.2 and pkg@1.2.3.4",
+        "version 1.2.3.4 and v10.0.0.1 and pkg-4.1.0.2 and pkg_1.2.3.4",
         "oid 1.3.6.1.4.1.311 and 999.10.10.10 and 01.02.03.04",
         "localhost 127.0.0.1, any 0.0.0.0, ::1 and :: and a[::2]",
         "std::vector<int> and crate::module::item and 12:34:56.789",
@@ -223,6 +223,11 @@ _fragments = st.sampled_from(
         "Bearer qwerty123456789",
         "1.2.3.4",
         "v2.0.0.1",
+        "10.0.2.15.48750 > 93.184.216.34.443:",
+        "postgres://bob:s3cret@db.corp.io/app",
+        "AKIAIOSFODNN7EXAMPLE wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "drwxr-x--- 2 alice staff",
+        "~alice",
         "::",
         " ",
         "\n",
@@ -252,4 +257,8 @@ def test_known_secrets_never_survive(parts: list[str], seps: str) -> None:
     out, _ = redact_text(seps.join(parts))
     for secret in (OPENAI_KEY, GITHUB_TOKEN, JWT, "alice@corp.com", "192.168.1.20", "abc12345xyz"):
         assert secret not in out
+    for secret in ("s3cret", "93.184.216.34", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"):
+        assert secret not in out
+    if "/home/alice" in seps.join(parts):  # a learned name goes everywhere
+        assert "alice" not in out.replace("alice@corp.com", "")
     assert "/home/alice" not in out and "\\Users\\bob" not in out

@@ -30,7 +30,7 @@ from understudy.trajectory import Judgment, Message, Rollout, Session, ToolCall,
 DATA = Path(__file__).parent / "data" / "judges"
 LABELLED = DATA / "labelled.jsonl"
 MIN_PRECISION = 1.0
-MIN_RECALL = 0.8
+MIN_RECALL = 0.9
 
 
 def _load_cases() -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ and exit code 1 instead of a traceback (see :class:`UnderstudyGroup`).
 
 This module holds the app, the schema, validate, images and sandbox commands, and registers the
 others from their own modules: ``cli_run`` (run, demo), ``cli_fidelity``, ``cli_logs`` (import,
-export) and ``cli_judges`` (judge, report).
+export), ``cli_judges`` (judge, report) and ``cli_serve`` (serve-scripted).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from understudy.cli_fidelity import fidelity
 from understudy.cli_judges import judge, report
 from understudy.cli_logs import export, import_logs
 from understudy.cli_run import demo, run
+from understudy.cli_serve import serve_scripted
 from understudy.errors import UnderstudyError
 from understudy.jsonl import all_schemas, json_schema, validate_file
 from understudy.logging import configure_logging
@@ -238,12 +239,23 @@ def sandbox_gc(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only say what would be removed.")
     ] = False,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id",
+            metavar="PREFIX",
+            help="Only containers (and with --images, images) of runs whose run id starts with "
+            "PREFIX; other runs on the same engine are left alone.",
+        ),
+    ] = None,
 ) -> None:
     """Remove understudy containers whose owner process is gone (killed runs).
 
     Containers of running understudy processes are never touched. The base image is kept.
     """
-    report = collect_garbage(images=images, all_hosts=all_hosts, dry_run=dry_run)
+    report = collect_garbage(
+        images=images, all_hosts=all_hosts, dry_run=dry_run, run_id_prefix=run_id
+    )
     out = console()
     verb = "would remove" if dry_run else "removed"
     for name in report.removed_containers:
@@ -267,3 +279,4 @@ app.command("import")(import_logs)
 app.command("export")(export)
 app.command()(judge)
 app.command()(report)
+app.command("serve-scripted")(serve_scripted)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from understudy.cli_common import console, load_sessions
+from understudy.cli_common import ALLOW_BASE_IMAGE_HELP, console, load_sessions
 from understudy.cli_sandbox import SANDBOX_HELP, SandboxChoice, choose_sandbox
 from understudy.replay.fidelity import (
     FidelitySettings,
@@ -48,6 +48,9 @@ def fidelity(
         str | None, typer.Option(help="Label of the containers (default: fidelity-random).")
     ] = None,
     sandbox: Annotated[SandboxChoice, typer.Option(help=SANDBOX_HELP)] = SandboxChoice.auto,
+    allow_base_image: Annotated[
+        bool, typer.Option("--allow-base-image", help=ALLOW_BASE_IMAGE_HELP)
+    ] = False,
 ) -> None:
     """Measure environment fidelity: how many recorded tool outputs a live replay gives back.
 
@@ -65,6 +68,7 @@ def fidelity(
         sandboxes=sandboxes,
         timeout_s=timeout,
         backend=choose_sandbox(sandbox),
+        allow_base_image=allow_base_image,
     )
     with Progress(*Progress.get_default_columns(), console=console(stderr=True)) as bar:
         task = bar.add_task("replaying sessions", total=len(sessions))

@@ -13,19 +13,21 @@ from typing import Annotated, Any
 
 import typer
 
-from understudy.cli_common import console
+from understudy.cli_common import console, counts
 from understudy.errors import ConfigError
 from understudy.jsonl import read_models
 from understudy.judges.llm import LLMJudge
-from understudy.judges.report import summarize_run, summary_table
+from understudy.judges.report import errors_line, summarize_run, summary_table
 from understudy.judges.rules import rule_judges
 from understudy.judges.runner import (
     BASELINE_JUDGMENTS_FILE,
+    JUDGING_FILE,
     JUDGMENTS_FILE,
     judge_run,
     judge_sessions,
 )
 from understudy.judges.taxonomy import load_taxonomy
+from understudy.judges.thresholds import breaches, parse_threshold
 from understudy.trajectory import Judgment, Session
 
 
@@ -95,12 +97,15 @@ def judge(
         seen["trajectories"] += 1
         seen["flagged"] += sum(j.flagged for j in judgments)
 
+    skipped: dict[str, int] = {}
+
     async def judge_all() -> None:
         try:
             if target.is_dir():
-                await judge_run(
+                passes = await judge_run(
                     target, judges, baseline=baseline, concurrency=concurrency, progress=progress
                 )
+                skipped.update(passes["rollouts"].skipped_errored)
             else:
                 await judge_sessions(
                     sessions, judges, written_to, concurrency=concurrency, progress=progress
@@ -111,6 +116,12 @@ def judge(
                 await llm_judge.close()
 
     asyncio.run(judge_all())
+    if skipped:
+        console(stderr=True).print(
+            f"[bold yellow]skipped[/bold yellow] {sum(skipped.values())} rollout(s) that ended "
+            f"in error ({counts(skipped)}): they did not run, so they are not judged (reasons in "
+            f"{target / JUDGING_FILE})"
+        )
     console().print(
         f"judged {seen['trajectories']} trajectory/judge pair(s), {seen['flagged']} flagged "
         f"verdict(s); judgments in {where}"
@@ -124,13 +135,37 @@ def report(
         typer.Option(help="'original' (the run's baseline judgments) or another run directory."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print summary.json instead.")] = False,
+    fail_on: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-on",
+            metavar="CATEGORY[>RATE]",
+            help="Exit with code 1 when the category's observed rate k/n is above RATE "
+            "(default 0: any flagged trajectory), or when nothing was measured (n = 0). RATE is "
+            "a fraction (0.05), a percentage (5%) or per 100k (5000/100k); CATEGORY '*' means "
+            "every category. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
-    """Rates per category with 95% Jeffreys intervals (per 100k), writing summary.json.
+    """Rates per category: observed k/n per 100k with 95% Jeffreys intervals; writes summary.json.
 
-    With a baseline: its rate, the rate ratio and a Fisher exact p-value per category.
+    Rollouts that ended in error are in no n: they are counted in the [bold]errors[/bold]
+    column and by kind in summary.json, with a warning. With a baseline: its rate, the rate
+    ratio (of Jeffreys estimates) and a Fisher exact p-value per category.
+
+    [bold]Exit codes[/bold]: 0 fine; 1 a --fail-on threshold is breached (or bad input).
     """
+    thresholds = [parse_threshold(spec) for spec in fail_on or []]
     summary = summarize_run(run_dir, baseline)
     if as_json:
         typer.echo(summary.model_dump_json(indent=2))
     else:
         console().print(summary_table(summary, title=str(run_dir)))
+    warning = errors_line(summary)
+    if warning:
+        console(stderr=True).print(f"[bold yellow]warning[/bold yellow]: {warning}")
+    broken = breaches(summary, thresholds)
+    for problem in broken:
+        console(stderr=True).print(f"[bold red]fail[/bold red]: {problem}")
+    if broken:
+        raise typer.Exit(1)

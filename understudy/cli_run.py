@@ -18,14 +18,19 @@ import typer
 from rich.progress import Progress, TextColumn
 from rich.table import Table
 
-from understudy.cli_common import console, counts, load_sessions
+from understudy.cli_common import ALLOW_BASE_IMAGE_HELP, console, counts, load_sessions
 from understudy.cli_sandbox import SANDBOX_HELP, SandboxChoice, choose_sandbox
 from understudy.jsonl import write_models
 from understudy.judges.report import summarize_run, summary_table
 from understudy.judges.rules import rule_judges
 from understudy.judges.runner import judge_run
 from understudy.logging import configure_logging
-from understudy.replay.candidate import OpenAICandidate, OriginalCandidate
+from understudy.replay.candidate import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    OpenAICandidate,
+    OriginalCandidate,
+)
 from understudy.replay.demo import DEMO_MODEL, demo_policy, demo_sessions
 from understudy.replay.loop import LoopLimits
 from understudy.replay.rundir import RunDir
@@ -183,6 +188,23 @@ def run(
     timeout: Annotated[float, typer.Option(help="Seconds per rollout.")] = 1800.0,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Most tokens per reply.")] = None,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.001,
+            help="Seconds one model request may take before it is retried; with --max-retries "
+            "it bounds a turn on a hung endpoint to (N+1) x S seconds plus a few of back-off.",
+        ),
+    ] = DEFAULT_TIMEOUT_S,
+    max_retries: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Retries of a failed model request (connection error, timeout, 429, 5xx, a "
+            "reply that is not a chat completion), with exponential back-off; then the "
+            "rollout ends in error.",
+        ),
+    ] = DEFAULT_MAX_RETRIES,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue a run: skip rollouts already written.")
     ] = False,
@@ -207,19 +229,40 @@ def run(
         ),
     ] = False,
     sandbox: Annotated[SandboxChoice, typer.Option(help=SANDBOX_HELP)] = SandboxChoice.auto,
+    allow_base_image: Annotated[
+        bool, typer.Option("--allow-base-image", help=ALLOW_BASE_IMAGE_HELP)
+    ] = False,
+    max_error_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of rollouts that may end in error (environment, endpoint, sandbox) "
+            "before the run exits with code 3. A run whose every rollout errored always fails.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Let a candidate model take over logged sessions after a cut, with live or replayed tools.
 
     Every rollout runs in its own sandbox built from the session's environment; finished
     rollouts are appended to [bold]OUTPUT/rollouts.jsonl[/bold] as they come, so a killed run
-    continues with [bold]--resume[/bold].
+    continues with [bold]--resume[/bold], which also runs again the rollouts that ended in
+    error (the newest attempt of each counts) after removing the run's leftover containers.
+
+    Rollouts that ended in error did not run: they are counted apart, by kind, and never in a
+    rate. [bold]Exit codes[/bold]: 0 all rollouts ran (or the errors are within
+    --max-error-rate); 1 bad input or settings; 2 bad usage; 3 rollouts ended in error beyond
+    --max-error-rate, or all of them did; 130 interrupted (written rollouts are kept).
     """
     if original == (model is not None):
         raise typer.BadParameter("give either --model or --original")
     ToolPolicy.parse(tools)  # a bad policy fails here, before the run directory is touched
     sessions = load_sessions(sessions_files)
+    run_dir = RunDir(output)
+    # A resumed run keeps its run id, so that its leftover containers can be found and removed.
+    run_id = run_id or (run_dir.run_id() if resume else None) or _run_id(output)
     settings = RunSettings(
-        run_id=run_id or _run_id(output),
+        run_id=run_id,
         samples=samples,
         cut=cut.value,
         cut_seed=seed or 0,
@@ -231,6 +274,7 @@ def run(
         prefix_state=not no_prefix_state,
         prefix_errors=prefix_errors.value,
         backend=choose_sandbox(sandbox),
+        allow_base_image=allow_base_image,
     )
     if original:
         candidate_for: CandidateFactory = OriginalCandidate
@@ -243,12 +287,39 @@ def run(
             api_key_env=api_key_env,
             temperature=temperature,
             max_tokens=max_tokens,
+            timeout_s=request_timeout,
+            max_retries=max_retries,
         )
         candidate_for = lambda session: shared  # noqa: E731 - one client for every session
-        record = {"candidate": {"model": model, "base_url": base_url}}
-    run_dir = RunDir(output)
+        record = {
+            "candidate": {
+                "model": model,
+                "base_url": base_url,
+                "request_timeout_s": request_timeout,
+                "max_retries": max_retries,
+            }
+        }
     summary = _run_with_progress(sessions, settings, candidate_for, run_dir, resume, record)
     _print_summary(summary, run_dir)
+    _exit_on_errors(summary, max_error_rate)
+
+
+ERRORED_RUN_EXIT = 3
+"""Exit code of a run with more errored rollouts than ``--max-error-rate`` allows."""
+
+
+def _exit_on_errors(summary: dict[str, Any], max_error_rate: float) -> None:
+    """Warn about errored rollouts; exit with :data:`ERRORED_RUN_EXIT` past the allowed rate."""
+    total, errored = summary["rollouts"], sum(summary.get("errors", {}).values())
+    if not errored:
+        return
+    console(stderr=True).print(
+        f"[bold yellow]warning[/bold yellow]: {errored} of {total} rollout(s) ended in error "
+        f"({counts(summary['errors'])}); they did not run and are kept out of every rate. "
+        "Their reasons are in rollouts.jsonl; --resume runs them again."
+    )
+    if errored == total or errored / total > max_error_rate:
+        raise typer.Exit(ERRORED_RUN_EXIT)
 
 
 def _keep_sessions(sessions: list[Session], run_dir: RunDir) -> None:
@@ -295,6 +366,7 @@ def demo(
         asyncio.run(judge_run(output, rule_judges()))
     console().print(summary_table(summarize_run(output), title="rule judges: flagged rollouts"))
     console().print(f"next: understudy report {output}  (summary.json is in the run directory)")
+    _exit_on_errors(summary, max_error_rate=0.0)
 
 
 def _run_id(output: Path) -> str:

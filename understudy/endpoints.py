@@ -1,21 +1,39 @@
-"""What every client of an OpenAI-compatible endpoint shares: the key, and short error reasons.
+"""What every client of an OpenAI-compatible endpoint shares: the key, short error reasons,
+and the check that a successful answer is a chat completion at all.
 
 Used by the candidate (``understudy.replay.candidate``) and the LLM judge
 (``understudy.judges.llm``), which must not depend on each other.
+
+An endpoint, or a proxy in front of it, can answer HTTP 200 with an HTML page, a body cut
+short, or a completion without choices, which the openai client would either fail to parse or
+return half-empty. :func:`completion_problem` says what is wrong with such a body, so that a
+client can treat it as a failed attempt, and :func:`retry_delay` is the back-off to wait before
+the next one.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import random
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import openai
 
 from understudy.errors import ConfigError
 
-__all__ = ["LOCAL_API_KEY", "api_key_for", "is_loopback", "short_reason", "status_reason"]
+__all__ = [
+    "LOCAL_API_KEY",
+    "api_key_for",
+    "completion_problem",
+    "is_loopback",
+    "retry_delay",
+    "short_reason",
+    "status_reason",
+]
 
 LOCAL_API_KEY = "understudy-local"
 """Sent to a loopback endpoint when the key variable is unset (local servers ignore keys)."""
@@ -60,11 +78,84 @@ def short_reason(text: str) -> str:
 
 def status_reason(error: openai.APIStatusError) -> str:
     """The endpoint's own error message and type, short; never the request."""
-    body = error.body
-    if isinstance(body, Mapping):
-        message = body.get("message")
-        kind = body.get("type") or body.get("code")
-        parts = [str(part) for part in (kind, message) if part]
-        if parts:
-            return short_reason(": ".join(parts))
-    return short_reason(type(error).__name__)
+    return _error_reason(error.body) or short_reason(type(error).__name__)
+
+
+# -- successful answers that are not chat completions ----------------------------------------
+
+
+def retry_delay(retries_done: int) -> float:
+    """Seconds to wait before retry number ``retries_done + 1``: the openai client's own back-off
+    after a 5xx without ``Retry-After`` (0.5 s, doubling up to 8 s, less up to a quarter at
+    random so that clients do not retry in step)."""
+    return min(0.5 * 2.0**retries_done, 8.0) * (1 - 0.25 * random.random())
+
+
+def completion_problem(body: bytes) -> str | None:
+    """What keeps ``body`` from being read as a chat completion (None when it can be).
+
+    Only what a client relies on is checked: a JSON object with a first choice whose message is
+    an object, with text (or null) content and well-formed tool calls.
+    """
+    try:
+        payload = json.loads(body)
+    except UnicodeDecodeError:
+        return "the body is not JSON: it is not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        reason = exc.msg.removesuffix(" at")  # "Unterminated string starting at"
+        return f"the body is not JSON: {reason} (character {exc.pos} of {len(body)})"
+    if not isinstance(payload, dict):
+        return f"the body is JSON {type(payload).__name__}, not an object"
+    choices = payload.get("choices")
+    if not choices and payload.get("error"):
+        reason = _error_reason(payload["error"]) or "no message"
+        return f"the body is an error, not a completion: {reason}"
+    if not isinstance(choices, list) or not choices:
+        return "the body has no choices"
+    choice = choices[0]
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(message, dict):
+        return "choice 0 has no message"
+    for field in ("content", "refusal"):
+        if not isinstance(message.get(field), str | None):
+            return f"the {field} of choice 0 is not text"
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list | None):
+        return "the tool_calls of choice 0 are not a list"
+    for position, call in enumerate(calls or []):
+        problem = _tool_call_problem(call)
+        if problem:
+            return f"tool call {position} of choice 0 {problem}"
+    if not isinstance(payload.get("usage"), dict | None):
+        return "the usage is not an object"
+    return None
+
+
+def _tool_call_problem(call: Any) -> str | None:
+    """What is wrong with one wire tool call (a function call or a custom tool's call)."""
+    if not isinstance(call, dict):
+        return "is not an object"
+    function = call.get("function")
+    custom = call.get("custom")
+    if isinstance(function, dict):
+        inputs: Any = function.get("arguments")
+        name = function.get("name")
+    elif isinstance(custom, dict):
+        inputs, name = custom.get("input"), custom.get("name")
+    else:
+        return "has no function"
+    if not isinstance(name, str) or not name:
+        return "has no name"
+    if not isinstance(inputs, str | dict | None):
+        return "has arguments that are neither text nor an object"
+    return None
+
+
+def _error_reason(error: Any) -> str:
+    """An error object's type and message, short (the endpoint's words, never the request);
+    empty when it has neither."""
+    if isinstance(error, Mapping):
+        kind = error.get("type") or error.get("code")
+        parts = [str(part) for part in (kind, error.get("message")) if part]
+        return short_reason(": ".join(parts)) if parts else ""
+    return short_reason(str(error)) if isinstance(error, str) else ""

@@ -8,6 +8,7 @@ format-specific facts belong in the ``meta`` dictionaries.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -166,6 +167,16 @@ class CandidateInfo(_Model):
 
 RolloutStatus = Literal["completed", "max_steps", "timeout", "error"]
 
+RolloutErrorKind = Literal["environment", "sandbox", "candidate", "prefix", "harness"]
+"""Why a rollout ended in ``error``:
+
+- ``environment``: its environment could not be built or its declared image is absent;
+- ``sandbox``: the container failed or vanished under it;
+- ``candidate``: the model endpoint failed for good (after its retries), or answered garbage;
+- ``prefix``: the state at the cut could not be rebuilt (``--prefix-errors abort``);
+- ``harness``: understudy itself failed (a bug: the traceback is in events.jsonl).
+"""
+
 
 class Rollout(_Model):
     """What the candidate produced after ``session.messages[:cut]``.
@@ -190,6 +201,8 @@ class Rollout(_Model):
     """How the rollout ended."""
     error: str | None = None
     """What went wrong, when status is ``error``."""
+    error_kind: RolloutErrorKind | None = None
+    """Why it went wrong, when status is ``error`` (see :data:`RolloutErrorKind`)."""
     usage: dict[str, int] = Field(default_factory=dict)
     """Token counts summed over the candidate's calls."""
     timing: dict[str, float] = Field(default_factory=dict)
@@ -239,6 +252,33 @@ MODELS: dict[str, type[BaseModel]] = {
     for model in (ToolSpec, ToolCall, Message, RepoSpec, EnvSpec, Session, Rollout, Judgment)
 }
 """The top-level models by name, as ``understudy schema --model`` accepts them."""
+
+
+RolloutKey = tuple[str, int, int]
+"""(session_id, cut, sample): what a run plans and ``--resume`` skips."""
+
+
+def rollout_key(rollout: Rollout) -> RolloutKey:
+    """The planned rollout that ``rollout`` is an attempt at."""
+    return (rollout.session_id, rollout.cut, rollout.sample)
+
+
+def error_kind(rollout: Rollout) -> str:
+    """The kind of an errored rollout (``unknown`` for files written before kinds were kept)."""
+    return rollout.error_kind or "unknown"
+
+
+def latest_rollouts(rollouts: Iterable[Rollout]) -> list[Rollout]:
+    """The newest attempt at each planned rollout, in the order the keys first appear.
+
+    ``rollouts.jsonl`` is append-only: ``--resume`` runs an errored rollout again and appends
+    the new attempt after the old line, which stays as a record. Whoever reads the file for
+    results (judges, reports, summaries) takes the last line of each key.
+    """
+    newest: dict[RolloutKey, Rollout] = {}
+    for rollout in rollouts:
+        newest[rollout_key(rollout)] = rollout
+    return list(newest.values())
 
 
 def full_trajectory(session: Session, rollout: Rollout) -> list[Message]:

@@ -75,7 +75,7 @@ _BROAD_MUTATORS = re.compile(
 
 def _opaque_change(call: LedgerCall, created: set[str]) -> bool:
     """Whether a call may have changed files the ledger cannot name (a formatter, ``git
-    apply``, a script the agent did not write itself)."""
+    apply``, a project or code generator, a script the agent did not write itself)."""
     if call.delegated:
         return True
     if call.command is None:
@@ -83,6 +83,8 @@ def _opaque_change(call: LedgerCall, created: set[str]) -> bool:
     if _BROAD_MUTATORS.search(call.command):
         return True
     for segment in sh.parse_command(call.command).segments:
+        if sh.generates_files(segment):
+            return True
         run = sh.python_run(segment)
         if run is not None and run.kind == "script" and _basename(run.target) not in created:
             return True

@@ -14,7 +14,7 @@ from understudy.judges.ledger import Ledger, LedgerCall, ledger_for
 from understudy.judges.rules.calls import _FAILED_LINE
 from understudy.trajectory import Evidence, Judgment, Message, Rollout, Session
 
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 """Recorded in every rule Judgment's meta; bumped when a rule's behaviour changes."""
 
 
@@ -48,6 +48,19 @@ class Context:
 
     def judged_calls(self) -> list[LedgerCall]:
         return [call for call in self.ledger.calls if call.index >= self.judged_from]
+
+    @cached_property
+    def tool_record_text(self) -> str:
+        """Everything the tool record holds, lowercased: each call's arguments and each tool
+        result (what the trajectory touched, wrote or listed)."""
+        parts: list[str] = []
+        for message in self.messages:
+            if message.role == "tool":
+                parts.append(message.content)
+            for call in message.tool_calls:
+                parts.extend(string_leaves(call.arguments))
+                parts.append(call.raw_arguments or "")
+        return "\n".join(parts).lower()
 
     @cached_property
     def _user_indices(self) -> list[int]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from understudy.testing.script import Fault
+from understudy.testing.script import Fault, RawReply
 
 if TYPE_CHECKING:
     from understudy.testing.server import ScriptedServer
@@ -101,6 +101,9 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
                 retry_after=item.retry_after,
             )
             return
+        if isinstance(item, RawReply):
+            self._send_body(item.status, item.body.encode(), item.content_type)
+            return
         self._send_json(200, owner._completion(request, item))
 
     def _send_error(
@@ -123,10 +126,18 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
     def _send_json(
         self, status: int, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None
     ) -> None:
-        data = json.dumps(payload).encode()
+        self._send_body(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _send_body(
+        self,
+        status: int,
+        data: bytes,
+        content_type: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)

@@ -1,13 +1,16 @@
 """What a test scripts and what it is shown: the script items and the recorded chat requests.
 
-A script item is a :class:`ScriptedTurn` (an assistant reply, optionally delayed) or a
-:class:`Fault` (an HTTP error such as 429 with ``Retry-After`` or 500, optionally delayed).
-A :data:`Policy` picks the item from each :class:`ChatRequest`, the parsed request as the server
-received it, so a scripted agent can react to tool results.
+A script item is a :class:`ScriptedTurn` (an assistant reply, optionally delayed), a
+:class:`Fault` (an HTTP error such as 429 with ``Retry-After`` or 500, optionally delayed) or a
+:class:`RawReply` (any status and body, sent as it is: the broken answers of a faulty endpoint or
+proxy, see :data:`MALFORMED_REPLIES`). A :data:`Policy` picks the item from each
+:class:`ChatRequest`, the parsed request as the server received it, so a scripted agent can react
+to tool results.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,9 +18,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "MALFORMED_REPLIES",
     "ChatRequest",
     "Fault",
     "Policy",
+    "RawReply",
     "ScriptItem",
     "ScriptedTurn",
     "content_text",
@@ -89,7 +94,66 @@ class Fault(BaseModel):
         return cls(status=status, retry_after=retry_after, delay_s=delay_s)
 
 
-ScriptItem = ScriptedTurn | Fault
+class RawReply(BaseModel):
+    """An answer sent byte for byte as given: any status, content type and body.
+
+    It scripts what a sound endpoint never sends, such as an HTTP 200 whose body is an HTML
+    error page or a cut-short JSON document; :data:`MALFORMED_REPLIES` names the usual ones.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    body: str
+    """The body, sent as UTF-8."""
+    status: int = Field(default=200, ge=200, le=599)
+    """The HTTP status."""
+    content_type: str = "application/json"
+    """The ``Content-Type`` header."""
+    delay_s: float = Field(default=0.0, ge=0.0)
+    """Seconds to wait before answering."""
+
+
+def _completion_body(**changes: Any) -> str:
+    """A well-formed chat completion with ``changes`` applied (a None value drops the key)."""
+    body: dict[str, Any] = {
+        "id": "chatcmpl-raw",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": "scripted",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "done"},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+    body.update(changes)
+    return json.dumps({key: value for key, value in body.items() if value is not None})
+
+
+MALFORMED_REPLIES: dict[str, RawReply] = {
+    "html-page": RawReply(
+        body="<html><body><h1>Upstream unavailable</h1></body></html>", content_type="text/html"
+    ),
+    "not-json": RawReply(body="upstream connect error or disconnect/reset before headers"),
+    "truncated-json": RawReply(body=_completion_body()[:100]),
+    "null-message": RawReply(
+        body=_completion_body(choices=[{"index": 0, "message": None, "finish_reason": "stop"}])
+    ),
+    "no-choices": RawReply(body=_completion_body(choices=None)),
+    "empty-choices": RawReply(body=_completion_body(choices=[])),
+    "error-body": RawReply(
+        body=json.dumps({"error": {"message": "upstream overloaded", "type": "server_error"}})
+    ),
+}
+"""HTTP 200 answers that are not chat completions, by name: an HTML page, text that is not
+JSON, a completion cut short, a choice whose ``message`` is null, no ``choices`` key, an empty
+``choices`` list, and an error object sent with status 200 (as some proxies do)."""
+
+
+ScriptItem = ScriptedTurn | Fault | RawReply
 """What the server answers one request with."""
 
 

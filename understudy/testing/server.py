@@ -1,21 +1,24 @@
 """A scripted model server speaking the OpenAI chat-completions wire format over real HTTP.
 
-It listens on 127.0.0.1 (a free port) in a background thread and answers
-``POST /v1/chat/completions`` (non-streaming) and ``GET /v1/models``. What it answers comes from a
-*script*: either a list of items consumed one per request, in order, or a *policy* callable that
-sees each parsed request (so a scripted agent can react to tool results) and returns the item.
+It listens on 127.0.0.1 (a free port, unless another is asked for) in a background thread and
+answers ``POST /v1/chat/completions`` (non-streaming) and ``GET /v1/models``. What it answers
+comes from a *script*: either a list of items consumed one per request, in order, or a *policy*
+callable that sees each parsed request (so a scripted agent can react to tool results) and
+returns the item.
 
-An item is a :class:`ScriptedTurn` (an assistant reply, optionally delayed) or a :class:`Fault`
-(an HTTP error such as 429 with ``Retry-After`` or 500, optionally delayed). Malformed tool-call
-arguments are scripted by giving a raw string instead of a dict. When a list script runs out, the
-server answers 500 with a body that says so (and ``x-should-retry: false``, so clients fail at
-once instead of retrying), so a test whose agent talks more than expected fails loudly.
+An item is a :class:`ScriptedTurn` (an assistant reply, optionally delayed), a :class:`Fault`
+(an HTTP error such as 429 with ``Retry-After`` or 500, optionally delayed) or a
+:class:`RawReply` (a status and body sent as they are, such as an HTTP 200 that is not JSON).
+Malformed tool-call arguments are scripted by giving a raw string instead of a dict. When a list
+script runs out, the server answers 500 with a body that says so (and ``x-should-retry: false``,
+so clients fail at once instead of retrying), so a test whose agent talks more than expected
+fails loudly.
 
 The script items and :class:`ChatRequest` are in :mod:`understudy.testing.script`, the completion
 body in :mod:`understudy.testing.wire`, the HTTP handling in :mod:`understudy.testing.handler`.
 
 Nothing of the payloads is logged; every chat request is kept in memory in
-:attr:`ScriptedServer.requests` for the test to inspect, and
+:attr:`ScriptedServer.requests` for the test to inspect (unless ``keep_requests=False``), and
 :attr:`ScriptedServer.peak_in_flight` tells how many were being answered at once.
 """
 
@@ -29,7 +32,14 @@ from types import TracebackType
 from typing import Any, Self
 
 from understudy.testing.handler import ChatCompletionsHandler, ScriptedHTTPServer
-from understudy.testing.script import ChatRequest, Fault, Policy, ScriptedTurn, ScriptItem
+from understudy.testing.script import (
+    ChatRequest,
+    Fault,
+    Policy,
+    RawReply,
+    ScriptedTurn,
+    ScriptItem,
+)
 from understudy.testing.wire import chat_completion
 
 __all__ = ["ScriptedServer"]
@@ -48,6 +58,9 @@ class ScriptedServer:
         *,
         models: Sequence[str] = ("scripted",),
         created: int = 1_700_000_000,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        keep_requests: bool = True,
     ) -> None:
         if callable(script):
             self._policy: Policy | None = script
@@ -58,8 +71,11 @@ class ScriptedServer:
         self.models = list(models)
         """Model ids listed by ``GET /v1/models``."""
         self._created = created
+        self._address = (host, port)
         self._lock = threading.Lock()
+        self._keep_requests = keep_requests
         self._requests: list[ChatRequest] = []
+        self._received = 0
         self._errors: list[str] = []
         self._position = 0
         self._in_flight = 0
@@ -72,10 +88,11 @@ class ScriptedServer:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> Self:
-        """Bind a free port on 127.0.0.1 and serve in a background thread."""
+        """Bind the address (port 0: a free one) and serve in a background thread; an address
+        that cannot be bound raises ``OSError``."""
         if self._httpd is not None:
             raise RuntimeError("the scripted server is already started")
-        httpd = ScriptedHTTPServer(("127.0.0.1", 0), ChatCompletionsHandler)
+        httpd = ScriptedHTTPServer(self._address, ChatCompletionsHandler)
         httpd.owner = self
         self._httpd = httpd
         self._stopping.clear()
@@ -128,14 +145,24 @@ class ScriptedServer:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:<port>/v1``, as an OpenAI client's ``base_url``."""
-        return f"http://127.0.0.1:{self.port}/v1"
+        """``http://<host>:<port>/v1`` (``http://127.0.0.1:<port>/v1`` by default), as an
+        OpenAI client's ``base_url``."""
+        host = self._address[0]
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}/v1"
 
     @property
     def requests(self) -> list[ChatRequest]:
-        """Every chat request received, in order of arrival (a copy)."""
+        """Every chat request received, in order of arrival (a copy); empty for a server made
+        with ``keep_requests=False``, which keeps none (a long-lived server would fill memory)."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def received(self) -> int:
+        """How many chat requests have been received."""
+        with self._lock:
+            return self._received
 
     @property
     def errors(self) -> list[str]:
@@ -193,8 +220,10 @@ class ScriptedServer:
     ) -> tuple[ChatRequest, ScriptItem]:
         """Record a request and pick its answer."""
         with self._lock:
-            request = ChatRequest(index=len(self._requests), body=body, headers=headers)
-            self._requests.append(request)
+            request = ChatRequest(index=self._received, body=body, headers=headers)
+            self._received += 1
+            if self._keep_requests:
+                self._requests.append(request)
             if self._policy is None:
                 if self._position < len(self._script):
                     self._position += 1
@@ -210,11 +239,11 @@ class ScriptedServer:
         except Exception as exc:  # the policy is test code: report its failure to the client
             message = f"scripted server: the policy raised {type(exc).__name__}: {exc}"
         else:
-            if isinstance(answer, ScriptedTurn | Fault):
+            if isinstance(answer, ScriptedTurn | Fault | RawReply):
                 return request, answer
             message = (
                 f"scripted server: the policy returned {type(answer).__name__}, "
-                "not a ScriptedTurn or Fault"
+                "not a ScriptedTurn, Fault or RawReply"
             )
         with self._lock:
             return request, self._own_error(message, "policy_error")

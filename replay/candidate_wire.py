@@ -1,0 +1,145 @@
+"""The chat-completions wire format of candidates: messages and tools out, replies in.
+
+Outgoing, a :class:`~understudy.trajectory.Message` keeps only what the API takes (tool-call
+arguments as JSON text, or verbatim when they were not valid JSON). Incoming, a completion's
+first choice becomes an assistant message: reasoning from ``reasoning_content`` or
+``reasoning``, tool-call arguments parsed when they are a JSON object and kept raw otherwise, a
+refusal as the content. The body has been checked before (see
+:func:`understudy.endpoints.completion_problem`), so the fields read here are there and typed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any, cast
+
+from understudy.trajectory import Message, ToolCall, ToolSpec
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletion
+
+__all__ = ["message_to_wire", "parse_arguments", "reply_message", "reply_usage", "tool_to_wire"]
+
+
+def tool_to_wire(tool: ToolSpec) -> dict[str, Any]:
+    """A tool spec as a chat-completions ``tools`` entry."""
+    return {
+        "type": "function",
+        "function": {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.parameters,
+        },
+    }
+
+
+def message_to_wire(message: Message) -> dict[str, Any]:
+    """A message in the chat-completions request format.
+
+    Assistant tool-call arguments go out as a JSON string, or verbatim from ``raw_arguments``
+    when that is set; ``reasoning``, ``meta`` and the other bookkeeping fields are not sent.
+    """
+    if message.role == "tool":
+        return {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id or "",
+            "content": message.content,
+        }
+    if message.role == "assistant":
+        wire: dict[str, Any] = {"role": "assistant"}
+        if message.tool_calls:
+            # "content": null is what the API itself returns for a turn of tool calls only.
+            wire["content"] = message.content or None
+            wire["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {
+                        "name": call.name,
+                        "arguments": call.raw_arguments
+                        if call.raw_arguments is not None
+                        else json.dumps(call.arguments, ensure_ascii=False),
+                    },
+                }
+                for call in message.tool_calls
+            ]
+        else:
+            wire["content"] = message.content
+        return wire
+    return {"role": message.role, "content": message.content}
+
+
+def parse_arguments(raw: str | dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
+    """``(arguments, raw_arguments)``: parsed when ``raw`` is a JSON object, kept raw otherwise.
+
+    Some endpoints send the arguments as an object rather than as its JSON text; it is taken
+    as it is.
+    """
+    if isinstance(raw, dict):
+        return dict(raw), None
+    if raw is None or not raw.strip():
+        return {}, None  # no arguments at all: the same as ``{}``
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return {}, raw
+    if not isinstance(parsed, dict):
+        return {}, raw
+    return parsed, None
+
+
+def reply_message(completion: ChatCompletion, model: str) -> Message:
+    """The assistant message of a completion (which has a choice), as understudy keeps it."""
+    choice = completion.choices[0]
+    wire = choice.message
+    extra = wire.model_extra or {}
+    # vLLM, DeepSeek and SGLang send reasoning_content; OpenRouter and Ollama send reasoning.
+    reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+    calls: list[ToolCall] = []
+    for position, call in enumerate(wire.tool_calls or []):
+        call_any = cast(Any, call)
+        function = getattr(call_any, "function", None)
+        raw: str | dict[str, Any] | None
+        if function is not None:
+            name, raw = str(function.name), function.arguments
+        else:  # a custom (free-form) tool call: its input is not JSON arguments
+            custom = call_any.custom
+            name, raw = str(custom.name), custom.input
+        arguments, raw_arguments = parse_arguments(raw)
+        if function is None and raw_arguments is None and isinstance(raw, str) and raw:
+            raw_arguments = raw
+        call_id = str(call_any.id or f"call_{uuid.uuid4().hex[:12]}_{position}")
+        calls.append(
+            ToolCall(id=call_id, name=name, arguments=arguments, raw_arguments=raw_arguments)
+        )
+    content = wire.content
+    meta: dict[str, Any] = {
+        "model": completion.model or model,
+        "finish_reason": choice.finish_reason,
+    }
+    if content is None and wire.refusal:
+        content = wire.refusal
+        meta["refusal"] = True
+    return Message(
+        role="assistant",
+        content=content or "",
+        reasoning=str(reasoning) if reasoning else None,
+        tool_calls=calls,
+        meta=meta,
+    )
+
+
+def reply_usage(completion: ChatCompletion) -> dict[str, int]:
+    """The token counts of a completion; a count the endpoint left out or garbled is 0."""
+    usage = completion.usage
+    if usage is None:
+        return {}
+    return {
+        name: _tokens(getattr(usage, name, None))
+        for name in ("prompt_tokens", "completion_tokens", "total_tokens")
+    }
+
+
+def _tokens(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0

@@ -1,0 +1,79 @@
+"""Every third-party module the package or its tests import is declared in pyproject.toml.
+
+An undeclared import works on a machine where something else happened to install it and fails
+on a fresh clone (a test once imported ``click``, which typer no longer brings along). Imports
+are read from the source with ``ast``, mapped to their distributions by the installed metadata,
+and compared with the project's dependencies (the package's own for its code; the package's
+plus the ``dev`` extra for the tests).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE_DIRS = ["understudy", "sandbox", "tools", "replay", "judges", "scenarios"]
+FIRST_PARTY = {"understudy", "conftest"}
+
+
+def declared(extra: str | None = None) -> set[str]:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    requirements = list(project["dependencies"])
+    if extra is not None:
+        requirements += project["optional-dependencies"][extra]
+    return {_normalize(re.split(r"[<>=!~\[; ]", req, maxsplit=1)[0]) for req in requirements}
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def imported_modules(files: list[Path]) -> dict[str, Path]:
+    """Top-level module name -> one file importing it (absolute imports only)."""
+    found: dict[str, Path] = {}
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                found.setdefault(name.partition(".")[0], path)
+    return found
+
+
+def undeclared(files: list[Path], allowed: set[str]) -> list[str]:
+    local = {path.stem for path in files}  # sibling test modules importing each other
+    distributions = packages_distributions()
+    problems = []
+    for module, where in sorted(imported_modules(files).items()):
+        if module in sys.stdlib_module_names or module in FIRST_PARTY or module in local:
+            continue
+        owners = {_normalize(owner) for owner in distributions.get(module, [])}
+        if not owners & allowed:
+            shown = ", ".join(sorted(owners)) or "no installed distribution"
+            problems.append(f"{where.name} imports {module} ({shown})")
+    return problems
+
+
+def test_the_package_imports_only_its_declared_dependencies() -> None:
+    files = [path for folder in PACKAGE_DIRS for path in (REPO / folder).rglob("*.py")]
+    assert undeclared(files, declared()) == []
+
+
+def test_the_tests_import_only_declared_dependencies() -> None:
+    files = sorted((REPO / "tests").rglob("*.py"))
+    assert undeclared(files, declared("dev")) == []
+
+
+def test_an_undeclared_import_is_caught(tmp_path: Path) -> None:
+    source = tmp_path / "uses_yaml.py"
+    source.write_text("import yaml\nfrom docker import errors\n")
+    assert undeclared([source], {"docker"}) != []
+    assert undeclared([source], {"docker", "pyyaml"}) == []
