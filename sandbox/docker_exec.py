@@ -29,19 +29,20 @@ from understudy.sandbox.strays import MARK_SH, SWEEP
 PID_DIR = "/dev/shm"
 KILL_ATTEMPTS = 3
 Guard = Callable[..., Awaitable[Any]]
-_background: set[asyncio.Future[int | None]] = set()
-"""Removals of marks in flight, referenced so that they are not collected before they finish."""
 # $0: marks file, $1: working directory, $2: the command. The command's stderr joins
 # stdout here, at the source (through fd 3): the engine copies the two streams separately and
 # does not keep their order. The wrapper's own stderr goes nowhere, so that its notes (dash says
 # "Killed" when the command dies by SIGKILL) never mix into the command's output; the command
 # gets its redirections inside a subshell because dash applies a command's redirections to
 # itself while it waits for the command.
+# The wrapper removes its marks itself when the command ends: a separate exec for that, left
+# running in the background, could start while a snapshot has the container paused, and an exec
+# frozen in its start-up deadlocks the engine's commit.
 _WRAPPER = (
     f"{MARK_SH}; exec 3>&1 2>/dev/null; "
-    'cd "$1" || { echo "cd: $1: No such file or directory"; exit 126; }; '
+    'cd "$1" || { echo "cd: $1: No such file or directory"; rm -f "$0"; exit 126; }; '
     "if command -v bash >/dev/null; then shell=bash; else shell=sh; fi; "
-    '(exec "$shell" -c "$2" 2>&3 3>&-)'
+    '(exec "$shell" -c "$2" 2>&3 3>&-); status=$?; rm -f "$0"; exit "$status"'
 )
 # The sweep (builtins only, up to the kill), then the marks file goes; exit 1: no marks yet.
 _KILL = f'{SWEEP}\nrm -f "$1"; exit 0'
@@ -86,16 +87,8 @@ class SingleExec:
             raise
         if timed_out:
             return collector.result(0, started, timed_out=True), None
-        self._forget(pid_file)
         reported = await finished_exit_code(self._guard, self._api, exec_id)
         return collector.result(reported or 0, started), reported
-
-    def _forget(self, pid_file: str) -> None:
-        """Remove the marks of a command whose output has ended, in the background: nothing
-        waits for it, and a container that is gone by then has no file left either."""
-        task = asyncio.ensure_future(self._run_quietly(["/bin/sh", "-c", _FORGET, "sh", pid_file]))
-        _background.add(task)
-        task.add_done_callback(_background.discard)
 
     async def _run_quietly(self, argv: list[str]) -> int | None:
         """Run ``argv`` in an exec of its own and wait for it: its exit code; None if the
@@ -150,7 +143,7 @@ class SingleExec:
             if await self._run_quietly(["/bin/sh", "-c", _KILL, "sh", pid_file, "0"]) in (0, None):
                 break
             if reader.done():
-                self._forget(pid_file)
+                await self._run_quietly(["/bin/sh", "-c", _FORGET, "sh", pid_file])
                 break
             await asyncio.sleep(0.2)
         try:
