@@ -61,6 +61,13 @@ class FidelitySettings(BaseModel):
     backend: BackendName = "auto"
     """Sandbox backend: ``docker``, ``local`` (no isolation), or ``auto`` (docker when an
     engine answers, else local with a warning)."""
+    sandbox_root: bool = False
+    """Run commands as root instead of the unprivileged sandbox user (Docker)."""
+    read_only_root: bool = False
+    """Replay in sandboxes with a read-only root (the working directory, /tmp and the user's
+    home stay writable), as ``run --read-only-root`` gives the candidate."""
+    disk_limit: str | None = None
+    """Most disk a sandbox may write (Docker syntax: 10g), where the storage driver can limit it."""
 
 
 class CallMismatch(BaseModel):
@@ -108,7 +115,10 @@ async def session_fidelity(
     """Replay ``session`` with its own recorded turns and live tools; compare the outputs."""
     backend = backend or run_backend(settings.backend)
     builder = builder or backend.builder(
-        settings.base_image, settings.run_id, settings.allow_base_image
+        settings.base_image,
+        settings.run_id,
+        settings.allow_base_image,
+        sandbox_root=settings.sandbox_root,
     )
     try:
         env = await builder.build(session.env)
@@ -117,6 +127,8 @@ async def session_fidelity(
             workdir=session.env.workdir,
             env=session.env.env,
             run_id=settings.run_id,
+            read_only_root=settings.read_only_root,
+            disk_limit=settings.disk_limit,
         )
         async with backend.started(config) as sandbox:
             produced, error = await _replay(session, sandbox, settings)
@@ -216,7 +228,12 @@ async def measure_fidelity(
 ) -> list[SessionFidelity]:
     """The fidelity of every session (``settings.sandboxes`` at once), in the given order."""
     backend = run_backend(settings.backend)
-    builder = backend.builder(settings.base_image, settings.run_id, settings.allow_base_image)
+    builder = backend.builder(
+        settings.base_image,
+        settings.run_id,
+        settings.allow_base_image,
+        sandbox_root=settings.sandbox_root,
+    )
     slots = asyncio.Semaphore(settings.sandboxes)
 
     async def one(session: Session) -> SessionFidelity:

@@ -91,6 +91,14 @@ class RunSettings(BaseModel):
     prefix_errors: PrefixErrors = "continue"
     """What a prefix call that cannot be re-executed does: ``continue`` notes it and goes on,
     ``abort`` stops there and makes the rollout an error without calling the candidate."""
+    sandbox_root: bool = False
+    """Run commands as root; by default Docker sandboxes run as an unprivileged user where the
+    environment's image allows it (``rollout.meta["sandbox_user"]`` says who)."""
+    read_only_root: bool = False
+    """The candidate's sandbox gets a read-only root (the working directory, /tmp and the
+    user's home stay writable); the prefix is re-executed in a writable one, as recorded."""
+    disk_limit: str | None = None
+    """Most disk a sandbox may write (Docker syntax: 10g), where the storage driver can limit it."""
 
 
 class _Limited:
@@ -135,7 +143,10 @@ class Runner:
         self.backend = run_backend(settings.backend)
         """Where sandboxes start, environments are built and prefix states are kept."""
         self.builder = self.backend.builder(
-            settings.base_image, settings.run_id, settings.allow_base_image
+            settings.base_image,
+            settings.run_id,
+            settings.allow_base_image,
+            sandbox_root=settings.sandbox_root,
         )
         self._model_slots = asyncio.Semaphore(settings.model_concurrency)
         self._sandbox_slots = asyncio.Semaphore(settings.sandboxes)
@@ -214,6 +225,7 @@ class Runner:
             workdir=session.env.workdir,
             env=session.env.env,
             run_id=self.settings.run_id,
+            disk_limit=self.settings.disk_limit,
         )
         prefix = None
         if self.settings.prefix_state and needs_prefix(session, cut):
@@ -223,10 +235,12 @@ class Runner:
             config = config.model_copy(update={"image": prefix.image})
         if prefix and prefix.state.failed_call and self.settings.prefix_errors == "abort":
             return prefix.applied_to(_prefix_failed(session, cut, sample, candidate, prefix))
+        config = config.model_copy(update={"read_only_root": self.settings.read_only_root})
         async with self.backend.started(config) as sandbox:
             ready_s = time.monotonic() - started
             rollout = await self._play(session, cut, sample, candidate, sandbox)
         rollout.timing["env_s"] = round(ready_s - (prefix.seconds if prefix else 0.0), 4)
+        rollout.meta["sandbox_user"] = env.user
         if env.missing_image:
             rollout.meta["missing_image"] = {"declared": env.missing_image, "used": env.base_image}
         return prefix.applied_to(rollout) if prefix else rollout

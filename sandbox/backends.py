@@ -66,13 +66,28 @@ class RunBackend:
         finally:
             await sandbox.close()
 
-    def builder(self, base_image: str, run_id: str, allow_base_image: bool = False) -> EnvBuilds:
+    def builder(
+        self,
+        base_image: str,
+        run_id: str,
+        allow_base_image: bool = False,
+        sandbox_root: bool = False,
+    ) -> EnvBuilds:
         """An environment builder (``base_image``: for sessions without an image of their own;
         the local backend has none). A session whose declared image is absent is an
-        :class:`~understudy.errors.ImageNotFoundError` unless ``allow_base_image``."""
-        return self.make_builder(
+        :class:`~understudy.errors.ImageNotFoundError` unless ``allow_base_image``.
+
+        Docker environments run as the unprivileged sandbox user where the image allows it
+        (see :mod:`~understudy.sandbox.users`), as root with ``sandbox_root``; local ones run
+        as this machine's user either way."""
+        builder = self.make_builder(
             base_image=base_image, run_id=run_id, allow_base_image=allow_base_image
         )
+        if self.name != "docker" or sandbox_root:
+            return builder
+        from understudy.sandbox.users import WithSandboxUser
+
+        return WithSandboxUser(builder, run_id)
 
     def prefixes(self, run_id: str) -> PrefixStore:
         """Where the run gets the state at each cut."""

@@ -33,3 +33,11 @@ class SandboxConfig(BaseModel):
     """Output kept per command; the middle of longer output is cut out with a marker."""
     labels: dict[str, str] = Field(default_factory=dict)
     """Extra container labels."""
+    read_only_root: bool = False
+    """Mount the image read-only; the working directory, /tmp, /var/tmp, /dev/shm and the
+    sandbox user's home stay writable (Docker only; see understudy.sandbox.hardening). A
+    sandbox with a read-only root cannot be snapshotted: the engine's commits leave the working
+    directory's volume out."""
+    disk_limit: str | None = Field(default=None, pattern=r"^[0-9]+(\.[0-9]+)?[bkmgtBKMGT]?$")
+    """Most bytes the sandbox may write (Docker syntax: 500m, 10g), where the engine's storage
+    driver can limit it (Docker only; an error elsewhere, naming the driver)."""

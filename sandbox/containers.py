@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 import docker.errors
 from docker.models.containers import Container
 
-from understudy.errors import ImageNotFoundError, SandboxError
-from understudy.sandbox import labels
+from understudy.errors import ImageNotFoundError
 from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.engine import docker_client
+from understudy.sandbox.hardening import container_options, start_error
 from understudy.sandbox.tracking import forget, track
 
 T = TypeVar("T")
@@ -51,26 +51,10 @@ async def in_thread_to_completion(func: Callable[..., T], *args: Any, **kwargs: 
         raise
 
 
-def _container_name(run_id: str) -> str:
+def container_name(run_id: str) -> str:
     # The engine accepts only [a-zA-Z0-9_.-] in names; a run id may hold anything.
     safe = re.sub(r"[^a-zA-Z0-9_.-]", "-", run_id)
     return f"understudy-{safe}-{uuid.uuid4().hex[:8]}"
-
-
-# PID 1 of every sandbox. The kernel delivers a signal sent from inside a pid namespace to the
-# namespace's init only if init has a handler for it, so a plain ``sleep`` there survives
-# ``pkill sleep``, ``killall -9 sleep`` and ``kill -9 1`` alike, where ``sleep`` under an init
-# process (docker's ``--init``) died and took the container with it. Orphans are re-parented to
-# PID 1, which reaps nothing: SIGCHLD is set to "ignore" before the exec, so the kernel reaps
-# them itself. ``env --ignore-signal`` (coreutils 8.31+) and bash can set that; an image with
-# neither gets a sleep that leaves its orphans as zombies.
-KEEP_ALIVE = [
-    "/bin/sh",
-    "-c",
-    "if env --ignore-signal=CHLD true 2>/dev/null; then exec env --ignore-signal=CHLD sleep "
-    "infinity; fi; if command -v bash >/dev/null 2>&1; then exec bash -c "
-    "\"trap '' CHLD; exec sleep infinity\"; fi; exec sleep infinity",
-]
 
 
 def remove_container(api: Any, container_id: str) -> None:
@@ -80,25 +64,15 @@ def remove_container(api: Any, container_id: str) -> None:
 
 
 def run_container(client: docker.DockerClient, config: SandboxConfig) -> Container:
-    """Create and start a hardened container (blocking); tracked from the moment it exists."""
+    """Create and start a hardened container (blocking); tracked from the moment it exists.
+
+    See :mod:`~understudy.sandbox.hardening` for what it is made of."""
+    options = container_options(client, config)
     try:
         # create + start rather than run: run pulls a missing image, and a sandbox must neither
         # reach a registry nor turn a typo into a download.
         container = client.containers.create(
-            config.image,
-            command=KEEP_ALIVE,
-            name=_container_name(config.run_id),
-            init=False,
-            network_mode="none",
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            pids_limit=config.pids_limit,
-            mem_limit=config.memory,
-            nano_cpus=int(config.cpus * 1e9),
-            labels=labels.container_labels(config.run_id, config.labels),
-            working_dir=config.workdir,
-            environment=config.env,
-            hostname="sandbox",
+            config.image, name=container_name(config.run_id), **options
         )
     except docker.errors.ImageNotFound:
         raise ImageNotFoundError(
@@ -106,7 +80,7 @@ def run_container(client: docker.DockerClient, config: SandboxConfig) -> Contain
             "build the base image with `understudy images build`"
         ) from None
     except docker.errors.APIError as exc:
-        raise SandboxError(f"cannot start a container from {config.image!r}: {exc}") from exc
+        raise start_error(client, config, exc) from exc
     container_id = str(container.id)
     track(container_id, functools.partial(remove_container, client.api, container_id))
     try:
@@ -114,7 +88,7 @@ def run_container(client: docker.DockerClient, config: SandboxConfig) -> Contain
     except docker.errors.APIError as exc:
         remove_container(client.api, container_id)
         forget(container_id)
-        raise SandboxError(f"cannot start a container from {config.image!r}: {exc}") from exc
+        raise start_error(client, config, exc) from exc
     return container
 
 

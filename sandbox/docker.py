@@ -9,9 +9,6 @@ Commands go to the sandbox's persistent shells (:mod:`~understudy.sandbox.shell_
 from __future__ import annotations
 
 import asyncio
-import io
-import tarfile
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
@@ -24,11 +21,10 @@ from understudy.errors import (
     SandboxClosedError,
     SandboxCrashedError,
     SandboxError,
-    SandboxFileNotFoundError,
     ShellUnavailableError,
 )
 from understudy.logging import get_logger
-from understudy.protocols import ChangeKind, ExecResult, FileChange
+from understudy.protocols import ExecResult, FileChange
 from understudy.sandbox import labels
 from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.containers import (
@@ -38,8 +34,10 @@ from understudy.sandbox.containers import (
     run_container,
 )
 from understudy.sandbox.docker_exec import PID_DIR, SingleExec
+from understudy.sandbox.docker_files import ContainerFiles
 from understudy.sandbox.docker_shell import DockerShellTransport
 from understudy.sandbox.engine import docker_client
+from understudy.sandbox.hardening import SandboxUser
 from understudy.sandbox.lifecycle import SandboxLifecycle
 from understudy.sandbox.shell_session import (
     CHECKPOINT_NAME,
@@ -54,9 +52,9 @@ T = TypeVar("T")
 
 KILLED_EXIT_CODE = 128 + 9
 STATE_CHECKS = 6
-MAX_SYMLINKS = 40
-GO_MODE_DIR = 1 << 31
-"""os.ModeDir in the file mode of the engine's path-stat header."""
+LISTING_LIMIT = 256 * 1024 * 1024
+"""Output kept of the listings that find a read-only root's changes (whole, in practice)."""
+LISTING_TIMEOUT_S = 600.0
 _CHECKPOINT = f"{PID_DIR}/{CHECKPOINT_NAME}"
 _CARRY_STATE = (
     f'[ -f {_CHECKPOINT} ] && mkdir -p "$(dirname {PERSISTED_STATE})" '
@@ -64,11 +62,6 @@ _CARRY_STATE = (
 )
 _DROP_CARRIED_STATE = (
     f'rm -f {PERSISTED_STATE}; rmdir "$(dirname {PERSISTED_STATE})" 2>/dev/null; true'
-)
-_KIND_NAMES: dict[int, ChangeKind] = {0: "modified", 1: "added", 2: "deleted"}
-# Paths the engine itself adds to every container (the init binary is bind-mounted).
-_ENGINE_PATHS = frozenset(
-    {"/usr/sbin/docker-init", "/dev", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"}
 )
 
 
@@ -84,6 +77,10 @@ class DockerSandbox(SandboxLifecycle):
         """The persistent shells, by ``stateful``; started on first use."""
         self._no_shell = False
         """The image has no bash: every command takes the one-exec-per-command path."""
+        self._user = SandboxUser.parse((container.labels or {}).get(labels.USER, "root"))
+        self._files = ContainerFiles(
+            self._api, self.id, self._guard, self._user, config.workdir, config.read_only_root
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -101,6 +98,12 @@ class DockerSandbox(SandboxLifecycle):
             creating.add_done_callback(discard_container)
             raise
         sandbox = cls(container, config)
+        if config.read_only_root:
+            try:
+                await sandbox._files.remember_workdir(sandbox._list)
+            except BaseException:
+                await asyncio.shield(sandbox.close())
+                raise
         log.debug("sandbox started", sandbox=sandbox.id[:12], image=config.image)
         return sandbox
 
@@ -132,6 +135,11 @@ class DockerSandbox(SandboxLifecycle):
     def config(self) -> SandboxConfig:
         """The settings it was started with."""
         return self._config
+
+    @property
+    def user(self) -> str:
+        """Who its commands run as (see :mod:`~understudy.sandbox.hardening`)."""
+        return self._user.name
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -242,72 +250,26 @@ class DockerSandbox(SandboxLifecycle):
     async def read_file(self, path: str) -> bytes:
         """The bytes of a regular file (symbolic links are followed)."""
         self._check_open()
-        full = self._resolve(path)
-        for _ in range(MAX_SYMLINKS):
-            member, data, link_target = await self._fetch(full)
-            if not member.issym():
-                break
-            # The engine archives a symlink itself, and names its target resolved in the
-            # container; follow it as open(2) would.
-            full = link_target or str(PurePosixPath(full).parent / member.linkname)
-        else:
-            raise SandboxError(f"too many levels of symbolic links in the sandbox: {path}")
-        if not member.isfile():
-            raise SandboxError(f"not a regular file in the sandbox: {full}")
-        return data
-
-    async def _fetch(self, full: str) -> tuple[tarfile.TarInfo, bytes, str]:
-        """The archive entry at ``full``: its header, its bytes if a file, its link target."""
-        try:
-            chunks, stat = await self._guard(self._api.get_archive, self.id, full)
-        except docker.errors.NotFound:
-            raise SandboxFileNotFoundError(f"no such file in the sandbox: {full}") from None
-        if int((stat or {}).get("mode", 0)) & GO_MODE_DIR:
-            # Refused before the body is read: it is a tar of everything below the directory.
-            chunks.close()
-            raise SandboxError(f"not a regular file in the sandbox: {full}")
-        data = b"".join(await in_thread(list, chunks))
-        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-            member = archive.next()
-            if member is None:
-                raise SandboxError(f"the engine sent an empty archive for {full}")
-            extracted = archive.extractfile(member) if member.isfile() else None
-            content = extracted.read() if extracted is not None else b""
-        return member, content, str((stat or {}).get("linkTarget") or "")
+        return await self._files.read(self._resolve(path), path)
 
     async def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
-        """Create or replace a file (parent directories are created)."""
+        """Create or replace a file (parent directories are created); in a sandbox that runs
+        as an unprivileged user, the file and the directories made for it are the user's."""
         self._check_open()
-        full = PurePosixPath(self._resolve(path))
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            info = tarfile.TarInfo(str(full.relative_to("/")))
-            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
-            archive.addfile(info, io.BytesIO(data))
-        ok = await self._guard(self._api.put_archive, self.id, "/", buffer.getvalue())
-        if not ok:
-            raise SandboxError(f"cannot write {full} in the sandbox")
+        await self._files.write(PurePosixPath(self._resolve(path)), data, mode)
 
     async def changed_files(self) -> list[FileChange]:
-        """Paths added, modified or deleted since start.
-
-        Directories that only changed because something below them did are left out, and so is
-        what the engine itself made at start.
-        """
+        """Paths added, modified or deleted since start (see
+        :mod:`~understudy.sandbox.docker_files`)."""
         self._check_open()
-        entries = await self._guard(self._api.diff, self.id) or []
-        kinds = {entry["Path"]: _KIND_NAMES.get(entry["Kind"], "modified") for entry in entries}
-        # Found by ancestry, not by sorting: "/a/b.txt" sorts between "/a/b" and "/a/b/c".
-        parents = {str(parent) for path in kinds for parent in PurePosixPath(path).parents}
-        # The engine creates a missing working directory (and its parents) at start.
-        workdir_chain = {self.workdir, *map(str, PurePosixPath(self.workdir).parents)}
-        return [
-            FileChange(path=path, kind=kind)
-            for path, kind in sorted(kinds.items())
-            if path not in parents
-            and path not in _ENGINE_PATHS
-            and not (kind == "added" and path in workdir_chain)
-        ]
+        return await self._files.changed(self._list)
+
+    async def _list(self, command: str) -> ExecResult:
+        """Run a listing with its whole output kept (the sandbox's output limit is for the
+        model's commands)."""
+        single = SingleExec(self._api, self.id, self._guard, LISTING_LIMIT)
+        result, _ = await single.run(command, LISTING_TIMEOUT_S, "/", None)
+        return result
 
     async def snapshot(
         self,
@@ -322,6 +284,11 @@ class DockerSandbox(SandboxLifecycle):
         understudy's, of kind ``snapshot`` unless ``extra_labels`` says otherwise.
         """
         self._check_open()
+        if self._config.read_only_root:
+            raise SandboxError(
+                f"sandbox {self.name} has a read-only root: a snapshot would leave out its "
+                f"working directory {self.workdir} (a volume); snapshot a writable sandbox"
+            )
         image_labels = {labels.MANAGED: "1", labels.KIND: "snapshot", **(extra_labels or {})}
         carried = await self._carry_shell_state()
         try:

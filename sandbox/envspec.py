@@ -45,6 +45,9 @@ class BuiltEnv(BaseModel):
     missing_image: str | None = None
     """The session's declared image, when it was absent and the base image stood in for it
     (only with ``allow_base_image``; otherwise an absent image is an error)."""
+    user: str = "root"
+    """Who commands run as in sandboxes started from it: the unprivileged ``understudy``
+    (see :mod:`~understudy.sandbox.users`), the image's own user, or root."""
 
 
 def spec_hash(spec: EnvSpec, base_id: str, head: str | None) -> str:

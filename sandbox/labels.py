@@ -28,6 +28,11 @@ CUT = "understudy.cut"
 """On prefix images: the cut (message index) the prefix ends at."""
 PREFIX_STATE = "understudy.prefix-state"
 """On prefix images: JSON record of how the prefix was re-executed (fidelity, mismatches)."""
+SANDBOX_USER = "understudy.sandbox-user"
+"""On env images that have an unprivileged sandbox user (and the prefix images and snapshots
+made from them): ``name:uid:gid``; sandboxes from them run as that user."""
+USER = "understudy.user"
+"""On containers: ``name:uid:gid`` of the user its commands run as."""
 
 
 def _process_start_time(pid: int) -> str | None:

@@ -73,6 +73,11 @@ class LocalSandbox(SandboxLifecycle):
         """Copy ``config.image`` (a directory, or a local snapshot id) into a new scratch root;
         a ``local-once:`` directory is moved there instead."""
         config = config or SandboxConfig()
+        if config.read_only_root or config.disk_limit is not None:
+            raise SandboxError(
+                "the local backend can neither make the root read-only nor limit the disk: it "
+                "runs commands on this machine as it is; use the docker backend"
+            )
         _warn_no_isolation()
         # Checked before the scratch root exists, so a bad image leaves nothing behind.
         source = cls._image_dir(config.image)

@@ -19,6 +19,7 @@ its own, whose root the rollout's sandbox then takes over (``local-once:``).
 from __future__ import annotations
 
 import asyncio
+import getpass
 import os
 import shutil
 import tempfile
@@ -99,6 +100,7 @@ class LocalEnvBuilder:
             base_image=LOCAL_BASE,
             cached=cached,
             missing_image=spec.image,
+            user=getpass.getuser(),  # no isolation: commands run as this process's user
         )
 
     async def _build_dir(self, spec: EnvSpec, envs: Path, target: Path) -> None:

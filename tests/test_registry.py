@@ -77,10 +77,14 @@ def test_run_backend_gives_each_backend_its_own_parts(run_id: str) -> None:
     from understudy.sandbox.envbuilder import EnvBuilder
     from understudy.sandbox.local_env import LocalEnvBuilder, LocalPrefixes
     from understudy.sandbox.snapshots import PrefixCache
+    from understudy.sandbox.users import WithSandboxUser
 
     docker = run_backend("docker")  # nothing is started: no engine is needed yet
     assert (docker.name, docker.sandbox) == ("docker", DockerSandbox)
-    builder = docker.builder("understudy/other-base:1", run_id)
+    # By default docker environments get the sandbox user on top of the env image.
+    wrapped = docker.builder("understudy/other-base:1", run_id)
+    assert isinstance(wrapped, WithSandboxUser) and isinstance(wrapped.inner, EnvBuilder)
+    builder = docker.builder("understudy/other-base:1", run_id, sandbox_root=True)
     assert isinstance(builder, EnvBuilder) and builder.base_image == "understudy/other-base:1"
     assert isinstance(docker.prefixes(run_id), PrefixCache)
     local = run_backend("local")

@@ -19,7 +19,15 @@ from rich.progress import Progress
 from rich.table import Table
 
 from understudy.cli_common import ALLOW_BASE_IMAGE_HELP, console, load_sessions
-from understudy.cli_sandbox import SANDBOX_HELP, SandboxChoice, choose_sandbox
+from understudy.cli_sandbox import (
+    DISK_LIMIT_HELP,
+    READ_ONLY_ROOT_HELP,
+    SANDBOX_HELP,
+    SANDBOX_ROOT_HELP,
+    SandboxChoice,
+    check_sandbox_options,
+    choose_sandbox,
+)
 from understudy.replay.fidelity import (
     FidelitySettings,
     SessionFidelity,
@@ -48,6 +56,13 @@ def fidelity(
         str | None, typer.Option(help="Label of the containers (default: fidelity-random).")
     ] = None,
     sandbox: Annotated[SandboxChoice, typer.Option(help=SANDBOX_HELP)] = SandboxChoice.auto,
+    sandbox_root: Annotated[bool, typer.Option("--sandbox-root", help=SANDBOX_ROOT_HELP)] = False,
+    read_only_root: Annotated[
+        bool, typer.Option("--read-only-root", help=READ_ONLY_ROOT_HELP)
+    ] = False,
+    disk_limit: Annotated[
+        str | None, typer.Option("--disk-limit", metavar="SIZE", help=DISK_LIMIT_HELP)
+    ] = None,
     allow_base_image: Annotated[
         bool, typer.Option("--allow-base-image", help=ALLOW_BASE_IMAGE_HELP)
     ] = False,
@@ -69,7 +84,11 @@ def fidelity(
         timeout_s=timeout,
         backend=choose_sandbox(sandbox),
         allow_base_image=allow_base_image,
+        sandbox_root=sandbox_root,
+        read_only_root=read_only_root,
+        disk_limit=disk_limit,
     )
+    check_sandbox_options(settings.backend, read_only_root, disk_limit)
     with Progress(*Progress.get_default_columns(), console=console(stderr=True)) as bar:
         task = bar.add_task("replaying sessions", total=len(sessions))
         results = asyncio.run(

@@ -19,7 +19,15 @@ from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from understudy.cli_common import ALLOW_BASE_IMAGE_HELP, console, counts, load_sessions
-from understudy.cli_sandbox import SANDBOX_HELP, SandboxChoice, choose_sandbox
+from understudy.cli_sandbox import (
+    DISK_LIMIT_HELP,
+    READ_ONLY_ROOT_HELP,
+    SANDBOX_HELP,
+    SANDBOX_ROOT_HELP,
+    SandboxChoice,
+    check_sandbox_options,
+    choose_sandbox,
+)
 from understudy.jsonl import write_models
 from understudy.judges.report import summarize_run, summary_table
 from understudy.judges.rules import rule_judges
@@ -229,6 +237,13 @@ def run(
         ),
     ] = False,
     sandbox: Annotated[SandboxChoice, typer.Option(help=SANDBOX_HELP)] = SandboxChoice.auto,
+    sandbox_root: Annotated[bool, typer.Option("--sandbox-root", help=SANDBOX_ROOT_HELP)] = False,
+    read_only_root: Annotated[
+        bool, typer.Option("--read-only-root", help=READ_ONLY_ROOT_HELP)
+    ] = False,
+    disk_limit: Annotated[
+        str | None, typer.Option("--disk-limit", metavar="SIZE", help=DISK_LIMIT_HELP)
+    ] = None,
     allow_base_image: Annotated[
         bool, typer.Option("--allow-base-image", help=ALLOW_BASE_IMAGE_HELP)
     ] = False,
@@ -275,7 +290,11 @@ def run(
         prefix_errors=prefix_errors.value,
         backend=choose_sandbox(sandbox),
         allow_base_image=allow_base_image,
+        sandbox_root=sandbox_root,
+        read_only_root=read_only_root,
+        disk_limit=disk_limit,
     )
+    check_sandbox_options(settings.backend, read_only_root, disk_limit)
     if original:
         candidate_for: CandidateFactory = OriginalCandidate
         record: dict[str, Any] = {"candidate": "original"}

@@ -1,20 +1,43 @@
-"""The ``--sandbox`` option of the commands that run sessions (run, fidelity; demo uses auto)."""
+"""The sandbox options of the commands that run sessions (run, fidelity; demo uses auto):
+``--sandbox``, ``--sandbox-root``, ``--read-only-root`` and ``--disk-limit``."""
 
 from __future__ import annotations
 
 import warnings
 from enum import StrEnum
 
+from pydantic import ValidationError
 from rich.text import Text
 
 from understudy.cli_common import console
+from understudy.errors import ConfigError
 from understudy.sandbox import resolve_backend
 from understudy.sandbox.backends import BackendName
+from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.engine import docker_client
+from understudy.sandbox.hardening import disk_limit_refusal
 
 SANDBOX_HELP = (
     "Where tool calls run: 'docker' (isolated containers), 'local' (NO isolation: this machine, "
     "as this user), or 'auto': docker when an engine answers, else local with a warning."
+)
+
+
+SANDBOX_ROOT_HELP = (
+    "Run commands as root. By default Docker sandboxes run as an unprivileged user "
+    "'understudy' that owns the working directory, where the environment's image allows it "
+    "(each rollout records who ran its commands); use this for sessions that need root, e.g. "
+    "to install packages system-wide."
+)
+READ_ONLY_ROOT_HELP = (
+    "Give the sandboxes a read-only root file system (Docker): only the working directory, "
+    "/tmp, /var/tmp, /dev/shm and the user's home stay writable. For run, the prefix is "
+    "re-executed in a writable sandbox first and only the candidate's sandbox is read-only."
+)
+DISK_LIMIT_HELP = (
+    "Most disk a sandbox may write, e.g. 10g (Docker). Needs a storage driver with quotas "
+    "(overlay2 on xfs mounted with pquota, btrfs, zfs, devicemapper); elsewhere it is an "
+    "error naming the engine's driver."
 )
 
 
@@ -43,6 +66,26 @@ def choose_sandbox(choice: SandboxChoice | str = SandboxChoice.auto) -> BackendN
         )
         return _local()
     return "docker" if resolve_backend("auto", warn=_warn) == "docker" else _local()
+
+
+def check_sandbox_options(
+    backend: BackendName, read_only_root: bool, disk_limit: str | None
+) -> None:
+    """Refuse, before any work starts, what the chosen backend or engine cannot do."""
+    if backend == "local" and (read_only_root or disk_limit is not None):
+        raise ConfigError(
+            "--read-only-root and --disk-limit need the docker backend: the local one runs "
+            "commands on this machine as it is (start a Docker engine, or drop the option)"
+        )
+    if disk_limit is None:
+        return
+    try:
+        SandboxConfig(disk_limit=disk_limit)
+    except ValidationError:
+        raise ConfigError(f"--disk-limit {disk_limit!r}: give a size such as 500m or 10g") from None
+    refusal = disk_limit_refusal(docker_client())
+    if refusal is not None:
+        raise ConfigError(f"--disk-limit {disk_limit}: {refusal}")
 
 
 def _local() -> BackendName:

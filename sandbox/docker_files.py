@@ -1,0 +1,202 @@
+"""The files of a DockerSandbox: read and written through the engine's archive API, changes
+found with the engine's diff of the container's writable layer.
+
+With a read-only root, what changes is in the working directory's volume, which the engine's
+diff does not see: the working directory is listed (``find``) at start and again when asked,
+and the two listings are compared. What changes on the tmpfs mounts is not reported then.
+
+Files written for a sandbox that runs as an unprivileged user belong to that user, and so do
+the directories made for them, so that its commands can go on changing them.
+"""
+
+from __future__ import annotations
+
+import io
+import shlex
+import tarfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import PurePosixPath
+from typing import Any
+
+import docker.errors
+
+from understudy.errors import SandboxError, SandboxFileNotFoundError
+from understudy.logging import get_logger
+from understudy.protocols import ChangeKind, ExecResult, FileChange
+from understudy.sandbox.containers import in_thread
+from understudy.sandbox.hardening import SandboxUser
+
+log = get_logger("sandbox.docker")
+
+MAX_SYMLINKS = 40
+GO_MODE_DIR = 1 << 31
+"""os.ModeDir in the file mode of the engine's path-stat header."""
+_KIND_NAMES: dict[int, ChangeKind] = {0: "modified", 1: "added", 2: "deleted"}
+# Paths the engine itself adds to every container.
+_ENGINE_PATHS = frozenset({"/dev", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"})
+# Type, mode, size, modification time and path of each entry below a directory, NUL-separated
+# (a name may hold a newline).
+_LISTING = "find {directory} -xdev -mindepth 1 -printf '%y %m %s %T@ %P\\0'"
+
+Guard = Callable[..., Awaitable[Any]]
+Lister = Callable[[str], Awaitable[ExecResult]]
+"""Runs a command in the sandbox with its whole output kept."""
+
+
+class ContainerFiles:
+    """File operations on one container."""
+
+    def __init__(
+        self,
+        api: Any,
+        container_id: str,
+        guard: Guard,
+        user: SandboxUser,
+        workdir: str,
+        read_only: bool,
+    ) -> None:
+        self._api = api
+        self._read_only = read_only
+        self._id = container_id
+        self._guard = guard
+        self._user = user
+        self._workdir = workdir
+        self._listing: dict[str, str] | None = None
+        """The working directory at start, when changes are found by listing it."""
+
+    async def read(self, full: str, shown: str) -> bytes:
+        """The bytes of the regular file at ``full`` (symbolic links are followed)."""
+        for _ in range(MAX_SYMLINKS):
+            member, data, link_target = await self._fetch(full)
+            if not member.issym():
+                break
+            # The engine archives a symlink itself, and names its target resolved in the
+            # container; follow it as open(2) would.
+            full = link_target or str(PurePosixPath(full).parent / member.linkname)
+        else:
+            raise SandboxError(f"too many levels of symbolic links in the sandbox: {shown}")
+        if not member.isfile():
+            raise SandboxError(f"not a regular file in the sandbox: {full}")
+        return data
+
+    async def _fetch(self, full: str) -> tuple[tarfile.TarInfo, bytes, str]:
+        """The archive entry at ``full``: its header, its bytes if a file, its link target."""
+        chunks, stat = await self._stat(full)
+        if int(stat.get("mode", 0)) & GO_MODE_DIR:
+            # Refused before the body is read: it is a tar of everything below the directory.
+            chunks.close()
+            raise SandboxError(f"not a regular file in the sandbox: {full}")
+        data = b"".join(await in_thread(list, chunks))
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            member = archive.next()
+            if member is None:
+                raise SandboxError(f"the engine sent an empty archive for {full}")
+            extracted = archive.extractfile(member) if member.isfile() else None
+            content = extracted.read() if extracted is not None else b""
+        return member, content, str(stat.get("linkTarget") or "")
+
+    async def _stat(self, full: str) -> tuple[Any, dict[str, Any]]:
+        """The engine's archive stream of ``full`` (unread) and its stat header."""
+        try:
+            chunks, stat = await self._guard(self._api.get_archive, self._id, full)
+        except docker.errors.NotFound:
+            raise SandboxFileNotFoundError(f"no such file in the sandbox: {full}") from None
+        return chunks, dict(stat or {})
+
+    async def _existing_parent(self, full: PurePosixPath) -> tuple[PurePosixPath, list[str]]:
+        """The nearest directory above ``full`` that exists, and the names of those between
+        (which do not), outermost first."""
+        missing: list[str] = []
+        for parent in full.parents:
+            if parent == PurePosixPath("/"):
+                break
+            try:
+                chunks, _ = await self._stat(str(parent))
+            except SandboxFileNotFoundError:
+                missing.insert(0, parent.name)
+                continue
+            chunks.close()
+            return parent, missing
+        return PurePosixPath("/"), missing
+
+    async def write(self, full: PurePosixPath, data: bytes, mode: int) -> None:
+        """Create or replace a file (parent directories are created)."""
+        owner = self._user if self._user.uid is not None and not self._user.is_root else None
+        # The engine unpacks into a directory that must be writable in its view: with a
+        # read-only root, the working directory's volume, not "/". Directories it makes for a
+        # file are root's: made here instead, for the user.
+        into, missing = PurePosixPath("/"), list[str]()
+        if owner is not None or self._read_only:
+            into, missing = await self._existing_parent(full)
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            if owner is not None:
+                for depth in range(1, len(missing) + 1):
+                    info = tarfile.TarInfo("/".join(missing[:depth]))
+                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
+                    _own(info, owner)
+                    archive.addfile(info)
+            info = tarfile.TarInfo(str(full.relative_to(into)))
+            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+            _own(info, owner)
+            archive.addfile(info, io.BytesIO(data))
+        ok = await self._guard(self._api.put_archive, self._id, str(into), buffer.getvalue())
+        if not ok:
+            raise SandboxError(f"cannot write {full} in the sandbox")
+
+    async def remember_workdir(self, lister: Lister) -> None:
+        """List the working directory now, to find its changes by comparison later."""
+        self._listing = await self._list_workdir(lister)
+
+    async def changed(self, lister: Lister) -> list[FileChange]:
+        """Paths added, modified or deleted since start.
+
+        Directories that only changed because something below them did are left out, and so is
+        what the engine itself made at start.
+        """
+        entries = await self._guard(self._api.diff, self._id) or []
+        kinds = {entry["Path"]: _KIND_NAMES.get(entry["Kind"], "modified") for entry in entries}
+        if self._listing is not None:
+            kinds.update(_compare(self._listing, await self._list_workdir(lister)))
+        # Found by ancestry, not by sorting: "/a/b.txt" sorts between "/a/b" and "/a/b/c".
+        parents = {str(parent) for path in kinds for parent in PurePosixPath(path).parents}
+        # The engine creates a missing working directory (and its parents) at start.
+        workdir_chain = {self._workdir, *map(str, PurePosixPath(self._workdir).parents)}
+        return [
+            FileChange(path=path, kind=kind)
+            for path, kind in sorted(kinds.items())
+            if path not in parents
+            and path not in _ENGINE_PATHS
+            and not (kind == "added" and path in workdir_chain)
+        ]
+
+    async def _list_workdir(self, lister: Lister) -> dict[str, str]:
+        listed = await lister(_LISTING.format(directory=shlex.quote(self._workdir)))
+        if listed.exit_code != 0:
+            raise SandboxError(
+                f"cannot list {self._workdir} to find its changes: {listed.output[-500:]}"
+            )
+        found = {}
+        for entry in listed.output.split("\0"):
+            fields = entry.split(" ", 4)  # type, mode, size, time, path (which may hold spaces)
+            if len(fields) == 5:
+                found[str(PurePosixPath(self._workdir, fields[4]))] = " ".join(fields[:4])
+        return found
+
+
+def _own(info: tarfile.TarInfo, owner: SandboxUser | None) -> None:
+    if owner is not None and owner.uid is not None and owner.gid is not None:
+        info.uid, info.gid, info.uname, info.gname = owner.uid, owner.gid, owner.name, owner.name
+
+
+def _compare(before: dict[str, str], after: dict[str, str]) -> dict[str, ChangeKind]:
+    kinds: dict[str, ChangeKind] = {}
+    for path in before.keys() - after.keys():
+        kinds[path] = "deleted"
+    for path, facts in after.items():
+        if path not in before:
+            kinds[path] = "added"
+        elif before[path] != facts:
+            kinds[path] = "modified"
+    return kinds
