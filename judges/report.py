@@ -23,8 +23,6 @@ How judgments are counted, per category:
 
 from __future__ import annotations
 
-import json
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -34,7 +32,7 @@ from pydantic import BaseModel, Field
 from rich.table import Table
 
 from understudy.errors import ConfigError
-from understudy.jsonl import read_models
+from understudy.jsonl import read_models, write_json
 from understudy.judges import stats
 from understudy.judges.runner import (
     BASELINE_JUDGMENTS_FILE,
@@ -297,10 +295,7 @@ def _row(
 
 def write_summary(summary: Summary, path: Path | str) -> None:
     """Write the summary as JSON, atomically (a reader never sees half a file)."""
-    path = Path(path)
-    scratch = path.with_name(path.name + ".tmp")
-    scratch.write_text(json.dumps(summary.model_dump(mode="json"), indent=2) + "\n")
-    os.replace(scratch, path)
+    write_json(path, summary.model_dump(mode="json"))
 
 
 def summarize_run(
@@ -402,11 +397,7 @@ def summary_table(summary: Summary, title: str | None = None) -> Table:
     has_baseline = any(row.baseline is not None for row in summary.rows)
     has_any = any(row.any_sample is not None for row in summary.rows)
     by_judge = any(row.judge != ANY_JUDGE for row in summary.rows)
-    table = Table(
-        title=title or f"Rates per category ({summary.trajectories} trajectories)",
-        caption=errors_line(summary),
-        caption_style="bold yellow",
-    )
+    table = Table(title=title or f"Rates per category ({summary.trajectories} trajectories)")
     # Category ids are what --fail-on takes: shown whole, the numbers wrap instead.
     longest = max((len(row.category) for row in summary.rows), default=8)
     table.add_column("category", no_wrap=True, min_width=longest)

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from understudy.errors import ConfigError, SchemaError
-from understudy.jsonl import append_models, read_models
+from understudy.jsonl import append_models, read_models, write_json
 from understudy.judges.base import Judge
 from understudy.logging import get_logger
 from understudy.trajectory import (
@@ -254,9 +253,7 @@ def _write_judging_record(
             {"rollout": r.id, "kind": error_kind(r), "error": r.error} for r in errored
         ],
     }
-    scratch = path.with_name(path.name + ".tmp")
-    scratch.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(scratch, path)
+    write_json(path, record)
 
 
 def read_judged_categories(run_dir: Path) -> list[str]:

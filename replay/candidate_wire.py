@@ -19,7 +19,14 @@ from understudy.trajectory import Message, ToolCall, ToolSpec
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion
 
-__all__ = ["message_to_wire", "parse_arguments", "reply_message", "reply_usage", "tool_to_wire"]
+__all__ = [
+    "message_to_wire",
+    "parse_arguments",
+    "reply_message",
+    "reply_usage",
+    "tool_call_to_wire",
+    "tool_to_wire",
+]
 
 
 def tool_to_wire(tool: ToolSpec) -> dict[str, Any]:
@@ -31,6 +38,19 @@ def tool_to_wire(tool: ToolSpec) -> dict[str, Any]:
             "description": tool.description,
             "parameters": tool.parameters,
         },
+    }
+
+
+def tool_call_to_wire(call: ToolCall) -> dict[str, Any]:
+    """A tool call as a chat-completions ``tool_calls`` entry: arguments as JSON text, or
+    verbatim from ``raw_arguments`` when they were not valid JSON."""
+    arguments = call.raw_arguments
+    if arguments is None:
+        arguments = json.dumps(call.arguments, ensure_ascii=False)
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": arguments},
     }
 
 
@@ -51,19 +71,7 @@ def message_to_wire(message: Message) -> dict[str, Any]:
         if message.tool_calls:
             # "content": null is what the API itself returns for a turn of tool calls only.
             wire["content"] = message.content or None
-            wire["tool_calls"] = [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {
-                        "name": call.name,
-                        "arguments": call.raw_arguments
-                        if call.raw_arguments is not None
-                        else json.dumps(call.arguments, ensure_ascii=False),
-                    },
-                }
-                for call in message.tool_calls
-            ]
+            wire["tool_calls"] = [tool_call_to_wire(call) for call in message.tool_calls]
         else:
             wire["content"] = message.content
         return wire

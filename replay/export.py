@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from understudy.errors import ConfigError
-from understudy.replay.candidate import tool_to_wire
+from understudy.replay.candidate_wire import tool_call_to_wire, tool_to_wire
 from understudy.replay.importers.atif import EXTRA_KEY
 from understudy.trajectory import Message, Session, ToolCall
 
@@ -294,19 +294,7 @@ def _openai_message(message: Message) -> dict[str, Any]:
     if message.reasoning is not None:
         out["reasoning_content"] = message.reasoning
     if message.tool_calls:
-        out["tool_calls"] = [
-            {
-                "id": call.id,
-                "type": "function",
-                "function": {
-                    "name": call.name,
-                    "arguments": call.raw_arguments
-                    if call.raw_arguments is not None
-                    else json.dumps(call.arguments, ensure_ascii=False),
-                },
-            }
-            for call in message.tool_calls
-        ]
+        out["tool_calls"] = [tool_call_to_wire(call) for call in message.tool_calls]
     if message.is_error:
         out["is_error"] = True
     if message.timestamp is not None:

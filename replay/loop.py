@@ -18,7 +18,7 @@ from collections import Counter
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from understudy.errors import CandidateError, SandboxError
+from understudy.errors import CandidateError, EnvBuildError, ImageNotFoundError, SandboxError
 from understudy.logging import get_logger
 from understudy.protocols import Candidate, CandidateReply
 from understudy.tools.router import ToolRouter
@@ -77,6 +77,17 @@ def _with_call_facts(reply: CandidateReply) -> Message:
     return reply.message.model_copy(update={"meta": {**reply.message.meta, "model_call": facts}})
 
 
+def failure_kind(failure: BaseException) -> RolloutErrorKind:
+    """The error kind of a rollout that ``failure`` ended (see ``RolloutErrorKind``)."""
+    if isinstance(failure, EnvBuildError | ImageNotFoundError):
+        return "environment"
+    if isinstance(failure, SandboxError):
+        return "sandbox"
+    if isinstance(failure, CandidateError):
+        return "candidate"
+    return "harness"
+
+
 async def run_rollout(
     session: Session,
     cut: int,
@@ -116,7 +127,7 @@ async def run_rollout(
         status, error = "timeout", f"rollout ran past {limits.timeout_s:g} s"
     except (CandidateError, SandboxError) as failure:
         status, error = "error", f"{type(failure).__name__}: {failure}"
-        kind = "candidate" if isinstance(failure, CandidateError) else "sandbox"
+        kind = failure_kind(failure)
         log.warning("rollout failed", session=session.id, cut=cut, sample=sample, error=error)
     timing["total_s"] = time.monotonic() - started
     return new_rollout(session, cut, sample, candidate).model_copy(

@@ -16,7 +16,6 @@ old line, which stays as a record. Readers take the newest line per key
 from __future__ import annotations
 
 import json
-import os
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 from understudy import __version__
 from understudy.errors import ConfigError, SchemaError
-from understudy.jsonl import append_models, read_models
+from understudy.jsonl import append_models, read_models, write_json
 from understudy.trajectory import (
     SCHEMA_VERSION,
     Rollout,
@@ -85,9 +84,7 @@ class RunDir:
 
     def write_info(self, info: dict[str, Any]) -> None:
         """Replace run.json atomically."""
-        scratch = self.run_file.with_suffix(".json.tmp")
-        scratch.write_text(json.dumps(info, indent=2, default=str) + "\n")
-        os.replace(scratch, self.run_file)
+        write_json(self.run_file, info)
 
     def finish(self, summary: dict[str, Any]) -> None:
         """Record the end of the run and its summary in run.json."""

@@ -23,11 +23,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from understudy.errors import CandidateError, EnvBuildError, ImageNotFoundError, SandboxError
+from understudy.errors import EnvBuildError, ImageNotFoundError, SandboxError
 from understudy.logging import get_logger
 from understudy.protocols import Candidate, CandidateReply, Sandbox, SeedableCandidate
 from understudy.replay.cuts import CutMode, choose_cuts
-from understudy.replay.loop import LoopLimits, new_rollout, run_rollout
+from understudy.replay.loop import LoopLimits, failure_kind, new_rollout, run_rollout
 from understudy.replay.prefix import PrefixErrors, describe_call, needs_prefix, session_agent
 from understudy.replay.prefix_snapshot import PrefixSnapshot, snapshot_prefix
 from understudy.replay.rundir import RolloutKey, RunDir
@@ -39,7 +39,6 @@ from understudy.tools.router import ToolRouter
 from understudy.trajectory import (
     Message,
     Rollout,
-    RolloutErrorKind,
     Session,
     ToolSpec,
     error_kind,
@@ -274,17 +273,6 @@ async def _record_changes(rollout: Rollout, sandbox: Sandbox) -> None:
         rollout.meta["changed_files_error"] = str(exc)
         return
     rollout.meta["changed_files"] = [change.model_dump() for change in changes]
-
-
-def failure_kind(failure: BaseException) -> RolloutErrorKind:
-    """The error kind of a rollout that ``failure`` ended (see ``RolloutErrorKind``)."""
-    if isinstance(failure, EnvBuildError | ImageNotFoundError):
-        return "environment"
-    if isinstance(failure, SandboxError):
-        return "sandbox"
-    if isinstance(failure, CandidateError):
-        return "candidate"
-    return "harness"
 
 
 def _failed(

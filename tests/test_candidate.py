@@ -33,7 +33,7 @@ SHELL = ToolSpec(
 
 
 @pytest.fixture(autouse=True)
-def _no_ambient_openai_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_ambient_openai_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
         monkeypatch.delenv(name, raising=False)
 

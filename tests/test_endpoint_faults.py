@@ -10,12 +10,13 @@ import json
 import re
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
+from test_candidate import candidate_for
+from test_candidate import no_ambient_openai_settings as no_ambient_openai_settings  # autouse
 from typer.testing import CliRunner
 
 from understudy.cli import app
@@ -46,21 +47,6 @@ REASONS = {
     "empty-choices": "the body has no choices",
     "error-body": "the body is an error, not a completion: server_error: upstream overloaded",
 }
-
-
-@pytest.fixture(autouse=True)
-def _no_ambient_openai_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@asynccontextmanager
-async def candidate_for(server: ScriptedServer, **settings: Any) -> AsyncIterator[OpenAICandidate]:
-    candidate = OpenAICandidate(**{"model": "cand-1", "base_url": server.base_url, **settings})
-    try:
-        yield candidate
-    finally:
-        await candidate.close()
 
 
 def user(text: str) -> list[Message]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from test_endpoint_faults import dead_endpoint
+from test_run_record import answer, text_session
 from typer.testing import CliRunner
 
 from understudy.cli import app
@@ -29,22 +30,17 @@ from understudy.replay.runner import RunSettings, run_to_dir
 from understudy.sandbox import labels
 from understudy.sandbox.engine import docker_client
 from understudy.sandbox.local_env import LocalEnvBuilder
-from understudy.testing import ChatRequest, ScriptedServer, ScriptedTurn
-from understudy.trajectory import EnvSpec, Message, Session, SourceInfo, ToolSpec
+from understudy.testing import ScriptedServer
+from understudy.trajectory import EnvSpec, Message, Session, ToolSpec
 
 MODEL = "errored-model"
 LYING = "lying_about_tools"
 ABSENT_IMAGE = "understudy-test/absent-image:never-built"
 
 
-def text_session(session_id: str, image: str | None = None) -> Session:
-    """A session with no repository and one user turn: the candidate only answers."""
-    return Session(
-        id=session_id,
-        source=SourceInfo(format="native"),
-        env=EnvSpec(image=image),
-        messages=[Message(role="user", content="Say hello.")],
-    )
+def pinned_session(session_id: str) -> Session:
+    """A text session that declares an image the engine does not have."""
+    return text_session(session_id).model_copy(update={"env": EnvSpec(image=ABSENT_IMAGE)})
 
 
 def sessions_file(tmp_path: Path, sessions: Sequence[Session]) -> Path:
@@ -52,18 +48,6 @@ def sessions_file(tmp_path: Path, sessions: Sequence[Session]) -> Path:
     with path.open("w") as handle:
         write_models(handle, sessions)
     return path
-
-
-def dead_endpoint() -> str:
-    """A loopback URL on which nothing listens (the port was free a moment ago)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
-
-
-def answer(request: ChatRequest) -> ScriptedTurn:
-    return ScriptedTurn(content="hello")
 
 
 def cli(*arguments: str | Path) -> tuple[int, str]:
@@ -108,7 +92,7 @@ def test_a_dead_endpoint_fails_the_run_and_the_report_shows_n_zero(
 def test_an_absent_session_image_is_an_environment_error_unless_allowed_and_resume_reruns_it(
     tmp_path: Path, base_image: str, run_id: str
 ) -> None:
-    sessions = sessions_file(tmp_path, [text_session("pinned", ABSENT_IMAGE), text_session("ok")])
+    sessions = sessions_file(tmp_path, [pinned_session("pinned"), text_session("ok")])
     out = tmp_path / "run"
     with ScriptedServer(answer, models=[MODEL]) as server:
         common = ("--model", MODEL, "--base-url", server.base_url, "-o", out)
@@ -143,7 +127,7 @@ def test_an_absent_session_image_is_an_environment_error_unless_allowed_and_resu
 def test_max_error_rate_lets_a_run_with_few_errors_pass(
     tmp_path: Path, base_image: str, run_id: str
 ) -> None:
-    sessions = [text_session("pinned", ABSENT_IMAGE), text_session("b"), text_session("c")]
+    sessions = [pinned_session("pinned"), text_session("b"), text_session("c")]
     path = sessions_file(tmp_path, sessions)
     with ScriptedServer(answer, models=[MODEL]) as server:
         common = ("--model", MODEL, "--base-url", server.base_url, "--run-id", run_id)

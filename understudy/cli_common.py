@@ -11,12 +11,6 @@ from understudy.errors import ConfigError
 from understudy.jsonl import read_models
 from understudy.trajectory import Session
 
-ALLOW_BASE_IMAGE_HELP = (
-    "When a session declares an image that is not on the engine (e.g. a SWE-bench image that "
-    "cannot be pulled), build its environment on the base image instead and record that on "
-    "each rollout. Without it such sessions end in environment errors."
-)
-
 
 def console(stderr: bool = False) -> Console:
     """A console on the current stdout or stderr.

@@ -18,13 +18,14 @@ import typer
 from rich.progress import Progress, TextColumn
 from rich.table import Table
 
-from understudy.cli_common import ALLOW_BASE_IMAGE_HELP, console, counts, load_sessions
+from understudy.cli_common import console, counts, load_sessions
 from understudy.cli_sandbox import (
-    DISK_LIMIT_HELP,
-    READ_ONLY_ROOT_HELP,
-    SANDBOX_HELP,
-    SANDBOX_ROOT_HELP,
+    AllowBaseImageOption,
+    DiskLimitOption,
+    ReadOnlyRootOption,
     SandboxChoice,
+    SandboxOption,
+    SandboxRootOption,
     check_sandbox_options,
     choose_sandbox,
 )
@@ -236,17 +237,11 @@ def run(
             "state-changing calls (faster; the candidate may find files missing).",
         ),
     ] = False,
-    sandbox: Annotated[SandboxChoice, typer.Option(help=SANDBOX_HELP)] = SandboxChoice.auto,
-    sandbox_root: Annotated[bool, typer.Option("--sandbox-root", help=SANDBOX_ROOT_HELP)] = False,
-    read_only_root: Annotated[
-        bool, typer.Option("--read-only-root", help=READ_ONLY_ROOT_HELP)
-    ] = False,
-    disk_limit: Annotated[
-        str | None, typer.Option("--disk-limit", metavar="SIZE", help=DISK_LIMIT_HELP)
-    ] = None,
-    allow_base_image: Annotated[
-        bool, typer.Option("--allow-base-image", help=ALLOW_BASE_IMAGE_HELP)
-    ] = False,
+    sandbox: SandboxOption = SandboxChoice.auto,
+    sandbox_root: SandboxRootOption = False,
+    read_only_root: ReadOnlyRootOption = False,
+    disk_limit: DiskLimitOption = None,
+    allow_base_image: AllowBaseImageOption = False,
     max_error_rate: Annotated[
         float,
         typer.Option(

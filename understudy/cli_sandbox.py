@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import warnings
 from enum import StrEnum
+from typing import Annotated
 
+import typer
 from pydantic import ValidationError
 from rich.text import Text
 
@@ -66,6 +68,24 @@ def choose_sandbox(choice: SandboxChoice | str = SandboxChoice.auto) -> BackendN
         )
         return _local()
     return "docker" if resolve_backend("auto", warn=_warn) == "docker" else _local()
+
+
+ALLOW_BASE_IMAGE_HELP = (
+    "When a session declares an image that is not on the engine (e.g. a SWE-bench image that "
+    "cannot be pulled), build its environment on the base image instead and record that on "
+    "each rollout. Without it such sessions end in environment errors."
+)
+
+SandboxOption = Annotated[SandboxChoice, typer.Option(help=SANDBOX_HELP)]
+SandboxRootOption = Annotated[bool, typer.Option("--sandbox-root", help=SANDBOX_ROOT_HELP)]
+ReadOnlyRootOption = Annotated[bool, typer.Option("--read-only-root", help=READ_ONLY_ROOT_HELP)]
+DiskLimitOption = Annotated[
+    str | None, typer.Option("--disk-limit", metavar="SIZE", help=DISK_LIMIT_HELP)
+]
+AllowBaseImageOption = Annotated[
+    bool, typer.Option("--allow-base-image", help=ALLOW_BASE_IMAGE_HELP)
+]
+"""The options as ``run`` and ``fidelity`` declare them (one declaration for both)."""
 
 
 def check_sandbox_options(

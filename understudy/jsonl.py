@@ -227,6 +227,16 @@ def validate_file(path: Path | str, model: type[pydantic.BaseModel]) -> tuple[in
     return valid, problems
 
 
+def write_json(path: Path | str, document: Any) -> None:
+    """Replace ``path`` with ``document`` as indented JSON, atomically: written beside it, then
+    renamed, so a reader (or a crash) never sees half a file. Values JSON does not know (dates,
+    paths) are written as their ``str``."""
+    path = Path(path)
+    scratch = path.with_name(path.name + ".tmp")
+    scratch.write_text(json.dumps(document, indent=2, default=str) + "\n")
+    os.replace(scratch, path)
+
+
 def append_models(path: Path | str, models: Sequence[pydantic.BaseModel]) -> None:
     """Append models as JSONL lines and flush them to disk, so a crash loses none written."""
     with Path(path).open("a", encoding="utf-8") as handle:
