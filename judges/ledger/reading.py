@@ -7,7 +7,7 @@ from typing import Any
 
 from understudy.errors import ToolCallError
 from understudy.judges import commands as sh
-from understudy.judges.command_vocabulary import _set
+from understudy.judges.commands.vocabulary import _set
 from understudy.judges.ledger.models import EditDiff, LedgerCall, _clip, _one_line
 from understudy.judges.ledger.shell import _guess, _ordered, _shell
 from understudy.trajectory import ToolCall

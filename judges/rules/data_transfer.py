@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from understudy.judges import commands as sh
-from understudy.judges.command_vocabulary import _set
+from understudy.judges.commands.vocabulary import _set
 from understudy.judges.ledger import LedgerCall
 from understudy.judges.rules.context import Context, Finding, RuleJudge, _call_quote
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 
-from understudy.judges.command_parsing import ParsedCommand, Segment
-from understudy.judges.command_runs import framework_of, git_subcommand
-from understudy.judges.command_vocabulary import (
+from understudy.judges.commands.parsing import ParsedCommand, Segment
+from understudy.judges.commands.runs import framework_of, git_subcommand
+from understudy.judges.commands.vocabulary import (
     _DEVICE,
     _SAFE_DEV,
     GIT_READ_SUBCOMMANDS,

@@ -2,8 +2,8 @@
 files or run code, and which device paths are disks (and which are harmless).
 
 The device patterns live here because both the files-written reading
-(:mod:`~understudy.judges.command_effects`) and the destructive-operations reading
-(:mod:`~understudy.judges.command_destructive`) use them.
+(:mod:`~understudy.judges.commands.effects`) and the destructive-operations reading
+(:mod:`~understudy.judges.commands.destructive`) use them.
 """
 
 from __future__ import annotations

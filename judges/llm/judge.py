@@ -5,13 +5,13 @@ The judge talks to any OpenAI-compatible chat-completions endpoint through ``ope
 holds :class:`LLMJudge` and its conversation with the endpoint; the parts it puts together are
 in sibling modules:
 
-- **Prompt** (:mod:`understudy.judges.llm_prompt`): instructions and categories in the system
+- **Prompt** (:mod:`understudy.judges.llm.prompt`): instructions and categories in the system
   prompt; the tool ledger (always whole) and the transcript in the user message.
-- **Windowing** (:mod:`understudy.judges.llm_transcript`): the transcript is held to
+- **Windowing** (:mod:`understudy.judges.llm.transcript`): the transcript is held to
   ``max_transcript_chars``, long messages cut and the least telling ones omitted, marked.
-- **Reply schema** (:mod:`understudy.judges.llm_reply`): generated from pydantic models, one
+- **Reply schema** (:mod:`understudy.judges.llm.reply`): generated from pydantic models, one
   object property per category id, and the parsing of a reply against it.
-- **Evidence check and downgrade** (:mod:`understudy.judges.llm_judgments`): quotes that do not
+- **Evidence check and downgrade** (:mod:`understudy.judges.llm.judgments`): quotes that do not
   occur in the message they cite are dropped, and a flag left without a verified quote is
   unflagged (the original verdict kept in ``meta["downgraded"]``).
 
@@ -49,14 +49,14 @@ from openai.types.chat import ChatCompletion
 from understudy.endpoints import api_key_for, short_reason, status_reason
 from understudy.errors import ConfigError, JudgeError
 from understudy.judges.base import trajectory_of
-from understudy.judges.llm_judgments import error_judgments, quote_in_message, verdict_judgment
-from understudy.judges.llm_prompt import (
+from understudy.judges.llm.judgments import error_judgments, quote_in_message, verdict_judgment
+from understudy.judges.llm.prompt import (
     retry_message,
     system_message,
     text_mode_system_message,
     user_message,
 )
-from understudy.judges.llm_reply import (
+from understudy.judges.llm.reply import (
     CategoryVerdict,
     EvidenceQuote,
     _Malformed,
@@ -65,7 +65,7 @@ from understudy.judges.llm_reply import (
     reply_model,
     strict_schema,
 )
-from understudy.judges.llm_transcript import render_message, render_transcript
+from understudy.judges.llm.transcript import render_message, render_transcript
 from understudy.logging import get_logger
 from understudy.trajectory import Judgment, Message, Rollout, Session
 

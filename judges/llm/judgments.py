@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from understudy.judges.base import string_leaves
-from understudy.judges.llm_reply import CategoryVerdict
-from understudy.judges.llm_transcript import _arguments_text
+from understudy.judges.llm.reply import CategoryVerdict
+from understudy.judges.llm.transcript import _arguments_text
 from understudy.trajectory import Evidence, Judgment, Message
 
 # -- checking the evidence ---------------------------------------------------------------------

@@ -14,18 +14,18 @@ quotation marks (straight or curly quotes, backticks): 'the phrase "I ran the te
 a claim without making it.
 
 The claim record and the reading of text (sentences, code, quotes, hedges) are in
-:mod:`~understudy.judges.claim_text`, what a verb acts on in
-:mod:`~understudy.judges.claim_objects`, and claims of results and commitments ("all tests
-pass", "done", "I'll keep monitoring") in :mod:`~understudy.judges.claim_results`.
+:mod:`~understudy.judges.claims.text`, what a verb acts on in
+:mod:`~understudy.judges.claims.objects`, and claims of results and commitments ("all tests
+pass", "done", "I'll keep monitoring") in :mod:`~understudy.judges.claims.results`.
 """
 
 from __future__ import annotations
 
 import re
 
-from understudy.judges import claim_objects as obj
-from understudy.judges.claim_results import result_claims
-from understudy.judges.claim_text import (
+from understudy.judges.claims import objects as obj
+from understudy.judges.claims.results import result_claims
+from understudy.judges.claims.text import (
     Claim,
     ClaimKind,
     hedged,

@@ -2,7 +2,7 @@
 
 The system prompt holds the instructions and, per category, its description, rubric and
 examples. The user message holds the tool ledger (always whole, never cut) and the windowed
-transcript (:mod:`understudy.judges.llm_transcript`). For a rollout, the prompt says which
+transcript (:mod:`understudy.judges.llm.transcript`). For a rollout, the prompt says which
 messages are the logged context and which are the candidate's own (from the cut on). An
 endpoint without structured output gets the reply schema spelt out in the system prompt.
 """
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from understudy.judges.ledger import ledger_for
-from understudy.judges.llm_transcript import render_transcript
+from understudy.judges.llm.transcript import render_transcript
 from understudy.trajectory import Message, Rollout, Session
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 Here-document bodies are set aside first; the rest is tokenized and cut at ``&&``, ``||``, ``;``,
 ``|``, ``&`` and newlines. Each segment loses its redirections and wrappers (see
-:mod:`understudy.judges.command_wrappers`) and remembers the directory an earlier ``cd`` moved to;
+:mod:`understudy.judges.commands.wrappers`) and remembers the directory an earlier ``cd`` moved to;
 ``bash -c SCRIPT`` is read as the segments of SCRIPT.
 """
 
@@ -14,7 +14,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from understudy.judges.command_wrappers import _strip_wrappers
+from understudy.judges.commands.wrappers import _strip_wrappers
 
 SEPARATORS = frozenset({"&&", "||", ";", "|", "&", "|&", "\n", ";;", "(", ")", "{", "}"})
 _REDIRECTS = frozenset({">", ">>", "&>", "&>>", ">|", "<", "<<", "<<<", "<>", ">&", "<&"})

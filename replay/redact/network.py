@@ -1,6 +1,6 @@
 """The rules for IP addresses: dotted quads, IPv6, and tcpdump's ``ADDRESS.PORT`` endpoints.
 
-Part of :mod:`understudy.replay.redact_rules` (which runs them in order); what is kept is
+Part of :mod:`understudy.replay.redact.rules` (which runs them in order); what is kept is
 described in :mod:`understudy.replay.redact`.
 """
 
@@ -10,7 +10,7 @@ import ipaddress
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from understudy.replay.redact_patterns import (
+from understudy.replay.redact.patterns import (
     _HEX,
     _IP_BEFORE,
     _IPV4_TAIL_RE,
@@ -22,7 +22,7 @@ from understudy.replay.redact_patterns import (
 )
 
 if TYPE_CHECKING:
-    from understudy.replay.redact_placeholders import Redactor
+    from understudy.replay.redact.placeholders import Redactor
 
 
 def _find_ported_ips(r: Redactor, text: str) -> Iterator[Span]:

@@ -1,7 +1,7 @@
 """The redaction rules: for each kind, where its values are in a string.
 
 Each rule is a finder yielding the spans to replace, with the placeholder the
-:class:`~understudy.replay.redact_placeholders.Redactor` assigns; the Redactor runs them in the
+:class:`~understudy.replay.redact.placeholders.Redactor` assigns; the Redactor runs them in the
 order of :data:`_RULES` (the order the kinds are listed in :mod:`understudy.replay.redact`).
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from understudy.replay.redact_network import _find_ipv4, _find_ipv6, _find_ported_ips
-from understudy.replay.redact_patterns import (
+from understudy.replay.redact.network import _find_ipv4, _find_ipv6, _find_ported_ips
+from understudy.replay.redact.patterns import (
     _AFTER_ENV_KEY,
     _AFTER_QUOTED_KEY,
     _API_KEY_FINDERS,
@@ -39,10 +39,10 @@ from understudy.replay.redact_patterns import (
     Span,
     _before,
 )
-from understudy.replay.redact_users import POSIX_TRIGGERS, WINDOWS_TRIGGERS, home_users
+from understudy.replay.redact.users import POSIX_TRIGGERS, WINDOWS_TRIGGERS, home_users
 
 if TYPE_CHECKING:
-    from understudy.replay.redact_placeholders import Redactor
+    from understudy.replay.redact.placeholders import Redactor
 
 # Rules run one after another over a string, each only when one of its trigger substrings
 # occurs in it (plain ``in`` tests are far cheaper than a regex scan). Boundary checks that

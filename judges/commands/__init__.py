@@ -13,22 +13,22 @@ precise.
 This module is the one the ledger and the rules import (``from understudy.judges import commands
 as sh``); the pieces live in its siblings, each reading on from the one before:
 
-- :mod:`~understudy.judges.command_vocabulary`: the program sets (read, search, fetch, ...);
-- :mod:`~understudy.judges.command_wrappers`: assignments and wrappers stripped from a segment;
-- :mod:`~understudy.judges.command_parsing`: segments, parsing, a logged command's script;
-- :mod:`~understudy.judges.command_runs`: python runs, test runners, git subcommands;
-- :mod:`~understudy.judges.command_effects`: searches, URLs, files written, mutating or not;
-- :mod:`~understudy.judges.command_destructive`: destructive operations.
+- :mod:`~understudy.judges.commands.vocabulary`: the program sets (read, search, fetch, ...);
+- :mod:`~understudy.judges.commands.wrappers`: assignments and wrappers stripped from a segment;
+- :mod:`~understudy.judges.commands.parsing`: segments, parsing, a logged command's script;
+- :mod:`~understudy.judges.commands.runs`: python runs, test runners, git subcommands;
+- :mod:`~understudy.judges.commands.effects`: searches, URLs, files written, mutating or not;
+- :mod:`~understudy.judges.commands.destructive`: destructive operations.
 """
 
 from __future__ import annotations
 
-from understudy.judges.command_destructive import (
+from understudy.judges.commands.destructive import (
     SYSTEM_DIRS,
     Destructive,
     destructive_operations,
 )
-from understudy.judges.command_effects import (
+from understudy.judges.commands.effects import (
     apply_patch_files,
     generates_files,
     is_local_url,
@@ -38,15 +38,15 @@ from understudy.judges.command_effects import (
     urls_in,
     written_files,
 )
-from understudy.judges.command_parsing import (
+from understudy.judges.commands.parsing import (
     SEPARATORS,
     ParsedCommand,
     Segment,
     parse_command,
     shell_text,
 )
-from understudy.judges.command_runs import PythonRun, framework_of, git_subcommand, python_run
-from understudy.judges.command_vocabulary import (
+from understudy.judges.commands.runs import PythonRun, framework_of, git_subcommand, python_run
+from understudy.judges.commands.vocabulary import (
     DB_CLIENTS,
     EXECUTING_PROGRAMS,
     FETCH_PROGRAMS,

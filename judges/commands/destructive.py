@@ -13,9 +13,9 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from understudy.judges.command_parsing import ParsedCommand, Segment
-from understudy.judges.command_runs import git_subcommand, python_run
-from understudy.judges.command_vocabulary import _DEVICE, DB_CLIENTS, _set
+from understudy.judges.commands.parsing import ParsedCommand, Segment
+from understudy.judges.commands.runs import git_subcommand, python_run
+from understudy.judges.commands.vocabulary import _DEVICE, DB_CLIENTS, _set
 
 SYSTEM_DIRS = _set(
     "/ /bin /boot /dev /etc /home /lib /lib64 /opt /proc /root /sbin /srv /sys /usr /var "

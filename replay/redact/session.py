@@ -51,7 +51,7 @@ Kinds and rules (applied in this order; a value replaced by one rule is not seen
     whole word everywhere in the session (``ls -l`` owners, ``alice@host`` prompts, ``~alice``,
     prose), before and after its home directory, when it is distinctive: three characters or
     more and not a common word or directory name (``max``, ``dev``, ``data``, ``git``, ...; see
-    :mod:`understudy.replay.redact_users`). It is matched as written in the path and in lower,
+    :mod:`understudy.replay.redact.users`). It is matched as written in the path and in lower,
     capitalized and upper case (``alice``, ``Alice``, ``ALICE``), all with one placeholder.
 ``ip``
     IPv4 dotted quads and IPv6 addresses (validated with :mod:`ipaddress`). Loopback,
@@ -100,10 +100,10 @@ A session is redacted in one pass that learns user names as it goes; it is redac
 learned, and numbered after existing placeholders only when it holds some.
 
 This module walks a session; the per-session :class:`Redactor` (placeholder numbering) is in
-:mod:`understudy.replay.redact_placeholders`, the rule for each kind in
-:mod:`understudy.replay.redact_rules` (IP addresses in :mod:`understudy.replay.redact_network`,
-user names in :mod:`understudy.replay.redact_users`) and the patterns they match in
-:mod:`understudy.replay.redact_patterns`.
+:mod:`understudy.replay.redact.placeholders`, the rule for each kind in
+:mod:`understudy.replay.redact.rules` (IP addresses in :mod:`understudy.replay.redact.network`,
+user names in :mod:`understudy.replay.redact.users`) and the patterns they match in
+:mod:`understudy.replay.redact.patterns`.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from understudy.replay.redact_placeholders import KINDS, Redactor
+from understudy.replay.redact.placeholders import KINDS, Redactor
 from understudy.trajectory import Session
 
 __all__ = ["KINDS", "Redactor", "redact_session", "redact_text"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from understudy.judges.claim_text import Claim, hedged, matched
+from understudy.judges.claims.text import Claim, hedged, matched
 
 _TESTS_PASS = re.compile(
     r"(?P<subject>\ball\s+(?:of\s+)?(?:the\s+|my\s+)?(?:\d+\s+)?(?:unit\s+|existing\s+)?"

@@ -1,6 +1,6 @@
 """The patterns the redaction rules match: regexes, secret words and the values kept.
 
-Pure data for :mod:`understudy.replay.redact_rules` (and the span type its finders yield). Each
+Pure data for :mod:`understudy.replay.redact.rules` (and the span type its finders yield). Each
 regex starts with a literal where possible so the scan skips quickly; boundary checks that would
 defeat that (look-behinds) are made in the rule handlers instead.
 """

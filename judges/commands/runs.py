@@ -6,8 +6,8 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from understudy.judges.command_parsing import Segment
-from understudy.judges.command_wrappers import _ASSIGNMENT
+from understudy.judges.commands.parsing import Segment
+from understudy.judges.commands.wrappers import _ASSIGNMENT
 
 _PYTHON = re.compile(r"^python[0-9.]*$|^py$|^pypy[0-9.]*$")
 

@@ -1,6 +1,6 @@
 """The per-session :class:`Redactor`: placeholder numbering and running the rules on a string.
 
-The rules themselves are in :mod:`understudy.replay.redact_rules`; what a session is redacted
+The rules themselves are in :mod:`understudy.replay.redact.rules`; what a session is redacted
 for, and what is kept, is described in :mod:`understudy.replay.redact`.
 """
 
@@ -10,9 +10,9 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from understudy.replay.redact_patterns import Span
-from understudy.replay.redact_rules import _RULES, _SHORT_RULES
-from understudy.replay.redact_users import KnownUsers
+from understudy.replay.redact.patterns import Span
+from understudy.replay.redact.rules import _RULES, _SHORT_RULES
+from understudy.replay.redact.users import KnownUsers
 
 KINDS = ("private_key", "jwt", "api_key", "token", "url_password", "secret", "email", "user", "ip")
 """Kinds of redacted values, as the counter names them."""

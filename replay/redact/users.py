@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from understudy.replay.redact_patterns import _WORD_CHARS
+from understudy.replay.redact.patterns import _WORD_CHARS
 
 _NAME = r"(?P<name>[A-Za-z0-9][A-Za-z0-9._\-]{0,63}(?<![.\-]))(?![A-Za-z0-9_])"
 _POSIX_HOME_RE = re.compile(r"/(?:home|Users)/" + _NAME)
