@@ -34,13 +34,8 @@ from understudy.endpoints import (
 from understudy.errors import CandidateError, ConfigError
 from understudy.logging import get_logger
 from understudy.protocols import CandidateReply
-from understudy.replay.candidate_wire import (
-    message_to_wire,
-    reply_message,
-    reply_usage,
-    tool_to_wire,
-)
 from understudy.trajectory import Message, Session, ToolSpec
+from understudy.wire import message_to_wire, reply_message, reply_usage, tool_to_wire
 
 if TYPE_CHECKING:
     from openai.types.chat import (
@@ -56,8 +51,6 @@ __all__ = [
     "CandidateEndpointError",
     "OpenAICandidate",
     "OriginalCandidate",
-    "message_to_wire",
-    "tool_to_wire",
 ]
 
 log = get_logger("candidate")

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from understudy.errors import ConfigError
-from understudy.replay.candidate_wire import tool_call_to_wire, tool_to_wire
 from understudy.replay.importers.atif import EXTRA_KEY
 from understudy.trajectory import Message, Session, ToolCall
+from understudy.wire import tool_call_to_wire, tool_to_wire
 
 __all__ = ["ATIF_VERSION", "ExportFormat", "export_sessions", "to_atif", "to_openai"]
 

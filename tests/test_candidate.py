@@ -20,10 +20,10 @@ from understudy.replay.candidate import (
     CandidateEndpointError,
     OpenAICandidate,
     OriginalCandidate,
-    message_to_wire,
 )
 from understudy.testing import ChatRequest, Fault, ScriptedServer, ScriptedTurn, count_tokens
 from understudy.trajectory import Message, Session, SourceInfo, ToolCall, ToolSpec
+from understudy.wire import message_to_wire
 
 SHELL = ToolSpec(
     name="shell",

@@ -7,25 +7,39 @@ described in :mod:`understudy.replay.redact`.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from understudy.replay.redact.patterns import (
-    _HEX,
-    _IP_BEFORE,
-    _IPV4_TAIL_RE,
-    _IPV6_RE,
-    _PORTED_AFTER,
-    _PORTED_BEFORE,
-    _VERSION_MARKER,
-    Span,
-)
+from understudy.replay.redact.patterns import Span
 
 if TYPE_CHECKING:
     from understudy.replay.redact.placeholders import Redactor
 
 
-def _find_ported_ips(r: Redactor, text: str) -> Iterator[Span]:
+_IPV4_TAIL_RE = re.compile(
+    r"\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\.(?P<port>[1-9]\d{2,4}))?(?![A-Za-z0-9_]|\.\d)"
+)
+"""``.B.C.D`` of a dotted quad and a port after it (``A`` is read back from the text before)."""
+_PORTED_BEFORE = re.compile(r"(?<![^\s(])(?P<a>[^\s>]{2,60}?)\.[A-Za-z0-9\-]{1,15}\Z")
+_PORTED_AFTER = re.compile(r"(?P<a>[^\s>]{2,60}?)\.[A-Za-z0-9\-]{1,15}:(?!\S)")
+"""tcpdump's endpoints, ``ADDRESS.PORT > ADDRESS.PORT:`` (the port may be a service name)."""
+_IPV6_RE = re.compile(
+    r":(?:[0-9A-Fa-f]{0,4}:){1,6}(?:[0-9A-Fa-f]{1,4}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{1,4})?"
+    r"(?![A-Za-z0-9_:.])"
+)
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_CHARS_JOINED_TO_AN_IP = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_."
+)
+"""Characters that, just before an address, make it part of a longer token (not an address)."""
+_VERSION_MARKER = re.compile(
+    r"(?i)(?:(?:\bversion|\bver|\brev)\s*[:=]?\s*|(?:==|>=|<=|~=|!=|\^|~)\s*|\bv|[\-_])\Z"
+)
+"""What, just before a dotted quad, makes it a version: ``version``, ``==``, ``v``, ``-``."""
+
+
+def find_ported_ips(r: Redactor, text: str) -> Iterator[Span]:
     """Both endpoints of tcpdump's ``SRC.PORT > DST.PORT:`` (the ports are kept)."""
     index = text.find(" > ")
     while index >= 0:
@@ -47,12 +61,12 @@ def _is_redacted_address(text: str) -> bool:
     return not (address.is_loopback or address.is_unspecified or broadcast)
 
 
-def _find_ipv4(r: Redactor, text: str) -> Iterator[Span]:
+def find_ipv4(r: Redactor, text: str) -> Iterator[Span]:
     for m in _IPV4_TAIL_RE.finditer(text):
         start = m.start()
         while start > 0 and m.start() - start < 3 and text[start - 1].isdigit():
             start -= 1
-        if start == m.start() or (start > 0 and text[start - 1] in _IP_BEFORE):
+        if start == m.start() or (start > 0 and text[start - 1] in _CHARS_JOINED_TO_AN_IP):
             continue
         port = m.group("port")
         if port is not None and not 255 < int(port) <= 65535:
@@ -69,12 +83,12 @@ def _find_ipv4(r: Redactor, text: str) -> Iterator[Span]:
         yield start, end, r.placeholder("ip", address)
 
 
-def _find_ipv6(r: Redactor, text: str) -> Iterator[Span]:
+def find_ipv6(r: Redactor, text: str) -> Iterator[Span]:
     for m in _IPV6_RE.finditer(text):
         start = m.start()
-        while start > 0 and m.start() - start < 4 and text[start - 1] in _HEX:
+        while start > 0 and m.start() - start < 4 and text[start - 1] in _HEX_DIGITS:
             start -= 1
-        if start > 0 and text[start - 1] in _IP_BEFORE | {":"}:
+        if start > 0 and text[start - 1] in _CHARS_JOINED_TO_AN_IP | {":"}:
             continue
         candidate = text[start : m.end()]
         if candidate.count(":") < 2:

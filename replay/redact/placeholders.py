@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from understudy.replay.redact.patterns import Span
-from understudy.replay.redact.rules import _RULES, _SHORT_RULES
+from understudy.replay.redact.rules import RULES, SHORT_TEXT_RULES
 from understudy.replay.redact.users import KnownUsers
 
 KINDS = ("private_key", "jwt", "api_key", "token", "url_password", "secret", "email", "user", "ip")
@@ -73,12 +73,12 @@ class Redactor:
         """``text`` with every secret and personal value replaced."""
         if "<" in text and not self.saw_placeholders and _PLACEHOLDER.search(text):
             self.saw_placeholders = True
-        rules = _RULES
+        rules = RULES
         if len(text) < 7:  # too short for any rule but a learned user name
             if self.users.regex is None:
                 self._seen.append(text)
                 return text
-            rules = _SHORT_RULES
+            rules = SHORT_TEXT_RULES
         memo = len(text) <= _MEMO_MAX_CHARS
         if memo:
             hit = self._memo.get(text)

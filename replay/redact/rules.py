@@ -2,7 +2,7 @@
 
 Each rule is a finder yielding the spans to replace, with the placeholder the
 :class:`~understudy.replay.redact.placeholders.Redactor` assigns; the Redactor runs them in the
-order of :data:`_RULES` (the order the kinds are listed in :mod:`understudy.replay.redact`).
+order of :data:`RULES` (the order the kinds are listed in :mod:`understudy.replay.redact`).
 """
 
 from __future__ import annotations
@@ -11,33 +11,33 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from understudy.replay.redact.network import _find_ipv4, _find_ipv6, _find_ported_ips
+from understudy.replay.redact.network import find_ipv4, find_ipv6, find_ported_ips
 from understudy.replay.redact.patterns import (
-    _AFTER_ENV_KEY,
-    _AFTER_QUOTED_KEY,
-    _API_KEY_FINDERS,
-    _API_KEY_FULL,
-    _API_KEY_RES,
-    _AT_DOMAIN_RE,
-    _AWS_KEY_ID_RE,
-    _AWS_PAIR_DISTANCE,
-    _AWS_SECRET_RE,
-    _AWS_SECRET_TRIGGERS,
-    _BASE64_40_RE,
-    _BEARER_RE,
-    _FILE_EXTENSIONS,
-    _JWT_RE,
-    _KEPT_EMAIL_DOMAINS,
-    _KEPT_EMAIL_LOCAL,
-    _KEY_CHARS,
-    _LOCAL_CHARS,
-    _PRIVATE_KEY_RE,
-    _SECRET_WORDS,
-    _URL_PASSWORD_RE,
-    _URL_TEMPLATE,
-    _WORD_CHARS,
+    ANY_API_KEY_RE,
+    API_KEY_FINDERS,
+    API_KEY_PATTERNS,
+    AWS_KEY_ID_RE,
+    AWS_PAIR_DISTANCE,
+    AWS_SECRET_RE,
+    AWS_SECRET_TRIGGERS,
+    BASE64_40_RE,
+    BEARER_RE,
+    EMAIL_DOMAIN_RE,
+    EMAIL_LOCAL_CHARS,
+    ENV_VALUE_AFTER_KEY_RE,
+    FILE_EXTENSIONS,
+    JWT_RE,
+    KEPT_EMAIL_DOMAINS,
+    KEPT_EMAIL_LOCAL_PARTS,
+    KEY_CHARS,
+    PRIVATE_KEY_RE,
+    QUOTED_VALUE_AFTER_KEY_RE,
+    SECRET_WORDS,
+    URL_PASSWORD_RE,
+    URL_TEMPLATE_RE,
+    WORD_CHARS,
     Span,
-    _before,
+    char_before,
 )
 from understudy.replay.redact.users import POSIX_TRIGGERS, WINDOWS_TRIGGERS, home_users
 
@@ -50,7 +50,9 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class _Rule:
+class Rule:
+    """One kind's finder, and the substrings a string must hold for it to run."""
+
     kind: str
     triggers: tuple[str, ...]
     """The rule runs only on strings containing one of these (plain substring tests are far
@@ -65,25 +67,25 @@ def _cases(*words: str) -> tuple[str, ...]:
 
 
 def _find_private_keys(r: Redactor, text: str) -> Iterator[Span]:
-    for m in _PRIVATE_KEY_RE.finditer(text):
+    for m in PRIVATE_KEY_RE.finditer(text):
         yield m.start(), m.end(), r.placeholder("private_key", m.group(0))
 
 
 def _find_jwts(r: Redactor, text: str) -> Iterator[Span]:
-    for m in _JWT_RE.finditer(text):
-        if _before(text, m.start()) not in _WORD_CHARS:
+    for m in JWT_RE.finditer(text):
+        if char_before(text, m.start()) not in WORD_CHARS:
             yield m.start(), m.end(), r.placeholder("jwt", m.group(0))
 
 
 def _find_api_keys(r: Redactor, text: str) -> Iterator[Span]:
     found: list[tuple[int, int]] = []
-    for triggers, regex in _API_KEY_FINDERS:
+    for triggers, regex in API_KEY_FINDERS:
         if any(map(text.__contains__, triggers)):
             for m in regex.finditer(text):
-                if _before(text, m.start()) not in _KEY_CHARS:
+                if char_before(text, m.start()) not in KEY_CHARS:
                     found.append(m.span())
-    if any(map(text.__contains__, _AWS_SECRET_TRIGGERS)):
-        found.extend(m.span("v") for m in _AWS_SECRET_RE.finditer(text))
+    if any(map(text.__contains__, AWS_SECRET_TRIGGERS)):
+        found.extend(m.span("v") for m in AWS_SECRET_RE.finditer(text))
     if "AKIA" in text or "ASIA" in text:
         found.extend(_aws_secrets_beside_key_ids(text))
     pos = 0
@@ -101,14 +103,14 @@ def _aws_secrets_beside_key_ids(text: str) -> Iterator[tuple[int, int]]:
     """
     ids = [
         m.start()
-        for m in _AWS_KEY_ID_RE.finditer(text)
-        if _before(text, m.start()) not in _KEY_CHARS
+        for m in AWS_KEY_ID_RE.finditer(text)
+        if char_before(text, m.start()) not in KEY_CHARS
     ]
     if not ids:
         return
-    for m in _BASE64_40_RE.finditer(text):
+    for m in BASE64_40_RE.finditer(text):
         value = m.group(0)
-        if not any(abs(m.start() - at) <= _AWS_PAIR_DISTANCE for at in ids):
+        if not any(abs(m.start() - at) <= AWS_PAIR_DISTANCE for at in ids):
             continue
         if value.lower() == value or value.upper() == value or value.count("/") > 3:
             continue
@@ -118,8 +120,8 @@ def _aws_secrets_beside_key_ids(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _find_bearer(r: Redactor, text: str) -> Iterator[Span]:
-    for m in _BEARER_RE.finditer(text):
-        if _before(text, m.start()) not in _WORD_CHARS:
+    for m in BEARER_RE.finditer(text):
+        if char_before(text, m.start()) not in WORD_CHARS:
             yield m.start("v"), m.end("v"), r.placeholder("token", m.group("v"))
 
 
@@ -128,7 +130,7 @@ def _find_secrets(r: Redactor, text: str) -> Iterator[Span]:
     if len(lowered) != len(text):  # a few non-ASCII letters change length when lowered
         lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     spans: list[Span] = []
-    for word in _SECRET_WORDS:
+    for word in SECRET_WORDS:
         index = lowered.find(word)
         while index >= 0:
             end = index + len(word)
@@ -139,24 +141,24 @@ def _find_secrets(r: Redactor, text: str) -> Iterator[Span]:
 
 
 def _secret_at(r: Redactor, text: str, start: int, end: int) -> Iterator[Span]:
-    if end < len(text) and text[end] in _WORD_CHARS:
+    if end < len(text) and text[end] in WORD_CHARS:
         return  # ``tokens``, ``secret_name``: the word is not the end of the key
-    m = _AFTER_QUOTED_KEY.match(text, end)
+    m = QUOTED_VALUE_AFTER_KEY_RE.match(text, end)
     if m is None:
         name_start = start
-        while name_start > 0 and text[name_start - 1] in _WORD_CHARS:
+        while name_start > 0 and text[name_start - 1] in WORD_CHARS:
             name_start -= 1
         name = text[name_start:end]
         if name != name.upper():
             return  # lower-case names are code (``token = compute()``), not settings
-        m = _AFTER_ENV_KEY.match(text, end)
+        m = ENV_VALUE_AFTER_KEY_RE.match(text, end)
         if m is None:
             return
     value = m.group("v")
     # A known key shape keeps its own kind, so one value gets one placeholder everywhere.
-    if _JWT_RE.fullmatch(value):
+    if JWT_RE.fullmatch(value):
         kind = "jwt"
-    elif _API_KEY_FULL.fullmatch(value):
+    elif ANY_API_KEY_RE.fullmatch(value):
         kind = "api_key"
     else:
         kind = "secret"
@@ -164,21 +166,21 @@ def _secret_at(r: Redactor, text: str, start: int, end: int) -> Iterator[Span]:
 
 
 def _find_url_passwords(r: Redactor, text: str) -> Iterator[Span]:
-    for m in _URL_PASSWORD_RE.finditer(text):
-        if not _before(text, m.start()).isalnum():
+    for m in URL_PASSWORD_RE.finditer(text):
+        if not char_before(text, m.start()).isalnum():
             continue  # ``://`` follows a scheme
         value = m.group("v")
-        if _URL_TEMPLATE.match(value):
+        if URL_TEMPLATE_RE.match(value):
             continue  # ``${DB_PASSWORD}``, ``%s``, ``****``: no password written out
         yield m.start("v"), m.end("v"), r.placeholder("url_password", value)
 
 
 def _find_emails(r: Redactor, text: str) -> Iterator[Span]:
-    for m in _AT_DOMAIN_RE.finditer(text):
+    for m in EMAIL_DOMAIN_RE.finditer(text):
         at = start = m.start()
-        while start > 0 and at - start < 64 and text[start - 1] in _LOCAL_CHARS:
+        while start > 0 and at - start < 64 and text[start - 1] in EMAIL_LOCAL_CHARS:
             start -= 1
-        if start > 0 and text[start - 1] in _LOCAL_CHARS:
+        if start > 0 and text[start - 1] in EMAIL_LOCAL_CHARS:
             continue  # a local part longer than 64 characters: not an address
         while start < at and not text[start].isalnum():
             start += 1
@@ -186,13 +188,13 @@ def _find_emails(r: Redactor, text: str) -> Iterator[Span]:
             continue
         local = text[start:at].lower()
         domain = m.group("domain").lower()
-        if local in _KEPT_EMAIL_LOCAL:
+        if local in KEPT_EMAIL_LOCAL_PARTS:
             continue
-        if domain in _KEPT_EMAIL_DOMAINS or domain.endswith(
-            tuple("." + d for d in _KEPT_EMAIL_DOMAINS)
+        if domain in KEPT_EMAIL_DOMAINS or domain.endswith(
+            tuple("." + d for d in KEPT_EMAIL_DOMAINS)
         ):
             continue
-        if domain.rsplit(".", 1)[-1] in _FILE_EXTENSIONS:
+        if domain.rsplit(".", 1)[-1] in FILE_EXTENSIONS:
             continue
         yield start, m.end(), r.placeholder("email", text[start : m.end()])
 
@@ -208,19 +210,19 @@ def _find_known_users(r: Redactor, text: str) -> Iterator[Span]:
         yield start, end, r.placeholder("user", name)
 
 
-_KNOWN_USERS = _Rule("user", (), _find_known_users)
+_KNOWN_USERS = Rule("user", (), _find_known_users)
 
-_RULES: tuple[_Rule, ...] = (
-    _Rule("private_key", ("PRIVATE KEY",), _find_private_keys),
-    _Rule("jwt", ("eyJ",), _find_jwts),
-    _Rule(
+RULES: tuple[Rule, ...] = (
+    Rule("private_key", ("PRIVATE KEY",), _find_private_keys),
+    Rule("jwt", ("eyJ",), _find_jwts),
+    Rule(
         "api_key",
-        (*(t for ts, _ in _API_KEY_RES for t in ts), *_AWS_SECRET_TRIGGERS),
+        (*(t for ts, _ in API_KEY_PATTERNS for t in ts), *AWS_SECRET_TRIGGERS),
         _find_api_keys,
     ),
-    _Rule("token", _cases("bearer", "authorization"), _find_bearer),
-    _Rule("url_password", ("://",), _find_url_passwords),
-    _Rule(
+    Rule("token", _cases("bearer", "authorization"), _find_bearer),
+    Rule("url_password", ("://",), _find_url_passwords),
+    Rule(
         "secret",
         # Substrings of every secret word in its usual spellings (password, Passphrase,
         # SECRET, token, api_key, apiKey, API-KEY, access_key, ...): a cheap prefilter only.
@@ -230,13 +232,14 @@ _RULES: tuple[_Rule, ...] = (
         ),
         _find_secrets,
     ),
-    _Rule("email", ("@",), _find_emails),
-    _Rule("user", (*POSIX_TRIGGERS, *WINDOWS_TRIGGERS), _find_home_users),
+    Rule("email", ("@",), _find_emails),
+    Rule("user", (*POSIX_TRIGGERS, *WINDOWS_TRIGGERS), _find_home_users),
     _KNOWN_USERS,
-    _Rule("ip", (" > ",), _find_ported_ips),
-    _Rule("ip", (".",), _find_ipv4),
-    _Rule("ip", (":",), _find_ipv6),
+    Rule("ip", (" > ",), find_ported_ips),
+    Rule("ip", (".",), find_ipv4),
+    Rule("ip", (":",), find_ipv6),
 )
+"""Every rule, in the order the Redactor runs them."""
 
-_SHORT_RULES = (_KNOWN_USERS,)
+SHORT_TEXT_RULES = (_KNOWN_USERS,)
 """The rules that can match a string of fewer than 7 characters (``alice``)."""

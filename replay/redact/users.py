@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from understudy.replay.redact.patterns import _WORD_CHARS
+from understudy.replay.redact.patterns import WORD_CHARS
 
 _NAME = r"(?P<name>[A-Za-z0-9][A-Za-z0-9._\-]{0,63}(?<![.\-]))(?![A-Za-z0-9_])"
 _POSIX_HOME_RE = re.compile(r"/(?:home|Users)/" + _NAME)
@@ -85,7 +85,7 @@ def home_users(text: str) -> Iterator[tuple[int, int, str]]:
             drive = text[start - 1] if start > 0 else ""
             if not drive.isascii() or not drive.isalpha():
                 continue
-            if start > 1 and text[start - 2] in _WORD_CHARS:
+            if start > 1 and text[start - 2] in WORD_CHARS:
                 continue
             if m.group("name").lower() not in GENERIC_USERS:
                 yield m.start("name"), m.end("name"), m.group("name")

@@ -8,18 +8,12 @@ Scripts can also be written as files (:func:`load_script`), and :mod:`understudy
 holds small ready-made policies.
 """
 
-from understudy.testing.script import (
-    MALFORMED_REPLIES,
-    ChatRequest,
-    Fault,
-    Policy,
-    RawReply,
-    ScriptedTurn,
-    ScriptItem,
-)
+from understudy.testing.completion import count_tokens
+from understudy.testing.malformed import MALFORMED_REPLIES
+from understudy.testing.request import ChatRequest
+from understudy.testing.script import Fault, Policy, RawReply, ScriptedTurn, ScriptItem
 from understudy.testing.script_file import load_script
 from understudy.testing.server import ScriptedServer
-from understudy.testing.wire import count_tokens
 
 __all__ = [
     "MALFORMED_REPLIES",

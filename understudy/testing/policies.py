@@ -6,7 +6,9 @@ tools, is :func:`understudy.replay.demo.demo_policy`.
 
 from __future__ import annotations
 
-from understudy.testing.script import ChatRequest, ScriptedTurn, content_text
+from understudy.testing.request import ChatRequest
+from understudy.testing.script import ScriptedTurn
+from understudy.wire import content_text
 
 __all__ = ["echo_policy", "finish_policy"]
 

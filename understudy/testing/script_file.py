@@ -15,11 +15,12 @@ The file is a mapping with the replies, or just their list::
 A reply is an assistant turn (``content``, ``tool_calls``, ``reasoning``, ``finish_reason``,
 ``delay_s``), a ``fault`` (an HTTP error: ``status``, ``message``, ``error_type``,
 ``retry_after``, ``should_retry``, ``delay_s``) or a ``raw`` answer (see
-:data:`~understudy.testing.script.MALFORMED_REPLIES` for the names). With ``order: requests``
-each request takes the next reply, retries included, and a request past the last one gets an
-HTTP 500 saying the script is exhausted. With ``order: turns`` every conversation gets the same
-replies: reply *i* answers a conversation with *i* assistant turns after its last user message
-(the last reply answers any later turn), so a script plays the same in each rollout of a run.
+:data:`~understudy.testing.malformed.MALFORMED_REPLIES` for the names). With
+``order: requests`` each request takes the next reply, retries included, and a request past the
+last one gets an HTTP 500 saying the script is exhausted. With ``order: turns`` every
+conversation gets the same replies: reply *i* answers a conversation with *i* assistant turns
+after its last user message (the last reply answers any later turn), so a script plays the same
+in each rollout of a run.
 
 Every problem names the file and the field (``script.yaml: replies[1].fault.status: ...``).
 """
@@ -37,15 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from understudy.errors import ConfigError, SchemaError
 from understudy.jsonl import field_path
-from understudy.testing.script import (
-    MALFORMED_REPLIES,
-    ChatRequest,
-    Fault,
-    Policy,
-    RawReply,
-    ScriptedTurn,
-    ScriptItem,
-)
+from understudy.testing.malformed import MALFORMED_REPLIES
+from understudy.testing.request import ChatRequest
+from understudy.testing.script import Fault, Policy, RawReply, ScriptedTurn, ScriptItem
 
 __all__ = ["load_script"]
 

@@ -14,8 +14,9 @@ script runs out, the server answers 500 with a body that says so (and ``x-should
 so clients fail at once instead of retrying), so a test whose agent talks more than expected
 fails loudly.
 
-The script items and :class:`ChatRequest` are in :mod:`understudy.testing.script`, the completion
-body in :mod:`understudy.testing.wire`, the HTTP handling in :mod:`understudy.testing.handler`.
+The script items are in :mod:`understudy.testing.script`, :class:`ChatRequest` in
+:mod:`understudy.testing.request`, the completion body in :mod:`understudy.testing.completion`
+(its shapes in :mod:`understudy.wire`), the HTTP handling in :mod:`understudy.testing.handler`.
 
 Nothing of the payloads is logged; every chat request is kept in memory in
 :attr:`ScriptedServer.requests` for the test to inspect (unless ``keep_requests=False``), and
@@ -27,22 +28,18 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
+from understudy.testing.completion import chat_completion
 from understudy.testing.handler import ChatCompletionsHandler, ScriptedHTTPServer
-from understudy.testing.script import (
-    ChatRequest,
-    Fault,
-    Policy,
-    RawReply,
-    ScriptedTurn,
-    ScriptItem,
-)
-from understudy.testing.wire import chat_completion
+from understudy.testing.request import ChatRequest
+from understudy.testing.script import Fault, Policy, ScriptedTurn, ScriptItem
 
 __all__ = ["ScriptedServer"]
+
+_Value = TypeVar("_Value")
 
 
 class ScriptedServer:
@@ -137,6 +134,11 @@ class ScriptedServer:
 
     # -- what tests look at --------------------------------------------------------------------
 
+    def _locked(self, read: Callable[[], _Value]) -> _Value:
+        """What ``read`` returns, read under the lock the handler threads write under."""
+        with self._lock:
+            return read()
+
     @property
     def port(self) -> int:
         if self._httpd is None:
@@ -155,41 +157,35 @@ class ScriptedServer:
     def requests(self) -> list[ChatRequest]:
         """Every chat request received, in order of arrival (a copy); empty for a server made
         with ``keep_requests=False``, which keeps none (a long-lived server would fill memory)."""
-        with self._lock:
-            return list(self._requests)
+        return self._locked(lambda: list(self._requests))
 
     @property
     def received(self) -> int:
         """How many chat requests have been received."""
-        with self._lock:
-            return self._received
+        return self._locked(lambda: self._received)
 
     @property
     def errors(self) -> list[str]:
         """The server's own failures: requests past the end of the script, policy exceptions."""
-        with self._lock:
-            return list(self._errors)
+        return self._locked(lambda: list(self._errors))
 
     @property
     def in_flight(self) -> int:
         """Chat requests being answered right now (received, reply not yet sent)."""
-        with self._lock:
-            return self._in_flight
+        return self._locked(lambda: self._in_flight)
 
     @property
     def peak_in_flight(self) -> int:
         """The most chat requests that were being answered at once (delays included), so a
         test can check a client's concurrency limit."""
-        with self._lock:
-            return self._peak_in_flight
+        return self._locked(lambda: self._peak_in_flight)
 
     @property
     def remaining(self) -> int | None:
         """Items of a list script not yet served (None for a policy)."""
         if self._policy is not None:
             return None
-        with self._lock:
-            return len(self._script) - self._position
+        return self._locked(lambda: len(self._script) - self._position)
 
     @property
     def exhausted(self) -> bool:
@@ -239,7 +235,7 @@ class ScriptedServer:
         except Exception as exc:  # the policy is test code: report its failure to the client
             message = f"scripted server: the policy raised {type(exc).__name__}: {exc}"
         else:
-            if isinstance(answer, ScriptedTurn | Fault | RawReply):
+            if isinstance(answer, ScriptItem):
                 return request, answer
             message = (
                 f"scripted server: the policy returned {type(answer).__name__}, "

@@ -1,7 +1,7 @@
-"""The chat-completion body the server answers a :class:`ScriptedTurn` with, token usage included.
+"""The chat completion the server answers a :class:`ScriptedTurn` with, token usage included.
 
-Token counts are rough but deterministic (one token per four characters), so tests can assert on
-``usage`` without a tokenizer.
+The body's shapes are those of :mod:`understudy.wire`. Token counts are rough but deterministic
+(one token per four characters), so tests can assert on ``usage`` without a tokenizer.
 """
 
 from __future__ import annotations
@@ -11,7 +11,16 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from understudy.testing.script import ChatRequest, ScriptedTurn, content_text
+from understudy.testing.request import ChatRequest
+from understudy.testing.script import ScriptedTurn
+from understudy.wire import (
+    content_text,
+    wire_assistant_message,
+    wire_choice,
+    wire_completion,
+    wire_tool_call,
+    wire_usage,
+)
 
 __all__ = ["chat_completion", "count_tokens"]
 
@@ -39,22 +48,15 @@ def chat_completion(
     request: ChatRequest, turn: ScriptedTurn, *, created: int, model: str
 ) -> dict[str, Any]:
     """The ``chat.completion`` JSON answering ``request`` with ``turn``."""
-    tool_calls: list[dict[str, Any]] = [
-        {
-            "id": f"call_{request.index}_{position}",
-            "type": "function",
-            "function": {
-                "name": name,
-                "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments),
-            },
-        }
+    tool_calls = [
+        wire_tool_call(
+            f"call_{request.index}_{position}",
+            name,
+            arguments if isinstance(arguments, str) else json.dumps(arguments),
+        )
         for position, (name, arguments) in enumerate(turn.tool_calls)
     ]
-    message: dict[str, Any] = {"role": "assistant", "content": turn.content}
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    if turn.reasoning is not None:
-        message["reasoning_content"] = turn.reasoning
+    message = wire_assistant_message(turn.content, tool_calls, reasoning=turn.reasoning)
     completion_text = (turn.content or "") + (turn.reasoning or "")
     completion_tokens = count_tokens(completion_text) + sum(
         count_tokens(call["function"]["name"] + call["function"]["arguments"])
@@ -62,22 +64,10 @@ def chat_completion(
     )
     prompt_tokens = _prompt_tokens(request.body)
     finish_reason = turn.finish_reason or ("tool_calls" if tool_calls else "stop")
-    return {
-        "id": f"chatcmpl-scripted-{request.index}",
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": finish_reason,
-                "logprobs": None,
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
+    return wire_completion(
+        f"chatcmpl-scripted-{request.index}",
+        created=created,
+        model=model,
+        choices=[wire_choice(message, finish_reason)],
+        usage=wire_usage(prompt_tokens, completion_tokens),
+    )
