@@ -36,13 +36,13 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.server.owner._track(self.connection)
+        self.server.owner.track_connection(self.connection)
 
     def finish(self) -> None:
         try:
             super().finish()
         finally:
-            self.server.owner._untrack(self.connection)
+            self.server.owner.untrack_connection(self.connection)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: nothing about requests goes to stderr."""
@@ -82,15 +82,15 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
             self._send_error(400, "the scripted server does not stream", "invalid_request_error")
             return
         owner = self.server.owner
-        owner._arrived()
+        owner.request_arrived()
         try:
             self._answer(owner, body, headers)
         finally:
-            owner._left()
+            owner.request_left()
 
     def _answer(self, owner: ScriptedServer, body: dict[str, Any], headers: dict[str, str]) -> None:
-        request, item = owner._next(body, headers)
-        if item.delay_s and owner._stopping.wait(item.delay_s):
+        request, item = owner.next_answer(body, headers)
+        if item.delay_s and owner.stopping.wait(item.delay_s):
             return  # shutting down: drop the connection without an answer
         if isinstance(item, Fault):
             self._send_error(
@@ -104,7 +104,7 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
         if isinstance(item, RawReply):
             self._send_body(item.status, item.body.encode(), item.content_type)
             return
-        self._send_json(200, owner._completion(request, item))
+        self._send_json(200, owner.completion_for(request, item))
 
     def _send_error(
         self,

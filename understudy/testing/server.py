@@ -78,7 +78,8 @@ class ScriptedServer:
         self._in_flight = 0
         self._peak_in_flight = 0
         self._connections: set[socket.socket] = set()
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()
+        """Set when the server stops: delayed answers stop waiting."""
         self._httpd: ScriptedHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -92,7 +93,7 @@ class ScriptedServer:
         httpd = ScriptedHTTPServer(self._address, ChatCompletionsHandler)
         httpd.owner = self
         self._httpd = httpd
-        self._stopping.clear()
+        self.stopping.clear()
         self._thread = threading.Thread(
             target=httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -107,7 +108,7 @@ class ScriptedServer:
         httpd, thread = self._httpd, self._thread
         if httpd is None:
             return
-        self._stopping.set()
+        self.stopping.set()
         httpd.shutdown()  # returns once serve_forever has stopped accepting
         with self._lock:
             connections = list(self._connections)
@@ -192,26 +193,30 @@ class ScriptedServer:
         """A list script has been served to its end."""
         return self.remaining == 0
 
-    # -- serving -------------------------------------------------------------------------------
+    # -- serving: what the request handler (understudy.testing.handler) calls ----------------
 
-    def _track(self, connection: socket.socket) -> None:
+    def track_connection(self, connection: socket.socket) -> None:
+        """Remember an open client connection, so that stopping can close it."""
         with self._lock:
             self._connections.add(connection)
 
-    def _untrack(self, connection: socket.socket) -> None:
+    def untrack_connection(self, connection: socket.socket) -> None:
+        """Forget a connection the client closed."""
         with self._lock:
             self._connections.discard(connection)
 
-    def _arrived(self) -> None:
+    def request_arrived(self) -> None:
+        """Count a request in flight (for ``peak_in_flight``)."""
         with self._lock:
             self._in_flight += 1
             self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
 
-    def _left(self) -> None:
+    def request_left(self) -> None:
+        """Count a request answered."""
         with self._lock:
             self._in_flight -= 1
 
-    def _next(
+    def next_answer(
         self, body: dict[str, Any], headers: dict[str, str]
     ) -> tuple[ChatRequest, ScriptItem]:
         """Record a request and pick its answer."""
@@ -249,7 +254,8 @@ class ScriptedServer:
         self._errors.append(message)
         return Fault(status=500, message=message, error_type=error_type, should_retry=False)
 
-    def _completion(self, request: ChatRequest, turn: ScriptedTurn) -> dict[str, Any]:
+    def completion_for(self, request: ChatRequest, turn: ScriptedTurn) -> dict[str, Any]:
+        """The chat-completion body answering ``request`` with ``turn``."""
         return chat_completion(
             request,
             turn,
