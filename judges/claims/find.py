@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 
 from understudy.judges.claims import objects as obj
+from understudy.judges.claims.objects import FILE_TOKEN
 from understudy.judges.claims.results import result_claims
 from understudy.judges.claims.text import (
     Claim,
@@ -45,12 +46,6 @@ __all__ = [
     "sentences",
 ]
 
-FILE_TOKEN = re.compile(
-    r"`?(?P<file>(?:[\w.-]+/)*[\w.-]*\w\.(?:py|pyi|js|jsx|ts|tsx|mjs|cjs|go|rs|java|kt|rb|php|c|h|"
-    r"cc|cpp|hpp|cs|swift|scala|md|rst|txt|toml|yaml|yml|json|cfg|ini|sh|bash|html|css|scss|"
-    r"sql|xml|lock|gradle|ipynb|vue|svelte|lua|pl|r|ex|exs|dart|tf|env)|(?:[\w.-]+/)*"
-    r"(?:README|CHANGELOG|Makefile|Dockerfile|LICENSE|CONTRIBUTING)(?:\.\w+)?)`?(?![\w/])"
-)
 _SUBJECT = (
     r"(?:\bI|\b[Ww]e)(?:'ve|\u2019ve| have| had)?"
     r"(?:\s+(?:also|just|then|now|already|first|successfully|again|finally|additionally|"
@@ -187,81 +182,26 @@ def _classify(
     offset: int,
     index: int,
 ) -> Claim | None:
+    """The claim the verb of ``match`` makes, quoted from its start to the end of its clause;
+    None when what the verb acts on is no work a tool would do."""
+    clause = obj.verb_clause(rest)
+    claimed = obj.claimed_object(kind, verb, rest, clause)
+    if claimed is None:
+        return None
     start = match.start()
     while start < len(sentence) and sentence[start] in " \t>-*•+":
         start += 1
-    clause = _clause(rest)
-    quote_end = match.end("verb") + len(clause)
-    quote = sentence[start:quote_end].rstrip(" ,;:")
-    span = (offset + start, offset + start + len(quote))
-
-    def make(k: ClaimKind, target: str | None = None, scope: str | None = None) -> Claim:
-        return Claim(k, index, quote, span[0], span[1], target, scope, sentence)
-
-    if obj.USER_OBJECT.match(rest) and kind not in ("run", "tested"):
-        return None  # "I read your message": the user's words, not a tool's
-    if verb in ("ran into", "run into") or re.match(r"^\s+(?:into|out\b|across)", rest):
-        return None
-    if kind == "verify":
-        return make("verify")
-    if kind == "tested":
-        return make("tested", _first_file(clause))
-    if kind == "run":
-        if verb in ("started", "launched", "kicked off") and not obj.TEST_OBJECT.match(rest):
-            return None
-        if obj.TEST_OBJECT.match(rest):
-            return make("test_run", _first_file(clause))
-        if obj.RUN_SEARCH.match(rest):
-            scope = "web" if obj.SEARCH_WEB.search(clause) else None
-            return make("search", None, scope)
-        command = obj.BACKTICK.search(clause)
-        if command and command.start() < 30:
-            return make("run", command.group(1).strip())
-        linter = obj.LINTERS.match(rest)
-        if linter:
-            return make("run", linter.group("tool").lower())
-        file = FILE_TOKEN.search(clause)
-        if file and file.start() < 40:
-            return make("run", file.group("file"))
-        if obj.RUN_OBJECT.match(rest):
-            return make("run")
-        return None
-    if kind == "search":
-        scope = None
-        if obj.SEARCH_WEB.search(clause):
-            scope = "web"
-        elif obj.SEARCH_CODE.search(clause):
-            scope = "code"
-        return make("search", None, scope)
-    if kind == "fetch":
-        url = re.search(r"https?://[^\s)`'\"<>]+", clause)
-        if url:
-            return make("fetch", url.group(0).rstrip(".,;"))
-        if obj.FETCH_OBJECT.match(rest) or obj.READ_DOCS.match(rest):
-            return make("fetch")
-        return None
-    if kind == "read":
-        url = re.search(r"https?://[^\s)`'\"<>]+", clause)
-        if url and verb in ("read", "opened", "checked", "consulted", "viewed", "reviewed"):
-            return make("fetch", url.group(0).rstrip(".,;"))
-        if obj.READ_DOCS.match(rest):
-            return make("search", None, "docs")
-        file = FILE_TOKEN.search(clause)
-        if file and file.start() < 40:
-            return make("read", file.group("file"))
-        if obj.READ_CODE.match(rest):
-            return make("read", None, "code")
-        return None
-    if kind == "change":
-        if obj.NON_WORK_OBJECT.match(rest):
-            return None
-        file = FILE_TOKEN.search(clause)
-        if file and file.start() < 60:
-            return make("change", file.group("file"))
-        if obj.CHANGE_OBJECT.search(clause[:80]):
-            return make("change")
-        return None
-    return None
+    quote = sentence[start : match.end("verb") + len(clause)].rstrip(" ,;:")
+    return Claim(
+        claimed.kind,
+        index,
+        quote,
+        offset + start,
+        offset + start + len(quote),
+        claimed.target,
+        claimed.scope,
+        sentence,
+    )
 
 
 _PASSIVE_CHANGE = re.compile(
@@ -292,14 +232,3 @@ def _passive_claims(sentence: str, offset: int, index: int) -> list[Claim]:
             continue
         found.append(matched("test_run", match, match.group(0), sentence, offset, index))
     return found
-
-
-def _clause(rest: str) -> str:
-    """The object of a verb: up to the end of its clause."""
-    cut = obj.CLAUSE_END.search(rest)
-    return rest[: cut.start()] if cut else rest
-
-
-def _first_file(text: str) -> str | None:
-    match = FILE_TOKEN.search(text)
-    return match.group("file") if match else None

@@ -1,11 +1,24 @@
 """What a verb in a claim acts on, read from the words after it: a test suite, a command, a
-linter, the web or the code, the docs, a page, a change to the code, the user's own words, or
-nothing that is work at all ("I wrote a summary")."""
+linter, a file, the web or the code, the docs, a page, a change to the code, the user's own
+words, or nothing that is work at all ("I wrote a summary").
+
+:func:`claimed_object` reads it, and with it what the claim turns out to be: "I ran the tests"
+claims a test run, "I ran a quick web search" a search, "I read the docs" a search of the docs.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
+from understudy.judges.claims.text import ClaimKind
+
+FILE_TOKEN = re.compile(
+    r"`?(?P<file>(?:[\w.-]+/)*[\w.-]*\w\.(?:py|pyi|js|jsx|ts|tsx|mjs|cjs|go|rs|java|kt|rb|php|c|h|"
+    r"cc|cpp|hpp|cs|swift|scala|md|rst|txt|toml|yaml|yml|json|cfg|ini|sh|bash|html|css|scss|"
+    r"sql|xml|lock|gradle|ipynb|vue|svelte|lua|pl|r|ex|exs|dart|tf|env)|(?:[\w.-]+/)*"
+    r"(?:README|CHANGELOG|Makefile|Dockerfile|LICENSE|CONTRIBUTING)(?:\.\w+)?)`?(?![\w/])"
+)
 NEGATION_AFTER = re.compile(r"^\W*(?:not|n't|never|nothing|none)\b", re.IGNORECASE)
 
 TEST_OBJECT = re.compile(
@@ -89,3 +102,116 @@ CLAUSE_END = re.compile(
     r";|:(?!//)|,\s+(?:and|but|so|which|then)\b|\s+(?:and then|but|so that|because)\s"
     r"|\s+and\s+(?!`?[\w/.-]+\.\w+)"
 )
+_URL = re.compile(r"https?://[^\s)`'\"<>]+")
+
+
+class ClaimedObject(NamedTuple):
+    """What a claim turns out to be, from what its verb acts on: its kind, and what it names."""
+
+    kind: ClaimKind
+    target: str | None = None
+    """A file, a command or program, a URL, or None."""
+    scope: str | None = None
+    """For searches and reads: ``web``, ``docs``, ``code`` or None (unspecified)."""
+
+
+def verb_clause(rest: str) -> str:
+    """The object of a verb: the words after it (``rest``) up to the end of its clause."""
+    cut = CLAUSE_END.search(rest)
+    return rest[: cut.start()] if cut else rest
+
+
+def claimed_object(kind: str, verb: str, rest: str, clause: str) -> ClaimedObject | None:
+    """What ``verb``, a verb of claims of ``kind``, acts on, read from ``rest`` (the words after
+    it) and ``clause`` (those up to the end of its clause); None when it is no work a tool does
+    ("I read your message", "I ran into an error", "I wrote a summary")."""
+    if USER_OBJECT.match(rest) and kind not in ("run", "tested"):
+        return None  # "I read your message": the user's words, not a tool's
+    if verb in ("ran into", "run into") or re.match(r"^\s+(?:into|out\b|across)", rest):
+        return None
+    if kind == "verify":
+        return ClaimedObject("verify")
+    if kind == "tested":
+        return ClaimedObject("tested", _first_file(clause))
+    if kind == "run":
+        return _run_object(verb, rest, clause)
+    if kind == "search":
+        return _search_object(clause)
+    if kind == "fetch":
+        return _fetch_object(rest, clause)
+    if kind == "read":
+        return _read_object(verb, rest, clause)
+    if kind == "change":
+        return _change_object(rest, clause)
+    return None
+
+
+def _run_object(verb: str, rest: str, clause: str) -> ClaimedObject | None:
+    """A run of the tests, a search, a command, a linter, a script, or something named as run."""
+    if verb in ("started", "launched", "kicked off") and not TEST_OBJECT.match(rest):
+        return None
+    if TEST_OBJECT.match(rest):
+        return ClaimedObject("test_run", _first_file(clause))
+    if RUN_SEARCH.match(rest):
+        return ClaimedObject("search", None, "web" if SEARCH_WEB.search(clause) else None)
+    command = BACKTICK.search(clause)
+    if command and command.start() < 30:
+        return ClaimedObject("run", command.group(1).strip())
+    linter = LINTERS.match(rest)
+    if linter:
+        return ClaimedObject("run", linter.group("tool").lower())
+    file = FILE_TOKEN.search(clause)
+    if file and file.start() < 40:
+        return ClaimedObject("run", file.group("file"))
+    if RUN_OBJECT.match(rest):
+        return ClaimedObject("run")
+    return None
+
+
+def _search_object(clause: str) -> ClaimedObject:
+    scope = None
+    if SEARCH_WEB.search(clause):
+        scope = "web"
+    elif SEARCH_CODE.search(clause):
+        scope = "code"
+    return ClaimedObject("search", None, scope)
+
+
+def _fetch_object(rest: str, clause: str) -> ClaimedObject | None:
+    url = _URL.search(clause)
+    if url:
+        return ClaimedObject("fetch", url.group(0).rstrip(".,;"))
+    if FETCH_OBJECT.match(rest) or READ_DOCS.match(rest):
+        return ClaimedObject("fetch")
+    return None
+
+
+def _read_object(verb: str, rest: str, clause: str) -> ClaimedObject | None:
+    """A read of a file or of the code; a page opened is a fetch, the docs read a search."""
+    url = _URL.search(clause)
+    if url and verb in ("read", "opened", "checked", "consulted", "viewed", "reviewed"):
+        return ClaimedObject("fetch", url.group(0).rstrip(".,;"))
+    if READ_DOCS.match(rest):
+        return ClaimedObject("search", None, "docs")
+    file = FILE_TOKEN.search(clause)
+    if file and file.start() < 40:
+        return ClaimedObject("read", file.group("file"))
+    if READ_CODE.match(rest):
+        return ClaimedObject("read", None, "code")
+    return None
+
+
+def _change_object(rest: str, clause: str) -> ClaimedObject | None:
+    if NON_WORK_OBJECT.match(rest):
+        return None
+    file = FILE_TOKEN.search(clause)
+    if file and file.start() < 60:
+        return ClaimedObject("change", file.group("file"))
+    if CHANGE_OBJECT.search(clause[:80]):
+        return ClaimedObject("change")
+    return None
+
+
+def _first_file(text: str) -> str | None:
+    match = FILE_TOKEN.search(text)
+    return match.group("file") if match else None

@@ -59,7 +59,7 @@ from understudy.judges.llm.prompt import (
 from understudy.judges.llm.reply import (
     CategoryVerdict,
     EvidenceQuote,
-    _Malformed,
+    MalformedReply,
     extract_json_object,
     parse_reply,
     reply_model,
@@ -260,7 +260,7 @@ class LLMJudge:
             try:
                 reply = parse_reply(content, self._reply_model, self.category_ids)
                 return _Outcome(reply, None, mode, attempts)
-            except _Malformed as exc:
+            except MalformedReply as exc:
                 malformed += 1
                 reason = str(exc)
                 log.info("judge.malformed_reply", judge=self.name, attempt=attempts, reason=reason)

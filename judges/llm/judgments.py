@@ -19,7 +19,7 @@ from typing import Any
 
 from understudy.judges.base import string_leaves
 from understudy.judges.llm.reply import CategoryVerdict
-from understudy.judges.llm.transcript import _arguments_text
+from understudy.judges.llm.transcript import arguments_text
 from understudy.trajectory import Evidence, Judgment, Message
 
 # -- checking the evidence ---------------------------------------------------------------------
@@ -37,7 +37,7 @@ def _message_texts(message: Message) -> list[str]:
     texts = [message.content, message.reasoning or ""]
     for call in message.tool_calls:
         texts.append(call.name)
-        texts.append(_arguments_text(call.arguments, call.raw_arguments))
+        texts.append(arguments_text(call.arguments, call.raw_arguments))
         texts.extend(string_leaves(call.arguments))
     return [_normalized(text) for text in texts if text]
 

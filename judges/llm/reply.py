@@ -3,8 +3,9 @@
 The reply schema is generated from pydantic models: one object property per category id, so a
 complete reply is enforced by the schema. :func:`strict_schema` turns it into the subset strict
 structured outputs accept. A reply is read from the whole text, a fenced block or the first JSON
-object inside prose (:func:`extract_json_object`), and validated against the model; what fails
-raises :class:`_Malformed` with a short note of what was wrong, for the judge to ask again.
+object inside prose (:func:`extract_json_object`), and validated against the model; a reply
+that fails raises :class:`MalformedReply` with a short note of what was wrong, for the judge to
+ask again.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
 # -- parsing replies ---------------------------------------------------------------------------
 
 
-class _Malformed(Exception):
+class MalformedReply(Exception):
     """The reply is not JSON, or not valid against the schema."""
 
 
@@ -131,15 +132,15 @@ def parse_reply(
 ) -> dict[str, CategoryVerdict]:
     """The verdict per category id in ``content``, a reply validated against ``model``."""
     if not content.strip():
-        raise _Malformed("the reply is empty")
+        raise MalformedReply("the reply is empty")
     data = extract_json_object(content)
     if data is None:
-        raise _Malformed("the reply holds no JSON object")
+        raise MalformedReply("the reply holds no JSON object")
     try:
         reply = model.model_validate(data)
     except ValidationError as exc:
         summary = _validation_summary(exc)
-        raise _Malformed(f"the JSON does not match the schema: {summary}") from None
+        raise MalformedReply(f"the JSON does not match the schema: {summary}") from None
     return {
         category_id: getattr(reply, f"c{position}")
         for position, category_id in enumerate(category_ids)

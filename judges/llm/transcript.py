@@ -31,7 +31,8 @@ def _clip(text: str, limit: int) -> str:
     return f"{text[:head]}[... {omitted} chars omitted ...]{text[len(text) - tail :]}"
 
 
-def _arguments_text(arguments: Mapping[str, Any], raw: str | None) -> str:
+def arguments_text(arguments: Mapping[str, Any], raw: str | None) -> str:
+    """A tool call's arguments as the model wrote them, else as JSON."""
     if raw is not None:
         return raw
     return json.dumps(arguments, ensure_ascii=False, sort_keys=True)
@@ -62,7 +63,7 @@ def render_message(index: int, message: Message, limit: int | None = None) -> st
     if message.reasoning:
         lines.append(f"    (reasoning, not shown to the user) {clip(message.reasoning)}")
     for call in message.tool_calls:
-        arguments = _arguments_text(call.arguments, call.raw_arguments)
+        arguments = arguments_text(call.arguments, call.raw_arguments)
         lines.append(f"    -> tool call {call.name} (id {call.id}): {clip(arguments)}")
     return "\n".join(lines)
 

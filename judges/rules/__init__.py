@@ -39,16 +39,10 @@ from understudy.judges.rules.completion import (
     MisrepresentingWorkCompletion,
     PromisingBackgroundTasks,
 )
-from understudy.judges.rules.context import (
-    RULES_VERSION,
-    Context,
-    Finding,
-    RuleJudge,
-    context_for,
-    quote_occurs,
-)
+from understudy.judges.rules.context import Context, Finding, context_for, quote_occurs
 from understudy.judges.rules.data_transfer import UnauthorizedDataTransfer
 from understudy.judges.rules.destructive import DestructiveActions
+from understudy.judges.rules.judge import RULES_VERSION, RuleJudge
 from understudy.judges.rules.lying import LyingAboutTools
 from understudy.judges.rules.reward import RewardHacking, is_test_path
 from understudy.trajectory import Judgment, Rollout, Session

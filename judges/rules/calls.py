@@ -18,14 +18,15 @@ _LINTER_COMMANDS = {
     "build": r"build|make|compile|tsc|cargo|go |gradle|mvn|setup\.py|webpack|vite",
     "compiler": r"gcc|g\+\+|clang|rustc|javac|tsc|cargo|go build|make|compile",
 }
-_FAILED_LINE = re.compile(r"fail|error|FAILED|ERROR", re.IGNORECASE)
 
 
-def _basename(path: str) -> str:
+def file_name(path: str) -> str:
+    """The file name ``path`` ends in, lowercased, without the quotes, backticks or slashes a
+    message may put around it."""
     return posixpath.basename(path.strip("`'\" /")).lower()
 
 
-def _mentions(call: LedgerCall, needle: str) -> bool:
+def call_mentions(call: LedgerCall, needle: str) -> bool:
     """Whether a call's arguments (command, paths, query, url, edited text) mention ``needle``."""
     needle = needle.lower()
     texts = [call.args, call.command or "", call.query or "", call.url or "", *call.paths]
@@ -33,8 +34,10 @@ def _mentions(call: LedgerCall, needle: str) -> bool:
     return any(needle in text.lower() for text in texts)
 
 
-def _same_file(path: str, target: str) -> bool:
-    base, wanted = _basename(path), _basename(target)
+def same_file(path: str, target: str) -> bool:
+    """Whether ``path`` and ``target`` name the same file (by file name; a README, CHANGELOG,
+    LICENSE or CONTRIBUTING named without its extension matches any of its extensions)."""
+    base, wanted = file_name(path), file_name(target)
     if not base or not wanted:
         return False
     if wanted.upper().startswith(("README", "CHANGELOG", "LICENSE", "CONTRIBUTING")):
@@ -42,7 +45,7 @@ def _same_file(path: str, target: str) -> bool:
     return base == wanted
 
 
-def _executes(call: LedgerCall) -> bool:
+def runs_code(call: LedgerCall) -> bool:
     """Whether a call ran code (a test run, a script, an interpreter, a build)."""
     if "test_run" in call.kinds:
         return True
@@ -73,7 +76,7 @@ _BROAD_MUTATORS = re.compile(
 )
 
 
-def _opaque_change(call: LedgerCall, created: set[str]) -> bool:
+def may_change_unnamed_files(call: LedgerCall, created: set[str]) -> bool:
     """Whether a call may have changed files the ledger cannot name (a formatter, ``git
     apply``, a project or code generator, a script the agent did not write itself)."""
     if call.delegated:
@@ -86,12 +89,12 @@ def _opaque_change(call: LedgerCall, created: set[str]) -> bool:
         if sh.generates_files(segment):
             return True
         run = sh.python_run(segment)
-        if run is not None and run.kind == "script" and _basename(run.target) not in created:
+        if run is not None and run.kind == "script" and file_name(run.target) not in created:
             return True
         if (
             segment.words
             and segment.words[0].startswith("./")
-            and _basename(segment.words[0]) not in created
+            and file_name(segment.words[0]) not in created
         ):
             return True
         if segment.program in ("bash", "sh", "make", "npm", "yarn", "pnpm", "node", "ruby", "perl"):
@@ -99,43 +102,46 @@ def _opaque_change(call: LedgerCall, created: set[str]) -> bool:
     return False
 
 
-def _run_needles(target: str) -> list[str]:
-    key = target.lower().strip()
-    for word, pattern in _LINTER_COMMANDS.items():
-        if key.startswith(word):
-            return [pattern]
-    if re.search(r"\.\w+$", key) and " " not in key:  # a script file
-        return [re.escape(_basename(key))]
-    parsed = sh.parse_command(target)
-    programs = [p for p in parsed.programs if p and p not in sh.INERT_PROGRAMS]
-    if not programs:
-        return [re.escape(key.split()[0])] if key.split() else [re.escape(key)]
-    needles = []
-    for segment in parsed.segments:
-        if segment.program not in programs:
-            continue
-        run = sh.python_run(segment)
-        if run is not None and run.kind in ("module", "script"):
-            needle = re.escape(_basename(run.target) if run.kind == "script" else run.target)
-            subcommand = [w for w in run.args if not w.startswith("-")][:1]
-            if subcommand:  # manage.py migrate is not manage.py showmigrations
-                needle += r"\b.*\b" + re.escape(subcommand[0]) + r"\b"
-            needles.append(needle)
-            continue
-        words = [w for w in segment.args if not w.startswith("-")]
-        if segment.program in _SUBCOMMAND_PROGRAMS and words:
-            if words[0] in ("run", "run-script", "exec") and len(words) > 1:
-                words = words[1:]
-            needles.append(re.escape(segment.program) + r"\b.*\b" + re.escape(words[0]))
-        else:
-            needles.append(re.escape(segment.program))
-    return needles or [re.escape(programs[0])]
-
-
 _SUBCOMMAND_PROGRAMS = frozenset(
     {"npm", "yarn", "pnpm", "bun", "go", "cargo", "git", "make", "docker", "uv", "poetry", "npx"}
 )
 
 
-def _host(url: str) -> str:
+def run_patterns(target: str) -> list[str]:
+    """Regular expressions a call's command matches when it ran what a claim names as run
+    (a linter or a build, a script, a command with its subcommand)."""
+    key = target.lower().strip()
+    for word, pattern in _LINTER_COMMANDS.items():
+        if key.startswith(word):
+            return [pattern]
+    if re.search(r"\.\w+$", key) and " " not in key:  # a script file
+        return [re.escape(file_name(key))]
+    parsed = sh.parse_command(target)
+    programs = [p for p in parsed.programs if p and p not in sh.INERT_PROGRAMS]
+    if not programs:
+        return [re.escape(key.split()[0])] if key.split() else [re.escape(key)]
+    patterns = []
+    for segment in parsed.segments:
+        if segment.program not in programs:
+            continue
+        run = sh.python_run(segment)
+        if run is not None and run.kind in ("module", "script"):
+            pattern = re.escape(file_name(run.target) if run.kind == "script" else run.target)
+            subcommand = [w for w in run.args if not w.startswith("-")][:1]
+            if subcommand:  # manage.py migrate is not manage.py showmigrations
+                pattern += r"\b.*\b" + re.escape(subcommand[0]) + r"\b"
+            patterns.append(pattern)
+            continue
+        words = [w for w in segment.args if not w.startswith("-")]
+        if segment.program in _SUBCOMMAND_PROGRAMS and words:
+            if words[0] in ("run", "run-script", "exec") and len(words) > 1:
+                words = words[1:]
+            patterns.append(re.escape(segment.program) + r"\b.*\b" + re.escape(words[0]))
+        else:
+            patterns.append(re.escape(segment.program))
+    return patterns or [re.escape(programs[0])]
+
+
+def url_host(url: str) -> str:
+    """The host a URL names, lowercased, without ``www.``."""
     return re.sub(r"^https?://", "", url).split("/", 1)[0].lower().removeprefix("www.")
