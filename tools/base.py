@@ -14,11 +14,14 @@ results. Anything else that escapes a tool is a harness bug or a sandbox failure
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from understudy.protocols import Sandbox
+
+if TYPE_CHECKING:  # the adapters package imports this module: a runtime import would be a cycle
+    from understudy.tools.adapters.facts import CallFacts
 
 
 class ToolOutcome(BaseModel):
@@ -74,6 +77,13 @@ class Adapter(Protocol):
     def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
         """Whether the logged call can never change the sandbox (a search, a file view), so
         rebuilding the state at a cut may skip it. Never assumed for a shell command."""
+        ...
+
+    def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
+        """What the logged call does as far as its name and arguments tell (what judges read).
+
+        Never raises for arguments it cannot read: the facts say so (``unreadable``).
+        """
         ...
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:

@@ -1,17 +1,82 @@
-"""The seams of understudy: small Protocols with the typed values that cross them.
+"""The seams of understudy: every place a backend plugs in, each declared or re-exported here.
 
-Backends live in the subpackages (``understudy.sandbox`` for sandboxes, ...) and are looked up
-by short name through :mod:`understudy.registry`.
+Each seam is a small Protocol with the typed values that cross it. Where its implementations
+live and how to add one:
+
+- :class:`Importer` (a log format; defined in :mod:`understudy.replay.importers.base`):
+  implementations in ``replay/importers/`` (one module per format); add one there and list it
+  in ``IMPORTERS`` (:mod:`understudy.replay.importers`), ahead of any format it could be
+  mistaken for by ``detect``.
+- :class:`Sandbox` (where tool calls run; here): ``sandbox/docker.py`` and ``sandbox/local.py``.
+  A backend (its sandbox class, environment builder and prefix store) is declared once in
+  :mod:`understudy.sandbox.backends`; the CLI's ``--sandbox`` choices come from there.
+- :class:`Tool` (a canonical tool run in the sandbox; defined in :mod:`understudy.tools.base`):
+  ``tools/shell.py``, ``tools/files.py``, ``tools/browser.py``, ``tools/calculator.py``,
+  listed in :mod:`understudy.tools`.
+- :class:`Adapter` (a logged tool name mapped onto a canonical tool, and what such a call does;
+  defined in :mod:`understudy.tools.base`): ``tools/adapters/``; the adapter table in
+  :mod:`understudy.tools.adapters` is the one list of logged tool names that replay and the
+  judges' ledger both read, so a new logged tool is one entry there.
+- :class:`Router` (answers each candidate tool call; here):
+  :class:`understudy.tools.router.ToolRouter`, which follows a tool policy
+  (:mod:`understudy.tools.policy`) through live, replay, simulate and unavailable.
+- :class:`Simulator` (answers a call that can be neither executed nor replayed; here): given to
+  the router; none ships yet, so the ``simulate`` step passes.
+- :class:`Judge` (verdicts on one trajectory; defined in :mod:`understudy.judges.base`): rule
+  judges in ``judges/rules/`` (listed in ``RULES`` there), the LLM judge in ``judges/llm/``.
+- :class:`Candidate` (the model under test; here):
+  :class:`understudy.replay.candidate.OpenAICandidate` for any OpenAI-compatible endpoint;
+  the scripted server in :mod:`understudy.testing` stands in for one in tests.
+
+The seams defined elsewhere are imported from here lazily, so that importing this module does
+not import the subpackages (which themselves import the seams defined here).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from understudy.trajectory import Message, ToolSpec
+from understudy.trajectory import Message, ToolCall, ToolSpec
+
+if TYPE_CHECKING:
+    from understudy.judges.base import Judge
+    from understudy.replay.importers.base import Importer
+    from understudy.tools.base import Adapter, Tool, ToolOutcome
+
+__all__ = [
+    "Adapter",
+    "Candidate",
+    "CandidateReply",
+    "ChangeKind",
+    "ExecResult",
+    "FileChange",
+    "Importer",
+    "Judge",
+    "Router",
+    "Sandbox",
+    "SeedableCandidate",
+    "Simulator",
+    "Tool",
+]
+
+_DEFINED_ELSEWHERE = {
+    "Importer": "understudy.replay.importers.base",
+    "Tool": "understudy.tools.base",
+    "Adapter": "understudy.tools.base",
+    "Judge": "understudy.judges.base",
+}
+"""The seams whose home is the subpackage that implements them, by name."""
+
+
+def __getattr__(name: str) -> object:
+    module = _DEFINED_ELSEWHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 class ExecResult(BaseModel):
@@ -166,4 +231,36 @@ class SeedableCandidate(Candidate, Protocol):
 
     def with_seed(self, seed: int) -> Candidate:
         """The same candidate (sharing its connections) sending ``seed`` with each request."""
+        ...
+
+
+@runtime_checkable
+class Simulator(Protocol):
+    """Answers a tool call that can be neither executed nor replayed, as the tool would have.
+
+    Called by the router at the ``simulate`` step of a call's policy chain with the call and
+    the conversation so far; returning None passes to the next step (``unavailable``).
+    """
+
+    async def __call__(self, call: ToolCall, conversation: list[Message]) -> ToolOutcome | None:
+        """The simulated outcome of ``call``, or None when it cannot be simulated."""
+        ...
+
+
+@runtime_checkable
+class Router(Protocol):
+    """Answers each tool call of one rollout with exactly one tool message.
+
+    A call that is not offered or whose arguments are invalid is answered with an error
+    result, as a harness would; nothing raises for a bad call. Each message carries its
+    provenance (executed, replayed, simulated, unavailable) and diagnostics in ``meta``.
+    """
+
+    @property
+    def stats(self) -> Mapping[str, int]:
+        """Counts of the calls answered, by provenance, plus ``invalid`` and ``errors``."""
+        ...
+
+    async def call(self, call: ToolCall, conversation: list[Message] | None = None) -> Message:
+        """The tool message answering ``call`` (``conversation``: the messages before it)."""
         ...

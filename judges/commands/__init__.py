@@ -19,6 +19,10 @@ as sh``); the pieces live in its siblings, each reading on from the one before:
 - :mod:`~understudy.judges.commands.runs`: python runs, test runners, git subcommands;
 - :mod:`~understudy.judges.commands.effects`: searches, URLs, files written, mutating or not;
 - :mod:`~understudy.judges.commands.destructive`: destructive operations.
+
+What a logged tool's arguments hold (the script of a ``shell`` call, the files of an
+``apply_patch`` envelope) is read by the vocabulary of logged tools
+(:mod:`understudy.tools.adapters.arguments`) and offered here as well.
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from understudy.judges.commands.destructive import (
     destructive_operations,
 )
 from understudy.judges.commands.effects import (
-    apply_patch_files,
     generates_files,
     is_local_url,
     mutating,
@@ -43,7 +46,6 @@ from understudy.judges.commands.parsing import (
     ParsedCommand,
     Segment,
     parse_command,
-    shell_text,
 )
 from understudy.judges.commands.runs import PythonRun, framework_of, git_subcommand, python_run
 from understudy.judges.commands.vocabulary import (
@@ -57,6 +59,7 @@ from understudy.judges.commands.vocabulary import (
     SEARCH_PROGRAMS,
     SEND_PROGRAMS,
 )
+from understudy.tools.adapters.arguments import apply_patch_files, shell_text
 
 __all__ = [
     "DB_CLIENTS",

@@ -9,14 +9,15 @@ import re
 from understudy.judges.commands.parsing import ParsedCommand, Segment
 from understudy.judges.commands.runs import framework_of, git_subcommand
 from understudy.judges.commands.vocabulary import (
-    _DEVICE,
-    _SAFE_DEV,
+    DISK_DEVICE,
     GIT_READ_SUBCOMMANDS,
+    HARMLESS_DEVICES,
     INERT_PROGRAMS,
     MUTATING_PROGRAMS,
     READ_PROGRAMS,
     SEARCH_PROGRAMS,
 )
+from understudy.tools.adapters.arguments import PATCH_MARK, apply_patch_files
 
 
 def search_query(segment: Segment) -> str | None:
@@ -99,22 +100,10 @@ def sed_in_place(segment: Segment) -> tuple[str, list[str]] | None:
     return script, files
 
 
-_PATCH_FILE = re.compile(r"^\*\*\* (Add|Update|Delete) File: (.+)$", re.MULTILINE)
-_MOVE_TO = re.compile(r"^\*\*\* Move to: (.+)$", re.MULTILINE)
-
-
-def apply_patch_files(text: str) -> list[tuple[str, str]]:
-    """``(path, kind)`` for the files an ``apply_patch`` envelope touches."""
-    kinds = {"Add": "created", "Update": "modified", "Delete": "deleted"}
-    found = [(m.group(2).strip(), kinds[m.group(1)]) for m in _PATCH_FILE.finditer(text)]
-    found += [(m.group(1).strip(), "created") for m in _MOVE_TO.finditer(text)]
-    return found
-
-
 def written_files(parsed: ParsedCommand) -> list[tuple[str, str]]:
     """``(path, kind)`` for the files a command line visibly writes, edits or deletes."""
     found: list[tuple[str, str]] = []
-    if "*** Begin Patch" in parsed.text:
+    if PATCH_MARK in parsed.text:
         found.extend(apply_patch_files(parsed.text))
     for segment in parsed.segments:
         for operator, target in segment.redirects:
@@ -181,8 +170,8 @@ def _is_file_target(target: str) -> bool:
     return (
         bool(target)
         and not target.startswith("&")
-        and target not in _SAFE_DEV
-        and (not target.startswith("/dev/") or _DEVICE.match(target) is not None)
+        and target not in HARMLESS_DEVICES
+        and (not target.startswith("/dev/") or DISK_DEVICE.match(target) is not None)
     )
 
 

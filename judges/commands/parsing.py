@@ -14,12 +14,12 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-from understudy.judges.commands.wrappers import _strip_wrappers
+from understudy.judges.commands.wrappers import strip_wrappers
+from understudy.tools.adapters.arguments import SCRIPT_SHELLS, is_script_flag
 
 SEPARATORS = frozenset({"&&", "||", ";", "|", "&", "|&", "\n", ";;", "(", ")", "{", "}"})
 _REDIRECTS = frozenset({">", ">>", "&>", "&>>", ">|", "<", "<<", "<<<", "<>", ">&", "<&"})
 _HEREDOC = re.compile(r"<<(-?)[ \t]*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
-_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
 
 
 @dataclass
@@ -192,14 +192,13 @@ def _segment(
     words, redirects = _take_redirects(words)
     env: dict[str, str] = {}
     wrappers: list[str] = []
-    words = _strip_wrappers(words, env, wrappers)
+    words = strip_wrappers(words, env, wrappers)
     # bash -c SCRIPT: read the script itself.
     if (
         depth < 3
         and len(words) >= 3
-        and posixpath.basename(words[0]) in _SHELLS
-        and words[1].startswith("-")
-        and "c" in words[1]
+        and posixpath.basename(words[0]) in SCRIPT_SHELLS
+        and is_script_flag(words[1])
     ):
         inner = _parse(words[2], depth + 1).segments
         for segment in inner:
@@ -240,20 +239,3 @@ def _take_redirects(words: list[str]) -> tuple[list[str], list[tuple[str, str]]]
         kept.append(word)
         i += 1
     return kept, redirects
-
-
-def shell_text(command: object) -> str | None:
-    """The script of a logged shell command: a string as is, an argv list joined (``["bash",
-    "-lc", SCRIPT]`` is SCRIPT)."""
-    if isinstance(command, str):
-        return command
-    if isinstance(command, list) and command and all(isinstance(a, str) for a in command):
-        if (
-            len(command) == 3
-            and posixpath.basename(command[0]) in _SHELLS
-            and command[1].startswith("-")
-            and "c" in command[1]
-        ):
-            return str(command[2])
-        return shlex.join(command)
-    return None

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from understudy.judges.commands.parsing import Segment
-from understudy.judges.commands.wrappers import _ASSIGNMENT
+from understudy.judges.commands.wrappers import ASSIGNMENT
 
 _PYTHON = re.compile(r"^python[0-9.]*$|^py$|^pypy[0-9.]*$")
 
@@ -117,7 +117,7 @@ def framework_of(segment: Segment) -> str | None:
     if program == "cargo" and args[:1] in (["test"], ["nextest"], ["t"]):
         return "cargo"
     if program in ("make", "gmake"):
-        targets = [a for a in _skip_flags_make(args) if not _ASSIGNMENT.match(a)]
+        targets = [a for a in _skip_flags_make(args) if not ASSIGNMENT.match(a)]
         if any(_MAKE_TEST_TARGET.match(target) for target in targets):
             return "make"
         return None

@@ -9,7 +9,8 @@ from __future__ import annotations
 import posixpath
 import re
 
-_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+"""An environment assignment in front of a command (``FOO=1``)."""
 
 _FLAG_ARGS: dict[str, frozenset[str]] = {
     "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-U", "-r", "-t"}),
@@ -51,13 +52,15 @@ _RUN_WRAPPERS = {  # wrapper -> the word that must follow it
 }
 
 
-def _strip_wrappers(words: list[str], env: dict[str, str], wrappers: list[str]) -> list[str]:
+def strip_wrappers(words: list[str], env: dict[str, str], wrappers: list[str]) -> list[str]:
+    """``words`` without the assignments and wrappers in front of the program: the assignments
+    are added to ``env``, the wrappers' names to ``wrappers``."""
     words = list(words)
     for _ in range(12):
         if not words:
             break
         head = posixpath.basename(words[0])
-        if _ASSIGNMENT.match(words[0]):
+        if ASSIGNMENT.match(words[0]):
             name, _, value = words.pop(0).partition("=")
             env[name] = value
             continue
@@ -74,11 +77,11 @@ def _strip_wrappers(words: list[str], env: dict[str, str], wrappers: list[str]) 
             break
         if head in _FLAG_ARGS:
             rest = _skip_flags(words[1:], _FLAG_ARGS[head])
-            if head == "env" and all(_ASSIGNMENT.match(w) for w in rest):
+            if head == "env" and all(ASSIGNMENT.match(w) for w in rest):
                 break  # plain ``env``: prints the environment
             wrappers.append(head)
             if head == "env":
-                while rest and _ASSIGNMENT.match(rest[0]):
+                while rest and ASSIGNMENT.match(rest[0]):
                     name, _, value = rest.pop(0).partition("=")
                     env[name] = value
             if head == "timeout" and rest:

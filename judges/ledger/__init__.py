@@ -11,8 +11,9 @@ commands, and the final state (the last test run's outcome, the files left chang
 Logged tool names are read as the agents logged them (``bash``, ``Bash``, ``execute_bash``,
 Codex ``shell`` with an argv list, ``str_replace_editor``, Claude Code ``Edit``/``Write``/
 ``Read``/``Grep``/``Glob``/``WebSearch``/``WebFetch``, SWE-agent ``open``/``create``/
-``find_file``, Codex ``apply_patch``, inspect's ``python``, ...); a name this module does not
-know is looked up in the tool adapters, then guessed from its words.
+``find_file``, Codex ``apply_patch``, inspect's ``python``, ...) by the vocabulary that replay
+uses too (:func:`understudy.tools.adapters.describe_call`), so both agree on what a call did; a
+name the vocabulary does not know is guessed from its words.
 
 Message indices are indices into the list given to :func:`build_ledger` (for a rollout, the
 full trajectory ``session.messages[:cut] + rollout.messages``).
@@ -23,7 +24,6 @@ from understudy.judges.ledger.models import (
     CLASSIFICATIONS,
     Classification,
     DestructiveOp,
-    EditDiff,
     FileChange,
     FinalState,
     Ledger,
@@ -31,6 +31,7 @@ from understudy.judges.ledger.models import (
 )
 from understudy.judges.ledger.results import result_text
 from understudy.judges.testoutput import TestOutcome
+from understudy.tools.adapters.facts import EditDiff
 
 __all__ = [
     "CLASSIFICATIONS",

@@ -9,9 +9,10 @@ from typing import Any
 from understudy.judges import commands as sh
 from understudy.judges.base import trajectory_of
 from understudy.judges.ledger.models import DestructiveOp, FileChange, Ledger, LedgerCall
-from understudy.judges.ledger.reading import _describe
-from understudy.judges.ledger.results import _attach_result, _pair_results
-from understudy.judges.ledger.shell import _ordered
+from understudy.judges.ledger.reading import CallReader
+from understudy.judges.ledger.results import attach_result, pair_results
+from understudy.judges.ledger.shell import ordered_kinds
+from understudy.tools.adapters.arguments import PATCH_MARK, apply_patch_files
 from understudy.trajectory import Message, Rollout, Session
 
 _STATE_FILES = ("/tmp/.understudy",)
@@ -45,19 +46,17 @@ def build_ledger(
     sandbox's account of the files changed; ``workdir`` tells destructive deletions from
     scratch work; ``agent`` picks agent-specific readings of ambiguous tool names.
     """
-    results = _pair_results(messages)
+    results = pair_results(messages)
     calls: list[LedgerCall] = []
-    open_file: str | None = None  # SWE-agent's windowed editor keeps one open file
+    reader = CallReader(agent)
     for index, message in enumerate(messages):
         if message.role != "assistant":
             continue
         for tool_call in message.tool_calls:
             result_index = results.get((index, tool_call.id))
             result = messages[result_index] if result_index is not None else None
-            call = _describe(index, tool_call, agent, open_file)
-            if call.tool in ("open", "create") and call.paths:
-                open_file = call.paths[0]
-            _attach_result(call, result, result_index)
+            call = reader.read(index, tool_call)
+            attach_result(call, result, result_index)
             calls.append(call)
     roots = _project_roots(calls, workdir)
     for call in calls:
@@ -67,7 +66,7 @@ def build_ledger(
                 call.destructive = [
                     DestructiveOp(kind=d.kind, text=d.text, severity=d.severity) for d in found
                 ]
-                call.kinds = _ordered(["destructive", *call.kinds])
+                call.kinds = ordered_kinds(["destructive", *call.kinds])
                 call.classification = call.kinds[0]
     ledger = _assemble(calls, changed_files, workdir)
     ledger.project_roots = list(roots)
@@ -164,11 +163,11 @@ def _assemble(
 def _change_kinds(call: LedgerCall) -> list[tuple[str, str]]:
     if call.command is not None:
         written = sh.written_files(sh.parse_command(call.command))
-        if "*** Begin Patch" in call.command and not written:
-            written = sh.apply_patch_files(call.command)
+        if PATCH_MARK in call.command and not written:
+            written = apply_patch_files(call.command)
         return written
     if "write" in call.kinds:
         return [(path, "written") for path in call.paths if path]
-    if call.tool in ("apply_patch", "applypatch") or call.args.startswith("apply_patch"):
+    if call.args.startswith("apply_patch"):  # the summary of every apply_patch call
         return [(e.path, "modified") for e in call.edits]
     return [(path, "modified") for path in call.paths if path]

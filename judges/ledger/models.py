@@ -3,13 +3,13 @@ final state, and the ledger itself with its text rendering."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from understudy.judges.testoutput import TestOutcome
+from understudy.tools.adapters.facts import EditDiff, clip
 from understudy.trajectory import Provenance
 
 Classification = Literal[
@@ -34,16 +34,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class EditDiff(_Model):
-    """Text an edit replaced: ``old`` became ``new`` in ``path`` (whole file when
-    ``whole_file``)."""
-
-    path: str
-    old: str = ""
-    new: str = ""
-    whole_file: bool = False
-
-
 class DestructiveOp(_Model):
     """A destructive operation in a command."""
 
@@ -53,6 +43,7 @@ class DestructiveOp(_Model):
     text: str
     """The operation as a short command (``rm -rf ~``)."""
     severity: int = Field(default=3, ge=0, le=4)
+    """How bad it is, on the judges' 0-4 severity scale."""
 
 
 class LedgerCall(_Model):
@@ -61,6 +52,7 @@ class LedgerCall(_Model):
     index: int
     """Message index of the assistant message that made the call."""
     call_id: str
+    """The call's id, as logged."""
     tool: str
     """The tool name as called."""
     canonical: str | None = None
@@ -81,13 +73,18 @@ class LedgerCall(_Model):
     result_index: int | None = None
     """Message index of the tool result; None when the call was never answered."""
     provenance: Provenance | None = None
+    """Where the result came from (executed, replayed, simulated, ...)."""
     exit_code: int | None = None
+    """The exit code its result reports, if any."""
     duration_s: float | None = None
+    """How long it ran, in seconds, if its result says."""
     is_error: bool = False
+    """The result is an error."""
     ran: bool = True
     """False when the call did not happen: no result, an ``unavailable`` result, a harness
     error (unknown tool, invalid arguments), a command not found, or a failed file edit."""
     classification: Classification = "other"
+    """The most telling of its ``kinds``."""
     kinds: list[Classification] = Field(default_factory=list)
     """Every class that applies (``cd x && pytest && git commit`` is test_run and git)."""
     mutating: bool | None = None
@@ -118,7 +115,7 @@ class LedgerCall(_Model):
         tool = (
             self.tool if self.canonical in (None, self.tool) else f"{self.tool}->{self.canonical}"
         )
-        args = _clip(self.args, width)
+        args = clip(self.args, width)
         parts = [f"@{self.index}", tool, f"[{self.classification}]", args]
         facts = [self.provenance.value if self.provenance else "no-provenance"]
         if self.result_index is None:
@@ -139,7 +136,7 @@ class LedgerCall(_Model):
         if self.destructive:
             parts.append("!! " + "; ".join(op.text for op in self.destructive))
         if self.excerpt and self.outcome is None:
-            parts.append("| " + _clip(self.excerpt, 80))
+            parts.append("| " + clip(self.excerpt, 80))
         return " ".join(parts)
 
 
@@ -147,17 +144,20 @@ class FileChange(_Model):
     """A file the trajectory changed."""
 
     path: str
+    """The file, relative to the working directory when under it."""
     kind: str = "modified"
     """created, modified, written, deleted (or the kind ``changed_files`` gave)."""
     index: int | None = None
     """Message index of the last call that changed it; None when only ``changed_files`` says."""
     source: Literal["call", "changed_files", "both"] = "call"
+    """Who says it changed: a call, the sandbox's ``changed_files``, or both."""
 
 
 class FinalState(_Model):
     """How the trajectory left things."""
 
     last_test: TestOutcome | None = None
+    """The outcome of the last test run that ran."""
     last_test_index: int | None = None
     """Message index of the last test run (that ran)."""
     tests_ok: bool | None = None
@@ -170,14 +170,23 @@ class Ledger(_Model):
     """The facts of one trajectory."""
 
     calls: list[LedgerCall] = Field(default_factory=list)
+    """Every tool call, in order."""
     files_changed: list[FileChange] = Field(default_factory=list)
+    """Every file changed, by calls or per the sandbox."""
     tests_run: list[LedgerCall] = Field(default_factory=list)
+    """The test runs, whether they ran or not."""
     searches: list[LedgerCall] = Field(default_factory=list)
+    """The searches that ran."""
     urls_fetched: list[str] = Field(default_factory=list)
+    """The URLs fetched by calls that ran, each once."""
     git_ops: list[LedgerCall] = Field(default_factory=list)
+    """The calls that ran git."""
     destructive: list[LedgerCall] = Field(default_factory=list)
+    """The calls with destructive operations."""
     final_state: FinalState = Field(default_factory=FinalState)
+    """How the trajectory left things."""
     workdir: str | None = None
+    """The session's working directory."""
     project_roots: list[str] = Field(default_factory=list)
     """Further directories the trajectory treats as the project (where its files live)."""
     changed_files_given: bool = False
@@ -279,7 +288,7 @@ class Ledger(_Model):
             out.append(
                 "Searches: "
                 + "; ".join(
-                    f"@{c.index} {c.scope or '?'} {_clip(c.query or c.args, 60)!r}"
+                    f"@{c.index} {c.scope or '?'} {clip(c.query or c.args, 60)!r}"
                     for c in self.searches[-12:]
                 )
             )
@@ -290,7 +299,7 @@ class Ledger(_Model):
         )
         if self.git_ops:
             out.append(
-                "Git: " + "; ".join(f"@{c.index} {_clip(c.args, 60)}" for c in self.git_ops[-12:])
+                "Git: " + "; ".join(f"@{c.index} {clip(c.args, 60)}" for c in self.git_ops[-12:])
             )
         if self.destructive:
             out.append(
@@ -313,14 +322,6 @@ class Ledger(_Model):
         left = ", ".join(final.files_changed[:20]) if final.files_changed else "none"
         out.append(f"Final state: {last}; files left changed: {left}")
         return out
-
-
-def _one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(limit - 3, 1)] + "..."
 
 
 def _counts(items: Any) -> str:

@@ -8,8 +8,9 @@ import re
 from typing import Any
 
 from understudy.judges import commands as sh
-from understudy.judges.ledger.models import LedgerCall, _clip
+from understudy.judges.ledger.models import LedgerCall
 from understudy.judges.testoutput import TestOutcome, parse_test_output
+from understudy.tools.adapters.facts import clip
 from understudy.trajectory import Message, Provenance
 
 _HARNESS_ERRORS = frozenset(
@@ -23,7 +24,7 @@ _TRACEBACK = "Traceback (most recent call last):"
 _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*(?::\s.*)?$")
 
 
-def _pair_results(messages: list[Message]) -> dict[tuple[int, str], int]:
+def pair_results(messages: list[Message]) -> dict[tuple[int, str], int]:
     """(call message index, call id) -> result message index."""
     pending: list[tuple[int, str]] = []
     paired: dict[tuple[int, str], int] = {}
@@ -42,7 +43,9 @@ def _pair_results(messages: list[Message]) -> dict[tuple[int, str], int]:
     return paired
 
 
-def _attach_result(call: LedgerCall, result: Message | None, result_index: int | None) -> None:
+def attach_result(call: LedgerCall, result: Message | None, result_index: int | None) -> None:
+    """Put what the result of a call shows on it: where it came from, its exit code and
+    duration, whether the call ran at all, and a test run's outcome (or a failure's last line)."""
     call.result_index = result_index
     if result is None or call.invalid:
         call.ran = False
@@ -74,7 +77,7 @@ def _attach_result(call: LedgerCall, result: Message | None, result_index: int |
     if failed and call.outcome is None:
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         lines = [line for line in lines if not re.match(r"^\[.*\]$|^\(.*\)$|^bash-\$", line)]
-        call.excerpt = _clip(lines[-1], 120) if lines else ""
+        call.excerpt = clip(lines[-1], 120) if lines else ""
 
 
 _TEST_PROGRAMS = frozenset(

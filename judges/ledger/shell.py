@@ -1,5 +1,5 @@
-"""Guessing unknown tools from their names, and reading shell scripts into the call's kinds, paths,
-edits and destructive operations."""
+"""Reading shell scripts into a call's kinds, paths, edits and effects, and guessing the tools that
+the vocabulary of logged tools does not know from their names."""
 
 from __future__ import annotations
 
@@ -7,14 +7,9 @@ import re
 from typing import Any
 
 from understudy.judges import commands as sh
-from understudy.judges.ledger.models import (
-    CLASSIFICATIONS,
-    Classification,
-    EditDiff,
-    LedgerCall,
-    _clip,
-    _one_line,
-)
+from understudy.judges.ledger.models import CLASSIFICATIONS, Classification, LedgerCall
+from understudy.tools.adapters.arguments import PATCH_MARK
+from understudy.tools.adapters.facts import CallFacts, EditDiff
 
 _GUESSES: tuple[tuple[re.Pattern[str], Classification], ...] = (
     (re.compile(r"(^|_)(run_?)?tests?($|_)", re.I), "test_run"),
@@ -24,15 +19,20 @@ _GUESSES: tuple[tuple[re.Pattern[str], Classification], ...] = (
     (re.compile(r"edit|replace|patch|insert", re.I), "edit"),
     (re.compile(r"read|view|open|cat|get_file|list_dir|ls", re.I), "read"),
 )
+_SHELL_LIKE = re.compile(r"exec|run|shell|bash|terminal|command", re.I)
 
 
-def _guess(call: LedgerCall, name: str, arguments: dict[str, Any]) -> None:
-    """Classify an unknown tool from its name and arguments (changes stay ``unknown``)."""
+def guessed_script(name: str, arguments: dict[str, Any]) -> CallFacts | None:
+    """An unknown tool that looks like a shell (by its name) and carries a command: the script it
+    runs, with no canonical tool; None for any other."""
     command = sh.shell_text(arguments.get("command")) or sh.shell_text(arguments.get("cmd"))
-    if command is not None and re.search(r"exec|run|shell|bash|terminal|command", name, re.I):
-        _shell(call, command)
-        call.canonical = None
-        return
+    if command is None or not _SHELL_LIKE.search(name):
+        return None
+    return CallFacts.of_script(command, canonical=None)
+
+
+def guess_call(call: LedgerCall, name: str, arguments: dict[str, Any]) -> None:
+    """Classify an unknown tool from its name and arguments (changes stay ``unknown``)."""
     path = arguments.get("path") or arguments.get("file_path") or arguments.get("filename")
     if isinstance(path, str) and path:
         call.paths = [path]
@@ -52,62 +52,70 @@ def _guess(call: LedgerCall, name: str, arguments: dict[str, Any]) -> None:
     call.mutating = None if call.kinds[0] in ("write", "edit", "other", "test_run") else False
 
 
-def _shell(call: LedgerCall, script: str, background: bool = False) -> None:
-    call.canonical = "shell"
+def read_script(call: LedgerCall, script: str, background: bool = False) -> None:
+    """What the shell script a call ran did: its kinds (test run, search, git, edit, ...), the
+    files it names, whether it changes anything, and whether it runs in the background."""
     call.command = script
-    call.args = _clip(_one_line(script), 300)
     parsed = sh.parse_command(script)
     kinds: list[Classification] = []
     paths: list[str] = []
     for segment in parsed.segments:
         if not segment.words:
             continue
-        program = segment.program
-        git = sh.git_subcommand(segment)
-        query = sh.search_query(segment)
-        if sh.framework_of(segment) is not None:
-            kinds.append("test_run")
-        elif query is not None:
-            kinds.append("search")
-            call.query = call.query or query
-            call.scope = "code"
-        elif git is not None:
-            kinds.append("git")
-        elif sh.sed_in_place(segment) is not None or program in ("patch", "apply_patch", "rm"):
-            kinds.append("edit")
-        elif program in sh.FETCH_PROGRAMS:
-            urls = [w for w in segment.args if re.match(r"^https?://", w)]
-            if urls:
-                kinds.append("fetch")
-                call.url = call.url or urls[0]
-            else:
-                kinds.append("shell")
-        elif program in sh.READ_PROGRAMS or program in ("sed", "gsed"):
-            kinds.append("read")
-            paths.extend(a for a in segment.args if not a.startswith("-") and _looks_like_path(a))
-        elif program in sh.INERT_PROGRAMS:
+        kind = _segment_kind(call, segment)
+        if kind is None:
             continue
-        else:
-            kinds.append("shell")
+        kinds.append(kind)
+        if kind == "read":
+            paths.extend(a for a in segment.args if not a.startswith("-") and _looks_like_path(a))
         if segment.background or background:
             call.background = True
     written = sh.written_files(parsed)
     if written:
         kinds.append("edit" if any(k in ("modified", "deleted") for _, k in written) else "write")
         paths.extend(path for path, _ in written)
-    if "*** Begin Patch" in script and "edit" not in kinds:
+    if PATCH_MARK in script and "edit" not in kinds:
         kinds.append("edit")
-    call.kinds = _ordered(kinds or ["shell"])
+    call.kinds = ordered_kinds(kinds or ["shell"])
     call.paths = list(dict.fromkeys(paths))
     call.mutating = sh.mutating(parsed)
     if written:
         call.edits = [EditDiff(path=path, new="") for path, _ in written]
 
 
+def _segment_kind(call: LedgerCall, segment: sh.Segment) -> Classification | None:
+    """What one segment of a script does (None for an inert one: ``cd``, ``echo``, ...); the
+    first search's query and the first fetch's URL are kept on the call."""
+    program = segment.program
+    query = sh.search_query(segment)
+    if sh.framework_of(segment) is not None:
+        return "test_run"
+    if query is not None:
+        call.query, call.scope = call.query or query, "code"
+        return "search"
+    if sh.git_subcommand(segment) is not None:
+        return "git"
+    if sh.sed_in_place(segment) is not None or program in ("patch", "apply_patch", "rm"):
+        return "edit"
+    if program in sh.FETCH_PROGRAMS:
+        urls = [w for w in segment.args if re.match(r"^https?://", w)]
+        if not urls:
+            return "shell"
+        call.url = call.url or urls[0]
+        return "fetch"
+    if program in sh.READ_PROGRAMS or program in ("sed", "gsed"):
+        return "read"
+    if program in sh.INERT_PROGRAMS:
+        return None
+    return "shell"
+
+
 def _looks_like_path(word: str) -> bool:
     return bool(re.search(r"[/.]", word)) and not re.match(r"^\d+(,\d+)?p?$", word)
 
 
-def _ordered(kinds: list[Classification]) -> list[Classification]:
+def ordered_kinds(kinds: list[Classification]) -> list[Classification]:
+    """``kinds`` without repeats, most telling first (see ``CLASSIFICATIONS``); ``["other"]``
+    when empty."""
     present = set(kinds)
     return [kind for kind in CLASSIFICATIONS if kind in present] or ["other"]

@@ -7,6 +7,12 @@ agent's own variant is found first; without it, the name's default (see ``ADAPTE
 A name with no adapter (``TodoWrite``, ``think``, ``finish``, ``update_plan``, SWE-agent's
 windowed ``open``/``goto``/``edit``, ...) is *opaque*: it can only be replayed.
 
+The same vocabulary tells judges what a logged call did: :func:`describe_call` answers with the
+call's :class:`CallFacts`, from its adapter (``Adapter.describe``) or, for an opaque name, from
+its describer in ``DESCRIBERS``. A new logged name is taught to both with one call:
+:func:`register_adapter` for a name replay can run, :func:`register_describer` for one it
+cannot.
+
 Adapter table (logged name -> canonical tool; S = persistent shell):
 
 =========================================  ============  ====================================
@@ -31,94 +37,56 @@ WebSearch, web_search                      browser       (replay/simulation only
 WebFetch, web_fetch, web_read, ..._go      browser       (replay/simulation only)
 editor, read_file, write_file, ...         themselves    as is
 =========================================  ============  ====================================
+
+Described only (opaque to replay), by family: shells (``run_shell_command``, ``terminal``, ...),
+Python cells (``execute_ipython_cell``, ...), ``text_editor``, ``NotebookEdit``/``NotebookRead``,
+file writes (``create_file``, ``write``), SWE-agent's viewer (``open``, ``goto``, ``scroll_*``,
+``create``, ``edit``), searches (``grep``, ``glob``, ``search``, ...), fetches (``fetch``,
+``browse``), Codex ``apply_patch``, plans and notes (``TodoWrite``, ``think``, ``finish``, ...)
+and delegation to other agents (``Task``, ``Agent``, ...).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from typing import Any
 
-from understudy.errors import ToolCallError
+from understudy.errors import ConfigError, ToolCallError
 from understudy.tools import get_tool
+from understudy.tools.adapters.arguments import is_patch_call
 from understudy.tools.adapters.base import BaseAdapter
-from understudy.tools.adapters.files import (
-    CanonicalAdapter,
-    ClaudeEditAdapter,
-    ClaudeReadAdapter,
-    ClaudeWriteAdapter,
-    StrReplaceEditorAdapter,
+from understudy.tools.adapters.describers import Describe, describe_patch, unreadable
+from understudy.tools.adapters.facts import CallFacts, EditDiff
+from understudy.tools.adapters.vocabulary import (
+    ADAPTERS,
+    AGENT_ADAPTERS,
+    AGENT_DESCRIBERS,
+    DESCRIBERS,
+    OPAQUE_READ_ONLY,
 )
-from understudy.tools.adapters.search import (
-    ClaudeGlobAdapter,
-    ClaudeGrepAdapter,
-    SweAgentSearchAdapter,
-)
-from understudy.tools.adapters.shell import (
-    BashAdapter,
-    ClaudeBashAdapter,
-    CodexShellAdapter,
-    CodexShellCommandAdapter,
-    InspectShellAdapter,
-    MiniSweAgentBashAdapter,
-    OpenHandsBashAdapter,
-    SweAgentBashAdapter,
-)
-from understudy.tools.adapters.web import WebAdapter
 from understudy.tools.base import Adapter
 
 __all__ = [
     "ADAPTERS",
     "AGENT_ADAPTERS",
+    "AGENT_DESCRIBERS",
+    "DESCRIBERS",
     "OPAQUE_READ_ONLY",
     "BaseAdapter",
+    "CallFacts",
+    "Describe",
+    "EditDiff",
+    "describe_call",
     "find_adapter",
     "is_read_only",
     "normalize_agent",
+    "register_adapter",
+    "register_describer",
+    "unregister",
 ]
 
-
-def _by_name(*adapters: Adapter, skip: tuple[str, ...] = ()) -> dict[str, Adapter]:
-    table: dict[str, Adapter] = {}
-    for adapter in adapters:
-        for name in adapter.names:
-            if name not in skip:
-                table.setdefault(name, adapter)
-    return table
-
-
-_swe_agent_search = SweAgentSearchAdapter()
-_inspect = InspectShellAdapter()
-
-ADAPTERS: dict[str, Adapter] = _by_name(
-    BashAdapter(),
-    ClaudeBashAdapter(),
-    OpenHandsBashAdapter(),
-    CodexShellAdapter(),
-    CodexShellCommandAdapter(),
-    _inspect,  # contributes "python"; "bash" is BashAdapter's
-    StrReplaceEditorAdapter(),
-    ClaudeEditAdapter(),
-    ClaudeWriteAdapter(),
-    ClaudeReadAdapter(),
-    ClaudeGrepAdapter(),
-    ClaudeGlobAdapter(),
-    _swe_agent_search,
-    WebAdapter(),
-    *(
-        CanonicalAdapter(tool)
-        for tool in ("editor", "read_file", "write_file", "calculator", "browser")
-    ),
-    skip=("submit",),
-)
-"""The default adapter of every logged tool name."""
-
-AGENT_ADAPTERS: dict[str, dict[str, Adapter]] = {
-    "sweagent": {"bash": SweAgentBashAdapter(), "submit": _swe_agent_search},
-    "minisweagent": {"bash": MiniSweAgentBashAdapter()},
-    "inspect": {"bash": _inspect, "python": _inspect},
-}
-"""Agent-specific adapters, by normalized agent name, then tool name; they win over ADAPTERS."""
 
 _AGENT_ALIASES = {"inspectai": "inspect", "swe": "sweagent", "mini": "minisweagent"}
 
@@ -136,7 +104,11 @@ def normalize_agent(agent: str) -> str:
     words = re.findall(r"[a-z0-9]+", agent.lower())
     key = "".join(words)
     key = _AGENT_ALIASES.get(key, key)
-    known = {*AGENT_ADAPTERS, *(name for name in OPAQUE_READ_ONLY if name is not None)}
+    known = {
+        *AGENT_ADAPTERS,
+        *AGENT_DESCRIBERS,
+        *(name for name in OPAQUE_READ_ONLY if name is not None),
+    }
     if key in known:
         return key
     leading = {**{name: name for name in known}, "inspectai": "inspect"}
@@ -156,12 +128,93 @@ def find_adapter(name: str, agent: str | None = None) -> Adapter | None:
     return ADAPTERS.get(name)
 
 
-OPAQUE_READ_ONLY: dict[str | None, frozenset[str]] = {
-    None: frozenset({"TodoWrite", "TodoRead", "think", "update_plan", "ExitPlanMode"}),
-    "sweagent": frozenset({"open", "goto", "scroll_up", "scroll_down"}),
-}
-"""Opaque tools known never to change the sandbox (plans, notes, SWE-agent's file viewer), for
-every agent (key None) or for one normalized agent name."""
+def describe_call(
+    name: str, arguments: dict[str, Any], agent: str | None = None
+) -> CallFacts | None:
+    """What a logged call does, as far as its name and arguments tell; None for a name the
+    vocabulary does not know (or a call its name's tools do not make).
+
+    A call that holds an ``apply_patch`` envelope is read as one, whatever its name. A describer
+    that trips over arguments it did not expect reads the call as unreadable.
+    """
+    describe = describe_patch if is_patch_call(name, arguments) else _find_describer(name, agent)
+    if describe is None:
+        return None
+    try:
+        return describe(name, arguments)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return unreadable(name)
+
+
+def _find_describer(name: str, agent: str | None) -> Describe | None:
+    """The describer of a logged name: the agent's own first, an adapter's before an opaque
+    name's, an exact name before a ``*`` pattern."""
+    key = normalize_agent(agent) if agent else None
+    scopes = [(AGENT_ADAPTERS.get(key, {}), AGENT_DESCRIBERS.get(key, {}))] if key else []
+    for adapters, describers in [*scopes, (ADAPTERS, DESCRIBERS)]:
+        adapter = adapters.get(name)
+        if adapter is not None:
+            return adapter.describe
+        found = _describer_in(describers, name)
+        if found is not None:
+            return found
+    return None
+
+
+def _describer_in(describers: dict[str, Describe], name: str) -> Describe | None:
+    """The describer of ``name`` in one table: its own, else that of the first ``*`` pattern
+    it matches."""
+    if name in describers:
+        return describers[name]
+    for pattern, describe in describers.items():
+        if pattern.endswith("*") and name.startswith(pattern[:-1]):
+            return describe
+    return None
+
+
+def register_adapter(adapter: Adapter, agent: str | None = None) -> None:
+    """Teach replay and judges the logged names of ``adapter`` (for ``agent`` only, if given):
+    replay translates and renders their calls with it, judges read them with its ``describe``.
+    A name known before, with an adapter or a describer, is taken over."""
+    key = normalize_agent(agent) if agent else None
+    adapters = AGENT_ADAPTERS.setdefault(key, {}) if key else ADAPTERS
+    describers = AGENT_DESCRIBERS.get(key, {}) if key else DESCRIBERS
+    for name in adapter.names:
+        adapters[name] = adapter
+        describers.pop(name, None)
+    normalize_agent.cache_clear()  # the agent may be new
+
+
+def register_describer(describe: Describe, names: Iterable[str], agent: str | None = None) -> None:
+    """Teach judges what calls to ``names`` do (for ``agent`` only, if given); replay keeps
+    treating them as opaque. A name ending in ``*`` stands for every name starting with the
+    rest. A name with an adapter is a ConfigError: its adapter describes it."""
+    key = normalize_agent(agent) if agent else None
+    adapters = AGENT_ADAPTERS.get(key, {}) if key else ADAPTERS
+    names = list(names)
+    taken = [name for name in names if name in adapters]
+    if taken:
+        raise ConfigError(f"{', '.join(taken)}: described by an adapter already")
+    describers = AGENT_DESCRIBERS.setdefault(key, {}) if key else DESCRIBERS
+    describers.update(dict.fromkeys(names, describe))
+    normalize_agent.cache_clear()
+
+
+def unregister(name: str, agent: str | None = None) -> None:
+    """Forget a logged name (for ``agent``, if given): replay and judges no longer know it."""
+    key = normalize_agent(agent) if agent else None
+    if not key:
+        ADAPTERS.pop(name, None)
+        DESCRIBERS.pop(name, None)
+        return
+    AGENT_ADAPTERS.get(key, {}).pop(name, None)
+    AGENT_DESCRIBERS.get(key, {}).pop(name, None)
+    # An agent left with no names of its own is no longer one normalize_agent knows.
+    if not AGENT_ADAPTERS.get(key, True):
+        del AGENT_ADAPTERS[key]
+    if not AGENT_DESCRIBERS.get(key, True):
+        del AGENT_DESCRIBERS[key]
+    normalize_agent.cache_clear()
 
 
 def is_read_only(name: str, arguments: dict[str, Any], agent: str | None = None) -> bool:

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from understudy.errors import InvalidToolArgumentsError
+from understudy.tools.adapters.facts import CallFacts
 from understudy.tools.base import CanonicalCall, ToolOutcome
 
 NUMBERED_LINE = re.compile(r"^( *\d+)\t", re.MULTILINE)
@@ -21,6 +22,8 @@ class BaseAdapter:
     ``render`` may also be handed an *error* outcome: ``is_error=True``, the ToolCallError's text
     as content and ``meta["error_type"]`` naming its class (the router builds such outcomes).
     Adapters whose harness worded errors differently reword them; the rest pass them through.
+
+    ``describe`` says what a logged call does (its :class:`CallFacts`), for the judges.
 
     ``read_only`` says whether a logged call can never change the sandbox, for the tools whose
     canonical translation cannot tell (a search that runs as a shell script). Rebuilding the
@@ -42,6 +45,10 @@ class BaseAdapter:
     def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
         """Whether this logged call can never change the sandbox."""
         return False
+
+    def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
+        """What the call does: by default, only that it maps onto the canonical tool."""
+        return CallFacts(canonical=self.canonical or None)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(self.names)})"

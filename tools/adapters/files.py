@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from understudy.errors import InvalidToolArgumentsError
@@ -28,6 +29,15 @@ from understudy.tools.adapters.base import (
     renumber,
     with_meta,
 )
+from understudy.tools.adapters.describers import (
+    describe_browser,
+    describe_editor,
+    describe_no_effect,
+    describe_read,
+    describe_text_edits,
+    describe_write,
+)
+from understudy.tools.adapters.facts import CallFacts
 from understudy.tools.adapters.shell import claude_error
 from understudy.tools.base import CanonicalCall, ToolOutcome
 from understudy.tools.common import numbered
@@ -90,6 +100,9 @@ class StrReplaceEditorAdapter(BaseAdapter):
     def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
         return arguments.get("command") == "view"
 
+    def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
+        return describe_editor(name, arguments)
+
 
 def _view_range(value: Any, tool: str) -> list[int] | None:
     """A view range, also when a model sent it as a JSON string."""
@@ -111,6 +124,15 @@ def _view_range(value: Any, tool: str) -> list[int] | None:
     return value
 
 
+_CANONICAL_DESCRIBERS: dict[str, Callable[[str, dict[str, Any]], CallFacts]] = {
+    "editor": describe_editor,
+    "read_file": describe_read,
+    "write_file": describe_write,
+    "calculator": describe_no_effect,
+    "browser": describe_browser,
+}
+
+
 class CanonicalAdapter(BaseAdapter):
     """A canonical tool name logged as it is: the arguments and the result pass through."""
 
@@ -123,6 +145,10 @@ class CanonicalAdapter(BaseAdapter):
 
     def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
         return self.canonical == "editor" and arguments.get("command") == "view"
+
+    def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
+        describe = _CANONICAL_DESCRIBERS.get(self.canonical)
+        return describe(name, arguments) if describe else super().describe(name, arguments)
 
 
 # -- Claude Code -----------------------------------------------------------------------------------
@@ -148,6 +174,9 @@ class ClaudeReadAdapter(BaseAdapter):
 
     def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
         return True
+
+    def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
+        return describe_read(name, arguments)
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if outcome.is_error:
@@ -189,6 +218,9 @@ class ClaudeEditAdapter(BaseAdapter):
             )
         edit = _edit(arguments, name)
         return call("editor", command="str_replace", path=path, **edit)
+
+    def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
+        return describe_text_edits(name, arguments)
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         path = arguments.get("file_path", "")
@@ -279,6 +311,9 @@ class ClaudeWriteAdapter(BaseAdapter):
             path=get_str(arguments, "file_path", name),
             content=get_str(arguments, "content", name),
         )
+
+    def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
+        return describe_write(name, arguments)
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         path = arguments.get("file_path", "")

@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 
 from understudy.errors import InvalidToolArgumentsError
 from understudy.tools.adapters.base import get_bool, get_int, get_str, with_meta
+from understudy.tools.adapters.describers import describe_code_search, describe_no_effect
+from understudy.tools.adapters.facts import CallFacts
 from understudy.tools.adapters.shell import (
     ShellAdapter,
     claude_error,
@@ -48,10 +50,21 @@ RIPGREP_TYPES: dict[str, tuple[str, ...]] = {
 _SAFE_GLOB_CHARS = re.compile(r"[A-Za-z0-9_./*?\[\]{},!^-]")
 
 
+class CodeSearchAdapter(ShellAdapter):
+    """A search of the code, run as a shell script: it never changes anything, and judges read
+    it as the search it is."""
+
+    def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
+        return True
+
+    def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
+        return describe_code_search(name, arguments)
+
+
 # -- Claude Code Grep ------------------------------------------------------------------------------
 
 
-class ClaudeGrepAdapter(ShellAdapter):
+class ClaudeGrepAdapter(CodeSearchAdapter):
     """Claude Code ``Grep`` ``{pattern, path?, glob?, type?, output_mode?, -i?, -n?, -A?, -B?,
     -C?, head_limit?, multiline?}`` (``multiline`` is not supported and ignored)."""
 
@@ -107,9 +120,6 @@ class ClaudeGrepAdapter(ShellAdapter):
         )
         return self.shell_call(script)
 
-    def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
-        return True
-
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if outcome.meta.get("error_type"):
             return claude_error(outcome, outcome.content)
@@ -158,7 +168,7 @@ def _expand_braces(pattern: str) -> list[str]:
 # -- Claude Code Glob ------------------------------------------------------------------------------
 
 
-class ClaudeGlobAdapter(ShellAdapter):
+class ClaudeGlobAdapter(CodeSearchAdapter):
     """Claude Code ``Glob`` ``{pattern, path?}``."""
 
     names: tuple[str, ...] = ("Glob",)
@@ -179,9 +189,6 @@ class ClaudeGlobAdapter(ShellAdapter):
             f"| xargs -0 -r ls -1td -- 2>/dev/null | head -n {GLOB_LIMIT + 1}"
         )
         return self.shell_call(script)
-
-    def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
-        return True
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if outcome.meta.get("error_type"):
@@ -213,7 +220,7 @@ def glob_words(pattern: str) -> str:
 # -- SWE-agent -------------------------------------------------------------------------------------
 
 
-class SweAgentSearchAdapter(ShellAdapter):
+class SweAgentSearchAdapter(CodeSearchAdapter):
     """SWE-agent 1.x ``find_file {file_name, dir?}``, ``search_dir {search_term, dir?}``,
     ``search_file {search_term, file}`` and ``submit {}``.
 
@@ -250,6 +257,13 @@ class SweAgentSearchAdapter(ShellAdapter):
 
     def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
         return name != "submit"  # submit stages every change (git add -A)
+
+    def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
+        # ``submit`` is read as the agent saying it is done: its diff is the submission, not a
+        # change.
+        if name == "submit":
+            return describe_no_effect(name, arguments)
+        return super().describe(name, arguments)
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if outcome.meta.get("error_type"):

@@ -21,11 +21,10 @@ Each renders the result the way its harness showed it to the model:
 from __future__ import annotations
 
 import json
-import posixpath
-import shlex
 from typing import Any, ClassVar
 
 from understudy.errors import InvalidToolArgumentsError
+from understudy.tools.adapters.arguments import argv_script
 from understudy.tools.adapters.base import (
     BaseAdapter,
     call,
@@ -34,6 +33,8 @@ from understudy.tools.adapters.base import (
     get_str,
     with_meta,
 )
+from understudy.tools.adapters.describers import describe_code, describe_shell
+from understudy.tools.adapters.facts import CallFacts
 from understudy.tools.base import CanonicalCall, ToolOutcome
 from understudy.tools.shell import strip_timeout_note
 
@@ -42,7 +43,7 @@ SCRIPT_FLAGS = frozenset({"-c", "-lc", "-cl", "-ic", "-ilc", "-lic"})
 
 
 class ShellAdapter(BaseAdapter):
-    """Base of the shell adapters: builds the canonical call."""
+    """Base of the shell adapters: builds the canonical call; a call runs its command."""
 
     canonical: str = "shell"
     default_timeout_s: ClassVar[float | None] = None
@@ -63,6 +64,9 @@ class ShellAdapter(BaseAdapter):
             workdir=workdir,
             persistent=True if keep else None,
         )
+
+    def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
+        return describe_shell(name, arguments)
 
 
 def _output(outcome: ToolOutcome) -> str:
@@ -240,6 +244,11 @@ class InspectShellAdapter(ShellAdapter):
         assert command is not None
         return self.shell_call(command)
 
+    def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
+        return (
+            describe_code(name, arguments) if name == "python" else describe_shell(name, arguments)
+        )
+
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         return self.render_inspect(outcome)
 
@@ -390,9 +399,7 @@ def argv_to_script(argv: Any, tool: str) -> str:
         raise InvalidToolArgumentsError(
             f"{tool}: the argument 'command' must be a non-empty list of strings"
         )
-    if len(argv) == 3 and posixpath.basename(argv[0]) in SHELL_BINARIES and argv[1] in SCRIPT_FLAGS:
-        return str(argv[2])
-    return shlex.join(argv)
+    return argv_script(argv, SHELL_BINARIES, SCRIPT_FLAGS.__contains__)
 
 
 def _codex_status(outcome: ToolOutcome) -> tuple[int, float]:

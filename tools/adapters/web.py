@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from understudy.tools.adapters.base import BaseAdapter, call, get_str
+from understudy.tools.adapters.describers import describe_web_fetch, describe_web_search
+from understudy.tools.adapters.facts import CallFacts
 from understudy.tools.base import CanonicalCall
 
 SEARCH_NAMES = ("WebSearch", "web_search")
@@ -30,3 +32,8 @@ class WebAdapter(BaseAdapter):
 
     def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
         return True
+
+    def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
+        if name in SEARCH_NAMES:
+            return describe_web_search(name, arguments)
+        return describe_web_fetch(name, arguments)
