@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jsonschema
@@ -28,7 +27,7 @@ from understudy.errors import (
     UnknownToolError,
 )
 from understudy.logging import get_logger
-from understudy.protocols import Sandbox
+from understudy.protocols import Sandbox, Simulator
 from understudy.tools import LIVE_TOOL_NAMES, make_tool
 from understudy.tools.adapters import find_adapter
 from understudy.tools.base import Adapter, CanonicalCall, Tool, ToolOutcome
@@ -38,10 +37,6 @@ from understudy.tools.replay_store import ReplayStore
 from understudy.trajectory import Message, Provenance, ToolCall, ToolSpec
 
 log = get_logger("tools.router")
-
-Simulator = Callable[[ToolCall, list[Message]], Awaitable[ToolOutcome | None]]
-"""A tool simulator: the outcome for a call given the conversation, or None to pass."""
-
 
 Served = tuple[Provenance, ToolOutcome]
 

@@ -242,7 +242,7 @@ class Simulator(Protocol):
     the conversation so far; returning None passes to the next step (``unavailable``).
     """
 
-    async def __call__(self, call: ToolCall, conversation: list[Message]) -> ToolOutcome | None:
+    async def __call__(self, call: ToolCall, conversation: list[Message], /) -> ToolOutcome | None:
         """The simulated outcome of ``call``, or None when it cannot be simulated."""
         ...
 
