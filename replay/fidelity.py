@@ -28,7 +28,8 @@ from understudy.replay.candidate import OriginalCandidate
 from understudy.replay.cuts import user_turn_cuts
 from understudy.replay.loop import LoopLimits, run_rollout
 from understudy.replay.prefix import DETAIL_LIMIT, judge_live_result, session_agent
-from understudy.sandbox.backends import BackendName, EnvBuilds, RunBackend, run_backend
+from understudy.sandbox.backend_config import BackendConfig, EnvBuilds
+from understudy.sandbox.backends import BackendName, run_backend
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
@@ -59,8 +60,8 @@ class FidelitySettings(BaseModel):
     allow_base_image: bool = False
     """Build on ``base_image`` when a session's declared image is absent (else an error)."""
     backend: BackendName = "auto"
-    """Sandbox backend: ``docker``, ``local`` (no isolation), or ``auto`` (docker when an
-    engine answers, else local with a warning)."""
+    """Sandbox backend: a declared one (``docker``; ``local``, with no isolation), or ``auto``
+    (docker when an engine answers, else local with a warning)."""
     sandbox_root: bool = False
     """Run commands as root instead of the unprivileged sandbox user (Docker)."""
     read_only_root: bool = False
@@ -110,7 +111,7 @@ async def session_fidelity(
     session: Session,
     settings: FidelitySettings,
     builder: EnvBuilds | None = None,
-    backend: RunBackend | None = None,
+    backend: BackendConfig | None = None,
 ) -> SessionFidelity:
     """Replay ``session`` with its own recorded turns and live tools; compare the outputs."""
     backend = backend or run_backend(settings.backend)

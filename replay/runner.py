@@ -82,8 +82,9 @@ class RunSettings(BaseModel):
     rollout (``meta["missing_image"]``); without it such a session's rollouts are
     ``environment`` errors."""
     backend: BackendName = "auto"
-    """Sandbox backend: ``docker``, ``local`` (no isolation; the prefix is re-executed for
-    every rollout), or ``auto`` (docker when an engine answers, else local with a warning)."""
+    """Sandbox backend: a declared one (``docker``; ``local``, with no isolation, where the
+    prefix is re-executed for every rollout), or ``auto`` (docker when an engine answers, else
+    local with a warning)."""
     prefix_state: bool = True
     """Re-execute the recorded state-changing calls of the prefix before the candidate takes
     over (once per session and cut, snapshotted); False starts from the env image as it is."""
@@ -187,23 +188,10 @@ class Runner:
                 return _failed(session, cut, sample, candidate, failure)
 
     async def remove_leftovers(self) -> None:
-        """Remove the containers that a killed earlier process of this run left behind.
-
-        Only containers labelled with this run's id whose owner process is gone are removed
-        (see :func:`~understudy.sandbox.gc.collect_garbage`); cached images are kept for reuse.
-        """
-        if self.backend.name != "docker":
-            return
-        # Imported here, like the backends: a run on the local backend loads no docker code.
-        from understudy.sandbox.gc import collect_garbage
-
-        report = await asyncio.to_thread(collect_garbage, run_id_prefix=self.settings.run_id)
-        if report.removed_containers:
-            log.info(
-                "removed leftover containers of the run",
-                run_id=self.settings.run_id,
-                containers=len(report.removed_containers),
-            )
+        """Remove what a killed earlier process of this run left behind: with docker, the
+        containers labelled with this run's id whose owner process is gone (cached images are
+        kept for reuse)."""
+        await self.backend.remove_leftovers(self.settings.run_id)
 
     def _candidate(self, session: Session, sample: int) -> Candidate:
         """The session's candidate, with the seed of this sample when it takes one."""

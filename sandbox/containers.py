@@ -10,7 +10,7 @@ import contextlib
 import functools
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -61,6 +61,18 @@ def remove_container(api: Any, container_id: str) -> None:
     """Remove a container and everything running in it (blocking)."""
     with contextlib.suppress(docker.errors.NotFound):
         api.remove_container(container_id, force=True, v=True)
+
+
+def commit_container(
+    api: Any, container_id: str, image: str, image_labels: Mapping[str, str]
+) -> str:
+    """Commit a container as ``image`` (``repository:tag``) with ``image_labels``; the new
+    image's id (blocking)."""
+    repository, _, tag = image.rpartition(":")
+    committed = api.commit(
+        container_id, repository=repository, tag=tag, conf={"Labels": dict(image_labels)}
+    )
+    return str(committed["Id"])
 
 
 def run_container(client: docker.DockerClient, config: SandboxConfig) -> Container:

@@ -38,7 +38,7 @@ from understudy.sandbox.docker_files import ContainerFiles
 from understudy.sandbox.docker_shell import DockerShellTransport
 from understudy.sandbox.engine import docker_client
 from understudy.sandbox.hardening import SandboxUser
-from understudy.sandbox.lifecycle import SandboxLifecycle
+from understudy.sandbox.lifecycle import Env, SandboxLifecycle
 from understudy.sandbox.shell_session import (
     CHECKPOINT_NAME,
     PERSISTED_STATE,
@@ -127,11 +127,6 @@ class DockerSandbox(SandboxLifecycle):
         return self.id[:12]
 
     @property
-    def workdir(self) -> str:
-        """Default working directory of commands."""
-        return self._config.workdir
-
-    @property
     def config(self) -> SandboxConfig:
         """The settings it was started with."""
         return self._config
@@ -143,26 +138,17 @@ class DockerSandbox(SandboxLifecycle):
 
     # -- commands ------------------------------------------------------------------------------
 
-    async def exec(
-        self,
-        cmd: str,
-        timeout: float | None = None,
-        workdir: str | None = None,
-        env: Mapping[str, str] | None = None,
-        *,
-        persistent: bool = False,
+    async def _run(
+        self, cmd: str, timeout: float, workdir: str | None, env: Env, persistent: bool
     ) -> ExecResult:
-        """Run ``cmd`` with bash and collect its output (see :class:`Sandbox` for
-        ``persistent``).
+        """Run ``cmd`` with bash and collect its output (for :meth:`exec`).
 
         Commands go to the sandbox's persistent shell (see :mod:`~understudy.sandbox.
         shell_session`); a fresh command that arrives while another runs, and every command in
         an image without bash, gets an exec of its own instead. On timeout the command is killed
         and the result says ``timed_out`` with exit code 124. Raises SandboxClosedError,
-        SandboxCrashedError or SandboxError; a failing command is a result, not an exception.
+        SandboxCrashedError or SandboxError.
         """
-        self._check_open()
-        timeout = self._config.exec_timeout_s if timeout is None else timeout
         if not self._no_shell:
             shell = self._shell(stateful=persistent)
             if persistent or not shell.busy:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import docker.errors
@@ -20,72 +21,46 @@ from understudy.errors import EnvBuildError, ImageNotFoundError
 from understudy.logging import get_logger
 from understudy.sandbox import labels
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
-from understudy.sandbox.containers import in_thread_to_completion
+from understudy.sandbox.containers import commit_container, in_thread_to_completion
 from understudy.sandbox.docker import DockerSandbox
 from understudy.sandbox.engine import docker_client
-from understudy.sandbox.envspec import (
-    BuiltEnv,
-    Progress,
-    checkout_repo,
-    local_head,
-    run_setup,
-    spec_hash,
-)
+from understudy.sandbox.envspec import BuiltEnv, EnvBuilderBase, checkout_repo, run_setup
 from understudy.trajectory import EnvSpec
 
-__all__ = ["ENV_REPOSITORY", "BuiltEnv", "EnvBuilder", "checkout_repo", "spec_hash"]
+__all__ = ["ENV_REPOSITORY", "BuiltEnv", "EnvBuilder", "checkout_repo"]
 
 log = get_logger("sandbox.envbuilder")
 
 ENV_REPOSITORY = "understudy/env"
 
 
-class EnvBuilder:
+@dataclass(eq=False, kw_only=True)
+class EnvBuilder(EnvBuilderBase):
     """Builds and caches environment images."""
 
-    def __init__(
-        self,
-        base_image: str = BASE_IMAGE,
-        setup_timeout_s: float = 1800.0,
-        progress: Progress = lambda line: None,
-        run_id: str = "envbuild",
-        allow_base_image: bool = False,
-    ) -> None:
-        self.base_image = base_image
-        self.allow_base_image = allow_base_image
-        """Build on the base image when a session's declared image is absent (else an error)."""
-        self.run_id = run_id
-        self.setup_timeout_s = setup_timeout_s
-        self.progress = progress
-        self._locks: dict[str, asyncio.Lock] = {}
+    base_image: str = BASE_IMAGE
+    """Built on for sessions without an image of their own, and with ``allow_base_image`` for
+    those whose declared image is absent."""
 
     async def build(self, spec: EnvSpec) -> BuiltEnv:
         """The image for ``spec``, built if it is not cached yet."""
         base, base_id = await asyncio.to_thread(self._choose_base, spec)
-        missing = spec.image if spec.image and base != spec.image else None
-        head = await asyncio.to_thread(local_head, spec.repo)
-        env_hash = spec_hash(spec, base_id, head)
+        env_hash = await self.env_hash(spec, base_id)
         tag = f"{ENV_REPOSITORY}:{env_hash[:16]}"
-        async with self._locks.setdefault(env_hash, asyncio.Lock()):
-            cached_id = await asyncio.to_thread(_image_id, tag)
-            if cached_id is not None:
+        async with self.lock(env_hash):
+            image_id = await asyncio.to_thread(_image_id, tag)
+            cached = image_id is not None
+            if image_id is None:
+                image_id = await self._build_image(spec, base, tag, env_hash)
+            else:
                 log.debug("env cache hit", tag=tag)
-                return BuiltEnv(
-                    image=tag,
-                    image_id=cached_id,
-                    env_hash=env_hash,
-                    base_image=base,
-                    cached=True,
-                    missing_image=missing,
-                )
-            image_id = await self._build_image(spec, base, tag, env_hash)
         return BuiltEnv(
             image=tag,
             image_id=image_id,
             env_hash=env_hash,
             base_image=base,
-            cached=False,
-            missing_image=missing,
+            cached=cached,
+            missing_image=spec.image if spec.image and base != spec.image else None,
         )
 
     def _choose_base(self, spec: EnvSpec) -> tuple[str, str]:
@@ -126,20 +101,13 @@ class EnvBuilder:
                     await in_thread_to_completion(_copy_in, sandbox.id, spec.workdir, archive)
                 await run_setup(sandbox, spec.setup, self.setup_timeout_s, self.progress)
                 self.progress(f"committing {tag}")
-                image = await asyncio.to_thread(
-                    docker_client().api.commit,
+                return await asyncio.to_thread(
+                    commit_container,
+                    docker_client().api,
                     sandbox.id,
-                    repository=ENV_REPOSITORY,
-                    tag=tag.rpartition(":")[2],
-                    conf={
-                        "Labels": {
-                            labels.MANAGED: "1",
-                            labels.KIND: "env",
-                            labels.ENV_HASH: env_hash,
-                        }
-                    },
+                    tag,
+                    labels.env_image_labels(env_hash),
                 )
-        return str(image["Id"])
 
 
 def _image_id(tag: str) -> str | None:

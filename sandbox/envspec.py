@@ -1,4 +1,5 @@
-"""What every environment builder shares: the spec hash, the checkout, the setup commands.
+"""What every environment builder shares: the spec hash, the checkout, the setup commands,
+and the settings and locks of :class:`EnvBuilderBase`.
 
 An EnvSpec becomes a place to start sandboxes from: an image for the docker backend
 (:mod:`understudy.sandbox.envbuilder`), a directory for the local one
@@ -9,10 +10,12 @@ GitPython, run the ``setup`` commands in a sandbox of their backend, and cache t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import git
@@ -138,3 +141,30 @@ async def run_setup(
         if result.exit_code != 0:
             why = "timed out" if result.timed_out else f"failed with exit code {result.exit_code}"
             raise EnvBuildError(f"setup command {number} {why}: {command}\n{result.output[-4000:]}")
+
+
+@dataclass(eq=False, kw_only=True)
+class EnvBuilderBase:
+    """What the environment builders of both backends are given, and their locks."""
+
+    run_id: str = "envbuild"
+    """Labels the sandboxes that run the setup commands."""
+    setup_timeout_s: float = 1800.0
+    """Most seconds each setup command may take."""
+    progress: Progress = lambda line: None
+    """Told each step of a build, as a line of text."""
+    allow_base_image: bool = False
+    """Go on without a session's declared image when it cannot be used (the environment
+    records it as ``missing_image``); else that is an ImageNotFoundError."""
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
+
+    async def env_hash(self, spec: EnvSpec, base_id: str) -> str:
+        """The hash of the environment ``spec`` builds on ``base_id``, as it is now (see
+        :func:`spec_hash` and :func:`local_head`)."""
+        head = await asyncio.to_thread(local_head, spec.repo)
+        return spec_hash(spec, base_id, head)
+
+    def lock(self, env_hash: str) -> asyncio.Lock:
+        """The lock of environment ``env_hash``: concurrent builds of one environment wait for
+        the first, builds of others go on."""
+        return self._locks.setdefault(env_hash, asyncio.Lock())

@@ -66,6 +66,11 @@ def owner_alive(token: str) -> bool | None:
     return current is not None and (started in ("?", current))
 
 
+def env_image_labels(env_hash: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Labels of an env image built from the spec of hash ``env_hash`` (and of its variants)."""
+    return {MANAGED: "1", KIND: "env", ENV_HASH: env_hash, **(extra or {})}
+
+
 def container_labels(run_id: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Labels for a new container owned by this process."""
     return {**(extra or {}), MANAGED: "1", RUN_ID: run_id, OWNER: owner_token()}

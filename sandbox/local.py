@@ -15,7 +15,6 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from understudy.errors import (
@@ -27,7 +26,7 @@ from understudy.logging import get_logger
 from understudy.protocols import ExecResult, FileChange
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.containers import in_thread_to_completion
-from understudy.sandbox.lifecycle import SandboxLifecycle
+from understudy.sandbox.lifecycle import Env, SandboxLifecycle
 from understudy.sandbox.local_files import (
     TAKE_OVER,
     carried_state,
@@ -141,11 +140,6 @@ class LocalSandbox(SandboxLifecycle):
         """The scratch root."""
         return str(self._root)
 
-    @property
-    def workdir(self) -> str:
-        """Default working directory (a sandbox path)."""
-        return self._config.workdir
-
     @staticmethod
     def host_path(root: Path, path: str) -> Path:
         """Where sandbox path ``path`` is on the host, for a sandbox rooted at ``root``."""
@@ -155,24 +149,17 @@ class LocalSandbox(SandboxLifecycle):
     def _resolve(self, path: str) -> Path:
         return self.host_path(self._root, str(PurePosixPath(self._config.workdir, path)))
 
-    async def exec(
-        self,
-        cmd: str,
-        timeout: float | None = None,
-        workdir: str | None = None,
-        env: Mapping[str, str] | None = None,
-        *,
-        persistent: bool = False,
+    async def _run(
+        self, cmd: str, timeout: float, workdir: str | None, env: Env, persistent: bool
     ) -> ExecResult:
-        """Run ``cmd`` with bash in a session of its own; on timeout, kill the session and
-        every process below one in it (see :func:`~understudy.sandbox.strays.stop_tree`: a
-        daemon whose parent has exited is out of reach on this machine).
+        """Run ``cmd`` with bash in a session of its own (for :meth:`exec`); on timeout, kill
+        the session and every process below one in it (see
+        :func:`~understudy.sandbox.strays.stop_tree`: a daemon whose parent has exited is out
+        of reach on this machine).
 
         With ``persistent`` it runs in the sandbox's persistent shell (see
         :mod:`~understudy.sandbox.shell_session`).
         """
-        self._check_open()
-        timeout = self._config.exec_timeout_s if timeout is None else timeout
         if persistent:
             where = None if workdir is None else str(self._resolve(workdir))
             return await self._persistent_shell().run(cmd, timeout, where, env)

@@ -25,20 +25,14 @@ import shutil
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from understudy.errors import ImageNotFoundError
 from understudy.logging import get_logger
-from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
+from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.containers import in_thread_to_completion
-from understudy.sandbox.envspec import (
-    BuiltEnv,
-    Progress,
-    checkout_repo,
-    local_head,
-    run_setup,
-    spec_hash,
-)
+from understudy.sandbox.envspec import BuiltEnv, EnvBuilderBase, checkout_repo, run_setup
 from understudy.sandbox.local import LocalSandbox
 from understudy.sandbox.local_files import TAKE_OVER, carried_state, local_cache_dir
 from understudy.sandbox.snapshots import CachedPrefix, PrefixBuild, PrefixKey
@@ -51,27 +45,12 @@ LOCAL_BASE = "local"
 """What local environments are built on (in their hash, and as ``BuiltEnv.base_image``)."""
 
 
-class LocalEnvBuilder:
+@dataclass(eq=False, kw_only=True)
+class LocalEnvBuilder(EnvBuilderBase):
     """Builds and caches environment directories for the local backend."""
 
-    def __init__(
-        self,
-        base_image: str = BASE_IMAGE,
-        setup_timeout_s: float = 1800.0,
-        progress: Progress = lambda line: None,
-        run_id: str = "envbuild",
-        cache_dir: Path | None = None,
-        allow_base_image: bool = False,
-    ) -> None:
-        # base_image is taken for the same signature as EnvBuilder: there are no images here.
-        self.run_id = run_id
-        self.setup_timeout_s = setup_timeout_s
-        self.progress = progress
-        self.cache_dir = cache_dir
-        self.allow_base_image = allow_base_image
-        """Go on without a session's declared image (which this backend cannot run)."""
-        """Default: ``local_cache_dir()`` at build time."""
-        self._locks: dict[str, asyncio.Lock] = {}
+    cache_dir: Path | None = None
+    """Where ``local-envs/`` is kept; default: ``local_cache_dir()`` at build time."""
 
     async def build(self, spec: EnvSpec) -> BuiltEnv:
         """The directory for ``spec``, built if it is not cached yet."""
@@ -83,11 +62,10 @@ class LocalEnvBuilder:
                     "--allow-base-image to run it on this machine anyway (the rollouts record it)"
                 )
             log.warning("the local backend cannot use a session image", image=spec.image)
-        head = await asyncio.to_thread(local_head, spec.repo)
-        env_hash = spec_hash(spec, LOCAL_BASE, head)
+        env_hash = await self.env_hash(spec, LOCAL_BASE)
         envs = (self.cache_dir or local_cache_dir()) / "local-envs"
         target = envs / env_hash[:16]
-        async with self._locks.setdefault(env_hash, asyncio.Lock()):
+        async with self.lock(env_hash):
             cached = target.is_dir()
             if cached:
                 log.debug("local env cache hit", directory=str(target))

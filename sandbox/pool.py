@@ -16,7 +16,8 @@ from typing import Self
 from understudy.errors import ConfigError, SandboxClosedError
 from understudy.logging import get_logger
 from understudy.protocols import Sandbox
-from understudy.sandbox.backends import RunBackend, run_backend
+from understudy.sandbox.backend_config import BackendConfig
+from understudy.sandbox.backends import run_backend
 from understudy.sandbox.config import SandboxConfig
 
 log = get_logger("sandbox.pool")
@@ -28,11 +29,11 @@ class SandboxPool:
     """Pre-started sandboxes of one config. Use as an async context manager."""
 
     def __init__(
-        self, config: SandboxConfig, size: int, backend: RunBackend | str = "docker"
+        self, config: SandboxConfig, size: int, backend: BackendConfig | str = "docker"
     ) -> None:
         if size < 0:
             raise ConfigError(f"sandbox pool size must be 0 or more, not {size}")
-        self.backend = backend if isinstance(backend, RunBackend) else run_backend(backend)
+        self.backend = backend if isinstance(backend, BackendConfig) else run_backend(backend)
         """Where the sandboxes start (a backend, or its name)."""
         self.config = config
         """What every sandbox of the pool is started with."""

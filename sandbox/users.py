@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import Any, Protocol
+from typing import Any
 
 import docker.errors
 
 from understudy.logging import get_logger
 from understudy.sandbox import labels
+from understudy.sandbox.backend_config import EnvBuilds
 from understudy.sandbox.containers import (
+    commit_container,
     container_name,
     in_thread_to_completion,
     remove_container,
@@ -88,14 +90,10 @@ echo "$uid:$gid"
 """
 
 
-class _Builds(Protocol):
-    async def build(self, spec: EnvSpec) -> BuiltEnv: ...
-
-
 class WithSandboxUser:
     """An environment builder whose environments run as the sandbox user (docker only)."""
 
-    def __init__(self, inner: _Builds, run_id: str) -> None:
+    def __init__(self, inner: EnvBuilds, run_id: str) -> None:
         self.inner = inner
         """The builder of the env images (``EnvBuilder``)."""
         self.run_id = run_id
@@ -177,20 +175,11 @@ class WithSandboxUser:
                 log.warning("cannot add the sandbox user", image=source, output=output[-2000:])
                 return None
             uid, _, gid = output.splitlines()[-1].partition(":")
-            committed = client.api.commit(
-                container_id,
-                repository=variant.rpartition(":")[0],
-                tag=variant.rpartition(":")[2],
-                conf={
-                    "Labels": {
-                        labels.MANAGED: "1",
-                        labels.KIND: "env",
-                        labels.ENV_HASH: env_hash,
-                        labels.SANDBOX_USER: f"{SANDBOX_USER}:{uid}:{gid}",
-                    }
-                },
+            user_label = {labels.SANDBOX_USER: f"{SANDBOX_USER}:{uid}:{gid}"}
+            committed = commit_container(
+                client.api, container_id, variant, labels.env_image_labels(env_hash, user_label)
             )
-            return _inspect(str(committed["Id"]))
+            return _inspect(committed)
         finally:
             remove_container(client.api, container_id)
             forget(container_id)

@@ -23,11 +23,9 @@ from understudy.cli_sandbox import (
     AllowBaseImageOption,
     DiskLimitOption,
     ReadOnlyRootOption,
-    SandboxChoice,
     SandboxOption,
     SandboxRootOption,
-    check_sandbox_options,
-    choose_sandbox,
+    sandbox_settings,
 )
 from understudy.replay.fidelity import (
     FidelitySettings,
@@ -56,7 +54,7 @@ def fidelity(
     run_id: Annotated[
         str | None, typer.Option(help="Label of the containers (default: fidelity-random).")
     ] = None,
-    sandbox: SandboxOption = SandboxChoice.auto,
+    sandbox: SandboxOption = "auto",
     sandbox_root: SandboxRootOption = False,
     read_only_root: ReadOnlyRootOption = False,
     disk_limit: DiskLimitOption = None,
@@ -77,13 +75,8 @@ def fidelity(
         tools=tools,
         sandboxes=sandboxes,
         timeout_s=timeout,
-        backend=choose_sandbox(sandbox),
-        allow_base_image=allow_base_image,
-        sandbox_root=sandbox_root,
-        read_only_root=read_only_root,
-        disk_limit=disk_limit,
+        **sandbox_settings(sandbox, sandbox_root, read_only_root, disk_limit, allow_base_image),
     )
-    check_sandbox_options(settings.backend, read_only_root, disk_limit)
     with Progress(*Progress.get_default_columns(), console=console(stderr=True)) as bar:
         task = bar.add_task("replaying sessions", total=len(sessions))
         results = asyncio.run(

@@ -23,11 +23,10 @@ from understudy.cli_sandbox import (
     AllowBaseImageOption,
     DiskLimitOption,
     ReadOnlyRootOption,
-    SandboxChoice,
     SandboxOption,
     SandboxRootOption,
-    check_sandbox_options,
     choose_sandbox,
+    sandbox_settings,
 )
 from understudy.jsonl import write_models
 from understudy.judges.report import summarize_run, summary_table
@@ -44,6 +43,7 @@ from understudy.replay.demo import DEMO_MODEL, demo_policy, demo_sessions
 from understudy.replay.loop import LoopLimits
 from understudy.replay.rundir import RunDir
 from understudy.replay.runner import CandidateFactory, RunSettings, run_to_dir
+from understudy.sandbox.backends import run_backend
 from understudy.sandbox.images import build_base_image
 from understudy.testing import ScriptedServer
 from understudy.tools.policy import ToolPolicy
@@ -237,7 +237,7 @@ def run(
             "state-changing calls (faster; the candidate may find files missing).",
         ),
     ] = False,
-    sandbox: SandboxOption = SandboxChoice.auto,
+    sandbox: SandboxOption = "auto",
     sandbox_root: SandboxRootOption = False,
     read_only_root: ReadOnlyRootOption = False,
     disk_limit: DiskLimitOption = None,
@@ -283,13 +283,8 @@ def run(
         limits=LoopLimits(max_steps=max_steps, token_budget=token_budget, timeout_s=timeout),
         prefix_state=not no_prefix_state,
         prefix_errors=prefix_errors.value,
-        backend=choose_sandbox(sandbox),
-        allow_base_image=allow_base_image,
-        sandbox_root=sandbox_root,
-        read_only_root=read_only_root,
-        disk_limit=disk_limit,
+        **sandbox_settings(sandbox, sandbox_root, read_only_root, disk_limit, allow_base_image),
     )
-    check_sandbox_options(settings.backend, read_only_root, disk_limit)
     if original:
         candidate_for: CandidateFactory = OriginalCandidate
         record: dict[str, Any] = {"candidate": "original"}
@@ -363,7 +358,7 @@ def demo(
     """
     output = output or Path("runs") / f"demo-{datetime.now():%Y%m%d-%H%M%S}"
     backend = choose_sandbox()  # without an engine: the local backend, which needs no image
-    if backend == "docker":
+    if run_backend(backend).uses_base_image:
         with console(stderr=True).status("preparing the base image"):
             build_base_image("auto")
     output.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import warnings
-from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -13,17 +12,22 @@ from rich.text import Text
 
 from understudy.cli_common import console
 from understudy.errors import ConfigError
-from understudy.sandbox import resolve_backend
-from understudy.sandbox.backends import BackendName
+from understudy.sandbox.backends import backend_names, check_backend_name, run_backend
 from understudy.sandbox.config import SandboxConfig
-from understudy.sandbox.engine import docker_client
-from understudy.sandbox.hardening import disk_limit_refusal
 
-SANDBOX_HELP = (
-    "Where tool calls run: 'docker' (isolated containers), 'local' (NO isolation: this machine, "
-    "as this user), or 'auto': docker when an engine answers, else local with a warning."
-)
 
+def _sandbox_help() -> str:
+    described = ", ".join(f"'{name}' ({run_backend(name).summary})" for name in backend_names())
+    return (
+        f"Where tool calls run: {described}, or 'auto': docker when an engine answers, else "
+        "local with a warning."
+    )
+
+
+SANDBOX_HELP = _sandbox_help()
+SANDBOX_METAVAR = "[" + "|".join(["auto", *backend_names()]) + "]"
+"""The help and the metavar name the backends declared when the command line is imported;
+``--sandbox`` takes any backend declared by the time it is parsed."""
 
 SANDBOX_ROOT_HELP = (
     "Run commands as root. By default Docker sandboxes run as an unprivileged user "
@@ -41,42 +45,24 @@ DISK_LIMIT_HELP = (
     "(overlay2 on xfs mounted with pquota, btrfs, zfs, devicemapper); elsewhere it is an "
     "error naming the engine's driver."
 )
-
-
-class SandboxChoice(StrEnum):
-    """The values of ``--sandbox``."""
-
-    auto = "auto"
-    docker = "docker"
-    local = "local"
-
-
-def choose_sandbox(choice: SandboxChoice | str = SandboxChoice.auto) -> BackendName:
-    """The backend a command runs with, decided before any work starts.
-
-    ``docker`` needs an engine: without one, the engine error (which names the way out) is
-    raised here rather than once per session. ``auto`` without an engine is ``local``, announced
-    on stderr so that nobody mistakes it for isolated.
-    """
-    if choice == SandboxChoice.docker:
-        docker_client()  # raises EngineUnavailableError with ENGINE_HELP
-        return "docker"
-    if choice == SandboxChoice.local:
-        _warn(
-            "the local backend has NO isolation: commands run on this machine as this user, "
-            "with its network and its files"
-        )
-        return _local()
-    return "docker" if resolve_backend("auto", warn=_warn) == "docker" else _local()
-
-
 ALLOW_BASE_IMAGE_HELP = (
     "When a session declares an image that is not on the engine (e.g. a SWE-bench image that "
     "cannot be pulled), build its environment on the base image instead and record that on "
     "each rollout. Without it such sessions end in environment errors."
 )
 
-SandboxOption = Annotated[SandboxChoice, typer.Option(help=SANDBOX_HELP)]
+
+def sandbox_name(value: str) -> str:
+    """The value of ``--sandbox``: ``auto`` or a declared backend (else a usage error)."""
+    try:
+        return check_backend_name(value)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+SandboxOption = Annotated[
+    str, typer.Option(help=SANDBOX_HELP, metavar=SANDBOX_METAVAR, parser=sandbox_name)
+]
 SandboxRootOption = Annotated[bool, typer.Option("--sandbox-root", help=SANDBOX_ROOT_HELP)]
 ReadOnlyRootOption = Annotated[bool, typer.Option("--read-only-root", help=READ_ONLY_ROOT_HELP)]
 DiskLimitOption = Annotated[
@@ -88,13 +74,35 @@ AllowBaseImageOption = Annotated[
 """The options as ``run`` and ``fidelity`` declare them (one declaration for both)."""
 
 
-def check_sandbox_options(
-    backend: BackendName, read_only_root: bool, disk_limit: str | None
-) -> None:
+def choose_sandbox(choice: str = "auto") -> str:
+    """The backend a command runs with, decided before any work starts.
+
+    A backend named outright must be ready: docker without an engine is the engine error
+    (which names the way out), raised here rather than once per session. ``auto`` without an
+    engine is ``local``. A backend without isolation is announced on stderr so that nobody
+    mistakes it for isolated.
+    """
+    if choice == "auto":
+        backend = run_backend("auto", warn=_warn)
+    else:
+        backend = run_backend(choice)
+        backend.check_ready()  # docker: EngineUnavailableError with ENGINE_HELP
+        if not backend.isolated:
+            _warn(
+                f"the {backend.name} backend has NO isolation: commands run on this machine as "
+                "this user, with its network and its files"
+            )
+    if not backend.isolated:
+        _quiet_isolation_warnings()
+    return backend.name
+
+
+def check_sandbox_options(backend: str, read_only_root: bool, disk_limit: str | None) -> None:
     """Refuse, before any work starts, what the chosen backend or engine cannot do."""
-    if backend == "local" and (read_only_root or disk_limit is not None):
+    chosen = run_backend(backend)
+    if not chosen.isolated and (read_only_root or disk_limit is not None):
         raise ConfigError(
-            "--read-only-root and --disk-limit need the docker backend: the local one runs "
+            f"--read-only-root and --disk-limit need the docker backend: the {backend} one runs "
             "commands on this machine as it is (start a Docker engine, or drop the option)"
         )
     if disk_limit is None:
@@ -103,18 +111,37 @@ def check_sandbox_options(
         SandboxConfig(disk_limit=disk_limit)
     except ValidationError:
         raise ConfigError(f"--disk-limit {disk_limit!r}: give a size such as 500m or 10g") from None
-    refusal = disk_limit_refusal(docker_client())
+    refusal = chosen.disk_limit_refusal()
     if refusal is not None:
         raise ConfigError(f"--disk-limit {disk_limit}: {refusal}")
 
 
-def _local() -> BackendName:
+def sandbox_settings(
+    sandbox: str,
+    sandbox_root: bool,
+    read_only_root: bool,
+    disk_limit: str | None,
+    allow_base_image: bool,
+) -> dict[str, Any]:
+    """The sandbox settings of ``run`` and ``fidelity`` from their options: the backend chosen
+    (:func:`choose_sandbox`) and the options checked against it, before any work starts."""
+    backend = choose_sandbox(sandbox)
+    check_sandbox_options(backend, read_only_root, disk_limit)
+    return {
+        "backend": backend,
+        "allow_base_image": allow_base_image,
+        "sandbox_root": sandbox_root,
+        "read_only_root": read_only_root,
+        "disk_limit": disk_limit,
+    }
+
+
+def _quiet_isolation_warnings() -> None:
     # Said once above, in words meant for the user: the per-sandbox RuntimeWarning of
     # LocalSandbox.start (for library users) would repeat it with a source line.
     warnings.filterwarnings(
         "ignore", message="LocalSandbox has NO isolation", category=RuntimeWarning
     )
-    return "local"
 
 
 def _warn(message: str) -> None:
