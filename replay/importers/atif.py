@@ -37,18 +37,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import pydantic
 
+from understudy.errors import LogFormatError
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     as_list,
     as_object,
     as_text,
     check_not_binary,
-    first_line_is_json,
     first_user_text,
     flatten_content,
     head_text,
@@ -61,7 +63,7 @@ from understudy.replay.importers.common import (
     session_id,
     tool_specs_from_openai,
 )
-from understudy.replay.importers.stream import first_json_byte, is_single_line, iter_json_array
+from understudy.replay.importers.stream import iter_json_array, json_layout
 from understudy.trajectory import (
     EnvSpec,
     Message,
@@ -70,6 +72,7 @@ from understudy.trajectory import (
     Session,
     SourceInfo,
     ToolCall,
+    ToolSpec,
 )
 
 __all__ = ["EXTRA_KEY", "AtifImporter"]
@@ -82,6 +85,7 @@ _VERSION_AT_START = re.compile(r'\s*\[?\s*\{\s*"schema_version"\s*:\s*"ATIF-v\d'
 _FIRST_KEY_INDENT = re.compile(r'\s*\[?\s*\{[ \t]*\r?\n([ \t]*)"')
 _STEP_ROLES: dict[str, Role] = {"system": "system", "user": "user", "agent": "assistant"}
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "cached_tokens")
+_LOGGED_META_KEYS = ("schema_version", "notes", "final_metrics", "continued_trajectory_ref")
 
 
 class AtifImporter:
@@ -128,7 +132,8 @@ class AtifImporter:
         for count, (line, where, item) in enumerate(_documents(path, report, strict)):
             # The only trajectory of a file is named after the file alone.
             only = count == 0 and not where and line in (None, 1)
-            yield from _trajectory(item, path, line, where, None if only else count, report, None)
+            place = _Place(path=path, report=report, line=line, where=where)
+            yield from _trajectory(item, place=place, index=None if only else count, parent=None)
 
 
 def _documents(
@@ -139,14 +144,13 @@ def _documents(
     A document that is a list of trajectories is streamed (one in memory at a time); a single
     trajectory is read whole; JSONL is streamed line by line.
     """
-    one_line = first_line_is_json(path)
-    if first_json_byte(path) == b"[" and (not one_line or is_single_line(path)):
-        line = 1 if one_line else None
+    layout = json_layout(path)
+    if layout.is_list:
         for index, item in iter_json_array(path):
-            yield line, f"[{index}]", item
+            yield layout.list_line, f"[{index}]", item
         return
     documents: Iterator[tuple[int | None, Any]] = (
-        iter_jsonl(path, report, strict) if one_line else iter([(None, load_json(path))])
+        iter_jsonl(path, report, strict) if layout.one_line else iter([(None, load_json(path))])
     )
     for number, value in documents:
         if isinstance(value, list):
@@ -166,185 +170,246 @@ def _looks_like_trajectory(doc: Any) -> bool:
     return "agent" in doc and bool(steps) and isinstance(steps[0], dict) and "step_id" in steps[0]
 
 
+@dataclass(frozen=True)
+class _Place:
+    """Where a part of a trajectory is -- file, line (JSONL) and field path -- and the report
+    its warnings go to."""
+
+    path: Path
+    report: ImportReport
+    line: int | None
+    where: str
+    """Field path within the line or document: ``[2].steps[4].tool_calls[0]``; empty for the
+    document itself."""
+
+    def at(self, field: str) -> _Place:
+        """The place of ``field`` within this one."""
+        return replace(self, where=f"{self.where}.{field}" if self.where else field)
+
+    def error(self, message: str) -> LogFormatError:
+        return log_error(self.path, message, line=self.line, where=self.where)
+
+    def warn(self, message: str) -> None:
+        self.report.warn(self.path, message, line=self.line, where=self.where)
+
+    def warn_orphan(self, call_id: str | None) -> None:
+        self.report.warn_orphan(self.path, call_id, line=self.line, where=self.where)
+
+
+class _SessionFacts(NamedTuple):
+    """What a trajectory says about its session besides the messages and tools."""
+
+    source: SourceInfo
+    task: str
+    env: EnvSpec
+    meta: dict[str, Any]
+
+
+# --------------------------------------------------------------------------- trajectories
+
+
 def _trajectory(
-    doc: Any,
-    path: Path,
-    line: int | None,
-    where: str,
-    index: int | None,
-    report: ImportReport,
-    parent: str | None,
+    doc: Any, *, place: _Place, index: int | None, parent: str | None
 ) -> Iterator[Session]:
+    """The session of one trajectory, then those of its subagents (``index`` numbers it in
+    its file, None for the only one; ``parent`` is the id of the session that embeds it)."""
     if not isinstance(doc, dict):
-        raise log_error(path, "expected an ATIF trajectory object", line=line, where=where or None)
+        raise place.error("expected an ATIF trajectory object")
     steps = doc.get("steps")
     if not isinstance(steps, list):
-        raise log_error(path, "'steps' must be a list", line=line, where=_at(where, "steps"))
+        raise place.at("steps").error("'steps' must be a list")
     agent = as_object(doc.get("agent"))
     extra = dict(as_object(doc.get("extra")))
     ours = as_object(extra.pop(EXTRA_KEY, None))
     messages: list[Message] = []
     call_names: dict[str, str] = {}
     for position, step in enumerate(steps):
-        messages.extend(
-            _step(step, path, line, _at(where, f"steps[{position}]"), call_names, report)
-        )
+        step_place = place.at(f"steps[{position}]")
+        messages.extend(_step(step, place=step_place, call_names=call_names))
     own_id = doc.get("session_id") or doc.get("trajectory_id")
-    sid = session_id(path, index, own_id if isinstance(own_id, str | int) else None)
+    sid = session_id(place.path, index, own_id if isinstance(own_id, str | int) else None)
     if parent is not None and not doc.get("session_id"):
         sid = f"{parent}/{sid}"
-    known = tool_specs_from_openai(agent.get("tool_definitions"))
-    inferred = set(_str_list(ours.get("inferred_tools")))
-    known = [
-        spec.model_copy(update={"inferred": True}) if spec.name in inferred else spec
-        for spec in known
-    ]
+    known = _known_tools(agent, ours)
     if ours:
-        source = _source(ours.get("source"), path)
-        meta = as_object(ours.get("meta"))
-        saved_task = ours.get("task")
-        task = saved_task if isinstance(saved_task, str) else first_user_text(messages)
-        env = _env(ours.get("env"), path, line, _at(where, f"extra.{EXTRA_KEY}.env"))
+        facts = _exported_facts(ours, messages, place)
     else:
-        model = agent.get("model_name")
-        source = SourceInfo(
-            format="atif",
-            path=str(path),
-            agent=as_text(agent.get("name")),
-            model=as_text(model),
-            version=as_text(agent.get("version")),
-        )
-        meta = {
-            key: doc[key]
-            for key in ("schema_version", "notes", "final_metrics", "continued_trajectory_ref")
-            if doc.get(key) is not None
-        }
-        if extra:
-            meta["extra"] = extra
-        if agent.get("extra"):
-            meta["agent_extra"] = agent["extra"]
-        if doc.get("trajectory_id") and doc.get("session_id"):
-            meta["trajectory_id"] = doc["trajectory_id"]
-        if parent is not None:
-            meta["parent_session_id"] = parent
-        task = first_user_text(messages)
-        env = EnvSpec()
+        facts = _logged_facts(doc, agent, extra, messages, place.path, parent)
     yield Session(
         id=sid,
-        source=source,
-        task=task,
-        env=env,
+        source=facts.source,
+        task=facts.task,
+        env=facts.env,
         tools=infer_tool_specs(messages, known),
         messages=messages,
-        meta=meta,
+        meta=facts.meta,
     )
     subagents = doc.get("subagent_trajectories")
     if isinstance(subagents, list):
         for position, sub in enumerate(subagents):
-            sub_where = _at(where, f"subagent_trajectories[{position}]")
-            yield from _trajectory(sub, path, line, sub_where, position, report, sid)
+            sub_place = place.at(f"subagent_trajectories[{position}]")
+            yield from _trajectory(sub, place=sub_place, index=position, parent=sid)
 
 
-def _step(
-    step: Any,
+def _known_tools(agent: dict[str, Any], ours: dict[str, Any]) -> list[ToolSpec]:
+    """The agent's tool definitions; those our own export inferred are marked so again."""
+    inferred = set(_str_list(ours.get("inferred_tools")))
+    return [
+        spec.model_copy(update={"inferred": True}) if spec.name in inferred else spec
+        for spec in tool_specs_from_openai(agent.get("tool_definitions"))
+    ]
+
+
+def _exported_facts(ours: dict[str, Any], messages: list[Message], place: _Place) -> _SessionFacts:
+    """The facts our own export saved under ``extra.understudy``."""
+    saved_task = ours.get("task")
+    return _SessionFacts(
+        source=_source(ours.get("source"), place.path),
+        task=saved_task if isinstance(saved_task, str) else first_user_text(messages),
+        env=_env(ours.get("env"), place.at(f"extra.{EXTRA_KEY}.env")),
+        meta=as_object(ours.get("meta")),
+    )
+
+
+def _logged_facts(
+    doc: dict[str, Any],
+    agent: dict[str, Any],
+    extra: dict[str, Any],
+    messages: list[Message],
     path: Path,
-    line: int | None,
-    where: str,
-    call_names: dict[str, str],
-    report: ImportReport,
-) -> list[Message]:
+    parent: str | None,
+) -> _SessionFacts:
+    """The facts of a trajectory another writer logged: the agent, and in ``meta`` the root
+    fields ATIF has and a session has not."""
+    source = SourceInfo(
+        format="atif",
+        path=str(path),
+        agent=as_text(agent.get("name")),
+        model=as_text(agent.get("model_name")),
+        version=as_text(agent.get("version")),
+    )
+    meta = {key: doc[key] for key in _LOGGED_META_KEYS if doc.get(key) is not None}
+    if extra:
+        meta["extra"] = extra
+    if agent.get("extra"):
+        meta["agent_extra"] = agent["extra"]
+    if doc.get("trajectory_id") and doc.get("session_id"):
+        meta["trajectory_id"] = doc["trajectory_id"]
+    if parent is not None:
+        meta["parent_session_id"] = parent
+    return _SessionFacts(source=source, task=first_user_text(messages), env=EnvSpec(), meta=meta)
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _step(step: Any, *, place: _Place, call_names: dict[str, str]) -> list[Message]:
+    """The messages of one step: its own (unless our export made it up), then the results of
+    its observation. ``call_names`` gets the step's calls, and names the calls results answer."""
     if not isinstance(step, dict):
-        raise log_error(path, "expected a step object", line=line, where=where)
-    source = step.get("source")
-    role = _STEP_ROLES.get(source) if isinstance(source, str) else None
-    if role is None:
-        raise log_error(
-            path,
-            f"source must be system, user or agent, got {str(source)[:40]!r}",
-            line=line,
-            where=f"{where}.source",
-        )
+        raise place.error("expected a step object")
+    role = _step_role(step, place)
     extra = dict(as_object(step.get("extra")))
     ours = as_object(extra.pop(EXTRA_KEY, None))
     timestamp = parse_timestamp(step.get("timestamp"))
+    calls = _step_calls(step, as_list(ours.get("calls")), place)
+    call_names.update((call.id, call.name) for call in calls)
+    messages: list[Message] = []
+    if not ours.get("synthetic"):
+        messages.append(_step_message(step, role, extra, ours, calls, timestamp))
+    saved_results = as_list(ours.get("results"))
+    messages.extend(_observation(step, saved_results, timestamp, place, call_names))
+    return messages
+
+
+def _step_role(step: dict[str, Any], place: _Place) -> Role:
+    source = step.get("source")
+    role = _STEP_ROLES.get(source) if isinstance(source, str) else None
+    if role is None:
+        problem = f"source must be system, user or agent, got {str(source)[:40]!r}"
+        raise place.at("source").error(problem)
+    return role
+
+
+def _step_calls(step: dict[str, Any], saved_calls: list[Any], place: _Place) -> list[ToolCall]:
+    """The step's ``tool_calls``, with what our export saved of each (``saved_calls``)."""
     raw_calls = step.get("tool_calls")
     if raw_calls is not None and not isinstance(raw_calls, list):
-        raise log_error(path, "expected a list", line=line, where=f"{where}.tool_calls")
-    call_extras = as_list(ours.get("calls"))
+        raise place.at("tool_calls").error("expected a list")
     calls: list[ToolCall] = []
     for position, raw in enumerate(raw_calls or []):
+        call_place = place.at(f"tool_calls[{position}]")
         if not isinstance(raw, dict):
-            raise log_error(
-                path,
-                "expected a tool call object",
-                line=line,
-                where=f"{where}.tool_calls[{position}]",
-            )
-        call = make_tool_call(
-            raw.get("tool_call_id"), raw.get("function_name"), raw.get("arguments")
-        )
-        saved = as_object(call_extras[position]) if position < len(call_extras) else {}
-        if isinstance(saved.get("raw_arguments"), str):
-            call = call.model_copy(
-                update={"arguments": {}, "raw_arguments": saved["raw_arguments"]}
-            )
-        if not call.id:
-            call = call.model_copy(update={"id": f"{where}.tool_calls[{position}]"})
-            report.warn(
-                path,
-                "tool call without tool_call_id",
-                line=line,
-                where=f"{where}.tool_calls[{position}]",
-            )
-        calls.append(call)
-        call_names[call.id] = call.name
-    out: list[Message] = []
-    if not ours.get("synthetic"):
-        saved_message = as_object(ours.get("message"))
-        # Our own exports saved the message meta; otherwise it is built from the step.
-        meta = as_object(saved_message.get("meta")) if ours else _step_meta(step, extra)
-        reasoning = step.get("reasoning_content")
-        if not isinstance(reasoning, str):
-            reasoning = (
-                saved_message.get("reasoning")
-                if isinstance(saved_message.get("reasoning"), str)
-                else None
-            )
-        out.append(
-            Message(
-                role=role,
-                content=flatten_content(step.get("message")),
-                reasoning=reasoning,
-                tool_calls=calls,
-                tool_call_id=as_text(saved_message.get("tool_call_id")),
-                name=as_text(saved_message.get("name")),
-                is_error=saved_message.get("is_error") is True,
-                provenance=_provenance(saved_message.get("provenance")),
-                timestamp=timestamp,
-                meta=meta,
-            )
-        )
+            raise call_place.error("expected a tool call object")
+        saved = as_object(saved_calls[position]) if position < len(saved_calls) else {}
+        calls.append(_step_call(raw, saved, call_place))
+    return calls
+
+
+def _step_call(raw: dict[str, Any], saved: dict[str, Any], place: _Place) -> ToolCall:
+    call = make_tool_call(raw.get("tool_call_id"), raw.get("function_name"), raw.get("arguments"))
+    if isinstance(saved.get("raw_arguments"), str):
+        # Our export writes a call whose arguments did not parse with none, and saves the text.
+        call = call.model_copy(update={"arguments": {}, "raw_arguments": saved["raw_arguments"]})
+    if not call.id:
+        call = call.model_copy(update={"id": place.where})
+        place.warn("tool call without tool_call_id")
+    return call
+
+
+def _step_message(
+    step: dict[str, Any],
+    role: Role,
+    extra: dict[str, Any],
+    ours: dict[str, Any],
+    calls: list[ToolCall],
+    timestamp: datetime | None,
+) -> Message:
+    saved = as_object(ours.get("message"))
+    # Our own exports saved the message meta; otherwise it is built from the step.
+    meta = as_object(saved.get("meta")) if ours else _step_meta(step, extra)
+    reasoning = step.get("reasoning_content")
+    if not isinstance(reasoning, str):
+        reasoning = saved.get("reasoning") if isinstance(saved.get("reasoning"), str) else None
+    return Message(
+        role=role,
+        content=flatten_content(step.get("message")),
+        reasoning=reasoning,
+        tool_calls=calls,
+        tool_call_id=as_text(saved.get("tool_call_id")),
+        name=as_text(saved.get("name")),
+        is_error=saved.get("is_error") is True,
+        provenance=_provenance(saved.get("provenance")),
+        timestamp=timestamp,
+        meta=meta,
+    )
+
+
+def _observation(
+    step: dict[str, Any],
+    saved_results: list[Any],
+    timestamp: datetime | None,
+    place: _Place,
+    call_names: dict[str, str],
+) -> list[Message]:
+    """A message for each result of the step's ``observation`` (none without one)."""
     observation = step.get("observation")
     if observation is None:
-        return out
+        return []
     results = as_object(observation).get("results") if isinstance(observation, dict) else None
     if not isinstance(results, list):
-        raise log_error(
-            path, "'results' must be a list", line=line, where=f"{where}.observation.results"
-        )
-    saved_results = as_list(ours.get("results"))
+        raise place.at("observation.results").error("'results' must be a list")
+    messages: list[Message] = []
     for position, result in enumerate(results):
-        rwhere = f"{where}.observation.results[{position}]"
+        result_place = place.at(f"observation.results[{position}]")
         if not isinstance(result, dict):
-            raise log_error(path, "expected an observation result object", line=line, where=rwhere)
+            raise result_place.error("expected an observation result object")
         saved = as_object(saved_results[position]) if position < len(saved_results) else {}
         message = _result(result, saved, timestamp, call_names)
         if message.role == "tool" and message.tool_call_id not in call_names:
-            report.warn_orphan(
-                path, message.tool_call_id, line=line, where=f"{rwhere}.source_call_id"
-            )
-        out.append(message)
-    return out
+            result_place.at("source_call_id").warn_orphan(message.tool_call_id)
+        messages.append(message)
+    return messages
 
 
 def _result(
@@ -427,7 +492,7 @@ def _source(value: Any, path: Path) -> SourceInfo:
     )
 
 
-def _env(value: Any, path: Path, line: int | None, where: str) -> EnvSpec:
+def _env(value: Any, place: _Place) -> EnvSpec:
     if value is None:
         return EnvSpec()
     try:
@@ -435,7 +500,7 @@ def _env(value: Any, path: Path, line: int | None, where: str) -> EnvSpec:
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        raise log_error(path, first["msg"], line=line, where=f"{where}.{field}") from None
+        raise place.at(field).error(first["msg"]) from None
 
 
 def _provenance(value: Any) -> Provenance | None:
@@ -443,10 +508,6 @@ def _provenance(value: Any) -> Provenance | None:
         return Provenance(value) if isinstance(value, str) else None
     except ValueError:
         return None
-
-
-def _at(prefix: str, field: str) -> str:
-    return f"{prefix}.{field}" if prefix else field
 
 
 def _str_list(value: Any) -> list[str]:

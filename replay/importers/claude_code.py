@@ -48,6 +48,7 @@ from typing import Any
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     IMAGE_PLACEHOLDER,
+    ResultLinks,
     UsageTally,
     check_not_binary,
     feed_jsonl,
@@ -144,6 +145,9 @@ class _Reader:
     def __init__(self, path: Path, report: ImportReport) -> None:
         self.path = path
         self.report = report
+        self.links = ResultLinks(
+            report, path, without_id="tool_result without tool_use_id", result_noun="tool result"
+        )
         self.main = _Conversation("main")
         self.sidechains: dict[str, _Conversation] = {}
         self.sidechain_of: dict[str, str] = {}
@@ -454,25 +458,9 @@ class _Reader:
         structured: Any,
         timestamp: Any,
     ) -> Message:
-        call_id = block.get("tool_use_id")
-        if not isinstance(call_id, str) or not call_id:
-            self.report.warn_orphan(
-                self.path,
-                None,
-                number,
-                f"{where}.tool_use_id",
-                "tool_result without tool_use_id (orphan, kept)",
-            )
-            call_id = None
-        name = conversation.call_names.get(call_id) if call_id else None
-        if call_id and name is None:
-            self.report.warn_orphan(
-                self.path,
-                call_id,
-                number,
-                f"{where}.tool_use_id",
-                f"tool result for unknown call {call_id!r} (orphan, kept)",
-            )
+        call_id, name = self.links.call_of(
+            block.get("tool_use_id"), conversation.call_names, number, f"{where}.tool_use_id"
+        )
         content = flatten_content(block.get("content"))
         meta: dict[str, Any] = {}
         uuid = line.get("uuid")

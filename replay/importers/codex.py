@@ -53,13 +53,14 @@ from typing import Any
 
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
+    ResultLinks,
     check_not_binary,
     feed_jsonl,
     flatten_content,
+    function_tool_call,
     infer_tool_specs,
     json_type_name,
     log_error,
-    make_tool_call,
     parse_timestamp,
     peek_jsonl,
     session_id,
@@ -220,6 +221,9 @@ class _Reader:
     def __init__(self, path: Path, report: ImportReport) -> None:
         self.path = path
         self.report = report
+        self.links = ResultLinks(
+            report, path, without_id="tool output without a call_id", result_noun="output"
+        )
         self.messages: list[Message] = []
         self.session_meta: dict[str, Any] | None = None
         self.other_session_ids: list[str] = []
@@ -442,7 +446,7 @@ class _Reader:
                 )
         call: ToolCall
         if kind == "function_call":
-            call = make_tool_call(call_id, item.get("name"), item.get("arguments"))
+            call = function_tool_call(call_id, item)
         elif kind == "custom_tool_call":
             raw = item.get("input")
             call = ToolCall(
@@ -472,25 +476,9 @@ class _Reader:
         self.text_joinable = True
 
     def _output(self, number: int, item: dict[str, Any], timestamp: Any) -> None:
-        call_id = item.get("call_id")
-        if not isinstance(call_id, str) or not call_id:
-            self.report.warn_orphan(
-                self.path,
-                None,
-                number,
-                "payload.call_id",
-                "tool output without a call_id (orphan, kept)",
-            )
-            call_id = None
-        name = self.call_names.get(call_id) if call_id else None
-        if call_id and name is None:
-            self.report.warn_orphan(
-                self.path,
-                call_id,
-                number,
-                "payload.call_id",
-                f"output for unknown call {call_id!r} (orphan, kept)",
-            )
+        call_id, name = self.links.call_of(
+            item.get("call_id"), self.call_names, number, "payload.call_id"
+        )
         content, meta, is_error = parse_function_output(item.get("output"))
         self.messages.append(
             tool_result(

@@ -2,12 +2,15 @@
 that apply them (streaming JSONL with line numbers, bounded JSON loading) are defined in this
 module; the rest live in sibling modules and are re-exported:
 
-* :mod:`~understudy.replay.importers.log_errors` -- error messages and JSON type names;
+* :mod:`~understudy.replay.importers.log_errors` -- error messages, entry warnings, JSON type
+  names;
 * :mod:`~understudy.replay.importers.file_head` -- what ``detect`` reads, the binary check;
 * :mod:`~understudy.replay.importers.jsonl_lines` -- the line reader behind :func:`iter_jsonl`;
 * :mod:`~understudy.replay.importers.message_content` -- content flattening;
-* :mod:`~understudy.replay.importers.tool_calls` -- tool calls, results, spec inference;
-* :mod:`~understudy.replay.importers.log_fields` -- lenient accessors, usage, timestamps, ids.
+* :mod:`~understudy.replay.importers.tool_calls` -- tool calls, results linked to their calls,
+  spec inference;
+* :mod:`~understudy.replay.importers.log_fields` -- lenient accessors, usage and other facts of
+  model responses, timestamps, ids.
 
 Every function here is format-neutral and safe on hostile input: they never raise anything but
 :class:`~understudy.errors.LogFormatError` (and only the functions documented to raise).
@@ -54,12 +57,14 @@ from understudy.replay.importers.file_head import (
 )
 from understudy.replay.importers.jsonl_lines import UNPARSED, numbered_lines, parse_json_line
 from understudy.replay.importers.log_errors import (
+    EntryWarnings,
     json_line_error,
     json_problem,
     json_type_name,
     log_error,
 )
 from understudy.replay.importers.log_fields import (
+    ResponseFacts,
     UsageTally,
     as_int,
     as_list,
@@ -77,11 +82,15 @@ from understudy.replay.importers.message_content import (
     flatten_content,
 )
 from understudy.replay.importers.tool_calls import (
+    ResultLinks,
+    function_tool_call,
     infer_tool_specs,
     make_tool_call,
+    openai_tool_calls,
     parse_arguments,
     tool_result,
     tool_specs_from_openai,
+    warn_unknown_call,
 )
 
 __all__ = [
@@ -89,6 +98,9 @@ __all__ = [
     "IMAGE_PLACEHOLDER",
     "MAX_JSON_BYTES",
     "MAX_LINE_BYTES",
+    "EntryWarnings",
+    "ResponseFacts",
+    "ResultLinks",
     "UsageTally",
     "as_int",
     "as_list",
@@ -100,6 +112,7 @@ __all__ = [
     "first_line_is_json",
     "first_user_text",
     "flatten_content",
+    "function_tool_call",
     "head_bytes",
     "head_text",
     "infer_tool_specs",
@@ -111,6 +124,7 @@ __all__ = [
     "load_json",
     "log_error",
     "make_tool_call",
+    "openai_tool_calls",
     "parse_arguments",
     "parse_timestamp",
     "peek_jsonl",
@@ -119,6 +133,7 @@ __all__ = [
     "session_id",
     "tool_result",
     "tool_specs_from_openai",
+    "warn_unknown_call",
 ]
 
 # The limits are read from this module at call time (tests lower them with monkeypatch, and

@@ -1,15 +1,18 @@
-"""How importers word a bad log: errors that name the file, line and field, and the phrases
-they use for JSON that does not parse or has the wrong type."""
+"""How importers word a bad log: errors that name the file, line and field, warnings that
+``strict`` makes fatal when something was skipped, and the phrases they use for JSON that does
+not parse or has the wrong type."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from understudy.errors import LogFormatError
+from understudy.replay.importers.base import ImportReport
 
-__all__ = ["json_line_error", "json_problem", "json_type_name", "log_error"]
+__all__ = ["EntryWarnings", "json_line_error", "json_problem", "json_type_name", "log_error"]
 
 
 def log_error(
@@ -23,6 +26,23 @@ def log_error(
     if where:
         location += f": {where}"
     return LogFormatError(f"{location}: {message}")
+
+
+@dataclass(frozen=True)
+class EntryWarnings:
+    """Warnings about the entries of one log (or of one line of it): called with the entry's
+    field path and the message. A ``lossy`` one (something was skipped) is an error under
+    ``strict``."""
+
+    report: ImportReport
+    path: Path
+    strict: bool
+    line: int | None = None
+
+    def __call__(self, where: str, message: str, lossy: bool = False) -> None:
+        if lossy and self.strict:
+            raise log_error(self.path, message, line=self.line, where=where)
+        self.report.warn(self.path, message, line=self.line, where=where)
 
 
 def json_problem(exc: json.JSONDecodeError, with_line: bool = False) -> str:

@@ -1,6 +1,6 @@
 """Reading loosely typed log fields: lenient accessors (a field of the wrong type reads as
-absent), token usage summed once per response, the reply and reasoning of a logged model
-response, timestamps in any common form, and session ids."""
+absent), token usage summed once per response, the model, id, usage, reply and reasoning of a
+logged model response, timestamps in any common form, and session ids."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "ResponseFacts",
     "UsageTally",
     "as_int",
     "as_list",
@@ -67,6 +68,30 @@ class UsageTally:
             if (count := as_int(value)) is not None:
                 self.totals[key] = self.totals.get(key, 0) + count
         return True
+
+
+class ResponseFacts:
+    """What the logged model responses of a session tell: the first model named, and the
+    usage summed over them (:class:`UsageTally`)."""
+
+    def __init__(self) -> None:
+        self.usage = UsageTally()
+        self.first_model: str | None = None
+
+    def note(self, response: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Put the ``model``, ``id`` (as ``response_id``) and ``usage`` of a chat completion
+        response in the ``meta`` of the message it gave; its usage only the first time the
+        response is seen."""
+        model = as_text(response.get("model"))
+        if model:
+            meta["model"] = model
+            self.first_model = self.first_model or model
+        response_id = as_text(response.get("id"))
+        if response_id:
+            meta["response_id"] = response_id
+        usage = response.get("usage")
+        if self.usage.add(usage, response_id or None):
+            meta["usage"] = usage
 
 
 def response_message(response: dict[str, Any]) -> dict[str, Any]:

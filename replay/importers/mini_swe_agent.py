@@ -37,13 +37,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
-    UsageTally,
+    EntryWarnings,
+    ResponseFacts,
     as_int,
     as_list,
     as_object,
@@ -55,12 +57,13 @@ from understudy.replay.importers.common import (
     json_type_name,
     load_json,
     log_error,
-    make_tool_call,
+    openai_tool_calls,
     parse_timestamp,
     reasoning_content,
     response_message,
     session_id,
     tool_result,
+    warn_unknown_call,
 )
 from understudy.trajectory import EnvSpec, Message, Session, SourceInfo, ToolCall
 
@@ -135,6 +138,21 @@ class MiniSweAgentImporter:
         yield _Reader(path, report, strict, data, messages, bare=False).session()
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """One entry of ``messages``, with what every kind of message reads from it."""
+
+    index: int
+    raw: dict[str, Any]
+    extra: dict[str, Any]
+    content: str
+    timestamp: datetime | None
+
+    @property
+    def where(self) -> str:
+        return f"messages[{self.index}]"
+
+
 class _Reader:
     def __init__(
         self,
@@ -147,7 +165,7 @@ class _Reader:
     ) -> None:
         self.path = path
         self.report = report
-        self.strict = strict
+        self.warn = EntryWarnings(report, path, strict)
         self.data = data
         self.raw_messages = raw_messages
         self.bare = bare
@@ -158,14 +176,8 @@ class _Reader:
         self.messages: list[Message] = []
         self.calls: dict[str, ToolCall] = {}
         self.pending: list[ToolCall] = []  # text commands waiting for their observation
-        self.usage = UsageTally()
-        self.first_model: str | None = None
+        self.responses = ResponseFacts()
         self.exits: list[dict[str, Any]] = []
-
-    def warn(self, where: str, message: str, lossy: bool = False) -> None:
-        if lossy and self.strict:
-            raise log_error(self.path, message, where=where)
-        self.report.warn(self.path, message, where=where)
 
     # -- the session
 
@@ -173,7 +185,10 @@ class _Reader:
         for index, raw in enumerate(self.raw_messages):
             self._message(index, raw)
         self._submission_result()
-        model = as_text(as_object(self.config.get("model")).get("model_name")) or self.first_model
+        model = (
+            as_text(as_object(self.config.get("model")).get("model_name"))
+            or self.responses.first_model
+        )
         if model is None:
             self.warn("info.config.model.model_name", "the log does not record the model name")
         version = as_text(self.info.get("mini_version"))
@@ -237,153 +252,105 @@ class _Reader:
         role = raw.get("role")
         extra = as_object(raw.get("extra"))
         content = flatten_content(raw.get("content"))
-        timestamp = parse_timestamp(extra.get("timestamp"))
+        entry = _Entry(index, raw, extra, content, parse_timestamp(extra.get("timestamp")))
         if role == "exit":
             self.exits.append({"content": content, **extra})
             if index != len(self.raw_messages) - 1:
                 self.warn(f"{where}.role", "an exit message that is not the last message")
             return
         if role == "assistant":
-            self._assistant(index, raw, extra, content, timestamp)
+            self._assistant(entry)
         elif role == "tool":
-            self._tool(index, raw, extra, content, timestamp)
+            self._tool(entry)
         elif role == "user" and self.pending:
-            call = self.pending.pop(0)
-            self._result(call, content, extra, timestamp, index)
+            waiting = self.pending.pop(0)
+            self._result(waiting.id, waiting.name, entry)
         elif role in ("system", "user"):
             self.pending = []
             meta: dict[str, Any] = {}
             if extra:
                 meta["extra"] = extra
             self.messages.append(
-                Message(role=role, content=content, timestamp=timestamp, meta=meta)
+                Message(role=role, content=content, timestamp=entry.timestamp, meta=meta)
             )
         else:
             self.warn(f"{where}.role", f"unknown role {str(role)[:40]!r}; skipped", True)
 
-    def _assistant(
-        self,
-        index: int,
-        raw: dict[str, Any],
-        extra: dict[str, Any],
-        content: str,
-        timestamp: datetime | None,
-    ) -> None:
-        where = f"messages[{index}]"
+    def _assistant(self, entry: _Entry) -> None:
         self.pending = []
-        calls: list[ToolCall] = []
-        for number, item in enumerate(as_list(raw.get("tool_calls"))):
-            if not isinstance(item, dict):
-                self.warn(f"{where}.tool_calls[{number}]", "not an object; skipped", True)
-                continue
-            function = as_object(item.get("function"))
-            call_id = item.get("id")
-            if not isinstance(call_id, str) or not call_id:
-                call_id = f"call-{index}-{number}"
-                self.warn(f"{where}.tool_calls[{number}].id", f"no call id; using {call_id}")
-            calls.append(make_tool_call(call_id, function.get("name"), function.get("arguments")))
+        calls = openai_tool_calls(
+            entry.raw.get("tool_calls"),
+            entry.where,
+            self.warn,
+            lambda position: f"call-{entry.index}-{position}",
+        )
         if not calls:
-            commands = [
-                as_text(as_object(action).get("command"))
-                for action in as_list(extra.get("actions"))
-            ]
-            found = [command for command in commands if command is not None]
-            if not found:
-                blocks = _BLOCK.findall(content)
-                found = blocks if len(blocks) == 1 else []
-            for number, command in enumerate(found):
-                suffix = f"-{number}" if len(found) > 1 else ""
-                calls.append(
-                    ToolCall(
-                        id=f"legacy-{index}{suffix}", name="bash", arguments={"command": command}
-                    )
-                )
+            calls = self._text_commands(entry)
             self.pending = list(calls)
         for call in calls:
             self.calls[call.id] = call
-        response = as_object(extra.get("response"))
+        response = as_object(entry.extra.get("response"))
         meta: dict[str, Any] = {}
-        response_id = as_text(response.get("id"))
-        model = as_text(response.get("model"))
-        if model:
-            meta["model"] = model
-            self.first_model = self.first_model or model
-        if response_id:
-            meta["response_id"] = response_id
-        usage = response.get("usage")
-        if self.usage.add(usage, response_id or None):
-            meta["usage"] = usage
-        cost = extra.get("cost")
+        self.responses.note(response, meta)
+        cost = entry.extra.get("cost")
         if isinstance(cost, int | float) and not isinstance(cost, bool):
             meta["cost"] = cost
+        reasoning = reasoning_content(entry.raw) or reasoning_content(response_message(response))
         self.messages.append(
             Message(
                 role="assistant",
-                content=content,
-                reasoning=reasoning_content(raw) or reasoning_content(response_message(response)),
+                content=entry.content,
+                reasoning=reasoning,
                 tool_calls=calls,
-                timestamp=timestamp,
+                timestamp=entry.timestamp,
                 meta=meta,
             )
         )
 
-    def _tool(
-        self,
-        index: int,
-        raw: dict[str, Any],
-        extra: dict[str, Any],
-        content: str,
-        timestamp: datetime | None,
-    ) -> None:
-        where = f"messages[{index}]"
-        call_id = raw.get("tool_call_id")
+    @staticmethod
+    def _text_commands(entry: _Entry) -> list[ToolCall]:
+        """Synthetic bash calls for the commands of a message without tool calls: its
+        ``extra.actions``, else its one fenced block (legacy 1.x)."""
+        commands = [
+            as_text(as_object(action).get("command"))
+            for action in as_list(entry.extra.get("actions"))
+        ]
+        found = [command for command in commands if command is not None]
+        if not found:
+            blocks = _BLOCK.findall(entry.content)
+            found = blocks if len(blocks) == 1 else []
+        calls: list[ToolCall] = []
+        for number, command in enumerate(found):
+            suffix = f"-{number}" if len(found) > 1 else ""
+            call_id = f"legacy-{entry.index}{suffix}"
+            calls.append(ToolCall(id=call_id, name="bash", arguments={"command": command}))
+        return calls
+
+    def _tool(self, entry: _Entry) -> None:
+        call_id = entry.raw.get("tool_call_id")
         if not isinstance(call_id, str) or not call_id:
             if self.pending:
-                self._result(self.pending.pop(0), content, extra, timestamp, index)
+                waiting = self.pending.pop(0)
+                self._result(waiting.id, waiting.name, entry)
                 return
             self.report.warn_orphan(
                 self.path,
                 None,
-                where=f"{where}.tool_call_id",
+                where=f"{entry.where}.tool_call_id",
                 message="tool result without a call id; kept as an orphan",
             )
-            self.messages.append(self._result_message(None, None, content, extra, timestamp, index))
+            self._result(None, None, entry)
             return
         call = self.calls.get(call_id)
         if call is None:
-            self.report.warn_orphan(
-                self.path,
-                call_id,
-                where=f"{where}.tool_call_id",
-                message=f"tool result for call {call_id!r}, which no earlier message made; "
-                "kept as an orphan result",
-            )
-        name = call.name if call else as_text(raw.get("name"))
-        self.messages.append(self._result_message(call_id, name, content, extra, timestamp, index))
+            warn_unknown_call(self.report, self.path, call_id, f"{entry.where}.tool_call_id")
+        name = call.name if call else as_text(entry.raw.get("name"))
+        self._result(call_id, name, entry)
 
-    def _result(
-        self,
-        call: ToolCall,
-        content: str,
-        extra: dict[str, Any],
-        timestamp: datetime | None,
-        index: int,
-    ) -> None:
-        self.messages.append(
-            self._result_message(call.id, call.name, content, extra, timestamp, index)
-        )
-
-    def _result_message(
-        self,
-        call_id: str | None,
-        name: str | None,
-        content: str,
-        extra: dict[str, Any],
-        timestamp: datetime | None,
-        index: int,
-    ) -> Message:
+    def _result(self, call_id: str | None, name: str | None, entry: _Entry) -> None:
+        content = entry.content
         meta: dict[str, Any] = {}
-        raw_output = extra.get("raw_output")
+        raw_output = entry.extra.get("raw_output")
         if _is_elided(content):
             if isinstance(raw_output, str):
                 meta["restored_from"] = "extra.raw_output"
@@ -391,25 +358,27 @@ class _Reader:
                 content = _restore(content, raw_output)
             else:
                 self.warn(
-                    f"messages[{index}].content",
+                    f"{entry.where}.content",
                     "output elided in the log and no extra.raw_output to restore it from",
                 )
                 meta["elided"] = True
-        exit_code = as_int(extra.get("returncode"))
+        exit_code = as_int(entry.extra.get("returncode"))
         if exit_code is None and (match := _RETURNCODE.match(content)):
             exit_code = int(match.group(1))
         if exit_code is not None:
             meta["exit_code"] = exit_code
-        exception = extra.get("exception_info")
+        exception = entry.extra.get("exception_info")
         if exception:
             meta["exception_info"] = exception
-        return tool_result(
-            call_id,
-            content,
-            name=name,
-            is_error=bool(exception),
-            timestamp=timestamp,
-            meta=meta,
+        self.messages.append(
+            tool_result(
+                call_id,
+                content,
+                name=name,
+                is_error=bool(exception),
+                timestamp=entry.timestamp,
+                meta=meta,
+            )
         )
 
     # -- session facts
@@ -446,8 +415,8 @@ class _Reader:
         for key in ("exception_str", "traceback"):
             if key in info and info[key] != exit_entry.get(key):
                 meta[key] = info[key]
-        if self.usage.totals:
-            meta["usage"] = self.usage.totals
+        if self.responses.usage.totals:
+            meta["usage"] = self.responses.usage.totals
         for key in ("trajectory_format", "instance_id"):
             if key in self.data:
                 meta[key] = self.data[key]

@@ -39,20 +39,19 @@ from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     check_not_binary,
     file_stem,
-    first_line_is_json,
     first_user_text,
     flatten_content,
+    function_tool_call,
     head_text,
     infer_tool_specs,
     iter_jsonl,
     load_json,
     log_error,
-    make_tool_call,
     parse_timestamp,
     session_id,
     tool_specs_from_openai,
 )
-from understudy.replay.importers.stream import first_json_byte, is_single_line, iter_json_array
+from understudy.replay.importers.stream import iter_json_array, json_layout
 from understudy.trajectory import (
     EnvSpec,
     Message,
@@ -132,11 +131,11 @@ class OpenAIChatImporter:
         """The sessions of ``path`` (streamed for JSONL and JSON lists of conversations)."""
         check_not_binary(path)
         sidecar = _sidecar_env(path)
-        one_line = first_line_is_json(path)
-        if first_json_byte(path) == b"[" and (not one_line or is_single_line(path)):
-            yield from _load_list(path, report, strict, sidecar, 1 if one_line else None)
+        layout = json_layout(path)
+        if layout.is_list:
+            yield from _load_list(path, report, strict, sidecar, layout.list_line)
             return
-        if not one_line:
+        if not layout.one_line:
             value = load_json(path)
             for index, conversation in _conversations(value, path, None):
                 where = "" if index is None else f"[{index}]"
@@ -476,6 +475,9 @@ def _reasoning(raw: dict[str, Any], content: Any) -> str | None:
 def _tool_calls(
     raw: dict[str, Any], path: Path, line: int | None, where: str, links: _Links
 ) -> list[ToolCall]:
+    """The calls of an assistant message: its ``tool_calls`` (each entry with its ``function``
+    nested or flat; an entry or list of another type is an error) and a legacy
+    ``function_call``. Ids the log lacks are synthesized."""
     calls: list[ToolCall] = []
     raw_calls = raw.get("tool_calls")
     if raw_calls is not None and not isinstance(raw_calls, list):
@@ -493,10 +495,10 @@ def _tool_calls(
         call_id = item.get("id")
         if not isinstance(call_id, str) or not call_id:
             call_id = links.new_id()
-        calls.append(make_tool_call(call_id, function.get("name"), function.get("arguments")))
+        calls.append(function_tool_call(call_id, function))
     legacy = raw.get("function_call")
     if isinstance(legacy, dict):
-        call = make_tool_call(links.new_id(), legacy.get("name"), legacy.get("arguments"))
+        call = function_tool_call(links.new_id(), legacy)
         calls.append(call)
         links.pending_function.append(call)
     return calls

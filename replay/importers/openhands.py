@@ -60,20 +60,21 @@ from typing import Any
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     IMAGE_PLACEHOLDER,
-    UsageTally,
+    EntryWarnings,
+    ResponseFacts,
     as_int,
     as_list,
     as_object,
     as_text,
     check_not_binary,
     flatten_content,
+    function_tool_call,
     head_text,
     infer_tool_specs,
     iter_jsonl,
     json_type_name,
     load_json,
     log_error,
-    make_tool_call,
     parse_timestamp,
     reasoning_content,
     response_message,
@@ -205,7 +206,7 @@ class _Reader:
     ) -> None:
         self.path = path
         self.report = report
-        self.strict = strict
+        self.warn = EntryWarnings(report, path, strict, line)
         self.events = events
         self.prefix = prefix
         self.line = line
@@ -215,8 +216,7 @@ class _Reader:
         self.call_of_event: dict[int | str, str] = {}
         self.user_events: set[int | str] = set()
         self.open_response: tuple[int, str] | None = None
-        self.usage = UsageTally()
-        self.first_model: str | None = None
+        self.responses = ResponseFacts()
         self.version: str | None = None
         self.tools: list[Any] = []
         self.workdir: str | None = None
@@ -225,11 +225,6 @@ class _Reader:
         self.skipped: dict[str, int] = {}
         self.llm_metrics: Any = None
         self.agent_class: str | None = None
-
-    def warn(self, where: str, message: str, lossy: bool = False) -> None:
-        if lossy and self.strict:
-            raise log_error(self.path, message, line=self.line, where=where)
-        self.report.warn(self.path, message, line=self.line, where=where)
 
     def where(self, index: int) -> str:
         return f"{self.prefix}[{index}]"
@@ -252,7 +247,8 @@ class _Reader:
             else:
                 self.warn(self.where(index), "event with neither action nor observation; skipped")
         metadata = as_object(self.record.get("metadata"))
-        model = as_text(as_object(metadata.get("llm_config")).get("model")) or self.first_model
+        llm_config = as_object(metadata.get("llm_config"))
+        model = as_text(llm_config.get("model")) or self.responses.first_model
         if model is None and self.messages:
             self.warn("tool_call_metadata.model_response.model", "no model name in the log")
         tools = infer_tool_specs(self.messages, known=tool_specs_from_openai(self.tools))
@@ -339,7 +335,7 @@ class _Reader:
         meta: dict[str, Any],
     ) -> None:
         response = as_object(as_object(event.get("tool_call_metadata")).get("model_response"))
-        self._response_facts(response, meta)
+        self.responses.note(response, meta)
         self._append(
             Message(
                 role="assistant",
@@ -399,7 +395,7 @@ class _Reader:
         shown = as_text(event.get("message"))
         if shown and shown != content:
             meta["event_message"] = shown
-        self._response_facts(response, meta)
+        self.responses.note(response, meta)
         self._append(
             Message(
                 role="assistant",
@@ -417,21 +413,8 @@ class _Reader:
         for raw in as_list(message.get("tool_calls")):
             raw = as_object(raw)
             if raw.get("id") == call_id:
-                function = as_object(raw.get("function"))
-                return make_tool_call(call_id, function.get("name"), function.get("arguments"))
+                return function_tool_call(call_id, as_object(raw.get("function")))
         return None
-
-    def _response_facts(self, response: dict[str, Any], meta: dict[str, Any]) -> None:
-        model = as_text(response.get("model"))
-        if model:
-            meta["model"] = model
-            self.first_model = self.first_model or model
-        response_id = as_text(response.get("id"))
-        if response_id:
-            meta["response_id"] = response_id
-        usage = response.get("usage")
-        if self.usage.add(usage, response_id or None):
-            meta["usage"] = usage
 
     def _skip(self, kind: str, index: int) -> None:
         self.skipped[kind] = self.skipped.get(kind, 0) + 1
@@ -444,35 +427,51 @@ class _Reader:
     # -- observations
 
     def _observation(self, index: int, event: dict[str, Any]) -> None:
-        where = self.where(index)
         kind = event.get("observation")
         kind = kind if isinstance(kind, str) else str(kind)
         extras = as_object(event.get("extras"))
-        timestamp = parse_timestamp(event.get("timestamp"))
-        event_id, cause = event.get("id"), _key(event.get("cause"))
         if isinstance(event.get("llm_metrics"), dict):
             self.llm_metrics = event["llm_metrics"]
+        if self._state_observation(index, event, kind, extras):
+            return
+        content, meta = self._observation_content(event, kind, extras)
+        self._observation_message(index, event, kind, content, meta)
+
+    def _state_observation(
+        self, index: int, event: dict[str, Any], kind: str, extras: dict[str, Any]
+    ) -> bool:
+        """Keep an observation of the agent's state, which is no chat message; False for an
+        observation of anything else."""
         if kind == "agent_state_changed":
             self.agent_states.append(
                 {
-                    "event_id": event_id,
+                    "event_id": event.get("id"),
                     "state": extras.get("agent_state"),
                     "timestamp": event.get("timestamp"),
                 }
             )
-            return
+            return True
         if kind == "recall":
-            self.recall.append({"event_id": event_id, "cause": cause, **extras})
-            return
+            self.recall.append(
+                {"event_id": event.get("id"), "cause": _key(event.get("cause")), **extras}
+            )
+            return True
         if kind in _STATE_OBSERVATIONS:
             self._skip(kind, index)
-            return
+            return True
+        return False
+
+    def _observation_content(
+        self, event: dict[str, Any], kind: str, extras: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """What an observation showed the model, and the facts it records (its ``meta``)."""
         raw_content = event.get("content")
         if raw_content is None:
             content = as_text(event.get("message")) or ""
         else:
             content = flatten_content(raw_content)
         meta: dict[str, Any] = {"observation": kind}
+        event_id, cause = event.get("id"), _key(event.get("cause"))
         if event_id is not None:
             meta["event_id"] = event_id
         if cause is not None:
@@ -493,6 +492,15 @@ class _Reader:
             self.workdir = self.workdir or working_dir
         if extras:
             meta["extras"] = extras
+        return content, meta
+
+    def _observation_message(
+        self, index: int, event: dict[str, Any], kind: str, content: str, meta: dict[str, Any]
+    ) -> None:
+        """The observation as the result of the call it answers; else as a user message when
+        the user's own action caused it (or it is an error of no call); else as an orphan."""
+        timestamp = parse_timestamp(event.get("timestamp"))
+        cause = _key(event.get("cause"))
         is_error = kind in _ERROR_OBSERVATIONS
         tool_call_id = as_text(as_object(event.get("tool_call_metadata")).get("tool_call_id"))
         call_id = tool_call_id if tool_call_id in self.calls else None
@@ -518,7 +526,7 @@ class _Reader:
             self.path,
             orphan_id,
             line=self.line,
-            where=f"{where}.cause",
+            where=f"{self.where(index)}.cause",
             message=f"observation {kind!r} answers no action in the log (cause {cause!r}, "
             f"tool_call_id {tool_call_id!r}); kept as an orphan result",
         )
@@ -566,8 +574,8 @@ class _Reader:
         agent_class = self.agent_class or as_text(metadata.get("agent_class"))
         if agent_class:
             meta["agent_class"] = agent_class
-        if self.usage.totals:
-            meta["usage"] = self.usage.totals
+        if self.responses.usage.totals:
+            meta["usage"] = self.responses.usage.totals
         if self.llm_metrics is not None:
             meta["llm_metrics"] = self.llm_metrics
         if self.agent_states:

@@ -8,7 +8,9 @@ entry rather than by the file:
 
 * :func:`iter_json_array` -- the elements of a top-level array;
 * :func:`iter_json_members` -- the members of a top-level object, one of them (an array)
-  element by element.
+  element by element;
+* :func:`json_layout` -- for formats that may be a list, JSONL or one document: which one a
+  file is, and so whether it streams as a list.
 
 Bounds, both :class:`~understudy.errors.LogFormatError` naming the file:
 
@@ -33,22 +35,31 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import ijson  # type: ignore[import-untyped]
 
 from understudy.errors import LogFormatError
 from understudy.replay.importers import common
-from understudy.replay.importers.common import check_not_binary, head_bytes, load_json, log_error
+from understudy.replay.importers.common import (
+    check_not_binary,
+    first_line_is_json,
+    head_bytes,
+    load_json,
+    log_error,
+)
 
 __all__ = [
     "MAX_DEPTH",
+    "JsonLayout",
     "first_json_byte",
     "is_single_line",
     "iter_json_array",
     "iter_json_members",
+    "json_layout",
 ]
 
 MAX_DEPTH = 1000
@@ -66,6 +77,7 @@ _STEP[ord("[")] = _STEP[ord("{")] = 1
 _STEP[ord("]")] = _STEP[ord("}")] = -1
 _STARTS = frozenset({"start_map", "start_array"})
 _ENDS = frozenset({"end_map", "end_array"})
+_Entry = TypeVar("_Entry")  # what a streamed document delivers: an element, a member
 
 
 def first_json_byte(path: Path) -> bytes:
@@ -98,6 +110,30 @@ def is_single_line(path: Path) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class JsonLayout:
+    """How a file of a format that may be JSONL, a JSON list or one JSON document is laid out."""
+
+    one_line: bool
+    """The first line is a whole JSON value: JSONL, or a document written on one line."""
+    is_list: bool
+    """The file is one JSON list, pretty-printed or on one line: it streams entry by entry
+    (:func:`iter_json_array`)."""
+
+    @property
+    def list_line(self) -> int | None:
+        """The line messages name for the entries of a list: 1 when it is on one line."""
+        return 1 if self.one_line else None
+
+
+def json_layout(path: Path) -> JsonLayout:
+    """The layout of ``path``; raises LogFormatError only when the file cannot be read."""
+    one_line = first_line_is_json(path)
+    # A first line that is a whole list is a list only when nothing follows it (else JSONL).
+    is_list = first_json_byte(path) == b"[" and (not one_line or is_single_line(path))
+    return JsonLayout(one_line=one_line, is_list=is_list)
+
+
 def _chunks(path: Path) -> Iterator[bytes]:
     """The bytes of ``path`` in large reads, a leading BOM dropped."""
     try:
@@ -121,26 +157,16 @@ def iter_json_array(path: Path) -> Generator[tuple[int, Any], None, None]:
     check_not_binary(path)
     if first_json_byte(path) != b"[":
         raise log_error(path, "expected a JSON list")
-    done = 0
     with _open(path) as handle:
         reader = _Reader(handle, path, "[0]")
-        elements = ijson.items(reader, "item", use_float=True)
-        while True:
-            try:
-                value = next(elements)
-            except StopIteration:
-                return
-            except LogFormatError:
-                raise
-            except (ijson.JSONError, ValueError) as exc:  # ValueError: bad UTF-8 in some backends
-                problem = exc
-                break
-            yield done, value
-            done += 1
-            reader.delivered(f"[{done}]")
-    document = _read_whole(path, reader, problem, f"[{done}]")
+        elements = enumerate(ijson.items(reader, "item", use_float=True))
+        problem = yield from _until_refused(reader, elements, lambda entry: f"[{entry[0] + 1}]")
+    if problem is None:
+        return
+    document = _read_whole(path, reader, problem, reader.label)
     if not isinstance(document, list):
         raise log_error(path, "expected a JSON list")
+    done = reader.entries
     yield from enumerate(document[done:], start=done)
 
 
@@ -154,27 +180,40 @@ def iter_json_members(path: Path, stream: str) -> Iterator[tuple[str, int | None
     check_not_binary(path)
     if first_json_byte(path) != b"{":
         raise log_error(path, "expected a JSON object")
-    done = 0
     with _open(path) as handle:
         reader = _Reader(handle, path, "the first member")
         members = _members(ijson.basic_parse(reader, use_float=True), stream)
-        while True:
-            try:
-                key, index, value = next(members)
-            except StopIteration:
-                return
-            except LogFormatError:
-                raise
-            except (ijson.JSONError, ValueError) as exc:
-                problem = exc
-                break
-            yield key, index, value
-            done += 1
-            reader.delivered(f"the entry after {key}" + ("" if index is None else f"[{index}]"))
+        problem = yield from _until_refused(reader, members, _label_after_member)
+    if problem is None:
+        return
     document = _read_whole(path, reader, problem, reader.label)
     if not isinstance(document, dict):
         raise log_error(path, "expected a JSON object")
-    yield from itertools.islice(_member_entries(document, stream), done, None)
+    yield from itertools.islice(_member_entries(document, stream), reader.entries, None)
+
+
+def _label_after_member(member: tuple[str, int | None, Any]) -> str:
+    key, index, _ = member
+    return f"the entry after {key}" + ("" if index is None else f"[{index}]")
+
+
+def _until_refused(
+    reader: _Reader, entries: Iterator[_Entry], label_after: Callable[[_Entry], str]
+) -> Generator[_Entry, None, Exception | None]:
+    """The entries ijson builds as it reads through ``reader``, each marked delivered once
+    taken (``label_after`` names the entry that follows it, for messages). Returns ijson's
+    refusal of the document, or None when all of it was delivered."""
+    while True:
+        try:
+            entry = next(entries)
+        except StopIteration:
+            return None
+        except LogFormatError:
+            raise
+        except (ijson.JSONError, ValueError) as exc:  # ValueError: bad UTF-8 in some backends
+            return exc
+        yield entry
+        reader.delivered(label_after(entry))
 
 
 def _members(
@@ -263,6 +302,8 @@ class _Reader:
         self.label = label
         """The entry being read, for messages: ``[12]``."""
         self.offset = 0
+        self.entries = 0
+        """Entries delivered so far."""
         self.mark = 0  # offset when the last entry was delivered
         self.newlines = 0
         self.eof = False
@@ -276,6 +317,7 @@ class _Reader:
 
     def delivered(self, next_label: str) -> None:
         """An entry was delivered: the next one starts its size count here."""
+        self.entries += 1
         self.mark = self.offset
         self.label = next_label
 

@@ -49,18 +49,21 @@ from typing import Any
 
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
+    EntryWarnings,
     as_list,
     as_object,
     as_text,
     flatten_content,
+    function_tool_call,
     head_text,
     infer_tool_specs,
     json_type_name,
     load_json,
     log_error,
-    make_tool_call,
+    openai_tool_calls,
     session_id,
     tool_result,
+    warn_unknown_call,
 )
 from understudy.trajectory import (
     EnvSpec,
@@ -302,7 +305,8 @@ class _TrajReader:
         self.path = path
         self.data = data
         self.report = report
-        self.strict = strict
+        # Problems are warnings; lossy ones (something was skipped) fail under ``strict``.
+        self.warn = EntryWarnings(report, path, strict)
         self.config = _maybe_json_object(data.get("replay_config"))
         self.info = as_object(data.get("info"))
         self.messages: list[Message] = []
@@ -311,14 +315,6 @@ class _TrajReader:
         self.documented: list[_Command] = []
         self.calls: dict[str, ToolCall] = {}
         self.step_of_call: dict[str, _Step] = {}
-
-    # -- reporting
-
-    def warn(self, where: str, message: str, lossy: bool = False) -> None:
-        """Report a problem; ``lossy`` ones (something was skipped) fail under ``strict``."""
-        if lossy and self.strict:
-            raise log_error(self.path, message, where=where)
-        self.report.warn(self.path, message, where=where)
 
     # -- the session
 
@@ -410,17 +406,9 @@ class _TrajReader:
         self, index: int, entry: dict[str, Any], content: str, meta: dict[str, Any]
     ) -> ToolCall | None:
         where = f"history[{index}]"
-        calls: list[ToolCall] = []
-        for number, raw in enumerate(as_list(entry.get("tool_calls"))):
-            if not isinstance(raw, dict):
-                self.warn(f"{where}.tool_calls[{number}]", "not an object; skipped", True)
-                continue
-            function = as_object(raw.get("function"))
-            call_id = raw.get("id")
-            if not isinstance(call_id, str) or not call_id:
-                call_id = f"{where}-call-{number}"
-                self.warn(f"{where}.tool_calls[{number}].id", f"no call id; using {call_id}")
-            calls.append(make_tool_call(call_id, function.get("name"), function.get("arguments")))
+        calls = openai_tool_calls(
+            entry.get("tool_calls"), where, self.warn, lambda position: f"{where}-call-{position}"
+        )
         action = as_text(entry.get("action"))
         pending: ToolCall | None = None
         if not calls:
@@ -478,13 +466,7 @@ class _TrajReader:
         for call_id in ids:
             call = self.calls.get(call_id)
             if call is None:
-                self.report.warn_orphan(
-                    self.path,
-                    call_id,
-                    where=f"{where}.tool_call_ids",
-                    message=f"tool result for call {call_id!r}, which no earlier message made; "
-                    "kept as an orphan result",
-                )
+                warn_unknown_call(self.report, self.path, call_id, f"{where}.tool_call_ids")
             message = tool_result(
                 call_id, content, name=call.name if call else None, meta=dict(meta)
             )
@@ -561,10 +543,12 @@ class _TrajReader:
         content = as_text(raw.get("response")) or as_text(raw.get("thought")) or ""
         action = as_text(raw.get("action")) or ""
         calls: list[ToolCall] = []
+        # Every entry of a recovered step is kept as it is, without warnings: it is what was
+        # run, whatever its shape.
         for index, item in enumerate(as_list(raw.get("tool_calls"))):
-            function = as_object(as_object(item).get("function"))
-            call_id = as_object(item).get("id") or f"trajectory-{number}-{index}"
-            calls.append(make_tool_call(call_id, function.get("name"), function.get("arguments")))
+            entry = as_object(item)
+            call_id = entry.get("id") or f"trajectory-{number}-{index}"
+            calls.append(function_tool_call(call_id, as_object(entry.get("function"))))
         if not calls and action.strip():
             calls = [self._synthetic_call(f"trajectory-{number}", action)]
         meta: dict[str, Any] = {"recovered_from": where}

@@ -1,23 +1,32 @@
-"""Tool calls, tool results and tool specs built from loosely typed log fields; specs a log
-does not carry are inferred from the calls made."""
+"""Tool calls, tool results and tool specs built from loosely typed log fields: calls (one
+reader for OpenAI-style ``tool_calls``), results linked to their calls (orphans warned about),
+and specs -- those a log does not carry inferred from the calls made."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from understudy.replay.importers.log_errors import json_type_name
+from understudy.replay.importers.base import ImportReport
+from understudy.replay.importers.log_errors import EntryWarnings, json_type_name
+from understudy.replay.importers.log_fields import as_list, as_object
 from understudy.replay.importers.message_content import compact_json, flatten_content
 from understudy.trajectory import Message, Provenance, ToolCall, ToolSpec
 
 __all__ = [
+    "ResultLinks",
+    "function_tool_call",
     "infer_tool_specs",
     "make_tool_call",
+    "openai_tool_calls",
     "parse_arguments",
     "tool_result",
     "tool_specs_from_openai",
+    "warn_unknown_call",
 ]
 
 
@@ -60,6 +69,36 @@ def make_tool_call(call_id: Any, name: Any, arguments: Any) -> ToolCall:
     )
 
 
+def function_tool_call(call_id: Any, function: Mapping[str, Any]) -> ToolCall:
+    """A :class:`ToolCall` from an OpenAI function object ``{name, arguments}`` (the
+    ``function`` of a ``tool_calls`` entry, a legacy ``function_call``, a Responses API
+    ``function_call`` item); see :func:`make_tool_call`."""
+    return make_tool_call(call_id, function.get("name"), function.get("arguments"))
+
+
+def openai_tool_calls(
+    raw_calls: Any, where: str, warn: EntryWarnings, synthetic_id: Callable[[int], str]
+) -> list[ToolCall]:
+    """The calls of an OpenAI-style ``tool_calls`` list ``[{id, function: {name, arguments}}]``
+    found at ``where`` (a message's field path).
+
+    Anything but a list holds no calls. An entry that is not an object is skipped with a lossy
+    warning; an entry without a string id gets ``synthetic_id(position)``, with a warning.
+    """
+    calls: list[ToolCall] = []
+    for position, entry in enumerate(as_list(raw_calls)):
+        entry_where = f"{where}.tool_calls[{position}]"
+        if not isinstance(entry, dict):
+            warn(entry_where, "not an object; skipped", True)
+            continue
+        call_id = entry.get("id")
+        if not isinstance(call_id, str) or not call_id:
+            call_id = synthetic_id(position)
+            warn(f"{entry_where}.id", f"no call id; using {call_id}")
+        calls.append(function_tool_call(call_id, as_object(entry.get("function"))))
+    return calls
+
+
 def tool_result(
     call_id: str | None,
     content: Any,
@@ -80,6 +119,47 @@ def tool_result(
         timestamp=timestamp,
         meta=meta or {},
     )
+
+
+def warn_unknown_call(report: ImportReport, path: Path, call_id: str, where: str) -> None:
+    """Warn about a tool result for ``call_id``, a call no earlier message made (an orphan)."""
+    report.warn_orphan(
+        path,
+        call_id,
+        where=where,
+        message=f"tool result for call {call_id!r}, which no earlier message made; "
+        "kept as an orphan result",
+    )
+
+
+@dataclass(frozen=True)
+class ResultLinks:
+    """Links the tool results of one log to the calls they answer, warning about orphans (a
+    result without a call id, or whose call no earlier message made) in the words of the
+    log's format."""
+
+    report: ImportReport
+    path: Path
+    without_id: str
+    """The warning for a result that names no call: ``"tool_result without tool_use_id"``."""
+    result_noun: str
+    """What the log calls a result, for the warning about an unknown call: ``"tool result"``."""
+
+    def call_of(
+        self, call_id: Any, call_names: Mapping[str, str], line: int, where: str
+    ) -> tuple[str | None, str | None]:
+        """``(call_id, tool name)`` of a result naming ``call_id``, given the names of the calls
+        made so far; an orphan keeps its id (None when it has no usable one) and has no name."""
+        if not isinstance(call_id, str) or not call_id:
+            self.report.warn_orphan(
+                self.path, None, line, where, f"{self.without_id} (orphan, kept)"
+            )
+            return None, None
+        name = call_names.get(call_id)
+        if name is None:
+            message = f"{self.result_noun} for unknown call {call_id!r} (orphan, kept)"
+            self.report.warn_orphan(self.path, call_id, line, where, message)
+        return call_id, name
 
 
 def tool_specs_from_openai(tools: Any) -> list[ToolSpec]:
