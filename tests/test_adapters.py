@@ -23,6 +23,7 @@ from understudy.tools.adapters import ADAPTERS, AGENT_ADAPTERS, find_adapter, no
 from understudy.tools.adapters.files import ClaudeEditAdapter, StrReplaceEditorAdapter
 from understudy.tools.adapters.search import SweAgentSearchAdapter
 from understudy.tools.adapters.shell import (
+    OPEN_FILE_PROBE,
     BashAdapter,
     ClaudeBashAdapter,
     CodexShellAdapter,
@@ -100,7 +101,8 @@ def test_every_adapter_serves_its_names() -> None:
     "name",
     [
         # Claude Code (full-session-two.jsonl), OpenHands (basic.json), SWE-agent's windowed
-        # editor (sweagenttestrepo-1c2844.traj), and others with no live meaning.
+        # editor (sweagenttestrepo-1c2844.traj) when no agent is named, and others with no live
+        # meaning.
         "TodoWrite",
         "ExitPlanMode",
         "AskUserQuestion",
@@ -363,6 +365,7 @@ TRANSLATIONS: list[tuple[str, str | None, dict[str, Any], CanonicalCall]] = [
                 "command": "python3 /SWE-agent__test-repo/tests/missing_colon.py",
                 "timeout": 30.0,
                 "persistent": True,
+                "probe": OPEN_FILE_PROBE,  # the footer's open file
             },
         ),
     ),
@@ -855,7 +858,8 @@ async def test_swe_agent_tools_reproduce_the_log(sandbox_factory: SandboxFactory
         "/SWE-agent__test-repo/tests/missing_colon.py\n(Open file: n/a)\n"
         "(Current directory: /SWE-agent__test-repo)\nbash-$"
     )
-    # The logged windowed `edit` is opaque; the same change through str_replace_editor.
+    # The same change as the logged windowed `edit` (see test_swe_agent_tools.py), through
+    # str_replace_editor.
     edit = await serve(
         sandbox,
         "str_replace_editor",

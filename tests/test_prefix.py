@@ -201,7 +201,6 @@ def test_only_calls_known_to_leave_the_sandbox_alone_are_read_only() -> None:
     assert is_read_only("Glob", {"pattern": "**/*.py"}, "claude-code")
     assert is_read_only("str_replace_editor", {"command": "view", "path": "/a"})
     assert is_read_only("find_file", {"file_name": "a.py"}, "swe-agent")
-    assert is_read_only("open", {"path": "a.py"}, "swe-agent")  # SWE-agent's viewer, opaque
     assert is_read_only("TodoWrite", {"todos": []}, "claude-code")
     assert is_read_only("WebSearch", {"query": "x"}, "claude-code")
     assert not is_read_only("Bash", {"command": "ls"}, "claude-code")  # a shell never is
@@ -209,6 +208,8 @@ def test_only_calls_known_to_leave_the_sandbox_alone_are_read_only() -> None:
     assert not is_read_only("str_replace_editor", {"command": "create", "path": "/a"})
     assert not is_read_only("Edit", {"file_path": "/a", "old_string": "a", "new_string": "b"})
     assert not is_read_only("submit", {}, "swe-agent")  # stages every change
+    # Opening a file moves SWE-agent's viewer, which a later windowed edit acts on.
+    assert not is_read_only("open", {"path": "a.py"}, "swe-agent")
     assert not is_read_only("open", {"path": "a.py"})  # unknown meaning outside SWE-agent
     assert not is_read_only("deploy", {"target": "staging"})
 

@@ -60,6 +60,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "search_dir": {"search_term": "parse", "dir": "src"},
     "search_file": {"search_term": "parse", "file": "a.py"},
     "submit": {},
+    "open": {"path": "a.py", "line_number": 10},
+    "goto": {"line_number": 10},
+    "scroll_up": {},
+    "scroll_down": {},
+    "create": {"filename": "a.py"},
+    "edit": {"start_line": 1, "end_line": 1, "replacement_text": "x"},
     "WebSearch": {"query": "pydantic validators"},
     "web_search": {"query": "pydantic validators"},
     "WebFetch": {"url": "https://docs.pydantic.dev", "prompt": "summarize"},
@@ -76,6 +82,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
 SEARCHES_OF_THEIR_OWN = frozenset({"find_file", "search_dir", "search_file", "submit"})
 """SWE-agent's search tools (and ``submit``), which replay runs as shell scripts but the judges
 read as searches (and as the agent saying it is done) with no canonical tool."""
+
+VIEWER_OF_ITS_OWN = frozenset({"open", "goto", "scroll_up", "scroll_down", "create", "edit"})
+"""SWE-agent's windowed viewer and editor, which replay runs as SWE-agent's own commands in the
+shell but the judges read as reads and edits on their own terms (no canonical tool)."""
 
 
 def ledger_call(name: str, arguments: dict[str, Any], agent: str | None = None) -> LedgerCall:
@@ -191,7 +201,7 @@ def test_replay_and_the_judges_read_a_call_alike(
     translated = adapter.translate(name, arguments)
     call = ledger_call(name, arguments, agent)
     assert not call.invalid
-    if name in SEARCHES_OF_THEIR_OWN:
+    if name in SEARCHES_OF_THEIR_OWN | VIEWER_OF_ITS_OWN:
         assert (translated.tool, call.canonical) == ("shell", None)
     else:
         assert call.canonical == translated.tool

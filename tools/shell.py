@@ -10,10 +10,15 @@ With ``persistent`` the call runs in the sandbox's *persistent shell*, as the sh
 SWE-agent, OpenHands and Claude Code did: the working directory, variables, functions and
 activated virtualenvs left by earlier persistent calls carry over. Without it every call starts
 fresh in its working directory, as mini-swe-agent's did. The adapters choose, by agent.
+
+A ``probe`` is a script run right after the command, in the same shell, to read state the
+command left (SWE-agent's open file, kept in a shell variable): its output goes to
+``meta["probe"]``, not to the content, and the call's exit code stays the command's.
 """
 
 from __future__ import annotations
 
+import shlex
 from typing import Any, ClassVar
 
 from understudy.protocols import ExecResult, Sandbox
@@ -26,6 +31,9 @@ from understudy.tools.common import (
     sandbox_path,
     validate_arguments,
 )
+
+PROBE_MARK = "\x1e[understudy probe]\x1e"
+"""Separates the command's output from the probe's (a record separator nothing prints)."""
 
 TIMEOUT_NOTE = "[understudy: the command was killed after {timeout:g} s: it ran past its timeout]"
 """Last line of the content of a timed-out command."""
@@ -62,6 +70,11 @@ class ShellTool:
                 "description": "Directory to run in (relative paths start at the sandbox's "
                 "working directory).",
             },
+            "probe": {
+                "type": "string",
+                "description": "A script run after the command in the same shell; its output "
+                "is returned in meta['probe'], not in the content.",
+            },
             "persistent": {
                 "type": "boolean",
                 "description": "Run in the sandbox's persistent shell, keeping the working "
@@ -90,8 +103,18 @@ class ShellTool:
         timeout = arguments.get("timeout", self.default_timeout_s)
         start_dir = sandbox_path(box, workdir or ".")
         persistent = bool(arguments.get("persistent"))
+        probe: str | None = arguments.get("probe")
+        if probe is not None:
+            command = with_probe(command, probe)
         result = await box.exec(command, timeout=timeout, workdir=workdir, persistent=persistent)
-        return self._outcome(result, result.cwd or start_dir, timeout)
+        probed = None
+        if probe is not None:
+            output, probed = split_probe(result.output)
+            result = result.model_copy(update={"output": output})
+        outcome = self._outcome(result, result.cwd or start_dir, timeout)
+        if probed is not None:
+            outcome.meta["probe"] = probed
+        return outcome
 
     def _outcome(self, result: ExecResult, cwd: str, timeout: float | None) -> ToolOutcome:
         content, capped = cap_output(result.output, self.output_limit)
@@ -109,3 +132,18 @@ class ShellTool:
             content = f"{content}{separator}{timeout_note(limit)}"
             meta["timeout_s"] = limit
         return ToolOutcome(content=content, is_error=result.timed_out, meta=meta)
+
+
+def with_probe(command: str, probe: str) -> str:
+    """``command``, then ``probe`` after a line with :data:`PROBE_MARK`, exiting as the command
+    did. The command ends on a line of its own, so a trailing comment or here-doc stays whole."""
+    return (
+        f"{command}\n__us_command_status=$?\nprintf '\\n%s' {shlex.quote(PROBE_MARK)}\n"
+        f"{probe}\n(exit $__us_command_status)"
+    )
+
+
+def split_probe(output: str) -> tuple[str, str | None]:
+    """The command's output and the probe's (None when the probe never ran: a timeout)."""
+    head, mark, tail = output.rpartition("\n" + PROBE_MARK)
+    return (head, tail) if mark else (output, None)

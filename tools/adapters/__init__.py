@@ -4,8 +4,10 @@
 things to different harnesses (``bash`` is SWE-agent's, mini-swe-agent's and inspect_ai's), so
 it also takes the session's agent (``Session.source.agent`` or ``source.format``): with it, the
 agent's own variant is found first; without it, the name's default (see ``ADAPTERS``).
-A name with no adapter (``TodoWrite``, ``think``, ``finish``, ``update_plan``, SWE-agent's
-windowed ``open``/``goto``/``edit``, ...) is *opaque*: it can only be replayed.
+A name with no adapter (``TodoWrite``, ``think``, ``finish``, ``update_plan``, ...) is *opaque*:
+it can only be replayed. SWE-agent's windowed ``open``/``goto``/``edit``/... are opaque unless
+the agent is given: they run as SWE-agent 1.x's tools for ``"swe-agent"`` and as 0.x's commands
+for ``"SWE-agent 0.x"`` (the two versions print the same tools differently).
 
 The same vocabulary tells judges what a logged call did: :func:`describe_call` answers with the
 call's :class:`CallFacts`, from its adapter (``Adapter.describe``) or, for an opaque name, from
@@ -33,6 +35,10 @@ Read (Claude Code)                         read_file     N→ lines + system rem
 Grep, Glob (Claude Code)                   shell         Found N files / paths
 find_file, search_dir, search_file         shell (S)     SWE-agent output + footer
 submit (agent swe-agent)                   shell (S)     the diff
+open, goto, scroll_*, create, edit          shell (S)     SWE-agent 1.x tools + footer
+  (agent swe-agent)
+bash, open, ..., edit, find_file, ...,      shell (S)     SWE-agent 0.x commands, output as
+  submit (agent SWE-agent 0.x)                            printed + footer; submit: the diff
 WebSearch, web_search                      browser       (replay/simulation only)
 WebFetch, web_fetch, web_read, ..._go      browser       (replay/simulation only)
 editor, read_file, write_file, ...         themselves    as is
@@ -40,10 +46,10 @@ editor, read_file, write_file, ...         themselves    as is
 
 Described only (opaque to replay), by family: shells (``run_shell_command``, ``terminal``, ...),
 Python cells (``execute_ipython_cell``, ...), ``text_editor``, ``NotebookEdit``/``NotebookRead``,
-file writes (``create_file``, ``write``), SWE-agent's viewer (``open``, ``goto``, ``scroll_*``,
-``create``, ``edit``), searches (``grep``, ``glob``, ``search``, ...), fetches (``fetch``,
-``browse``), Codex ``apply_patch``, plans and notes (``TodoWrite``, ``think``, ``finish``, ...)
-and delegation to other agents (``Task``, ``Agent``, ...).
+file writes (``create_file``, ``write``), SWE-agent's viewer without an agent (``open``,
+``goto``, ``scroll_*``, ``create``, ``edit``), searches (``grep``, ``glob``, ``search``, ...),
+fetches (``fetch``, ``browse``), Codex ``apply_patch``, plans and notes (``TodoWrite``,
+``think``, ``finish``, ...) and delegation to other agents (``Task``, ``Agent``, ...).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from understudy.tools.adapters.shell import (
     ShellAdapter,
     claude_error,
     swe_agent_observation,
+    with_open_file_probe,
 )
 from understudy.tools.base import CanonicalCall, ToolOutcome
 
@@ -234,6 +235,9 @@ class SweAgentSearchAdapter(CodeSearchAdapter):
     default_timeout_s: ClassVar[float | None] = 30.0
 
     def translate(self, name: str, arguments: dict[str, Any]) -> CanonicalCall:
+        return with_open_file_probe(self._script(name, arguments))
+
+    def _script(self, name: str, arguments: dict[str, Any]) -> CanonicalCall:
         if name == "find_file":
             file_name = get_str(arguments, "file_name", name)
             assert file_name is not None
@@ -268,8 +272,8 @@ class SweAgentSearchAdapter(CodeSearchAdapter):
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if outcome.meta.get("error_type"):
             return outcome
-        if name == "submit":
-            return outcome
+        if name == "submit":  # the diff alone, after a blank line, as both 0.x and 1.x logged it
+            return with_meta(outcome, "\n" + outcome.content)
         return with_meta(outcome, swe_agent_observation(outcome.content, outcome))
 
 

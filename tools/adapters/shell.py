@@ -129,8 +129,8 @@ class BashAdapter(ShellAdapter):
 class SweAgentBashAdapter(ShellAdapter):
     """SWE-agent 1.x ``bash`` ``{command}``: a persistent shell, a state footer on every result.
 
-    SWE-agent's windowed editor (``open``, ``goto``, ``edit``, ...) keeps an open file that no
-    canonical tool has, so these calls are opaque and the footer always says ``n/a``.
+    The footer's open file is that of SWE-agent's windowed viewer (``open``, ``create``, ...,
+    see :mod:`~understudy.tools.adapters.windowed`), read from the shell after the command.
     """
 
     names: tuple[str, ...] = ("bash",)
@@ -141,7 +141,7 @@ class SweAgentBashAdapter(ShellAdapter):
     def translate(self, name: str, arguments: dict[str, Any]) -> CanonicalCall:
         command = get_str(arguments, "command", name)
         assert command is not None
-        return self.shell_call(command)
+        return with_open_file_probe(self.shell_call(command))
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if _timed_out(outcome):
@@ -158,6 +158,20 @@ class SweAgentBashAdapter(ShellAdapter):
 
 SWE_AGENT_FOOTER = "\n(Open file: {open_file})\n(Current directory: {cwd})\nbash-$"
 SWE_AGENT_NO_OUTPUT = "Your command ran successfully and did not produce any output."
+OPEN_FILE_PROBE = 'printf "%s" "${CURRENT_FILE:-}"'
+"""Prints the windowed viewer's open file (empty when none), read after every SWE-agent call."""
+
+
+def with_open_file_probe(translated: CanonicalCall) -> CanonicalCall:
+    """A shell call that also reads the viewer's open file when it ends."""
+    return translated.model_copy(
+        update={"arguments": {**translated.arguments, "probe": OPEN_FILE_PROBE}}
+    )
+
+
+def swe_agent_open_file(outcome: ToolOutcome) -> str:
+    """The viewer's open file after the call, as the footer shows it."""
+    return str(outcome.meta.get("probe") or outcome.meta.get("open_file") or "n/a")
 
 
 def swe_agent_observation(observation: str, outcome: ToolOutcome) -> str:
@@ -166,7 +180,7 @@ def swe_agent_observation(observation: str, outcome: ToolOutcome) -> str:
     if not body.strip():
         body = SWE_AGENT_NO_OUTPUT
     footer = SWE_AGENT_FOOTER.format(
-        open_file=outcome.meta.get("open_file") or "n/a", cwd=outcome.meta.get("cwd", "")
+        open_file=swe_agent_open_file(outcome), cwd=outcome.meta.get("cwd", "")
     )
     return body + footer
 

@@ -45,6 +45,11 @@ from understudy.tools.adapters.shell import (
     SweAgentBashAdapter,
 )
 from understudy.tools.adapters.web import WebAdapter
+from understudy.tools.adapters.windowed import (
+    SweAgentLegacyAdapter,
+    SweAgentLegacyBashAdapter,
+    SweAgentWindowedAdapter,
+)
 from understudy.tools.base import Adapter
 
 
@@ -84,7 +89,15 @@ ADAPTERS: dict[str, Adapter] = _by_name(
 """The default adapter of every logged tool name."""
 
 AGENT_ADAPTERS: dict[str, dict[str, Adapter]] = {
-    "sweagent": {"bash": SweAgentBashAdapter(), "submit": _swe_agent_search},
+    "sweagent": {
+        "bash": SweAgentBashAdapter(),
+        "submit": _swe_agent_search,
+        **_by_name(SweAgentWindowedAdapter()),
+    },
+    "sweagent0x": {
+        "bash": SweAgentLegacyBashAdapter(),
+        **_by_name(SweAgentLegacyAdapter()),
+    },
     "minisweagent": {"bash": MiniSweAgentBashAdapter()},
     "inspect": {"bash": _inspect, "python": _inspect},
 }
@@ -124,7 +137,7 @@ DESCRIBERS."""
 
 OPAQUE_READ_ONLY: dict[str | None, frozenset[str]] = {
     None: frozenset({"TodoWrite", "TodoRead", "think", "update_plan", "ExitPlanMode"}),
-    "sweagent": frozenset({"open", "goto", "scroll_up", "scroll_down"}),
 }
-"""Opaque tools known never to change the sandbox (plans, notes, SWE-agent's file viewer), for
-every agent (key None) or for one normalized agent name."""
+"""Opaque tools known never to change the sandbox (plans, notes), for every agent (key None) or
+for one normalized agent name. (SWE-agent's viewer has adapters now: its moves are state a later
+``edit`` needs, see :mod:`~understudy.tools.adapters.windowed`.)"""
