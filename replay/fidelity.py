@@ -26,11 +26,13 @@ from understudy.logging import get_logger
 from understudy.protocols import Sandbox
 from understudy.replay.candidate import OriginalCandidate
 from understudy.replay.cuts import user_turn_cuts
+from understudy.replay.env_resolution import EnvResolver
 from understudy.replay.loop import LoopLimits, run_rollout
 from understudy.replay.prefix import DETAIL_LIMIT, judge_live_result, session_agent
 from understudy.sandbox.backend_config import BackendConfig, EnvBuilds
 from understudy.sandbox.backends import BackendName, run_backend
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
+from understudy.sandbox.repo_source import parse_mirror_rules
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
@@ -69,6 +71,9 @@ class FidelitySettings(BaseModel):
     home stay writable), as ``run --read-only-root`` gives the candidate."""
     disk_limit: str | None = None
     """Most disk a sandbox may write (Docker syntax: 10g), where the storage driver can limit it."""
+    repo_mirrors: list[str] = Field(default_factory=list)
+    """``--repo-mirror`` rules (``URL=PATH``, see :mod:`understudy.sandbox.repo_source`):
+    where repositories are cloned from instead of the URLs the logs name."""
 
 
 class CallMismatch(BaseModel):
@@ -105,6 +110,9 @@ class SessionFidelity(BaseModel):
     """The compared results that were not reproduced, in order."""
     error: str | None = None
     """Why the replay could not be done (or finished): env build, sandbox failure."""
+    env: dict[str, Any] = Field(default_factory=dict)
+    """How the environment was resolved: clone source, commit and how it was chosen, the
+    ``--envs`` row that set it (see :mod:`understudy.replay.env_resolution`)."""
 
 
 async def session_fidelity(
@@ -112,8 +120,11 @@ async def session_fidelity(
     settings: FidelitySettings,
     builder: EnvBuilds | None = None,
     backend: BackendConfig | None = None,
+    resolver: EnvResolver | None = None,
 ) -> SessionFidelity:
     """Replay ``session`` with its own recorded turns and live tools; compare the outputs."""
+    resolver = resolver or EnvResolver(parse_mirror_rules(settings.repo_mirrors))
+    record: dict[str, Any] = {"row": session.meta["env_row"]} if "env_row" in session.meta else {}
     backend = backend or run_backend(settings.backend)
     builder = builder or backend.builder(
         settings.base_image,
@@ -122,6 +133,7 @@ async def session_fidelity(
         sandbox_root=settings.sandbox_root,
     )
     try:
+        session, record = await resolver.resolve(session)
         env = await builder.build(session.env)
         config = SandboxConfig(
             image=env.image,
@@ -135,9 +147,12 @@ async def session_fidelity(
             produced, error = await _replay(session, sandbox, settings)
     except (EnvBuildError, ImageNotFoundError, SandboxError) as failure:
         log.warning("fidelity replay failed", session=session.id, error=str(failure))
-        return SessionFidelity(session_id=session.id, error=f"{type(failure).__name__}: {failure}")
+        return SessionFidelity(
+            session_id=session.id, error=f"{type(failure).__name__}: {failure}", env=record
+        )
     result = compare_replay(session, produced)
     result.error = error
+    result.env = record
     log.info(
         "session fidelity",
         session=session.id,
@@ -236,10 +251,11 @@ async def measure_fidelity(
         sandbox_root=settings.sandbox_root,
     )
     slots = asyncio.Semaphore(settings.sandboxes)
+    resolver = EnvResolver(parse_mirror_rules(settings.repo_mirrors))
 
     async def one(session: Session) -> SessionFidelity:
         async with slots:
-            result = await session_fidelity(session, settings, builder, backend)
+            result = await session_fidelity(session, settings, builder, backend, resolver)
         progress(result)
         return result
 

@@ -27,12 +27,14 @@ from understudy.errors import EnvBuildError, ImageNotFoundError, SandboxError
 from understudy.logging import get_logger
 from understudy.protocols import Candidate, CandidateReply, Sandbox, SeedableCandidate
 from understudy.replay.cuts import CutMode, choose_cuts
+from understudy.replay.env_resolution import EnvResolver
 from understudy.replay.loop import LoopLimits, failure_kind, new_rollout, run_rollout
 from understudy.replay.prefix import PrefixErrors, describe_call, needs_prefix, session_agent
 from understudy.replay.prefix_snapshot import PrefixSnapshot, snapshot_prefix
 from understudy.replay.rundir import RolloutKey, RunDir
 from understudy.sandbox.backends import BackendName, run_backend
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
+from understudy.sandbox.repo_source import parse_mirror_rules
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
@@ -99,6 +101,9 @@ class RunSettings(BaseModel):
     user's home stay writable); the prefix is re-executed in a writable one, as recorded."""
     disk_limit: str | None = None
     """Most disk a sandbox may write (Docker syntax: 10g), where the storage driver can limit it."""
+    repo_mirrors: list[str] = Field(default_factory=list)
+    """``--repo-mirror`` rules (``URL=PATH``, see :mod:`understudy.sandbox.repo_source`):
+    where repositories are cloned from instead of the URLs the logs name."""
 
 
 class _Limited:
@@ -148,6 +153,8 @@ class Runner:
             settings.allow_base_image,
             sandbox_root=settings.sandbox_root,
         )
+        self.resolver = EnvResolver(parse_mirror_rules(settings.repo_mirrors))
+        """Each session's clone source and commit (see :mod:`understudy.replay.env_resolution`)."""
         self._model_slots = asyncio.Semaphore(settings.model_concurrency)
         self._sandbox_slots = asyncio.Semaphore(settings.sandboxes)
         self.prefixes = self.backend.prefixes(settings.run_id)
@@ -206,6 +213,7 @@ class Runner:
     ) -> Rollout:
         """Environment, state at the cut, then the candidate's turn in a sandbox of its own."""
         started = time.monotonic()
+        session, env_record = await self.resolver.resolve(session)
         env = await self.builder.build(session.env)
         config = SandboxConfig(
             image=env.image,
@@ -228,6 +236,8 @@ class Runner:
             rollout = await self._play(session, cut, sample, candidate, sandbox)
         rollout.timing["env_s"] = round(ready_s - (prefix.seconds if prefix else 0.0), 4)
         rollout.meta["sandbox_user"] = env.user
+        if env_record:
+            rollout.meta["env"] = env_record
         if env.missing_image:
             rollout.meta["missing_image"] = {"declared": env.missing_image, "used": env.base_image}
         return prefix.applied_to(rollout) if prefix else rollout

@@ -88,11 +88,18 @@ def checkout_repo(repo: RepoSpec, target: Path) -> None:
     """
     source = repo.path or repo.url
     if not source:
-        raise EnvBuildError("repo has neither url nor path")
+        raise EnvBuildError(
+            "the repository has neither url nor path; pass --envs FILE with a row giving its "
+            "repo (owner/name or URL) or path"
+        )
     try:
         cloned = git.Repo.clone_from(source, target, no_checkout=True)
     except git.exc.GitCommandError as exc:
-        raise EnvBuildError(f"cannot clone {source}: {_git_reason(exc)}") from exc
+        raise EnvBuildError(
+            f"cannot clone {source}: {git_reason(exc)}; pass --repo-mirror 'URL=PATH' to clone "
+            "from a local copy (a directory, bare repository or git bundle), or --envs FILE with "
+            "a row giving a local path"
+        ) from exc
     revision = repo.commit or repo.branch
     if revision:
         _checkout_revision(cloned, source, revision)
@@ -106,7 +113,7 @@ def checkout_repo(repo: RepoSpec, target: Path) -> None:
                 cloned.git.apply("--whitespace=nowarn", str(patch_file))
             except git.exc.GitCommandError as exc:
                 raise EnvBuildError(
-                    f"the patch does not apply to {source}: {_git_reason(exc)}"
+                    f"the patch does not apply to {source}: {git_reason(exc)}"
                 ) from exc
 
 
@@ -124,7 +131,8 @@ def _checkout_revision(cloned: git.Repo, source: str, revision: str) -> None:
         raise EnvBuildError(f"commit or branch {revision!r} not found in {source}") from exc
 
 
-def _git_reason(exc: git.exc.GitCommandError) -> str:
+def git_reason(exc: git.exc.GitCommandError) -> str:
+    """What git said was wrong, without its progress lines."""
     stderr = str(exc.stderr or "").strip().removeprefix("stderr:").strip(" '\n")
     lines = [line for line in stderr.splitlines() if not line.startswith("Cloning into")]
     return "\n".join(lines) or str(exc)

@@ -7,6 +7,7 @@ An existing tag is reused unless a rebuild is forced.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import subprocess
@@ -25,6 +26,7 @@ from understudy.sandbox.engine import docker_client
 
 BASE_PACKAGES = (
     "python3",
+    "python-is-python3",
     "git",
     "ca-certificates",
     "procps",
@@ -35,12 +37,23 @@ BASE_PACKAGES = (
     "coreutils",
     "bash",
 )
-"""Packages of the base image; the Dockerfile installs the same list."""
+"""Packages of the base image; the Dockerfile installs the same list (``python-is-python3``
+gives ``python``, which logs call as often as ``python3``)."""
 SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 REGISTRY_BASE = "debian:bookworm-slim"
+
+
+def recipe_digest() -> str:
+    """Hash of the base image's recipe (the package list and the Dockerfile): an image built
+    from another recipe is rebuilt rather than reused."""
+    dockerfile = (resources.files("understudy.sandbox") / "recipes" / "Dockerfile").read_text()
+    material = "\n".join([*BASE_PACKAGES, SUITE, dockerfile])
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
 IMPORT_CHANGES = [
-    f"LABEL {labels.MANAGED}=1 {labels.KIND}=base",
+    f"LABEL {labels.MANAGED}=1 {labels.KIND}=base {labels.RECIPE}={recipe_digest()}",
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8",
     'CMD ["sleep", "infinity"]',
 ]
@@ -76,7 +89,10 @@ def build_base_image(
     """Build (or reuse) the base image; returns (how it was obtained, image id)."""
     client = docker_client()
     if image_exists(tag) and not force:
-        return "reused", str(client.images.get(tag).id)
+        image = client.images.get(tag)
+        if (image.labels or {}).get(labels.RECIPE) == recipe_digest():
+            return "reused", str(image.id)
+        progress(f"{tag} was built from another recipe: rebuilding it")
     if mode == "auto":
         mode = "registry" if registry_reachable() else "offline"
         progress(
@@ -96,7 +112,11 @@ def _build_from_dockerfile(tag: str, progress: Progress) -> None:
     with resources.as_file(recipes) as context:
         try:
             for chunk in docker_client().api.build(
-                path=str(context), tag=tag, rm=True, decode=True, labels={labels.MANAGED: "1"}
+                path=str(context),
+                tag=tag,
+                rm=True,
+                decode=True,
+                labels={labels.MANAGED: "1", labels.RECIPE: recipe_digest()},
             ):
                 if "error" in chunk:
                     raise ImageBuildError(f"docker build failed: {chunk['error'].strip()}")

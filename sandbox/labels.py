@@ -31,6 +31,9 @@ PREFIX_STATE = "understudy.prefix-state"
 SANDBOX_USER = "understudy.sandbox-user"
 """On env images that have an unprivileged sandbox user (and the prefix images and snapshots
 made from them): ``name:uid:gid``; sandboxes from them run as that user."""
+RECIPE = "understudy.recipe"
+"""On the base image: the hash of the recipe it was built from (see
+:func:`understudy.sandbox.images.recipe_digest`)."""
 USER = "understudy.user"
 """On containers: ``name:uid:gid`` of the user its commands run as."""
 

@@ -22,9 +22,12 @@ from understudy.cli_common import console, load_sessions
 from understudy.cli_sandbox import (
     AllowBaseImageOption,
     DiskLimitOption,
+    EnvsOption,
     ReadOnlyRootOption,
+    RepoMirrorOption,
     SandboxOption,
     SandboxRootOption,
+    environment_options,
     sandbox_settings,
 )
 from understudy.replay.fidelity import (
@@ -59,6 +62,8 @@ def fidelity(
     read_only_root: ReadOnlyRootOption = False,
     disk_limit: DiskLimitOption = None,
     allow_base_image: AllowBaseImageOption = False,
+    envs: EnvsOption = None,
+    repo_mirror: RepoMirrorOption = None,
 ) -> None:
     """Measure environment fidelity: how many recorded tool outputs a live replay gives back.
 
@@ -66,11 +71,13 @@ def fidelity(
     played back and every tool call runs live; each live output is compared with the recorded
     one after masking timestamps, ids and temp paths. A low fidelity means that rollouts of
     those sessions see a different world than the original model did. Sessions whose
-    environment cannot be built are reported apart. The exit code is 0 whatever the fidelity,
-    1 only for unreadable input.
+    environment cannot be built are reported apart; --envs and --repo-mirror say where their
+    code lives, and each result records the commit used and how it was chosen. The exit code
+    is 0 whatever the fidelity, 1 only for unreadable input.
     """
-    sessions = load_sessions(sessions_files)
+    sessions, mirrors = environment_options(load_sessions(sessions_files), envs, repo_mirror)
     settings = FidelitySettings(
+        repo_mirrors=mirrors,
         run_id=run_id or f"fidelity-{uuid.uuid4().hex[:6]}",
         tools=tools,
         sandboxes=sandboxes,

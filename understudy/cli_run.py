@@ -22,10 +22,13 @@ from understudy.cli_common import console, counts, load_sessions
 from understudy.cli_sandbox import (
     AllowBaseImageOption,
     DiskLimitOption,
+    EnvsOption,
     ReadOnlyRootOption,
+    RepoMirrorOption,
     SandboxOption,
     SandboxRootOption,
     choose_sandbox,
+    environment_options,
     sandbox_settings,
 )
 from understudy.jsonl import write_models
@@ -242,6 +245,8 @@ def run(
     read_only_root: ReadOnlyRootOption = False,
     disk_limit: DiskLimitOption = None,
     allow_base_image: AllowBaseImageOption = False,
+    envs: EnvsOption = None,
+    repo_mirror: RepoMirrorOption = None,
     max_error_rate: Annotated[
         float,
         typer.Option(
@@ -267,7 +272,7 @@ def run(
     if original == (model is not None):
         raise typer.BadParameter("give either --model or --original")
     ToolPolicy.parse(tools)  # a bad policy fails here, before the run directory is touched
-    sessions = load_sessions(sessions_files)
+    sessions, mirrors = environment_options(load_sessions(sessions_files), envs, repo_mirror)
     run_dir = RunDir(output)
     # A resumed run keeps its run id, so that its leftover containers can be found and removed.
     run_id = run_id or (run_dir.run_id() if resume else None) or _run_id(output)
@@ -283,6 +288,7 @@ def run(
         limits=LoopLimits(max_steps=max_steps, token_budget=token_budget, timeout_s=timeout),
         prefix_state=not no_prefix_state,
         prefix_errors=prefix_errors.value,
+        repo_mirrors=mirrors,
         **sandbox_settings(sandbox, sandbox_root, read_only_root, disk_limit, allow_base_image),
     )
     if original:
@@ -308,6 +314,8 @@ def run(
                 "max_retries": max_retries,
             }
         }
+    if envs is not None:
+        record["envs"] = str(envs)
     summary = _run_with_progress(sessions, settings, candidate_for, run_dir, resume, record)
     _print_summary(summary, run_dir)
     _exit_on_errors(summary, max_error_rate)

@@ -1,9 +1,11 @@
 """The sandbox options of the commands that run sessions (run, fidelity; demo uses auto):
-``--sandbox``, ``--sandbox-root``, ``--read-only-root`` and ``--disk-limit``."""
+``--sandbox``, ``--sandbox-root``, ``--read-only-root`` and ``--disk-limit``; and where their
+code lives: ``--envs`` and ``--repo-mirror``."""
 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,8 +14,11 @@ from rich.text import Text
 
 from understudy.cli_common import console
 from understudy.errors import ConfigError
+from understudy.replay.env_rows import load_env_rows
 from understudy.sandbox.backends import backend_names, check_backend_name, run_backend
 from understudy.sandbox.config import SandboxConfig
+from understudy.sandbox.repo_source import parse_mirror_rules
+from understudy.trajectory import Session
 
 
 def _sandbox_help() -> str:
@@ -70,6 +75,22 @@ DiskLimitOption = Annotated[
 ]
 AllowBaseImageOption = Annotated[
     bool, typer.Option("--allow-base-image", help=ALLOW_BASE_IMAGE_HELP)
+]
+ENVS_HELP = (
+    "JSON, JSONL or YAML rows that set sessions' environments: each names its sessions by "
+    "'session' (id), 'instance_id' or 'match' (a glob on ids) and gives any of image, repo "
+    "(owner/name, URL or local path), path, commit (HEAD: resolved from the log), branch, "
+    "workdir, setup, env. SWE-bench dataset rows (instance_id, repo, base_commit) work as they are."
+)
+REPO_MIRROR_HELP = (
+    "Clone repositories from elsewhere: 'URL=PATH' with {owner}, {name}, {host} fields, e.g. "
+    "'https://github.com/{owner}/{name}=/srv/git/{owner}__{name}.bundle', or a prefix as git's "
+    "insteadOf, 'https://github.com/=/srv/git/'. SSH and .git URLs are normalised first. "
+    "Repeatable; the first rule that matches wins."
+)
+EnvsOption = Annotated[Path | None, typer.Option("--envs", metavar="FILE", help=ENVS_HELP)]
+RepoMirrorOption = Annotated[
+    list[str] | None, typer.Option("--repo-mirror", metavar="URL=PATH", help=REPO_MIRROR_HELP)
 ]
 """The options as ``run`` and ``fidelity`` declare them (one declaration for both)."""
 
@@ -134,6 +155,18 @@ def sandbox_settings(
         "read_only_root": read_only_root,
         "disk_limit": disk_limit,
     }
+
+
+def environment_options(
+    sessions: list[Session], envs: Path | None, repo_mirror: list[str] | None
+) -> tuple[list[Session], list[str]]:
+    """The sessions with the environments ``--envs`` sets, and the ``--repo-mirror`` rules,
+    both checked before any work starts (a bad row or rule is a ConfigError naming it)."""
+    mirrors = list(repo_mirror or [])
+    parse_mirror_rules(mirrors)
+    if envs is None:
+        return sessions, mirrors
+    return load_env_rows(envs).apply(sessions), mirrors
 
 
 def _quiet_isolation_warnings() -> None:

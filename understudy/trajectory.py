@@ -135,6 +135,9 @@ class SourceInfo(_Model):
     """The model that played the assistant in the log."""
     version: str | None = None
     """Version of the agent or log format."""
+    instance_id: str | None = None
+    """The benchmark instance the log ran (e.g. SWE-bench's
+    ``marshmallow-code__marshmallow-1867``), where the log names one; ``--envs`` rows match it."""
 
 
 class Session(_Model):

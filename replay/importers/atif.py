@@ -489,6 +489,7 @@ def _source(value: Any, path: Path) -> SourceInfo:
         agent=as_text(saved.get("agent")),
         model=as_text(saved.get("model")),
         version=as_text(saved.get("version")),
+        instance_id=as_text(saved.get("instance_id")),
     )
 
 

@@ -134,6 +134,7 @@ class _SampleReader:
                 agent=agent_name(self.header),
                 model=model if isinstance(model, str) else None,
                 version=version if isinstance(version, str) else None,
+                instance_id=str(sample_id) if isinstance(sample_id, str | int) else None,
             ),
             task=task,
             env=env,

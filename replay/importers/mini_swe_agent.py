@@ -28,7 +28,8 @@ list of messages. One session per file. How it maps onto a :class:`~understudy.t
   ``exception_str``, ``traceback``), not as a message.
 * Env: ``info.config.environment.image`` -> image, ``cwd`` -> workdir, ``env`` -> env. Model:
   ``info.config.model.model_name`` (else the first response's ``model``). Session id: the
-  ``instance_id``. ``Session.meta``: ``submission``, ``exit_status``, ``exit``, ``model_stats``,
+  ``instance_id``, which is ``SourceInfo.instance_id`` too (else the SWE-bench image name's or
+  the file name's). ``Session.meta``: ``submission``, ``exit_status``, ``exit``, ``model_stats``,
   ``usage``, ``mini_version``, ``trajectory_format``, ``config``.
 * Tool specs are not in these logs: they are inferred from the calls (``inferred=True``).
 """
@@ -65,6 +66,7 @@ from understudy.replay.importers.common import (
     tool_result,
     warn_unknown_call,
 )
+from understudy.replay.importers.instance_ids import instance_from_image, instance_from_path
 from understudy.trajectory import EnvSpec, Message, Session, SourceInfo, ToolCall
 
 __all__ = ["MiniSweAgentImporter"]
@@ -194,6 +196,7 @@ class _Reader:
         version = as_text(self.info.get("mini_version"))
         if version is None:
             version = "1.x (legacy)" if self.bare or not self._has_tool_calls() else None
+        env = self._env()
         return Session(
             id=session_id(self.path, own_id=self.data.get("instance_id")),
             source=SourceInfo(
@@ -202,9 +205,12 @@ class _Reader:
                 agent="mini-swe-agent",
                 model=model,
                 version=version,
+                instance_id=as_text(self.data.get("instance_id"))
+                or instance_from_image(env.image)
+                or instance_from_path(self.path),
             ),
             task=first_user_text(self.messages),
-            env=self._env(),
+            env=env,
             tools=infer_tool_specs(self.messages),
             messages=self.messages,
             meta=self._meta(),

@@ -30,7 +30,10 @@ holding one session. How it maps onto a :class:`~understudy.trajectory.Session`:
 * Env: ``replay_config.env.repo`` (``github_url``/``base_commit`` -> ``RepoSpec(url, commit)``,
   ``path`` for local repos), ``env.deployment.image``, ``env.post_startup_commands`` -> setup,
   workdir from the recorded ``state.working_dir`` (the repository path, e.g.
-  ``/SWE-agent__test-repo``).
+  ``/SWE-agent__test-repo``). ``base_commit: HEAD`` is kept as logged; ``run`` and ``fidelity``
+  resolve it (:mod:`understudy.replay.env_resolution`).
+* Instance id (``SourceInfo.instance_id``): ``replay_config.problem_statement.id``, else the
+  SWE-bench image name, else a file name ending in one (``..marshmallow-code__marshmallow-1867``).
 * ``Session.meta``: ``submission`` and ``exit_status`` (from ``info``), ``model_stats``,
   ``usage`` (``tokens_sent``/``tokens_received``), the rest of ``info`` and the problem statement.
 * Model: ``replay_config.agent.model.name``; legacy files do not record it, except through the
@@ -65,6 +68,7 @@ from understudy.replay.importers.common import (
     tool_result,
     warn_unknown_call,
 )
+from understudy.replay.importers.instance_ids import instance_from_image, instance_from_path
 from understudy.trajectory import (
     EnvSpec,
     Message,
@@ -343,6 +347,7 @@ class _TrajReader:
             "1.x" if self.config else "0.x (legacy)"
         )
         problem = as_object(self.config.get("problem_statement"))
+        env = self._env(trajectory or [])
         return Session(
             id=session_id(self.path, own_id=problem.get("id")),
             source=SourceInfo(
@@ -351,9 +356,12 @@ class _TrajReader:
                 agent="swe-agent",
                 model=model,
                 version=version,
+                instance_id=as_text(problem.get("id"))
+                or instance_from_image(env.image)
+                or instance_from_path(self.path),
             ),
             task=self._task(),
-            env=self._env(trajectory or []),
+            env=env,
             tools=tools,
             messages=self.messages,
             meta=self._meta(problem),

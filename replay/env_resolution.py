@@ -1,0 +1,144 @@
+"""A session's environment as it is built: the repository's clone source and commit resolved.
+
+Before a session's environment is built (for ``run`` and ``fidelity``), :class:`EnvResolver`
+
+* refuses a session whose log works in a repository it cannot name: a repository spec with
+  neither URL nor path (Claude Code logs name only the branch), or no repository and no image
+  while the log reads files that were there before the agent wrote any
+  (:func:`~understudy.replay.tree_evidence.tree_evidence`); the error says to pass ``--envs``;
+* maps the repository URL through the ``--repo-mirror`` rules
+  (:mod:`understudy.sandbox.repo_source`), so the env builder clones the mirror;
+* resolves ``commit: HEAD`` to a commit (:mod:`understudy.sandbox.head_commit`): the last one
+  at or before the session's first timestamp, else the newest one most consistent with the
+  files the log shows.
+
+What it decided is the record kept in ``rollout.meta["env"]`` and in the fidelity result:
+``source``, ``url`` (as logged), ``mirror`` (the rule used), ``commit``, ``chosen_by``
+(``given``, ``session_time``, ``log_consistency``, ``newest`` or ``default_branch``) and ``row``
+(the ``--envs`` row that set the environment, see :mod:`understudy.replay.env_rows`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+from understudy.errors import EnvBuildError
+from understudy.replay.tree_evidence import tree_evidence
+from understudy.sandbox.head_commit import History
+from understudy.sandbox.repo_source import MirrorRule, apply_mirrors
+from understudy.trajectory import RepoSpec, Session
+
+__all__ = ["EnvResolver", "resolve_env"]
+
+ENVS_HINT = (
+    "pass --envs FILE with a row for it, e.g. "
+    '{"session": "{id}", "repo": "owner/name", "commit": "<sha>"} '
+    '(a local repository: "path": "/srv/git/name")'
+)
+MIRROR_HINT = (
+    "pass --repo-mirror 'https://github.com/{owner}/{name}=/srv/git/{owner}__{name}.bundle' to "
+    "clone from a local copy (a directory, bare repository or git bundle)"
+)
+
+
+def resolve_env(session: Session, mirrors: list[MirrorRule]) -> tuple[Session, dict[str, Any]]:
+    """``session`` with its repository's source and commit resolved, and the record of how."""
+    record: dict[str, Any] = {}
+    if "env_row" in session.meta:
+        record["row"] = session.meta["env_row"]
+    repo = session.env.repo
+    if repo is None:
+        _check_workspace(session)
+        return session, record
+    if not (repo.url or repo.path):
+        known = f" (the log names only the branch {repo.branch!r})" if repo.branch else ""
+        raise EnvBuildError(
+            f"session {session.id}: its repository is not known{known}; "
+            + ENVS_HINT.replace("{id}", session.id)
+        )
+    source = repo.path or repo.url or ""
+    if repo.url and not repo.path:
+        source, rule = apply_mirrors(repo.url, mirrors)
+        record["url"] = repo.url
+        if rule is not None:
+            record["mirror"] = rule.given
+    record["source"] = source
+    commit, chosen_by = _commit(session, repo, source)
+    record.update(commit=commit, chosen_by=chosen_by)
+    resolved = RepoSpec(
+        url=None if repo.path else source,
+        path=repo.path,
+        commit=commit,
+        branch=repo.branch,
+        patch=repo.patch,
+    )
+    env = session.env.model_copy(update={"repo": resolved})
+    return session.model_copy(update={"env": env}), record
+
+
+def _check_workspace(session: Session) -> None:
+    """A session without repository or image must not need files it would not find."""
+    if session.env.image is not None:
+        return
+    evidence = tree_evidence(session)
+    if evidence:
+        raise EnvBuildError(
+            f"session {session.id}: the log works on files already in {session.env.workdir} "
+            f"(it shows {evidence.example()}) but names no repository or image, so the "
+            "environment would be an empty base image; " + ENVS_HINT.replace("{id}", session.id)
+        )
+
+
+def _commit(session: Session, repo: RepoSpec, source: str) -> tuple[str | None, str]:
+    """The commit to check out and how it was chosen."""
+    if repo.commit is None:
+        return None, "default_branch"
+    if repo.commit.upper() != "HEAD":
+        return repo.commit, "given"
+    try:
+        history = History(source)
+    except EnvBuildError as exc:
+        raise EnvBuildError(f"session {session.id}: {exc}; {MIRROR_HINT}") from exc
+    try:
+        started = min((m.timestamp for m in session.messages if m.timestamp), default=None)
+        if started is not None:
+            moment = started if started.tzinfo else started.replace(tzinfo=UTC)
+            found = history.commit_at(moment)
+            if found is not None:
+                return found, "session_time"
+        evidence = tree_evidence(session)
+        if evidence:
+            return history.most_consistent(evidence), "log_consistency"
+        return history.most_consistent(evidence, limit=1), "newest"
+    finally:
+        history.close()
+
+
+@dataclass
+class EnvResolver:
+    """Resolves each session once (concurrent rollouts of a session wait for the first)."""
+
+    mirrors: list[MirrorRule] = field(default_factory=list)
+    """The ``--repo-mirror`` rules, in order."""
+    _done: dict[str, tuple[Session, dict[str, Any]] | EnvBuildError] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
+
+    async def resolve(self, session: Session) -> tuple[Session, dict[str, Any]]:
+        """:func:`resolve_env` of ``session``, computed once; its EnvBuildError every time."""
+        async with self._locks.setdefault(session.id, asyncio.Lock()):
+            if session.id not in self._done:
+                try:
+                    self._done[session.id] = await asyncio.to_thread(
+                        resolve_env, session, self.mirrors
+                    )
+                except EnvBuildError as exc:
+                    self._done[session.id] = exc
+            done = self._done[session.id]
+        if isinstance(done, EnvBuildError):
+            raise done
+        return done
