@@ -4,6 +4,8 @@ Replaying a session re-executes its recorded tool calls and compares each live o
 recorded one; the share reproduced is the rollout's ``env_fidelity``. Outputs legitimately differ
 in incidental ways, so both sides go through :func:`normalize_output` first:
 
+* a recorded output with placeholders of de-identified values is compared with the live one
+  de-identified likewise (placeholders' numbers dropped on both sides);
 * line endings become ``\\n`` (CRLF and lone CR alike);
 * trailing whitespace on each line and trailing blank lines are dropped;
 * volatile tokens are masked by the ordered table :data:`MASKS`: temporary paths (``<TMP>``),
@@ -28,6 +30,8 @@ from typing import Final, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from understudy.replay.redact import redact_text
+from understudy.replay.redact.placeholders import has_placeholder, unnumbered
 from understudy.trajectory import Message
 
 MISMATCH_REASONS: tuple[str, ...] = (
@@ -224,9 +228,16 @@ def _mask_volatile_tokens(text: str) -> str:
 
 
 def compare_outputs(recorded: str, live: str) -> OutputMismatch | None:
-    """None when the two outputs are equal after normalization, else where they first differ."""
+    """None when the two outputs are equal after normalization, else where they first differ.
+
+    A recorded output that was de-identified at import (``<EMAIL_1>``) is compared with the live
+    output de-identified the same way, placeholders' numbers aside: the live side shows the
+    real values the log had before it was redacted.
+    """
     if recorded == live:
         return None
+    if has_placeholder(recorded):
+        recorded, live = unnumbered(recorded), unnumbered(redact_text(live)[0])
     recorded_text = normalize_output(recorded)
     live_text = normalize_output(live)
     if recorded_text == live_text:

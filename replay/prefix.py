@@ -126,8 +126,11 @@ class PlannedCall:
 
 
 def session_agent(session: Session) -> str:
-    """The agent whose harness the session's tool calls follow (picks adapters)."""
-    return session.source.agent or session.source.format
+    """The agent whose harness the session's tool calls follow, with its version (picks
+    adapters: SWE-agent 0.x and 1.x print the same tools differently)."""
+    agent = session.source.agent or session.source.format
+    version = session.source.version
+    return f"{agent} {version}" if version else agent
 
 
 def plan_prefix(session: Session, cut: int) -> list[PlannedCall]:

@@ -250,6 +250,27 @@ def test_swe_agent_tool_call_id_lists_and_orphans(tmp_path: Path) -> None:
     )
 
 
+def test_swe_agent_reused_call_ids_are_renamed_and_their_results_follow(tmp_path: Path) -> None:
+    # Demonstrations reuse ids (the real marshmallow-1867 one does, four times).
+    data = raw(SWE_1X)
+    history = data["history"]
+    calls = [i for i, entry in enumerate(history) if entry.get("tool_calls")]
+    first, second = calls[0], calls[1]
+    reused = history[first]["tool_calls"][0]["id"]
+    history[second]["tool_calls"][0]["id"] = reused
+    history[second + 1]["tool_call_ids"] = [reused]
+    path = tmp_path / "reused.traj"
+    path.write_text(json.dumps(data))
+    session, report = one(SweAgentImporter(), path)
+    call_ids = [call.id for message in session.messages for call in message.tool_calls]
+    assert len(call_ids) == len(set(call_ids))
+    assert f"{reused}~2" in call_ids
+    results = [m.tool_call_id for m in session.messages if m.role == "tool"]
+    assert results.count(reused) == 1 and results.count(f"{reused}~2") == 1
+    assert report.orphan_results == 0
+    assert any("was used before" in issue.message for issue in report.issues)
+
+
 # --------------------------------------------------------------------------- mini-swe-agent
 
 

@@ -342,3 +342,12 @@ def test_every_masked_token_holds_a_trigger_of_its_mask(mask: Mask) -> None:
     assert matched, "no case exercises this mask"
     for token in matched:
         assert any(trigger in token for trigger in mask.triggers), token
+
+
+def test_deidentified_recordings_compare_with_the_live_output_deidentified_alike() -> None:
+    recorded = 'author="Steven Loria",\nauthor_email="<EMAIL_3>",'
+    live = 'author="Steven Loria",\nauthor_email="sloria1@gmail.com",'
+    assert compare_outputs(recorded, live) is None
+    other = 'author="Steven Loria",\nauthor_email="nobody",'
+    mismatch = compare_outputs(recorded, other)
+    assert mismatch is not None and "line 2" in mismatch.detail

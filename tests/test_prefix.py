@@ -17,7 +17,7 @@ from understudy.jsonl import write_models
 from understudy.logging import configure_logging
 from understudy.replay.candidate import OpenAICandidate
 from understudy.replay.demo import BASH, EDITOR, make_repo
-from understudy.replay.prefix import plan_prefix, prefix_recipe, restore_prefix
+from understudy.replay.prefix import plan_prefix, prefix_recipe, restore_prefix, session_agent
 from understudy.replay.rundir import RunDir
 from understudy.replay.runner import RunSettings, run_to_dir
 from understudy.sandbox.config import SandboxConfig
@@ -25,7 +25,7 @@ from understudy.sandbox.docker import DockerSandbox
 from understudy.sandbox.engine import docker_client
 from understudy.sandbox.envbuilder import EnvBuilder
 from understudy.testing import ChatRequest, ScriptedServer, ScriptedTurn
-from understudy.tools.adapters import is_read_only
+from understudy.tools.adapters import find_adapter, is_read_only, normalize_agent
 from understudy.trajectory import (
     EnvSpec,
     Message,
@@ -212,6 +212,27 @@ def test_only_calls_known_to_leave_the_sandbox_alone_are_read_only() -> None:
     assert not is_read_only("open", {"path": "a.py"}, "swe-agent")
     assert not is_read_only("open", {"path": "a.py"})  # unknown meaning outside SWE-agent
     assert not is_read_only("deploy", {"target": "staging"})
+
+
+@pytest.mark.parametrize(
+    ("logged", "harness"),
+    [
+        ("0.x (legacy)", "sweagent0x"),
+        ("0.7.0", "sweagent0x"),
+        ("1.x", "sweagent"),
+        (None, "sweagent"),
+    ],
+)
+def test_a_sessions_tools_follow_its_harness_version(logged: str | None, harness: str) -> None:
+    # SWE-agent 0.x and 1.x print the same tools differently: the version picks the adapters.
+    from understudy.replay.importers.swe_agent import SweAgentImporter
+    from understudy.trajectory import SourceInfo
+
+    source = SourceInfo(format=SweAgentImporter.name, agent="swe-agent", version=logged)
+    session = Session(id="s", source=source, messages=[Message(role="user", content="go")])
+    agent = session_agent(session)
+    assert normalize_agent(agent) == harness
+    assert find_adapter("open", agent) is not None
 
 
 def test_the_recipe_follows_what_is_reexecuted(repo: Path) -> None:

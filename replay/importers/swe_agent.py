@@ -318,6 +318,9 @@ class _TrajReader:
         self.commands: dict[str, _Command] = {}
         self.documented: list[_Command] = []
         self.calls: dict[str, ToolCall] = {}
+        self.reused_ids: dict[str, str] = {}
+        """A call id used by more than one call (demonstrations reuse them) -> the id its latest
+        call was given, which the results that follow name."""
         self.step_of_call: dict[str, _Step] = {}
 
     # -- the session
@@ -417,6 +420,7 @@ class _TrajReader:
         calls = openai_tool_calls(
             entry.get("tool_calls"), where, self.warn, lambda position: f"{where}-call-{position}"
         )
+        calls = [self._unique(call, where) for call in calls]
         action = as_text(entry.get("action"))
         pending: ToolCall | None = None
         if not calls:
@@ -438,6 +442,22 @@ class _TrajReader:
                 self.calls[call.id] = call
                 self.step_of_call[call.id] = step
         return pending
+
+    def _unique(self, call: ToolCall, where: str) -> ToolCall:
+        """``call``, renamed when an earlier call had its id: each result must name one call,
+        or replay would compare a call with another one's output."""
+        if call.id not in self.calls:
+            self.reused_ids.pop(call.id, None)
+            return call
+        number = 2
+        while f"{call.id}~{number}" in self.calls:
+            number += 1
+        renamed = call.model_copy(update={"id": f"{call.id}~{number}"})
+        self.reused_ids[call.id] = renamed.id
+        self.warn(
+            f"{where}.tool_calls", f"call id {call.id!r} was used before; renamed {renamed.id!r}"
+        )
+        return renamed
 
     def _synthetic_call(self, call_id: str, command_text: str) -> ToolCall:
         text = command_text.strip()
@@ -471,7 +491,8 @@ class _TrajReader:
             return
         if len(ids) > 1:
             meta = {**meta, "tool_call_ids": ids}
-        for call_id in ids:
+        for logged_id in ids:
+            call_id = self.reused_ids.get(logged_id, logged_id)
             call = self.calls.get(call_id)
             if call is None:
                 warn_unknown_call(self.report, self.path, call_id, f"{where}.tool_call_ids")

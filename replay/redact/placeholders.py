@@ -21,6 +21,18 @@ _PLACEHOLDER_NAMES = {kind: kind.upper() for kind in KINDS}
 _KIND_OF_NAME = {name: kind for kind, name in _PLACEHOLDER_NAMES.items()}
 _PLACEHOLDER = re.compile(r"<(" + "|".join(_PLACEHOLDER_NAMES.values()) + r")_(\d+)>")
 
+
+def has_placeholder(text: str) -> bool:
+    """Whether ``text`` holds a placeholder of a redacted value (``<EMAIL_1>``)."""
+    return "<" in text and _PLACEHOLDER.search(text) is not None
+
+
+def unnumbered(text: str) -> str:
+    """``text`` with each placeholder's number dropped (``<EMAIL_1>`` -> ``<EMAIL>``): what two
+    texts redacted apart can be compared by, since each numbers its values on its own."""
+    return _PLACEHOLDER.sub(lambda match: f"<{match.group(1)}>", text)
+
+
 _MEMO_MAX_CHARS = 256
 """Strings up to this length are memoised per session (ids, names, paths repeat a lot)."""
 

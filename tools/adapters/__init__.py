@@ -96,6 +96,9 @@ __all__ = [
 
 _AGENT_ALIASES = {"inspectai": "inspect", "swe": "sweagent", "mini": "minisweagent"}
 
+_LEADING_ALIASES = {"inspectai": "inspect", "sweagent0": "sweagent0x"}
+"""Leading words that name a known agent in other words: any ``SWE-agent 0.N`` is 0.x."""
+
 
 @functools.lru_cache(maxsize=256)  # asked on every tool call, with a handful of distinct names
 def normalize_agent(agent: str) -> str:
@@ -117,7 +120,7 @@ def normalize_agent(agent: str) -> str:
     }
     if key in known:
         return key
-    leading = {**{name: name for name in known}, "inspectai": "inspect"}
+    leading = {**{name: name for name in known}, **_LEADING_ALIASES}
     for end in range(len(words) - 1, 0, -1):
         found = leading.get("".join(words[:end]))
         if found is not None:
