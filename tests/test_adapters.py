@@ -33,6 +33,7 @@ from understudy.tools.adapters.shell import (
     codex_function_output,
     mini_swe_agent_observation,
 )
+from understudy.tools.adapters.windowed import SweAgentLegacyAdapter, SweAgentLegacyBashAdapter
 from understudy.tools.base import CanonicalCall, ToolOutcome
 from understudy.tools.common import validate_arguments
 
@@ -165,8 +166,14 @@ def test_imported_samples_get_their_agents_adapters() -> None:
     [inspect_agent] = {session_agent(s) for s in sessions if s.source.format == "inspect"}
     assert inspect_agent.startswith("inspect_ai (")  # the importer's decorated name
     assert resolved[("inspect", "bash")] == {InspectShellAdapter}
-    assert resolved[("swe-agent", "bash")] == {SweAgentBashAdapter}
-    assert resolved[("swe-agent", "submit")] == {SweAgentSearchAdapter}
+    # SWE-agent 1.x and legacy 0.x sessions each get their version's bash.
+    assert resolved[("swe-agent", "bash")] == {SweAgentBashAdapter, SweAgentLegacyBashAdapter}
+    for session in sessions:
+        if session.source.format == "swe-agent":
+            legacy = (session.source.version or "").startswith("0.")
+            expected = SweAgentLegacyBashAdapter if legacy else SweAgentBashAdapter
+            assert type(find_adapter("bash", session_agent(session))) is expected
+    assert resolved[("swe-agent", "submit")] == {SweAgentSearchAdapter, SweAgentLegacyAdapter}
     assert resolved[("mini-swe-agent", "bash")] == {MiniSweAgentBashAdapter}
     assert resolved[("claude-code", "Bash")] == {ClaudeBashAdapter}
     assert resolved[("claude-code", "Edit")] == {ClaudeEditAdapter}
