@@ -10,12 +10,18 @@ Before a session's environment is built (for ``run`` and ``fidelity``), :class:`
   (:mod:`understudy.sandbox.repo_source`), so the env builder clones the mirror;
 * resolves ``commit: HEAD`` to a commit (:mod:`understudy.sandbox.head_commit`): the last one
   at or before the session's first timestamp, else the newest one most consistent with the
-  files the log shows.
+  files the log shows;
+* with ``workspace="auto"`` (the default of ``run`` and ``fidelity``), builds the workspace
+  from the log instead (:mod:`understudy.replay.workspace`) when the repository cannot be had
+  (not named, or its URL not reachable and no mirror given) and the log shows files to build
+  it from; ``workspace="log"`` always does, ``workspace="repo"`` never does (the errors above).
 
 What it decided is the record kept in ``rollout.meta["env"]`` and in the fidelity result:
 ``source``, ``url`` (as logged), ``mirror`` (the rule used), ``commit``, ``chosen_by``
 (``given``, ``session_time``, ``log_consistency``, ``newest`` or ``default_branch``) and ``row``
-(the ``--envs`` row that set the environment, see :mod:`understudy.replay.env_rows`).
+(the ``--envs`` row that set the environment, see :mod:`understudy.replay.env_rows`); a
+workspace from the log is recorded as ``source: "log"`` and ``workspace`` (its
+:class:`~understudy.replay.workspace.WorkspaceCoverage`, with the reason it was used).
 """
 
 from __future__ import annotations
@@ -23,15 +29,29 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
+from typing import Any, Literal
+
+import git
 
 from understudy.errors import EnvBuildError
+from understudy.logging import get_logger
 from understudy.replay.tree_evidence import tree_evidence
+from understudy.replay.workspace import log_workspace
+from understudy.sandbox.envspec import git_reason
 from understudy.sandbox.head_commit import History
 from understudy.sandbox.repo_source import MirrorRule, apply_mirrors
-from understudy.trajectory import RepoSpec, Session
+from understudy.trajectory import EnvSpec, RepoSpec, Session
 
-__all__ = ["EnvResolver", "resolve_env"]
+__all__ = ["WORKSPACE_MODES", "EnvResolver", "WorkspaceMode", "resolve_env"]
+
+log = get_logger("replay.env_resolution")
+
+WorkspaceMode = Literal["auto", "log", "repo"]
+"""Where a session's files come from: its repository when it can be had, else its log
+(``auto``); always its log (``log``); only its repository (``repo``)."""
+WORKSPACE_MODES: tuple[WorkspaceMode, ...] = ("auto", "log", "repo")
+PROBE_TIMEOUT_S = 30
+"""Most seconds asking a remote repository whether it answers."""
 
 ENVS_HINT = (
     "pass --envs FILE with a row for it, e.g. "
@@ -44,17 +64,26 @@ MIRROR_HINT = (
 )
 
 
-def resolve_env(session: Session, mirrors: list[MirrorRule]) -> tuple[Session, dict[str, Any]]:
-    """``session`` with its repository's source and commit resolved, and the record of how."""
+def resolve_env(
+    session: Session, mirrors: list[MirrorRule], workspace: WorkspaceMode = "repo"
+) -> tuple[Session, dict[str, Any]]:
+    """``session`` with its repository's source and commit resolved (or its workspace rebuilt
+    from the log, see the module docstring), and the record of how."""
     record: dict[str, Any] = {}
     if "env_row" in session.meta:
         record["row"] = session.meta["env_row"]
+    if workspace == "log":
+        return _from_log(session, record, "asked for (--workspace log)", force=True)
     repo = session.env.repo
     if repo is None:
+        if workspace == "auto" and session.env.image is None and tree_evidence(session):
+            return _from_log(session, record, "the log names no repository or image")
         _check_workspace(session)
         return session, record
     if not (repo.url or repo.path):
         known = f" (the log names only the branch {repo.branch!r})" if repo.branch else ""
+        if workspace == "auto":
+            return _from_log(session, record, f"its repository is not known{known}")
         raise EnvBuildError(
             f"session {session.id}: its repository is not known{known}; "
             + ENVS_HINT.replace("{id}", session.id)
@@ -65,6 +94,11 @@ def resolve_env(session: Session, mirrors: list[MirrorRule]) -> tuple[Session, d
         record["url"] = repo.url
         if rule is not None:
             record["mirror"] = rule.given
+        elif workspace == "auto":
+            unreachable = _unreachable(source)
+            if unreachable is not None:
+                reason = f"cannot reach {source}: {unreachable}"
+                return _from_log(session, record, reason)
     record["source"] = source
     commit, chosen_by = _commit(session, repo, source)
     record.update(commit=commit, chosen_by=chosen_by)
@@ -77,6 +111,48 @@ def resolve_env(session: Session, mirrors: list[MirrorRule]) -> tuple[Session, d
     )
     env = session.env.model_copy(update={"repo": resolved})
     return session.model_copy(update={"env": env}), record
+
+
+def _from_log(
+    session: Session, record: dict[str, Any], reason: str, force: bool = False
+) -> tuple[Session, dict[str, Any]]:
+    """``session`` in the workspace its log shows (no repository, no setup); without
+    ``force``, a log that shows no file is the error it would have been without it."""
+    files, coverage = log_workspace(session)
+    if coverage.empty and not force:
+        raise EnvBuildError(
+            f"session {session.id}: {reason}, and the log shows no file to rebuild its "
+            "workspace from; " + ENVS_HINT.replace("{id}", session.id)
+        )
+    coverage.reason = reason
+    log.warning(
+        "using the workspace rebuilt from the log",
+        session=session.id,
+        reason=reason,
+        coverage=coverage.summary(),
+    )
+    env = EnvSpec(
+        image=session.env.image, workdir=session.env.workdir, env=session.env.env, files=files
+    )
+    record.update(source="log", workspace=coverage.model_dump())
+    return session.model_copy(update={"env": env}), record
+
+
+def _unreachable(url: str) -> str | None:
+    """Why the repository at ``url`` does not answer, or None when it does (or is local)."""
+    if "://" not in url:
+        return None
+    try:
+        git.cmd.Git().ls_remote(
+            "--exit-code",
+            url,
+            "HEAD",
+            env={"GIT_TERMINAL_PROMPT": "0"},
+            kill_after_timeout=PROBE_TIMEOUT_S,
+        )
+    except git.exc.GitCommandError as exc:
+        return git_reason(exc)
+    return None
 
 
 def _check_workspace(session: Session) -> None:
@@ -123,6 +199,8 @@ class EnvResolver:
 
     mirrors: list[MirrorRule] = field(default_factory=list)
     """The ``--repo-mirror`` rules, in order."""
+    workspace: WorkspaceMode = "repo"
+    """Where sessions' files come from (see :data:`WorkspaceMode`)."""
     _done: dict[str, tuple[Session, dict[str, Any]] | EnvBuildError] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -134,7 +212,7 @@ class EnvResolver:
             if session.id not in self._done:
                 try:
                     self._done[session.id] = await asyncio.to_thread(
-                        resolve_env, session, self.mirrors
+                        resolve_env, session, self.mirrors, self.workspace
                     )
                 except EnvBuildError as exc:
                     self._done[session.id] = exc

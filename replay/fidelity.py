@@ -26,9 +26,10 @@ from understudy.logging import get_logger
 from understudy.protocols import Sandbox
 from understudy.replay.candidate import OriginalCandidate
 from understudy.replay.cuts import user_turn_cuts
-from understudy.replay.env_resolution import EnvResolver
+from understudy.replay.env_resolution import EnvResolver, WorkspaceMode
 from understudy.replay.loop import LoopLimits, run_rollout
 from understudy.replay.prefix import DETAIL_LIMIT, judge_live_result, session_agent
+from understudy.replay.workspace_guard import WorkspaceGuard
 from understudy.sandbox.backend_config import BackendConfig, EnvBuilds
 from understudy.sandbox.backends import BackendName, run_backend
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
@@ -74,6 +75,9 @@ class FidelitySettings(BaseModel):
     repo_mirrors: list[str] = Field(default_factory=list)
     """``--repo-mirror`` rules (``URL=PATH``, see :mod:`understudy.sandbox.repo_source`):
     where repositories are cloned from instead of the URLs the logs name."""
+    workspace: WorkspaceMode = "auto"
+    """Where sessions' files come from: the repository, else a workspace rebuilt from the log
+    (``auto``); always the log (``log``); only the repository (``repo``)."""
 
 
 class CallMismatch(BaseModel):
@@ -112,7 +116,11 @@ class SessionFidelity(BaseModel):
     """Why the replay could not be done (or finished): env build, sandbox failure."""
     env: dict[str, Any] = Field(default_factory=dict)
     """How the environment was resolved: clone source, commit and how it was chosen, the
-    ``--envs`` row that set it (see :mod:`understudy.replay.env_resolution`)."""
+    ``--envs`` row that set it, or the coverage of a workspace rebuilt from the log
+    (``workspace``; see :mod:`understudy.replay.env_resolution`)."""
+    unknown_content: int = 0
+    """Calls served from the recording because they touch content a workspace rebuilt from the
+    log does not hold (not compared)."""
 
 
 async def session_fidelity(
@@ -123,7 +131,7 @@ async def session_fidelity(
     resolver: EnvResolver | None = None,
 ) -> SessionFidelity:
     """Replay ``session`` with its own recorded turns and live tools; compare the outputs."""
-    resolver = resolver or EnvResolver(parse_mirror_rules(settings.repo_mirrors))
+    resolver = resolver or _resolver(settings)
     record: dict[str, Any] = {"row": session.meta["env_row"]} if "env_row" in session.meta else {}
     backend = backend or run_backend(settings.backend)
     builder = builder or backend.builder(
@@ -144,7 +152,7 @@ async def session_fidelity(
             disk_limit=settings.disk_limit,
         )
         async with backend.started(config) as sandbox:
-            produced, error = await _replay(session, sandbox, settings)
+            produced, error = await _replay(session, sandbox, settings, record)
     except (EnvBuildError, ImageNotFoundError, SandboxError) as failure:
         log.warning("fidelity replay failed", session=session.id, error=str(failure))
         return SessionFidelity(
@@ -153,6 +161,9 @@ async def session_fidelity(
     result = compare_replay(session, produced)
     result.error = error
     result.env = record
+    result.unknown_content = sum(
+        "workspace" in message.meta.get("diagnostics", {}) for message in produced
+    )
     log.info(
         "session fidelity",
         session=session.id,
@@ -163,16 +174,23 @@ async def session_fidelity(
     return result
 
 
+def _resolver(settings: FidelitySettings) -> EnvResolver:
+    return EnvResolver(parse_mirror_rules(settings.repo_mirrors), settings.workspace)
+
+
 async def _replay(
-    session: Session, sandbox: Sandbox, settings: FidelitySettings
+    session: Session, sandbox: Sandbox, settings: FidelitySettings, record: dict[str, Any]
 ) -> tuple[list[Message], str | None]:
     """The messages produced by playing the recording back; an error that stopped it, if any."""
+    agent = session_agent(session)
+    workspace = record.get("workspace")
     router = ToolRouter(
         session.tools,
         ReplayStore(session.messages),
         sandbox,
         ToolPolicy.parse(settings.tools or "live"),
-        agent=session_agent(session),
+        agent=agent,
+        guard=WorkspaceGuard.of(workspace, session.env.workdir, agent).check if workspace else None,
     )
     candidate = OriginalCandidate(session)
     turns = sum(message.role == "assistant" for message in session.messages)
@@ -251,7 +269,7 @@ async def measure_fidelity(
         sandbox_root=settings.sandbox_root,
     )
     slots = asyncio.Semaphore(settings.sandboxes)
-    resolver = EnvResolver(parse_mirror_rules(settings.repo_mirrors))
+    resolver = _resolver(settings)
 
     async def one(session: Session) -> SessionFidelity:
         async with slots:

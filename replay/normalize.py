@@ -24,6 +24,7 @@ outputs of a megabyte; :class:`OutputMismatch` says where the two sides part.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Final, NamedTuple
@@ -265,7 +266,20 @@ def compare_tool_results(recorded: Message, live: Message) -> OutputMismatch | N
             reason="error flag differs",
             detail=f"recorded is_error={recorded.is_error}, live is_error={live.is_error}",
         )
-    return compare_outputs(recorded.content, live.content)
+    return compare_outputs(recorded.content, _as_recorded(recorded, live.content))
+
+
+def _as_recorded(recorded: Message, live: str) -> str:
+    """The live text as the importer kept the recorded one: a Codex ``{"output", "metadata"}``
+    result was recorded as its ``output`` (``meta["output_format"] == "json"``)."""
+    if recorded.meta.get("output_format") != "json" or not live.lstrip().startswith("{"):
+        return live
+    try:
+        parsed = json.loads(live)
+    except ValueError:
+        return live
+    output = parsed.get("output") if isinstance(parsed, dict) else None
+    return output if isinstance(output, str) else live
 
 
 def _describe_difference(recorded: str, live: str) -> str:

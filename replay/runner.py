@@ -27,11 +27,12 @@ from understudy.errors import EnvBuildError, ImageNotFoundError, SandboxError
 from understudy.logging import get_logger
 from understudy.protocols import Candidate, CandidateReply, Sandbox, SeedableCandidate
 from understudy.replay.cuts import CutMode, choose_cuts
-from understudy.replay.env_resolution import EnvResolver
+from understudy.replay.env_resolution import EnvResolver, WorkspaceMode
 from understudy.replay.loop import LoopLimits, failure_kind, new_rollout, run_rollout
 from understudy.replay.prefix import PrefixErrors, describe_call, needs_prefix, session_agent
 from understudy.replay.prefix_snapshot import PrefixSnapshot, snapshot_prefix
 from understudy.replay.rundir import RolloutKey, RunDir
+from understudy.replay.workspace_guard import WorkspaceGuard
 from understudy.sandbox.backends import BackendName, run_backend
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.repo_source import parse_mirror_rules
@@ -104,6 +105,9 @@ class RunSettings(BaseModel):
     repo_mirrors: list[str] = Field(default_factory=list)
     """``--repo-mirror`` rules (``URL=PATH``, see :mod:`understudy.sandbox.repo_source`):
     where repositories are cloned from instead of the URLs the logs name."""
+    workspace: WorkspaceMode = "auto"
+    """Where sessions' files come from: the repository, else a workspace rebuilt from the log
+    (``auto``); always the log (``log``); only the repository (``repo``)."""
 
 
 class _Limited:
@@ -153,7 +157,7 @@ class Runner:
             settings.allow_base_image,
             sandbox_root=settings.sandbox_root,
         )
-        self.resolver = EnvResolver(parse_mirror_rules(settings.repo_mirrors))
+        self.resolver = EnvResolver(parse_mirror_rules(settings.repo_mirrors), settings.workspace)
         """Each session's clone source and commit (see :mod:`understudy.replay.env_resolution`)."""
         self._model_slots = asyncio.Semaphore(settings.model_concurrency)
         self._sandbox_slots = asyncio.Semaphore(settings.sandboxes)
@@ -233,7 +237,8 @@ class Runner:
         config = config.model_copy(update={"read_only_root": self.settings.read_only_root})
         async with self.backend.started(config) as sandbox:
             ready_s = time.monotonic() - started
-            rollout = await self._play(session, cut, sample, candidate, sandbox)
+            guard = _workspace_guard(session, cut, env_record)
+            rollout = await self._play(session, cut, sample, candidate, sandbox, guard)
         rollout.timing["env_s"] = round(ready_s - (prefix.seconds if prefix else 0.0), 4)
         rollout.meta["sandbox_user"] = env.user
         if env_record:
@@ -249,6 +254,7 @@ class Runner:
         sample: int,
         candidate: _Limited,
         sandbox: Sandbox,
+        guard: WorkspaceGuard | None = None,
     ) -> Rollout:
         """The candidate's rollout in ``sandbox``, with the files it left changed."""
         router = ToolRouter(
@@ -257,10 +263,25 @@ class Runner:
             sandbox,
             self.policy,
             agent=session_agent(session),
+            guard=guard.check if guard else None,
         )
         rollout = await run_rollout(session, cut, sample, candidate, router, self.settings.limits)
         await _record_changes(rollout, sandbox)
         return rollout
+
+
+def _workspace_guard(
+    session: Session, cut: int, env_record: dict[str, Any]
+) -> WorkspaceGuard | None:
+    """For a workspace rebuilt from the log, what it lacks once the prefix wrote its files."""
+    workspace = env_record.get("workspace")
+    if not workspace:
+        return None
+    guard = WorkspaceGuard.of(workspace, session.env.workdir, session_agent(session))
+    for message in session.messages[:cut]:
+        for call in message.tool_calls:
+            guard.check(call)
+    return guard
 
 
 async def _record_changes(rollout: Rollout, sandbox: Sandbox) -> None:

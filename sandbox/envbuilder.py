@@ -2,9 +2,9 @@
 
 The image is the session's own image when the engine has it, else the base image; the repository
 is checked out on the host with GitPython (at ``commit``, with ``patch`` applied), copied to
-``workdir`` with its ``.git``, the ``setup`` commands run in a hardened sandbox (no network), and
-the result is committed as ``understudy/env:<hash>``. A second build of the same spec on the same
-base is a cache hit.
+``workdir`` with its ``.git``, the spec's ``files`` written, the ``setup`` commands run in a
+hardened sandbox (no network), and the result is committed as ``understudy/env:<hash>``. A second
+build of the same spec on the same base is a cache hit.
 """
 
 from __future__ import annotations
@@ -24,7 +24,13 @@ from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.containers import commit_container, in_thread_to_completion
 from understudy.sandbox.docker import DockerSandbox
 from understudy.sandbox.engine import docker_client
-from understudy.sandbox.envspec import BuiltEnv, EnvBuilderBase, checkout_repo, run_setup
+from understudy.sandbox.envspec import (
+    BuiltEnv,
+    EnvBuilderBase,
+    checkout_repo,
+    pack_files,
+    run_setup,
+)
 from understudy.trajectory import EnvSpec
 
 __all__ = ["ENV_REPOSITORY", "BuiltEnv", "EnvBuilder", "checkout_repo"]
@@ -95,10 +101,17 @@ class EnvBuilder(EnvBuilderBase):
                 await in_thread_to_completion(checkout_repo, spec.repo, checkout)
                 archive = Path(scratch) / "repo.tar"
                 await in_thread_to_completion(_pack, checkout, archive)
+            files = None
+            if spec.files:
+                files = Path(scratch) / "files.tar"
+                await in_thread_to_completion(pack_files, spec.files, spec.workdir, files)
             async with await DockerSandbox.start(config) as sandbox:
                 if archive is not None:
                     self.progress(f"copying the repository to {spec.workdir}")
                     await in_thread_to_completion(_copy_in, sandbox.id, spec.workdir, archive)
+                if files is not None:
+                    self.progress(f"writing {len(spec.files)} file(s) and directories")
+                    await in_thread_to_completion(_copy_in, sandbox.id, "/", files)
                 await run_setup(sandbox, spec.setup, self.setup_timeout_s, self.progress)
                 self.progress(f"committing {tag}")
                 return await asyncio.to_thread(
@@ -132,4 +145,4 @@ def _pack(directory: Path, archive: Path) -> None:
 def _copy_in(container_id: str, workdir: str, archive: Path) -> None:
     with archive.open("rb") as data:
         if not docker_client().api.put_archive(container_id, workdir, data):
-            raise EnvBuildError(f"cannot copy the repository into {workdir}")
+            raise EnvBuildError(f"cannot copy {archive.name} into {workdir}")

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
+import posixpath
+import tarfile
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +26,7 @@ from pydantic import BaseModel
 
 from understudy.errors import EnvBuildError
 from understudy.protocols import Sandbox
-from understudy.trajectory import EnvSpec, RepoSpec
+from understudy.trajectory import EnvFile, EnvSpec, RepoSpec
 
 RECIPE_VERSION = 1
 """Part of every env hash: bump it when the way environments are built changes."""
@@ -57,6 +60,9 @@ def spec_hash(spec: EnvSpec, base_id: str, head: str | None) -> str:
     """Hash of everything that decides an environment's content: the spec, the id of what it is
     built on, and (see :func:`local_head`) the HEAD of an unpinned local repository."""
     described = spec.model_dump(mode="json")
+    if not spec.files:
+        # Specs without files hash as they did before files existed: their images stay cached.
+        del described["files"]
     if spec.repo is not None and spec.repo.path is not None and (spec.repo.commit or head):
         # A commit names its content wherever the repository lives, so clones of one
         # repository (the demo's, rebuilt in a new directory on each run) share one image.
@@ -136,6 +142,39 @@ def git_reason(exc: git.exc.GitCommandError) -> str:
     stderr = str(exc.stderr or "").strip().removeprefix("stderr:").strip(" '\n")
     lines = [line for line in stderr.splitlines() if not line.startswith("Cloning into")]
     return "\n".join(lines) or str(exc)
+
+
+def file_path(file: EnvFile, workdir: str) -> str:
+    """Where ``file`` goes: its absolute path, or its path under ``workdir``."""
+    return posixpath.normpath(posixpath.join(workdir, file.path))
+
+
+def pack_files(files: list[EnvFile], workdir: str, archive: Path) -> None:
+    """Tar ``files`` with their paths from ``/``, owned by root, for the engine to unpack at
+    ``/`` (directories first, so that each file's parents exist with the usual modes)."""
+    with tarfile.open(archive, "w") as tar:
+        for file in sorted(files, key=lambda f: (not f.directory, f.path)):
+            info = tarfile.TarInfo(file_path(file, workdir).lstrip("/"))
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            if file.directory:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+                continue
+            data = file.content.encode()
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+
+
+def write_files(files: list[EnvFile], workdir: str, host_path: Callable[[str], Path]) -> None:
+    """Write ``files`` where ``host_path`` puts each path of the environment (local backend)."""
+    for file in files:
+        target = host_path(file_path(file, workdir))
+        if file.directory:
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(file.content)
 
 
 async def run_setup(

@@ -6,7 +6,8 @@ The local backend's counterparts of :class:`~understudy.sandbox.envbuilder.EnvBu
 :class:`LocalEnvBuilder` turns an EnvSpec into a directory that
 :meth:`LocalSandbox.start <understudy.sandbox.local.LocalSandbox.start>` copies: a sandbox root
 with the repository checked out at ``workdir`` inside it (``/workspace`` ->
-``<dir>/workspace``, at ``commit``, ``patch`` applied, with its ``.git``) and the ``setup``
+``<dir>/workspace``, at ``commit``, ``patch`` applied, with its ``.git``), the spec's ``files``
+written and the ``setup``
 commands run there, **on this machine, as this user**. It is cached under
 ``<cache>/local-envs/<hash16>`` by the same spec hash as env images (a second build is a cache
 hit) and published by one rename, so that an interrupted build leaves no half environment. A
@@ -32,7 +33,13 @@ from understudy.errors import ImageNotFoundError
 from understudy.logging import get_logger
 from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.containers import in_thread_to_completion
-from understudy.sandbox.envspec import BuiltEnv, EnvBuilderBase, checkout_repo, run_setup
+from understudy.sandbox.envspec import (
+    BuiltEnv,
+    EnvBuilderBase,
+    checkout_repo,
+    run_setup,
+    write_files,
+)
 from understudy.sandbox.local import LocalSandbox
 from understudy.sandbox.local_files import TAKE_OVER, carried_state, local_cache_dir
 from understudy.sandbox.snapshots import CachedPrefix, PrefixBuild, PrefixKey
@@ -91,6 +98,14 @@ class LocalEnvBuilder(EnvBuilderBase):
                 self.progress(f"checking out {spec.repo.url or spec.repo.path}")
                 workdir = LocalSandbox.host_path(staging, spec.workdir)
                 await in_thread_to_completion(checkout_repo, spec.repo, workdir)
+            if spec.files:
+                self.progress(f"writing {len(spec.files)} file(s) and directories")
+                await in_thread_to_completion(
+                    write_files,
+                    spec.files,
+                    spec.workdir,
+                    lambda path: LocalSandbox.host_path(staging, path),
+                )
             if spec.setup:
                 log.warning(
                     "setup commands run on this machine, not isolated", commands=len(spec.setup)

@@ -372,6 +372,7 @@ TRANSLATIONS: list[tuple[str, str | None, dict[str, Any], CanonicalCall]] = [
                 "command": "python3 /SWE-agent__test-repo/tests/missing_colon.py",
                 "timeout": 30.0,
                 "persistent": True,
+                "terminal": {"columns": 80, "rows": 24},  # SWE-ReX's pexpect terminal
                 "probe": OPEN_FILE_PROBE,  # the footer's open file
             },
         ),

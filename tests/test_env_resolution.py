@@ -464,12 +464,16 @@ def test_a_session_without_a_workspace_is_reported_apart_with_what_to_pass(
     sessions_file = tmp_path / "sessions.jsonl"
     with sessions_file.open("w") as handle:
         write_models(handle, load_sessions(SWE_AGENT / "legacy-test-repo-i1.traj"))
-    result = CliRunner().invoke(
-        app, ["fidelity", str(sessions_file), "--json", "--run-id", run_id, "--sandbox", "docker"]
-    )
+    command = ["fidelity", str(sessions_file), "--json", "--run-id", run_id, "--sandbox", "docker"]
+    result = CliRunner().invoke(app, [*command, "--workspace", "repo"])
     document = json.loads(result.stdout[result.stdout.index("{") :])
     assert document["overall"]["errors"] == 1 and document["overall"]["compared"] == 0
     assert "--envs" in document["sessions"][0]["error"]
+    # By default its workspace is rebuilt from what the log shows instead.
+    result = CliRunner().invoke(app, command)
+    document = json.loads(result.stdout[result.stdout.index("{") :])
+    assert document["overall"]["errors"] == 0
+    assert document["sessions"][0]["env"]["source"] == "log"
     read_back = list(read_models(sessions_file, Session))
     assert read_back[0].source.instance_id is None
 

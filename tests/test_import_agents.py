@@ -148,6 +148,8 @@ def test_swe_agent_1x() -> None:
     assert session.env.repo.url == config["env"]["repo"]["github_url"]
     assert session.env.repo.commit == config["env"]["repo"]["base_commit"]
     assert session.env.image == config["env"]["deployment"]["image"]
+    # The variables the harness exported in its shell come along.
+    assert session.env.env == {"WINDOW": "100", "OVERLAP": "2"}
     assert session.env.workdir == data["trajectory"][0]["state"]["working_dir"]
     assert session.meta["submission"] == data["info"]["submission"]
     assert session.task == data["history"][1]["content"]

@@ -18,6 +18,7 @@ from understudy.errors import ToolCallError
 from understudy.protocols import Sandbox
 from understudy.replay.importers import import_paths
 from understudy.replay.normalize import compare_outputs
+from understudy.replay.prefix import session_agent
 from understudy.tools import get_tool
 from understudy.tools.adapters import describe_call, find_adapter, is_read_only, normalize_agent
 from understudy.tools.adapters.describers import (
@@ -45,6 +46,8 @@ MARSHMALLOW_BUNDLE = SHARED / "repos" / "marshmallow-code__marshmallow.bundle"
 MARSHMALLOW_COMMIT = "bfd2593d4b416122e30cdefe0c72d322ef471611"
 LEGACY = "SWE-agent 0.x"
 """The agent of a 0.x log (the importer names both versions ``swe-agent``)."""
+DEV = "swe-agent 1.x dev"
+"""The agent of a log of a 1.x development version (the last step is not in its history)."""
 
 DOCKER_ONLY = pytest.mark.parametrize("backend", [pytest.param("docker", marks=pytest.mark.docker)])
 
@@ -144,6 +147,13 @@ def logged_calls(path: Path) -> list[tuple[str, dict[str, Any], str]]:
     return [(c.name, c.arguments, str(r)) for c, r in zip(calls, results, strict=True)]
 
 
+def logged_agent(path: Path) -> str:
+    """The agent whose adapters replay the log's calls (as ``run`` and ``fidelity`` pick it)."""
+    ((_, session),) = import_paths([path])
+    assert isinstance(session, Session)
+    return session_agent(session)
+
+
 async def commit_repo(sandbox: Sandbox, files: dict[str, str], executable: tuple[str, ...]) -> None:
     """A git repository at the sandbox's workdir holding ``files``, committed."""
     for path, text in files.items():
@@ -184,7 +194,10 @@ async def test_swe_agent_1x_test_repo_session(sandbox_factory: SandboxFactory) -
     )
     calls = logged_calls(LOGS / "sweagenttestrepo-1c2844.traj")
     assert [name for name, _, _ in calls] == ["find_file", "open", "edit", "bash", "submit"]
-    await assert_replayed(sandbox, calls, "swe-agent")
+    # A development version: its history lacks the submit step, whose bare observation is
+    # recovered from the trajectory (no state footer).
+    assert logged_agent(LOGS / "sweagenttestrepo-1c2844.traj") == DEV
+    await assert_replayed(sandbox, calls, DEV)
 
 
 def marshmallow_fields(tmp_path: Path) -> str:
@@ -233,9 +246,9 @@ async def test_marshmallow_edits_with_the_lint_rejection(
     replayed = calls[:-1]
     await assert_replayed(sandbox, replayed, agent)
     assert (await sandbox.exec("rm reproduce.py")).exit_code == 0
-    submit = await serve(sandbox, "submit", {}, agent)
-    logged_diff = calls[-1][2].split("\n(Open file:")[0]
-    assert compare_outputs(logged_diff, submit.content) is None
+    submit = await serve(sandbox, "submit", {}, logged_agent(path))
+    # 0.x: the diff alone; 1.0.0's history: the diff, then the state footer.
+    assert compare_outputs(calls[-1][2], submit.content) is None, submit.content
 
 
 @DOCKER_ONLY
@@ -315,3 +328,112 @@ def test_a_probe_reads_state_apart_from_the_output() -> None:
     assert script.endswith("\n(exit $__us_command_status)")  # the command's exit code stays
     assert split_probe(f"a\nb\n\n{PROBE_MARK}/w/a.py") == ("a\nb\n", "/w/a.py")
     assert split_probe("killed by a timeout") == ("killed by a timeout", None)
+
+
+# -- SWE-agent 1.x's terminal ----------------------------------------------------------------------
+
+LS_FILES = [
+    "AUTHORS.rst",
+    "CHANGELOG.rst",
+    "CODE_OF_CONDUCT.md",
+    "CONTRIBUTING.rst",
+    "LICENSE",
+    "MANIFEST.in",
+    "NOTICE",
+    "README.rst",
+    "RELEASING.md",
+    "azure-pipelines.yml",
+    "pyproject.toml",
+    "reproduce.py",
+    "setup.cfg",
+    "setup.py",
+    "tox.ini",
+]
+LS_DIRS = ("docs", "examples", "performance", "src", "tests")
+
+
+@DOCKER_ONLY
+@pytest.mark.docker
+async def test_ls_prints_columns_on_swe_agent_1x_terminal(sandbox_factory: SandboxFactory) -> None:
+    # marshmallow-1867-function-calling.traj, message 9: SWE-ReX's 80-column terminal.
+    path = SHARED / "trajectories" / "swe-agent" / "marshmallow-1867-function-calling.traj"
+    if not path.exists():
+        pytest.skip(f"{path} is not here (../shared is beside the checkout in CI)")
+    ((name, arguments, logged),) = [c for c in logged_calls(path) if c[1] == {"command": "ls -F"}]
+    sandbox = await sandbox_factory.start(workdir="/testbed")
+    for file in LS_FILES:
+        await sandbox.write_file(file, b"x\n")
+    for folder in LS_DIRS:
+        await sandbox.write_file(f"{folder}/.keep", b"")
+    await serve(sandbox, "open", {"path": "reproduce.py"}, "swe-agent")
+    live = await serve(sandbox, name, arguments, "swe-agent")
+    assert compare_outputs(logged, live.content) is None, live.content
+    assert live.meta["exit_code"] == 0 and live.meta["probe"] == "/testbed/reproduce.py"
+    # 0.x ran its commands without a terminal: one name a line.
+    legacy = await serve(sandbox, "bash", {"command": "ls -F"}, LEGACY)
+    assert legacy.content.startswith("AUTHORS.rst\nCHANGELOG.rst\n")
+
+
+@DOCKER_ONLY
+@pytest.mark.docker
+async def test_swe_agent_1x_terminal_keeps_state_status_and_order(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    sandbox = await sandbox_factory.start(workdir="/repo")
+    script = (
+        "mkdir -p sub && cd sub && export ANSWER=42; "
+        "test -t 0 && test -t 1 && test -t 2 && echo tty; stty size; "
+        "python3 -c 'import sys; print(1); print(2, file=sys.stderr); print(3)'; "
+        "printf '\\033[31mred\\033[0m\\n'; exit_with() { return $1; }; exit_with 3"
+    )
+    shown = await serve(sandbox, "bash", {"command": script}, "swe-agent")
+    assert shown.meta["exit_code"] == 3
+    assert shown.content == (
+        "tty\n24 80\n1\n2\n3\nred\n(Open file: n/a)\n(Current directory: /repo/sub)\nbash-$"
+    )
+    again = await serve(sandbox, "bash", {"command": 'echo "$ANSWER"; exit_with 0'}, "swe-agent")
+    assert again.content.startswith("42\n(Open file: n/a)\n(Current directory: /repo/sub)")
+    assert again.meta["exit_code"] == 0
+    # A command that reads its input waits on the terminal, as in SWE-agent, until its timeout;
+    # the timeout stops the terminal's relay too.
+    terminal = {"columns": 80, "rows": 24}
+    waiting = await get_tool("shell").run(
+        {"command": "read line", "timeout": 2, "persistent": True, "terminal": terminal}, sandbox
+    )
+    assert waiting.meta["timed_out"]
+    after = await serve(sandbox, "bash", {"command": "echo $ANSWER; pwd"}, "swe-agent")
+    assert after.content.startswith("42\n/repo/sub\n(Open file: n/a)")
+    relays = await sandbox.exec("grep -l '[T]IOCSCTTY' /proc/[0-9]*/cmdline")
+    assert relays.output.strip() == "", relays.output  # no relay left running
+
+
+@DOCKER_ONLY
+@pytest.mark.docker
+async def test_submit_shows_the_diff_as_each_version_logged_it(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    sandbox = await sandbox_factory.start(workdir="/repo")
+    # Nothing changed yet: 1.0.0 shows the no-output sentence, the others an empty diff.
+    await commit_repo(sandbox, {"a.py": "x = 1\n"}, ())
+    footer = "\n(Open file: /repo/a.py)\n(Current directory: /repo)\nbash-$"
+    await serve(sandbox, "open", {"path": "a.py"}, "swe-agent")
+    empty = await serve(sandbox, "submit", {}, "swe-agent")
+    assert empty.content == f"Your command ran successfully and did not produce any output.{footer}"
+    assert (await serve(sandbox, "submit", {}, DEV)).content == "\n"
+    await sandbox.write_file("a.py", b"x = 2\n")
+    released = await serve(sandbox, "submit", {}, "swe-agent")
+    assert released.content.startswith("\ndiff --git a/a.py b/a.py\n")
+    assert released.content.endswith(f"-x = 1\n+x = 2\n{footer}")  # the diff's newline kept
+    assert (await serve(sandbox, "submit", {}, DEV)).content == released.content[: -len(footer)]
+    legacy = await serve(sandbox, "submit", {}, LEGACY)
+    assert legacy.content == released.content[: -len(footer)]
+
+
+def test_the_log_names_the_version_whose_submit_form_it_holds() -> None:
+    assert normalize_agent(DEV) == "sweagent1xdev"
+    assert normalize_agent("swe-agent 1.x") == normalize_agent("swe-agent 1.0.1") == "sweagent"
+    path = SHARED / "trajectories" / "swe-agent" / "marshmallow-1867-function-calling.traj"
+    if not path.exists():
+        pytest.skip(f"{path} is not here (../shared is beside the checkout in CI)")
+    assert logged_agent(path) == "swe-agent 1.x"  # its history has the submit step
+    assert logged_calls(path)[-1][2].endswith("\n(Current directory: /testbed)\nbash-$")

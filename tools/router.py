@@ -10,12 +10,18 @@ its diagnostics in ``meta``: ``meta["diagnostics"]`` holds the chain and why eac
 (or, for a refused call, ``invalid``: unknown_tool, unparsable_arguments or invalid_arguments,
 and the ``reason``); an executed result also has ``duration_s`` and ``truncated`` (and
 ``exit_code`` from a shell), a replayed one ``recorded_call_id``.
+
+A ``guard`` (the workspace a log rebuilt, :mod:`understudy.replay.workspace_guard`) may say
+that a call touches content the sandbox does not hold: the live step then serves it from the
+recording instead, with the guard's reason as ``diagnostics["workspace"]`` (and runs it after
+all when nothing was recorded for it).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -39,6 +45,8 @@ from understudy.trajectory import Message, Provenance, ToolCall, ToolSpec
 log = get_logger("tools.router")
 
 Served = tuple[Provenance, ToolOutcome]
+Guard = Callable[[ToolCall], str | None]
+"""Why a call touches content the sandbox lacks, or None."""
 
 
 class ToolRouter:
@@ -52,6 +60,7 @@ class ToolRouter:
         policy: ToolPolicy | None = None,
         simulator: Simulator | None = None,
         agent: str | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self._agent = agent
         """The agent that wrote the log: picks its flavour of a shared tool name (``bash``)."""
@@ -64,6 +73,7 @@ class ToolRouter:
         self._sandbox = sandbox
         self._policy = policy or ToolPolicy()
         self._simulator = simulator
+        self._guard = guard
         self._tools: dict[str, Tool] = {}  # per rollout: tools may keep state (editor undo)
         self.stats: Counter[str] = Counter()
         """Counts by provenance (executed, replayed, ...), plus ``invalid`` and ``errors``."""
@@ -158,6 +168,12 @@ class ToolRouter:
         if adapter is None or canonical is None:
             diagnostics["live"] = "no live implementation (opaque tool)"
             return None
+        unknown = self._guard(call) if self._guard is not None else None
+        if unknown is not None:
+            diagnostics["workspace"] = unknown
+            replayed = self._replay(call, diagnostics)
+            if replayed is not None:
+                return replayed
         tool = self._tool(canonical.tool)
         if tool.needs_sandbox and self._sandbox is None:
             diagnostics["live"] = "no sandbox"

@@ -14,6 +14,12 @@ fresh in its working directory, as mini-swe-agent's did. The adapters choose, by
 A ``probe`` is a script run right after the command, in the same shell, to read state the
 command left (SWE-agent's open file, kept in a shell variable): its output goes to
 ``meta["probe"]``, not to the content, and the call's exit code stays the command's.
+
+With ``terminal`` (``{"columns": C, "rows": R}``) the command's stdin, stdout and stderr are a
+pseudo-terminal of that size, as for a harness that drove its bash through one (SWE-agent 1.x,
+through SWE-ReX's pexpect): ``ls`` prints columns, Python flushes each line, programs that check
+``isatty`` take their terminal branch, and a command that reads its input waits for it (until
+its timeout) instead of reading an empty stdin. See :func:`on_terminal`.
 """
 
 from __future__ import annotations
@@ -75,6 +81,16 @@ class ShellTool:
                 "description": "A script run after the command in the same shell; its output "
                 "is returned in meta['probe'], not in the content.",
             },
+            "terminal": {
+                "type": "object",
+                "properties": {
+                    "columns": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    "rows": {"type": "integer", "minimum": 1, "maximum": 1000},
+                },
+                "required": ["columns", "rows"],
+                "additionalProperties": False,
+                "description": "Run the command on a pseudo-terminal of this size.",
+            },
             "persistent": {
                 "type": "boolean",
                 "description": "Run in the sandbox's persistent shell, keeping the working "
@@ -104,6 +120,9 @@ class ShellTool:
         start_dir = sandbox_path(box, workdir or ".")
         persistent = bool(arguments.get("persistent"))
         probe: str | None = arguments.get("probe")
+        terminal: dict[str, int] | None = arguments.get("terminal")
+        if terminal is not None:
+            command = on_terminal(command, terminal["columns"], terminal["rows"])
         if probe is not None:
             command = with_probe(command, probe)
         result = await box.exec(command, timeout=timeout, workdir=workdir, persistent=persistent)
@@ -147,3 +166,93 @@ def split_probe(output: str) -> tuple[str, str | None]:
     """The command's output and the probe's (None when the probe never ran: a timeout)."""
     head, mark, tail = output.rpartition("\n" + PROBE_MARK)
     return (head, tail) if mark else (output, None)
+
+
+# A pseudo-terminal for one command, from python3 in the sandbox. The relay makes the terminal
+# the controlling terminal of a session of its own (so that the shell, a session leader, does not
+# take it as its own when it opens it, and is not hung up when it closes), sets its size, lets
+# output bytes through as written (no CR before LF), and writes "<tty path> <token>" to the FIFO
+# $1. Then it copies what the terminal prints to its stdout until the line "\x1e<token>\x1e"
+# comes through, which the shell writes once the command has ended: everything the command
+# printed is then out, before the shell goes on. It ends too, once what is printed is out, when
+# the shell that started it is gone (a command that ran ``exit``).
+_TERMINAL_RELAY = r"""
+import fcntl, os, select, struct, sys, termios
+fifo, columns, rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+parent = os.getppid()
+try:
+    os.setsid()
+    master, tty = os.openpty()
+    fcntl.ioctl(tty, termios.TIOCSCTTY, 0)
+    fcntl.ioctl(tty, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    mode = termios.tcgetattr(tty)
+    mode[1] &= ~termios.OPOST
+    mode[3] &= ~(termios.ECHO | termios.ECHONL)
+    termios.tcsetattr(tty, termios.TCSANOW, mode)
+    token = os.urandom(8).hex()
+    said = os.ttyname(tty) + " " + token + "\n"
+except OSError:
+    said = token = "\n"
+with open(fifo, "w") as out:
+    out.write(said)
+if token == said:
+    sys.exit(1)
+end = ("\x1e" + token + "\x1e").encode()
+pending = b""
+def emit(data):
+    while data:
+        data = data[os.write(1, data):]
+while True:
+    gone = os.getppid() != parent
+    if not select.select([master], [], [], 0 if gone else 0.5)[0]:
+        if gone:
+            break
+        continue
+    try:
+        data = os.read(master, 65536)
+    except OSError:
+        break
+    pending += data
+    at = pending.find(end)
+    if at >= 0:
+        pending = pending[:at]
+        break
+    keep = len(pending) - len(end) + 1
+    if keep > 0:
+        emit(pending[:keep])
+        pending = pending[keep:]
+emit(pending)
+"""
+
+
+def on_terminal(command: str, columns: int, rows: int) -> str:
+    """``command`` run in the calling shell (its directory and variables carry over) with a
+    pseudo-terminal of ``columns`` x ``rows`` as stdin, stdout and stderr, exiting as it did.
+
+    Where the sandbox has no python3, the command runs as it would without a terminal. The
+    command ends on a line of its own, so a trailing comment or here-doc stays whole.
+    """
+    relay = shlex.quote(_TERMINAL_RELAY)
+    return (
+        "__us_tty= __us_tty_end= __us_tty_relay=\n"
+        "if command -v python3 >/dev/null 2>&1; then\n"
+        '__us_tty_fifo=$(mktemp -u "${TMPDIR:-/tmp}/understudy-tty.XXXXXXXX")\n'
+        'mkfifo -m 600 "$__us_tty_fifo" 2>/dev/null\n'
+        "{ python3 -c "
+        f'{relay} "$__us_tty_fifo" {int(columns)} {int(rows)} </dev/null & }} 2>/dev/null\n'
+        "__us_tty_relay=$!\n"
+        'read -r -t 10 __us_tty __us_tty_end <>"$__us_tty_fifo" 2>/dev/null\n'
+        'rm -f "$__us_tty_fifo"\n'
+        "fi\n"
+        "{ :\n"
+        f"{command}\n"
+        '} <"${__us_tty:-/dev/stdin}" >"${__us_tty:-/dev/stdout}" 2>&1\n'
+        "__us_tty_status=$?\n"
+        'if [ -n "$__us_tty_end" ]; then\n'
+        'printf \'\\036%s\\036\' "$__us_tty_end" >"$__us_tty"\n'
+        'wait "$__us_tty_relay" 2>/dev/null\n'
+        'elif [ -n "${__us_tty_relay:-}" ]; then kill "$__us_tty_relay" 2>/dev/null\n'
+        "fi\n"
+        "unset __us_tty __us_tty_end __us_tty_fifo __us_tty_relay\n"
+        "(exit $__us_tty_status)"
+    )

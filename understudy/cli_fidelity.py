@@ -27,6 +27,7 @@ from understudy.cli_sandbox import (
     RepoMirrorOption,
     SandboxOption,
     SandboxRootOption,
+    WorkspaceOption,
     environment_options,
     sandbox_settings,
 )
@@ -64,6 +65,7 @@ def fidelity(
     allow_base_image: AllowBaseImageOption = False,
     envs: EnvsOption = None,
     repo_mirror: RepoMirrorOption = None,
+    workspace: WorkspaceOption = "auto",
 ) -> None:
     """Measure environment fidelity: how many recorded tool outputs a live replay gives back.
 
@@ -72,7 +74,8 @@ def fidelity(
     one after masking timestamps, ids and temp paths. A low fidelity means that rollouts of
     those sessions see a different world than the original model did. Sessions whose
     environment cannot be built are reported apart; --envs and --repo-mirror say where their
-    code lives, and each result records the commit used and how it was chosen. The exit code
+    code lives, and each result records the commit used and how it was chosen (or, without a
+    repository, the coverage of the workspace rebuilt from the log, see --workspace). The exit code
     is 0 whatever the fidelity, 1 only for unreadable input.
     """
     sessions, mirrors = environment_options(load_sessions(sessions_files), envs, repo_mirror)
@@ -82,7 +85,9 @@ def fidelity(
         tools=tools,
         sandboxes=sandboxes,
         timeout_s=timeout,
-        **sandbox_settings(sandbox, sandbox_root, read_only_root, disk_limit, allow_base_image),
+        **sandbox_settings(
+            sandbox, sandbox_root, read_only_root, disk_limit, allow_base_image, workspace
+        ),
     )
     with Progress(*Progress.get_default_columns(), console=console(stderr=True)) as bar:
         task = bar.add_task("replaying sessions", total=len(sessions))
@@ -120,6 +125,15 @@ def _print_fidelity(results: list[SessionFidelity], summary: dict[str, Any], out
     for entry in summary["top_reasons"]:
         hit = ", ".join(f"{tool} {count}" for tool, count in entry["tools"].items())
         out.print(f"  {entry['reason']}: {entry['count']} ({hit})")
+    for result in results:
+        workspace = result.env.get("workspace")
+        if workspace:
+            out.print(
+                f"{result.session_id}: workspace rebuilt from the log ({workspace['reason']}): "
+                f"{len(workspace['full'])} file(s) in full, {len(workspace['partial'])} in part, "
+                f"{len(workspace['names'])} by name only; {result.unknown_content} call(s) "
+                "touching unknown content served from the recording"
+            )
 
 
 def _top_reason(result: SessionFidelity) -> str:

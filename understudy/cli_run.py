@@ -27,6 +27,7 @@ from understudy.cli_sandbox import (
     RepoMirrorOption,
     SandboxOption,
     SandboxRootOption,
+    WorkspaceOption,
     choose_sandbox,
     environment_options,
     sandbox_settings,
@@ -247,6 +248,7 @@ def run(
     allow_base_image: AllowBaseImageOption = False,
     envs: EnvsOption = None,
     repo_mirror: RepoMirrorOption = None,
+    workspace: WorkspaceOption = "auto",
     max_error_rate: Annotated[
         float,
         typer.Option(
@@ -289,7 +291,9 @@ def run(
         prefix_state=not no_prefix_state,
         prefix_errors=prefix_errors.value,
         repo_mirrors=mirrors,
-        **sandbox_settings(sandbox, sandbox_root, read_only_root, disk_limit, allow_base_image),
+        **sandbox_settings(
+            sandbox, sandbox_root, read_only_root, disk_limit, allow_base_image, workspace
+        ),
     )
     if original:
         candidate_for: CandidateFactory = OriginalCandidate

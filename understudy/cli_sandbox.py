@@ -1,6 +1,6 @@
 """The sandbox options of the commands that run sessions (run, fidelity; demo uses auto):
 ``--sandbox``, ``--sandbox-root``, ``--read-only-root`` and ``--disk-limit``; and where their
-code lives: ``--envs`` and ``--repo-mirror``."""
+code lives: ``--envs``, ``--repo-mirror`` and ``--workspace``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.text import Text
 
 from understudy.cli_common import console
 from understudy.errors import ConfigError
+from understudy.replay.env_resolution import WORKSPACE_MODES, WorkspaceMode
 from understudy.replay.env_rows import load_env_rows
 from understudy.sandbox.backends import backend_names, check_backend_name, run_backend
 from understudy.sandbox.config import SandboxConfig
@@ -92,6 +93,18 @@ EnvsOption = Annotated[Path | None, typer.Option("--envs", metavar="FILE", help=
 RepoMirrorOption = Annotated[
     list[str] | None, typer.Option("--repo-mirror", metavar="URL=PATH", help=REPO_MIRROR_HELP)
 ]
+WORKSPACE_HELP = (
+    "Where a session's files come from: 'auto' (default) its repository, or, when none can be "
+    "had (not named, not reachable, no --repo-mirror), a workspace rebuilt from the log: the "
+    "files it shows in full as they were before the session changed them, the directories it "
+    "lists (files it shows in part or by name are left out, and calls reading them are served "
+    "from the recording); 'log' always that workspace; 'repo' only the repository. Each rollout "
+    "and fidelity result records the workspace's coverage."
+)
+WorkspaceOption = Annotated[
+    str,
+    typer.Option("--workspace", metavar="[" + "|".join(WORKSPACE_MODES) + "]", help=WORKSPACE_HELP),
+]
 """The options as ``run`` and ``fidelity`` declare them (one declaration for both)."""
 
 
@@ -143,9 +156,11 @@ def sandbox_settings(
     read_only_root: bool,
     disk_limit: str | None,
     allow_base_image: bool,
+    workspace: str = "auto",
 ) -> dict[str, Any]:
     """The sandbox settings of ``run`` and ``fidelity`` from their options: the backend chosen
     (:func:`choose_sandbox`) and the options checked against it, before any work starts."""
+    mode = workspace_mode(workspace)
     backend = choose_sandbox(sandbox)
     check_sandbox_options(backend, read_only_root, disk_limit)
     return {
@@ -154,7 +169,16 @@ def sandbox_settings(
         "sandbox_root": sandbox_root,
         "read_only_root": read_only_root,
         "disk_limit": disk_limit,
+        "workspace": mode,
     }
+
+
+def workspace_mode(value: str) -> WorkspaceMode:
+    """The value of ``--workspace`` (else a usage error naming the choices)."""
+    for mode in WORKSPACE_MODES:
+        if value == mode:
+            return mode
+    raise typer.BadParameter(f"--workspace {value!r}: choose one of {', '.join(WORKSPACE_MODES)}")
 
 
 def environment_options(

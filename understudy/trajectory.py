@@ -107,6 +107,17 @@ class RepoSpec(_Model):
     """A unified diff applied after checkout."""
 
 
+class EnvFile(_Model):
+    """A file (or directory) written into an environment when it is built."""
+
+    path: str
+    """Absolute path inside the environment (relative: under ``workdir``)."""
+    content: str = ""
+    """The file's text (nothing for a directory)."""
+    directory: bool = False
+    """A directory to create rather than a file."""
+
+
 class EnvSpec(_Model):
     """The task environment a session ran in."""
 
@@ -120,6 +131,9 @@ class EnvSpec(_Model):
     """Shell commands run (in order, in ``workdir``) after the repository is in place."""
     env: dict[str, str] = Field(default_factory=dict)
     """Environment variables for every command."""
+    files: list[EnvFile] = Field(default_factory=list)
+    """Files written after the repository is in place and before ``setup`` (e.g. a workspace
+    rebuilt from the log, see :mod:`understudy.replay.workspace`)."""
 
 
 class SourceInfo(_Model):

@@ -20,9 +20,10 @@ holding one session. How it maps onto a :class:`~understudy.trajectory.Session`:
   is that call's observation and becomes a ``role="tool"`` message.
 * ``trajectory[]`` steps line up with the assistant actions of ``history``: their
   ``execution_time`` becomes ``meta.duration_s`` and ``state`` ``meta.state`` of the result.
-  Steps the history lacks (1.x does not write the final ``submit`` step to ``history``) are
-  recovered from ``trajectory[]`` (``meta.recovered_from``), as is the observation of a last
-  action that has no following user entry.
+  Steps the history lacks (0.x and the 1.x development versions before 1.0.0 did not write the
+  final ``submit`` step to ``history``) are recovered from ``trajectory[]``
+  (``meta.recovered_from``), as is the observation of a last action that has no following user
+  entry.
 * Tool specs: parsed from the command documentation the log carries
   (``replay_config.agent.tools.command_docs`` in 1.x, the ``COMMANDS:`` section of the legacy
   system prompt); tools called but not documented are inferred from the calls
@@ -36,6 +37,10 @@ holding one session. How it maps onto a :class:`~understudy.trajectory.Session`:
   SWE-bench image name, else a file name ending in one (``..marshmallow-code__marshmallow-1867``).
 * ``Session.meta``: ``submission`` and ``exit_status`` (from ``info``), ``model_stats``,
   ``usage`` (``tokens_sent``/``tokens_received``), the rest of ``info`` and the problem statement.
+* Version (``SourceInfo.version``): ``info.swe_agent_version``, else ``0.x (legacy)`` without a
+  ``replay_config``, ``1.x dev`` for a 1.x log whose last step had to be recovered (its
+  ``submit`` observation is then the bare one of ``trajectory[]``, without the state footer
+  that 1.0.0's history adds), else ``1.x``.
 * Model: ``replay_config.agent.model.name``; legacy files do not record it, except through the
   run directory's name (``<model>__<data>__<config>__t-...``), which is used when present.
 """
@@ -322,6 +327,8 @@ class _TrajReader:
         """A call id used by more than one call (demonstrations reuse them) -> the id its latest
         call was given, which the results that follow name."""
         self.step_of_call: dict[str, _Step] = {}
+        self.history_lacks_last_step = False
+        """The last step (its observation at least) came from ``trajectory[]``."""
 
     # -- the session
 
@@ -347,7 +354,9 @@ class _TrajReader:
         tools = infer_tool_specs(self.messages, known=tools)
         model = self._model()
         version = as_text(self.info.get("swe_agent_version")) or (
-            "1.x" if self.config else "0.x (legacy)"
+            ("1.x dev" if self.history_lacks_last_step else "1.x")
+            if self.config
+            else "0.x (legacy)"
         )
         problem = as_object(self.config.get("problem_statement"))
         env = self._env(trajectory or [])
@@ -542,6 +551,7 @@ class _TrajReader:
                 continue
             self._recover_step(number, raw_step)
         if missing:
+            self.history_lacks_last_step = True
             self.warn(
                 "trajectory",
                 f"{len(missing)} step(s) missing from history[] were recovered from trajectory[]",
@@ -562,6 +572,7 @@ class _TrajReader:
         self, step: _Step, raw: dict[str, Any], observation: str, number: int
     ) -> None:
         calls = self.messages[step.message_index].tool_calls
+        self.history_lacks_last_step = True
         meta = {"recovered_from": f"trajectory[{number}].observation"}
         for call in calls:
             self.messages.append(tool_result(call.id, observation, name=call.name, meta=dict(meta)))
@@ -625,7 +636,13 @@ class _TrajReader:
         deployment = as_object(env_config.get("deployment"))
         image = as_text(deployment.get("image"))
         setup = [cmd for cmd in as_list(env_config.get("post_startup_commands")) if as_text(cmd)]
-        spec = EnvSpec(image=image, repo=repo, setup=setup)
+        # The harness exported these in its shell (a pager setting decides whether `git diff`
+        # waits for a key on the terminal that SWE-agent 1.x commands run on).
+        variables = as_object(
+            as_object(as_object(self.config.get("agent")).get("tools")).get("env_variables")
+        )
+        env = {name: str(value) for name, value in variables.items() if value is not None}
+        spec = EnvSpec(image=image, repo=repo, setup=setup, env=env)
         for raw in trajectory:
             state = as_object(raw).get("state")
             if isinstance(state, str):

@@ -21,7 +21,8 @@ Adapter table (logged name -> canonical tool; S = persistent shell):
 logged name (harness)                      canonical     rendering
 =========================================  ============  ====================================
 bash (default; {command} or inspect {cmd})  shell (S)     output as is
-bash (agent swe-agent)                     shell (S)     + (Open file)/(Current directory)
+bash (agent swe-agent)                     shell (S)     + (Open file)/(Current directory);
+                                                         run on an 80x24 terminal
 bash (agent mini-swe-agent)                shell         <returncode>/<output>
 bash, python (agent inspect)               shell         output; non-zero exit is an error
 Bash (Claude Code)                         shell (S)     trimmed; "Exit code N" on failure
@@ -34,7 +35,7 @@ Write (Claude Code)                        write_file    "File created successfu
 Read (Claude Code)                         read_file     N→ lines + system reminder
 Grep, Glob (Claude Code)                   shell         Found N files / paths
 find_file, search_dir, search_file         shell (S)     SWE-agent output + footer
-submit (agent swe-agent)                   shell (S)     the diff
+submit (agent swe-agent)                   shell (S)     the diff + footer (1.x dev: the diff)
 open, goto, scroll_*, create, edit          shell (S)     SWE-agent 1.x tools + footer
   (agent swe-agent)
 bash, open, ..., edit, find_file, ...,      shell (S)     SWE-agent 0.x commands, output as

@@ -8,7 +8,8 @@
 - Claude Code ``Glob`` becomes a bash ``globstar`` loop over the pattern (``**`` recursive,
   ``{a,b}`` alternatives), regular files only, most recently modified first, at most 100.
 - SWE-agent ``find_file``, ``search_dir``, ``search_file`` (with a file) and ``submit`` become
-  the shell scripts of SWE-agent's tool bundles, rendered with SWE-agent's state footer.
+  the shell scripts of SWE-agent's tool bundles, rendered with SWE-agent's state footer (but
+  ``submit`` of the 1.x development versions: the diff alone).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from understudy.tools.adapters.base import get_bool, get_int, get_str, with_meta
 from understudy.tools.adapters.describers import describe_code_search, describe_no_effect
 from understudy.tools.adapters.facts import CallFacts
 from understudy.tools.adapters.shell import (
+    SWE_AGENT_FOOTER,
     ShellAdapter,
     claude_error,
     swe_agent_observation,
+    swe_agent_open_file,
     with_open_file_probe,
 )
 from understudy.tools.base import CanonicalCall, ToolOutcome
@@ -228,11 +231,21 @@ class SweAgentSearchAdapter(CodeSearchAdapter):
     ``search_file`` without ``file`` searches SWE-agent's open file, which no canonical tool
     knows: such a call cannot be translated. ``submit`` (``git add -A && git diff --cached``) is
     only found with ``agent="swe-agent"``: the name means other things to other harnesses.
+
+    ``submit`` shows the diff after a blank line. SWE-agent 1.0.0 and later write the submit
+    step's observation to the history through ``next_step_template`` like any other, so there
+    it is followed by the state footer (``submit_footer``); the 1.x development versions before
+    it left the last step out of the history, so such a log holds the bare observation of its
+    trajectory (the importer names their version ``1.x dev``: agent ``swe-agent 1.x dev``).
     """
 
     names: tuple[str, ...] = ("find_file", "search_dir", "search_file", "submit")
     stateful_shell: bool = True
     default_timeout_s: ClassVar[float | None] = 30.0
+
+    def __init__(self, *, submit_footer: bool = True) -> None:
+        self.submit_footer = submit_footer
+        """Whether ``submit``'s diff is followed by the state footer."""
 
     def translate(self, name: str, arguments: dict[str, Any]) -> CanonicalCall:
         return with_open_file_probe(self._script(name, arguments))
@@ -272,9 +285,21 @@ class SweAgentSearchAdapter(CodeSearchAdapter):
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if outcome.meta.get("error_type"):
             return outcome
-        if name == "submit":  # the diff alone, after a blank line, as both 0.x and 1.x logged it
-            return with_meta(outcome, "\n" + outcome.content)
+        if name == "submit":
+            return with_meta(outcome, self._submitted(outcome))
         return with_meta(outcome, swe_agent_observation(outcome.content, outcome))
+
+    def _submitted(self, outcome: ToolOutcome) -> str:
+        """The diff after a blank line, as the submission was shown; with the footer, kept
+        whole (``next_step_template`` took the observation as it was)."""
+        if not self.submit_footer:
+            return "\n" + outcome.content
+        if not outcome.content.strip():
+            return swe_agent_observation("", outcome)
+        footer = SWE_AGENT_FOOTER.format(
+            open_file=swe_agent_open_file(outcome), cwd=outcome.meta.get("cwd", "")
+        )
+        return "\n" + outcome.content + footer
 
 
 def _find_file_script(file_name: str, directory: str) -> str:

@@ -21,6 +21,7 @@ Each renders the result the way its harness showed it to the model:
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, ClassVar
 
 from understudy.errors import InvalidToolArgumentsError
@@ -127,7 +128,12 @@ class BashAdapter(ShellAdapter):
 
 
 class SweAgentBashAdapter(ShellAdapter):
-    """SWE-agent 1.x ``bash`` ``{command}``: a persistent shell, a state footer on every result.
+    """SWE-agent 1.x ``bash`` ``{command}``: a persistent shell on a terminal, a state footer on
+    every result.
+
+    SWE-agent 1.x ran bash on a pseudo-terminal (SWE-ReX drives it with pexpect), so commands
+    ran on one (:data:`SWE_REX_TERMINAL`: ``ls`` in columns, line-buffered Python); what they
+    printed reached the log without terminal escape sequences, which SWE-ReX removed.
 
     The footer's open file is that of SWE-agent's windowed viewer (``open``, ``create``, ...,
     see :mod:`~understudy.tools.adapters.windowed`), read from the shell after the command.
@@ -137,13 +143,20 @@ class SweAgentBashAdapter(ShellAdapter):
     stateful_shell: bool = True
     default_timeout_s: ClassVar[float | None] = 30.0
     """``execution_timeout`` of the logged SWE-agent configuration."""
+    on_terminal: ClassVar[bool] = True
+    """Commands run on SWE-ReX's terminal (:data:`SWE_REX_TERMINAL`), as 1.x ran them."""
 
     def translate(self, name: str, arguments: dict[str, Any]) -> CanonicalCall:
         command = get_str(arguments, "command", name)
         assert command is not None
-        return with_open_file_probe(self.shell_call(command))
+        translated = self.shell_call(command)
+        if self.on_terminal:
+            translated = on_swe_rex_terminal(translated)
+        return with_open_file_probe(translated)
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
+        if self.on_terminal:
+            outcome = with_meta(outcome, strip_terminal_codes(outcome.content))
         if _timed_out(outcome):
             command = arguments.get("command", "")
             observation = (
@@ -154,6 +167,25 @@ class SweAgentBashAdapter(ShellAdapter):
         else:
             observation = _output(outcome)
         return with_meta(outcome, swe_agent_observation(observation, outcome))
+
+
+SWE_REX_TERMINAL = {"columns": 80, "rows": 24}
+"""The pseudo-terminal SWE-agent 1.x ran its bash on: SWE-ReX spawns ``bash`` with pexpect, whose
+terminal is ptyprocess's default of 24 rows of 80 columns (and no ``TERM`` is set)."""
+_TERMINAL_CODES = re.compile(r"\x1B[@-_][0-?]*[ -/]*[@-~]")
+"""The escape sequences SWE-ReX removed from what its terminal printed (colours, cursor moves)."""
+
+
+def on_swe_rex_terminal(translated: CanonicalCall) -> CanonicalCall:
+    """A shell call run on SWE-ReX's terminal (:data:`SWE_REX_TERMINAL`)."""
+    return translated.model_copy(
+        update={"arguments": {**translated.arguments, "terminal": dict(SWE_REX_TERMINAL)}}
+    )
+
+
+def strip_terminal_codes(output: str) -> str:
+    """``output`` without terminal escape sequences, as SWE-ReX passed it on."""
+    return _TERMINAL_CODES.sub("", output)
 
 
 SWE_AGENT_FOOTER = "\n(Open file: {open_file})\n(Current directory: {cwd})\nbash-$"

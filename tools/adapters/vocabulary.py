@@ -88,12 +88,16 @@ ADAPTERS: dict[str, Adapter] = _by_name(
 )
 """The default adapter of every logged tool name."""
 
+_swe_agent_1x: dict[str, Adapter] = {
+    "bash": SweAgentBashAdapter(),
+    **_by_name(SweAgentWindowedAdapter()),
+}
+
 AGENT_ADAPTERS: dict[str, dict[str, Adapter]] = {
-    "sweagent": {
-        "bash": SweAgentBashAdapter(),
-        "submit": _swe_agent_search,
-        **_by_name(SweAgentWindowedAdapter()),
-    },
+    "sweagent": {**_swe_agent_1x, "submit": _swe_agent_search},
+    # A 1.x log whose history lacks the last step (the importer's version "1.x dev"): its
+    # submit observation is the bare one of the trajectory.
+    "sweagent1xdev": {**_swe_agent_1x, "submit": SweAgentSearchAdapter(submit_footer=False)},
     "sweagent0x": {
         "bash": SweAgentLegacyBashAdapter(),
         **_by_name(SweAgentLegacyAdapter()),

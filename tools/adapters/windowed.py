@@ -17,7 +17,8 @@ Every observation ends with the state footer, ``(Open file: ...)``, ``(Current d
 ``CURRENT_FILE``); a command with no output reads "Your command ran successfully and did not
 produce any output.". 0.x's ``next_step_template`` put the output before it exactly as printed
 (its last newline kept, hence the blank line the 0.x logs show before the footer); 1.x removed
-the last newline. ``submit`` shows the diff alone.
+the last newline. ``submit`` shows the diff alone, or in 1.x (from 1.0.0) the diff and the
+footer (see :class:`~understudy.tools.adapters.search.SweAgentSearchAdapter`).
 
 The 0.x adapters are the agent ``"SWE-agent 0.x"`` (normalized ``sweagent0x``), the 1.x ones the
 agent ``"swe-agent"``: nothing in a call tells the versions apart, so the session's agent must
@@ -186,7 +187,10 @@ class SweAgentWindowedAdapter(SweAgentCommandAdapter):
 
 
 class SweAgentLegacyBashAdapter(SweAgentBashAdapter):
-    """SWE-agent 0.x ``bash`` (any other command line): the 0.x observation and footer."""
+    """SWE-agent 0.x ``bash`` (any other command line): the 0.x observation and footer. 0.x ran
+    its commands without a terminal."""
+
+    on_terminal: ClassVar[bool] = False
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:
         if outcome.meta.get("timed_out") or outcome.meta.get("error_type"):
