@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC
+from pathlib import Path
 from typing import Any, Literal
 
 import git
@@ -94,11 +95,10 @@ def resolve_env(
         record["url"] = repo.url
         if rule is not None:
             record["mirror"] = rule.given
-        elif workspace == "auto":
-            unreachable = _unreachable(source)
-            if unreachable is not None:
-                reason = f"cannot reach {source}: {unreachable}"
-                return _from_log(session, record, reason)
+        # A mirror rule may cover a whole host without holding every repository on it.
+        unreachable = _unreachable(source) if workspace == "auto" else None
+        if unreachable is not None:
+            return _from_log(session, record, f"cannot reach {source}: {unreachable}")
     record["source"] = source
     commit, chosen_by = _commit(session, repo, source)
     record.update(commit=commit, chosen_by=chosen_by)
@@ -139,9 +139,9 @@ def _from_log(
 
 
 def _unreachable(url: str) -> str | None:
-    """Why the repository at ``url`` does not answer, or None when it does (or is local)."""
+    """Why the repository at ``url`` (or local path) does not answer, or None when it does."""
     if "://" not in url:
-        return None
+        return None if Path(url).exists() else "no such file or directory"
     try:
         git.cmd.Git().ls_remote(
             "--exit-code",

@@ -25,6 +25,7 @@ from understudy.replay.workspace import log_workspace
 from understudy.replay.workspace_guard import WorkspaceGuard
 from understudy.sandbox.envspec import spec_hash
 from understudy.sandbox.local_env import LocalEnvBuilder
+from understudy.sandbox.repo_source import parse_mirror_rules
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
@@ -134,6 +135,11 @@ def test_auto_uses_the_log_when_the_repository_cannot_be_had() -> None:
     codex = real("codex")[CODEX]
     _, record = resolve_env(codex, [], "auto")
     assert record["workspace"]["reason"].startswith("cannot reach https://github.com/")
+    # A mirror rule for the whole host that holds no copy of this repository: the log again.
+    rules = parse_mirror_rules([f"https://github.com/{{owner}}/{{name}}={SHARED}/repos/{{name}}"])
+    _, record = resolve_env(codex, rules, "auto")
+    assert record["mirror"] == rules[0].given
+    assert record["workspace"]["reason"].endswith("no such file or directory")
 
 
 def test_a_log_that_shows_no_file_keeps_the_error(tmp_path: Path) -> None:
