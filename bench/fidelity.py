@@ -6,10 +6,10 @@ folder), their repositories the git bundles in ../shared/repos, reached through
 ``--repo-mirror``, and their environments the rows of bench/data/swe-agent-envs.jsonl
 (``--envs``): the published SWE-bench row of marshmallow-1867, the same for the legacy
 demonstration of it (whose log names no repository), the test-repo logs at ``HEAD`` (resolved
-from what the logs show of the tree). The marshmallow rows set ``PYTHONPATH=src`` in place of the
-``pip install -e .`` the logged harness had done (the base image has no pip, and sandboxes no
-network). Sessions run on the base image (``--allow-base-image``): the SWE-bench images are not
-on this machine.
+from what the logs show of the tree). The marshmallow rows install the repository as the logged
+harness had (``pip_install: ["-e", ".[dev]"]``: wheels made on the host, installed with
+``--no-index`` in the build sandbox, which has no network). Sessions run on the base image
+(``--allow-base-image``): the SWE-bench images are not on this machine.
 
 Figures: per session the commit used and how it was chosen, compared, matched, fidelity and
 the reasons of the mismatches; overall fidelity; and the wall-clock seconds of the measurement.

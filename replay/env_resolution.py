@@ -19,7 +19,8 @@ Before a session's environment is built (for ``run`` and ``fidelity``), :class:`
 What it decided is the record kept in ``rollout.meta["env"]`` and in the fidelity result:
 ``source``, ``url`` (as logged), ``mirror`` (the rule used), ``commit``, ``chosen_by``
 (``given``, ``session_time``, ``log_consistency``, ``newest`` or ``default_branch``) and ``row``
-(the ``--envs`` row that set the environment, see :mod:`understudy.replay.env_rows`); a
+(the ``--envs`` row that set the environment, see :mod:`understudy.replay.env_rows`),
+``pip_install`` (the requirements installed at build time, when the row gives them); a
 workspace from the log is recorded as ``source: "log"`` and ``workspace`` (its
 :class:`~understudy.replay.workspace.WorkspaceCoverage`, with the reason it was used).
 """
@@ -38,6 +39,7 @@ from understudy.errors import EnvBuildError
 from understudy.logging import get_logger
 from understudy.replay.tree_evidence import tree_evidence
 from understudy.replay.workspace import log_workspace
+from understudy.sandbox.dependencies import pip_install_args
 from understudy.sandbox.envspec import git_reason
 from understudy.sandbox.head_commit import History
 from understudy.sandbox.repo_source import MirrorRule, apply_mirrors
@@ -73,6 +75,8 @@ def resolve_env(
     record: dict[str, Any] = {}
     if "env_row" in session.meta:
         record["row"] = session.meta["env_row"]
+    if pip_install_args(session.env):
+        record["pip_install"] = pip_install_args(session.env)
     if workspace == "log":
         return _from_log(session, record, "asked for (--workspace log)", force=True)
     repo = session.env.repo
@@ -134,6 +138,7 @@ def _from_log(
     env = EnvSpec(
         image=session.env.image, workdir=session.env.workdir, env=session.env.env, files=files
     )
+    record.pop("pip_install", None)  # a workspace from the log installs nothing
     record.update(source="log", workspace=coverage.model_dump())
     return session.model_copy(update={"env": env}), record
 

@@ -7,7 +7,7 @@ session id); a ``session`` row wins over an ``instance_id`` row, which wins over
 matching ``match`` row. Example::
 
     {"match": "legacy-*", "repo": "SWE-agent/test-repo", "commit": "HEAD", "workdir": "/repo"}
-    {"session": "s1", "path": "/srv/git/app", "commit": "4b1c0e2", "setup": ["pip install -e ."]}
+    {"session": "s1", "path": "/srv/git/app", "commit": "4b1c0e2", "pip_install": ["-e", "."]}
 
 Rows in the published SWE-bench dataset shape (``instance_id``, ``repo`` as owner/name,
 ``base_commit``, optional ``version``, ``environment_setup_commit``, ...) are taken as they are:
@@ -80,6 +80,10 @@ class EnvRow(BaseModel):
     """Shell commands run in ``workdir`` once the repository is in place."""
     env: dict[str, str] | None = None
     """Environment variables for every command."""
+    pip_install: list[str] | None = None
+    """Arguments of a ``pip install`` run in ``workdir`` when the environment is built, as the
+    logged harness installed the repository (``["-e", ".[dev]"]``): the host makes a wheelhouse
+    of the requirements, the sandbox installs from it with ``--no-index`` (no network)."""
     version: str | None = None
     """SWE-bench's version of the repository (recorded, not used)."""
     environment_setup_commit: str | None = None
@@ -117,6 +121,8 @@ class EnvRow(BaseModel):
             value = getattr(self, name)
             if value is not None:
                 update[name] = value
+        if self.pip_install is not None:
+            update["pip_install"] = self.pip_install
         return env.model_copy(update=update)
 
 

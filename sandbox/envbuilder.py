@@ -2,26 +2,35 @@
 
 The image is the session's own image when the engine has it, else the base image; the repository
 is checked out on the host with GitPython (at ``commit``, with ``patch`` applied), copied to
-``workdir`` with its ``.git``, the spec's ``files`` written, the ``setup`` commands run in a
-hardened sandbox (no network), and the result is committed as ``understudy/env:<hash>``. A second
-build of the same spec on the same base is a cache hit.
+``workdir`` with its ``.git``, the spec's ``files`` written, its ``pip_install`` requirements
+installed from a wheelhouse made on the host (:mod:`~understudy.sandbox.dependencies`), the
+``setup`` commands run in a hardened sandbox (no network), and the result is committed as
+``understudy/env:<hash>``. A second build of the same spec on the same base is a cache hit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker.errors
+import git
 
 from understudy.errors import EnvBuildError, ImageNotFoundError
 from understudy.logging import get_logger
 from understudy.sandbox import labels
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.containers import commit_container, in_thread_to_completion
+from understudy.sandbox.dependencies import (
+    SANDBOX_WHEELHOUSE,
+    install_in_sandbox,
+    pip_install_args,
+    wheelhouse,
+)
 from understudy.sandbox.docker import DockerSandbox
 from understudy.sandbox.engine import docker_client
 from understudy.sandbox.envspec import (
@@ -60,6 +69,7 @@ class EnvBuilder(EnvBuilderBase):
                 image_id = await self._build_image(spec, base, tag, env_hash)
             else:
                 log.debug("env cache hit", tag=tag)
+            installed = await asyncio.to_thread(_installed, tag)
         return BuiltEnv(
             image=tag,
             image_id=image_id,
@@ -67,6 +77,7 @@ class EnvBuilder(EnvBuilderBase):
             base_image=base,
             cached=cached,
             missing_image=spec.image if spec.image and base != spec.image else None,
+            installed=installed,
         )
 
     def _choose_base(self, spec: EnvSpec) -> tuple[str, str]:
@@ -94,13 +105,17 @@ class EnvBuilder(EnvBuilderBase):
     async def _build_image(self, spec: EnvSpec, base: str, tag: str, env_hash: str) -> str:
         config = SandboxConfig(image=base, workdir=spec.workdir, env=spec.env, run_id=self.run_id)
         with tempfile.TemporaryDirectory(prefix="understudy-env-") as scratch:
-            archive = None
+            archive = checkout = None
             if spec.repo is not None:
                 self.progress(f"checking out {spec.repo.url or spec.repo.path}")
                 checkout = Path(scratch) / "repo"
                 await in_thread_to_completion(checkout_repo, spec.repo, checkout)
                 archive = Path(scratch) / "repo.tar"
                 await in_thread_to_completion(_pack, checkout, archive)
+            wheels = None
+            if pip_install_args(spec):
+                wheels = Path(scratch) / "wheels.tar"
+                await in_thread_to_completion(self._pack_wheels, spec, checkout, wheels)
             files = None
             if spec.files:
                 files = Path(scratch) / "files.tar"
@@ -112,6 +127,13 @@ class EnvBuilder(EnvBuilderBase):
                 if files is not None:
                     self.progress(f"writing {len(spec.files)} file(s) and directories")
                     await in_thread_to_completion(_copy_in, sandbox.id, "/", files)
+                extra = {}
+                if wheels is not None:
+                    await in_thread_to_completion(_copy_in, sandbox.id, "/", wheels)
+                    installed = await install_in_sandbox(
+                        sandbox, spec, self.setup_timeout_s, self.progress
+                    )
+                    extra[labels.PIP_FREEZE] = json.dumps(installed)
                 await run_setup(sandbox, spec.setup, self.setup_timeout_s, self.progress)
                 self.progress(f"committing {tag}")
                 return await asyncio.to_thread(
@@ -119,8 +141,16 @@ class EnvBuilder(EnvBuilderBase):
                     docker_client().api,
                     sandbox.id,
                     tag,
-                    labels.env_image_labels(env_hash),
+                    labels.env_image_labels(env_hash, extra),
                 )
+
+    def _pack_wheels(self, spec: EnvSpec, checkout: Path | None, archive: Path) -> None:
+        """The host's wheelhouse for ``spec`` (see :mod:`~understudy.sandbox.dependencies`),
+        tarred to unpack at :data:`SANDBOX_WHEELHOUSE`."""
+        commit = git.Repo(checkout).head.commit.hexsha if checkout is not None else None
+        source = wheelhouse(spec, checkout, commit, self.progress)
+        with tarfile.open(archive, "w") as tar:
+            tar.add(source, arcname=SANDBOX_WHEELHOUSE.lstrip("/"), filter=_as_root)
 
 
 def _image_id(tag: str) -> str | None:
@@ -130,16 +160,22 @@ def _image_id(tag: str) -> str | None:
         return None
 
 
+def _installed(tag: str) -> list[str]:
+    """What the image's ``pip_install`` installed (its ``pip freeze`` label), else nothing."""
+    found = (docker_client().images.get(tag).labels or {}).get(labels.PIP_FREEZE)
+    return [str(line) for line in json.loads(found)] if found else []
+
+
+def _as_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
+
+
 def _pack(directory: Path, archive: Path) -> None:
     """Tar a directory's content, owned by root (the sandbox user)."""
-
-    def as_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
-        info.uid = info.gid = 0
-        info.uname = info.gname = "root"
-        return info
-
     with tarfile.open(archive, "w") as tar:
-        tar.add(directory, arcname=".", filter=as_root)
+        tar.add(directory, arcname=".", filter=_as_root)
 
 
 def _copy_in(container_id: str, workdir: str, archive: Path) -> None:

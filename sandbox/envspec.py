@@ -51,6 +51,9 @@ class BuiltEnv(BaseModel):
     missing_image: str | None = None
     """The session's declared image, when it was absent and the base image stood in for it
     (only with ``allow_base_image``; otherwise an absent image is an error)."""
+    installed: list[str] = []
+    """``pip freeze`` of the environment when its spec installed Python requirements
+    (``pip_install``), else empty."""
     user: str = "root"
     """Who commands run as in sandboxes started from it: the unprivileged ``understudy``
     (see :mod:`~understudy.sandbox.users`), the image's own user, or root."""
@@ -63,6 +66,8 @@ def spec_hash(spec: EnvSpec, base_id: str, head: str | None) -> str:
     if not spec.files:
         # Specs without files hash as they did before files existed: their images stay cached.
         del described["files"]
+    if not described.get("pip_install", True):
+        del described["pip_install"]
     if spec.repo is not None and spec.repo.path is not None and (spec.repo.commit or head):
         # A commit names its content wherever the repository lives, so clones of one
         # repository (the demo's, rebuilt in a new directory on each run) share one image.

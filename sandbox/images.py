@@ -36,9 +36,12 @@ BASE_PACKAGES = (
     "sed",
     "coreutils",
     "bash",
+    "python3-pip",
+    "python3-venv",
 )
 """Packages of the base image; the Dockerfile installs the same list (``python-is-python3``
-gives ``python``, which logs call as often as ``python3``)."""
+gives ``python``, which logs call as often as ``python3``; ``python3-pip`` gives ``pip``,
+which installs into the system Python: :data:`IMAGE_ENV` lets it past PEP 668)."""
 SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 REGISTRY_BASE = "debian:bookworm-slim"
@@ -52,9 +55,14 @@ def recipe_digest() -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
+IMAGE_ENV = {"PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+"""Environment of the base image (the Dockerfile sets the same): logged ``pip install`` commands
+install into Debian's "externally managed" Python, as they did in the logged images."""
+
 IMPORT_CHANGES = [
     f"LABEL {labels.MANAGED}=1 {labels.KIND}=base {labels.RECIPE}={recipe_digest()}",
-    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8",
+    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "
+    + " ".join(f"{name}={value}" for name, value in IMAGE_ENV.items()),
     'CMD ["sleep", "infinity"]',
 ]
 

@@ -37,6 +37,9 @@ RECIPE = "understudy.recipe"
 USER = "understudy.user"
 """On containers: ``name:uid:gid`` of the user its commands run as."""
 
+PIP_FREEZE = "understudy.pip-freeze"
+"""On an env image built with ``pip_install``: ``pip freeze`` in it, as a JSON list."""
+
 
 def _process_start_time(pid: int) -> str | None:
     """Start time of a process in clock ticks since boot, or None if it does not exist."""

@@ -29,10 +29,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from understudy.errors import ImageNotFoundError
+from understudy.errors import EnvBuildError, ImageNotFoundError
 from understudy.logging import get_logger
 from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.containers import in_thread_to_completion
+from understudy.sandbox.dependencies import pip_install_args
 from understudy.sandbox.envspec import (
     BuiltEnv,
     EnvBuilderBase,
@@ -61,6 +62,12 @@ class LocalEnvBuilder(EnvBuilderBase):
 
     async def build(self, spec: EnvSpec) -> BuiltEnv:
         """The directory for ``spec``, built if it is not cached yet."""
+        if pip_install_args(spec):
+            # Installing into this machine's own Python would change the host, not a sandbox.
+            raise EnvBuildError(
+                "pip_install is built into Docker images only; use the docker backend, or "
+                "drop the row's pip_install field for the local backend"
+            )
         if spec.image:
             if not self.allow_base_image:
                 raise ImageNotFoundError(

@@ -134,6 +134,10 @@ class EnvSpec(_Model):
     files: list[EnvFile] = Field(default_factory=list)
     """Files written after the repository is in place and before ``setup`` (e.g. a workspace
     rebuilt from the log, see :mod:`understudy.replay.workspace`)."""
+    pip_install: list[str] = Field(default_factory=list)
+    """Arguments of a ``pip install`` run in ``workdir`` at build time (``["-e", ".[dev]"]``),
+    as the logged harness installed the repository: the wheels are built on the host, the
+    sandbox stays without a network (see :mod:`understudy.sandbox.dependencies`)."""
 
 
 class SourceInfo(_Model):
