@@ -17,7 +17,7 @@ import os
 import shutil
 import uuid
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -91,6 +91,16 @@ def base_image() -> str:
 
 
 # -- run ids -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def built_images() -> Iterator[list[str]]:
+    """Tags to remove after the test."""
+    tags: list[str] = []
+    yield tags
+    for tag in tags:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client().images.remove(tag, force=True)
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,9 @@ real engine, with no package index (``PIP_NO_INDEX``) and no network in any sand
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import docker.errors
 import git
 import pytest
 
@@ -61,15 +58,6 @@ def no_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No package index for the host's pip, and a cache of wheelhouses of this test's own."""
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-
-
-@pytest.fixture
-def built_images() -> Iterator[list[str]]:
-    tags: list[str] = []
-    yield tags
-    for tag in tags:
-        with contextlib.suppress(docker.errors.ImageNotFound):
-            docker_client().images.remove(tag, force=True)
 
 
 def spec_for(repo: git.Repo, pip_install: list[str]) -> EnvSpec:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import docker.errors
 import git
 import pytest
 
@@ -41,16 +39,6 @@ def repo_fixture(tmp_path: Path) -> tuple[git.Repo, str, str]:
     first = commit_file(repository, "calc.py", "def add(a, b):\n    return a - b\n", "buggy")
     second = commit_file(repository, "later.txt", "added later\n", "second")
     return repository, first, second
-
-
-@pytest.fixture
-def built_images() -> Iterator[list[str]]:
-    """Tags to remove after the test."""
-    tags: list[str] = []
-    yield tags
-    for tag in tags:
-        with contextlib.suppress(docker.errors.ImageNotFound):
-            docker_client().images.remove(tag, force=True)
 
 
 @pytest.fixture
