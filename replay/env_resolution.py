@@ -39,7 +39,6 @@ from understudy.errors import EnvBuildError
 from understudy.logging import get_logger
 from understudy.replay.tree_evidence import tree_evidence
 from understudy.replay.workspace import log_workspace
-from understudy.sandbox.dependencies import pip_install_args
 from understudy.sandbox.envspec import git_reason
 from understudy.sandbox.head_commit import History
 from understudy.sandbox.repo_source import MirrorRule, apply_mirrors
@@ -75,8 +74,8 @@ def resolve_env(
     record: dict[str, Any] = {}
     if "env_row" in session.meta:
         record["row"] = session.meta["env_row"]
-    if pip_install_args(session.env):
-        record["pip_install"] = pip_install_args(session.env)
+    if session.env.pip_install:
+        record["pip_install"] = session.env.pip_install
     if workspace == "log":
         return _from_log(session, record, "asked for (--workspace log)", force=True)
     repo = session.env.repo

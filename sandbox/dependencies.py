@@ -35,7 +35,6 @@ from understudy.trajectory import EnvSpec
 __all__ = [
     "SANDBOX_WHEELHOUSE",
     "install_in_sandbox",
-    "pip_install_args",
     "wheelhouse",
 ]
 
@@ -43,11 +42,6 @@ SANDBOX_WHEELHOUSE = "/tmp/understudy-wheelhouse"
 """Where the wheelhouse is copied in the build sandbox (removed before the image is committed)."""
 PIP_TIMEOUT_S = 1800.0
 """Most seconds the host's ``pip wheel`` may take."""
-
-
-def pip_install_args(spec: EnvSpec) -> list[str]:
-    """The ``pip_install`` arguments of ``spec``."""
-    return list(spec.pip_install)
 
 
 def wheelhouse_key(spec: EnvSpec, commit: str | None) -> str:
@@ -58,7 +52,7 @@ def wheelhouse_key(spec: EnvSpec, commit: str | None) -> str:
         "repo": (repo.url or repo.path) if repo is not None else None,
         "commit": commit,
         "patch": repo.patch if repo is not None else None,
-        "pip_install": pip_install_args(spec),
+        "pip_install": spec.pip_install,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -73,7 +67,7 @@ def wheelhouse(
         progress(f"wheelhouse cached: {target}")
         return target
     target.mkdir(parents=True, exist_ok=True)
-    arguments = [arg for arg in pip_install_args(spec) if arg not in ("-e", "--editable")]
+    arguments = [arg for arg in spec.pip_install if arg not in ("-e", "--editable")]
     command = [
         sys.executable,
         *("-m", "pip", "wheel", "--no-build-isolation", "--disable-pip-version-check"),
@@ -98,7 +92,7 @@ def wheelhouse(
     if result.returncode != 0:
         tail = (result.stdout + result.stderr)[-4000:]
         raise EnvBuildError(
-            f"pip_install {shlex.join(pip_install_args(spec))}: the requirements cannot be "
+            f"pip_install {shlex.join(spec.pip_install)}: the requirements cannot be "
             f"had on the host (pip wheel exit code {result.returncode}); fix the row's "
             f"pip_install field:\n{tail}"
         )
@@ -111,7 +105,7 @@ async def install_in_sandbox(
 ) -> list[str]:
     """Install ``spec``'s requirements from the wheelhouse at :data:`SANDBOX_WHEELHOUSE`, remove
     it, and return ``pip freeze``."""
-    arguments = shlex.join(pip_install_args(spec))
+    arguments = shlex.join(spec.pip_install)
     progress(f"pip install --no-index {arguments}")
     command = (
         "python -m pip install --no-index --no-build-isolation --disable-pip-version-check "

@@ -28,7 +28,6 @@ from understudy.sandbox.containers import commit_container, in_thread_to_complet
 from understudy.sandbox.dependencies import (
     SANDBOX_WHEELHOUSE,
     install_in_sandbox,
-    pip_install_args,
     wheelhouse,
 )
 from understudy.sandbox.docker import DockerSandbox
@@ -113,7 +112,7 @@ class EnvBuilder(EnvBuilderBase):
                 archive = Path(scratch) / "repo.tar"
                 await in_thread_to_completion(_pack, checkout, archive)
             wheels = None
-            if pip_install_args(spec):
+            if spec.pip_install:
                 wheels = Path(scratch) / "wheels.tar"
                 await in_thread_to_completion(self._pack_wheels, spec, checkout, wheels)
             files = None

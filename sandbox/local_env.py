@@ -33,7 +33,6 @@ from understudy.errors import EnvBuildError, ImageNotFoundError
 from understudy.logging import get_logger
 from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.containers import in_thread_to_completion
-from understudy.sandbox.dependencies import pip_install_args
 from understudy.sandbox.envspec import (
     BuiltEnv,
     EnvBuilderBase,
@@ -62,7 +61,7 @@ class LocalEnvBuilder(EnvBuilderBase):
 
     async def build(self, spec: EnvSpec) -> BuiltEnv:
         """The directory for ``spec``, built if it is not cached yet."""
-        if pip_install_args(spec):
+        if spec.pip_install:
             # Installing into this machine's own Python would change the host, not a sandbox.
             raise EnvBuildError(
                 "pip_install is built into Docker images only; use the docker backend, or "

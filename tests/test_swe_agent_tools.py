@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from test_adapters import serve
 
-from understudy.errors import ToolCallError
 from understudy.protocols import Sandbox
 from understudy.replay.importers import import_paths
 from understudy.replay.normalize import compare_outputs
@@ -33,7 +33,6 @@ from understudy.tools.adapters.windowed import (
     SweAgentLegacyBashAdapter,
     SweAgentWindowedAdapter,
 )
-from understudy.tools.base import ToolOutcome
 from understudy.tools.shell import PROBE_MARK, split_probe, with_probe
 from understudy.trajectory import Session
 
@@ -120,20 +119,6 @@ def test_edit_is_sent_as_swe_agent_0x_typed_it() -> None:
 
 
 # -- live, against the logs ------------------------------------------------------------------------
-
-
-async def serve(sandbox: Sandbox, name: str, arguments: dict[str, Any], agent: str) -> ToolOutcome:
-    """What the router does with a live call: translate, run, render."""
-    adapter = find_adapter(name, agent)
-    assert adapter is not None, name
-    canonical = adapter.translate(name, arguments)
-    try:
-        outcome = await get_tool(canonical.tool).run(canonical.arguments, sandbox)
-    except ToolCallError as error:
-        outcome = ToolOutcome(
-            content=str(error), is_error=True, meta={"error_type": type(error).__name__}
-        )
-    return adapter.render(name, arguments, outcome)
 
 
 def logged_calls(path: Path) -> list[tuple[str, dict[str, Any], str]]:
