@@ -1,20 +1,28 @@
-"""Environment fidelity on the real SWE-agent logs: how many recorded tool outputs a live replay
-gives back, per session. Prints one JSON object of figures.
+"""Environment fidelity on real logs: how many recorded tool outputs a live replay gives back,
+per session and per setting. Prints one JSON object of figures.
 
-The logs are ../shared/trajectories/swe-agent (beside the checkout; ``--data`` picks another
-folder), their repositories the git bundles in ../shared/repos, reached through
-``--repo-mirror``, and their environments the rows of bench/data/swe-agent-envs.jsonl
-(``--envs``): the published SWE-bench row of marshmallow-1867, the same for the legacy
-demonstration of it (whose log names no repository), the test-repo logs at ``HEAD`` (resolved
-from what the logs show of the tree). The marshmallow rows install the repository as the logged
-harness had (``pip_install: ["-e", ".[dev]"]``: wheels made on the host, installed with
-``--no-index`` in the build sandbox, which has no network). Sessions run on the base image
-(``--allow-base-image``): the SWE-bench images are not on this machine.
+The settings measured (each a run of ``understudy fidelity``, sessions on the base image with
+``--allow-base-image``: the SWE-bench images are not on this machine):
 
-Figures: per session the commit used and how it was chosen, compared, matched, fidelity and
-the reasons of the mismatches; overall fidelity; and the wall-clock seconds of the measurement.
+* ``swe-agent``: ../shared/trajectories/swe-agent with the rows of
+  bench/data/swe-agent-envs.jsonl (the published SWE-bench row of marshmallow-1867, the same for
+  the legacy demonstration of it, the test-repo logs at ``HEAD``) and the git bundles of
+  ../shared/repos reached through ``--repo-mirror``;
+* ``swe-agent-published-rows``: the same logs with only the published rows of ../shared/envs,
+  as a user with a SWE-bench dataset file would run them (installs as the harness did, the
+  repository a log names at ``/owner__name``, its own ``pip install``, ``HEAD`` from the tree);
+* ``swe-agent-demonstrations``: SWE-agent's own demonstrations kept in tests/data (a 0.x one
+  re-saved with a 1.x config, a bare 1.x history), with the published rows;
+* ``log-workspaces``: the mini-swe-agent, Claude Code, Codex, OpenHands and inspect logs of
+  ../shared with no option: their repositories are not here, so each runs in the workspace
+  rebuilt from its log (whose coverage is given), or on the base image when it shows no file.
 
-Usage: python bench/fidelity.py [--data ../shared/trajectories/swe-agent] [--envs FILE]
+Figures: per setting the overall compared, matched and fidelity and the seconds it took; per
+session the commit used and how it was chosen (or the workspace's coverage), compared, matched,
+calls not compared because they touch content the workspace lacks, and the reasons of the
+mismatches.
+
+Usage: python bench/fidelity.py [--only SETTING ...]
 """
 
 from __future__ import annotations
@@ -31,7 +39,24 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-ENVS = ROOT / "bench" / "data" / "swe-agent-envs.jsonl"
+LOGS = SHARED / "trajectories"
+BENCH_ROWS = ROOT / "bench" / "data" / "swe-agent-envs.jsonl"
+PUBLISHED_ROWS = SHARED / "envs" / "swe-bench-style.jsonl"
+MIRROR = f"https://github.com/{{owner}}/{{name}}={SHARED / 'repos'}/{{owner}}__{{name}}.bundle"
+DEMOS = sorted((ROOT / "tests" / "data" / "trajectories" / "swe-agent").glob("demo-*.traj"))
+
+WORKSPACE_LOGS = ("mini-swe-agent", "claude-code", "codex", "openhands", "inspect")
+
+SETTINGS: dict[str, tuple[list[Path], list[str]]] = {
+    "swe-agent": ([LOGS / "swe-agent"], ["--envs", str(BENCH_ROWS), "--repo-mirror", MIRROR]),
+    "swe-agent-published-rows": (
+        [LOGS / "swe-agent"],
+        ["--envs", str(PUBLISHED_ROWS), "--repo-mirror", MIRROR],
+    ),
+    "swe-agent-demonstrations": (DEMOS, ["--envs", str(PUBLISHED_ROWS), "--repo-mirror", MIRROR]),
+    "log-workspaces": ([LOGS / kind for kind in WORKSPACE_LOGS], []),
+}
+"""Per setting: the logs, and the options of ``understudy fidelity``."""
 
 
 def understudy(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -39,30 +64,19 @@ def understudy(*arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, check=False)
 
 
-def measure(data: Path, envs: Path, repos: Path) -> dict[str, Any]:
+def measure(logs: list[Path], options: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as scratch:
         sessions = Path(scratch) / "sessions.jsonl"
-        imported = understudy("import", "auto", str(data), "-o", str(sessions))
+        imported = understudy("import", "auto", *map(str, logs), "-o", str(sessions))
         if imported.returncode != 0:
             raise SystemExit(f"import failed: {imported.stderr.strip()}")
         started = time.monotonic()
-        measured = understudy(
-            "fidelity",
-            str(sessions),
-            "--envs",
-            str(envs),
-            "--repo-mirror",
-            f"https://github.com/{{owner}}/{{name}}={repos}/{{owner}}__{{name}}.bundle",
-            "--allow-base-image",
-            "--json",
-        )
+        measured = understudy("fidelity", str(sessions), *options, "--allow-base-image", "--json")
         seconds = time.monotonic() - started
     if measured.returncode != 0:
         raise SystemExit(f"fidelity failed: {measured.stderr.strip()}")
     result = json.loads(measured.stdout)
     return {
-        "data": str(data),
-        "envs": str(envs),
         "seconds": round(seconds, 1),
         "overall": {
             key: result["overall"][key]
@@ -74,25 +88,40 @@ def measure(data: Path, envs: Path, repos: Path) -> dict[str, Any]:
 
 def session_figures(session: dict[str, Any]) -> dict[str, Any]:
     env = session.get("env") or {}
-    return {
+    figures: dict[str, Any] = {
         "session": session["session_id"],
-        "commit": (env.get("commit") or "")[:12] or None,
-        "chosen_by": env.get("chosen_by"),
         "compared": session["compared"],
         "matched": session["matched"],
         "fidelity": session["fidelity"],
+        "not_compared_unknown_content": session.get("unknown_content", 0),
         "error": session["error"],
         "mismatches": dict(Counter(m["reason"] for m in session["mismatches"])),
     }
+    workspace = env.get("workspace")
+    if workspace:
+        figures["workspace"] = {
+            "workdir": workspace.get("workdir"),
+            "full": len(workspace.get("full", [])),
+            "partial": len(workspace.get("partial", [])),
+            "names": len(workspace.get("names", [])),
+            "git_repository": workspace.get("git_repository"),
+        }
+    else:
+        figures["commit"] = (env.get("commit") or "")[:12] or None
+        figures["chosen_by"] = env.get("chosen_by")
+        figures["pip_install_from"] = env.get("pip_install_from") or (env.get("row") or {}).get(
+            "pip_install_from"
+        )
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=SHARED / "trajectories" / "swe-agent")
-    parser.add_argument("--envs", type=Path, default=ENVS)
-    parser.add_argument("--repos", type=Path, default=SHARED / "repos")
-    options = parser.parse_args()
-    print(json.dumps(measure(options.data, options.envs, options.repos)))
+    parser.add_argument("--only", nargs="*", choices=sorted(SETTINGS), default=sorted(SETTINGS))
+    chosen = parser.parse_args().only
+    if not SHARED.is_dir():
+        raise SystemExit(f"{SHARED} is not there: the real logs and repositories live in it")
+    print(json.dumps({name: measure(*SETTINGS[name]) for name in chosen}))
 
 
 if __name__ == "__main__":

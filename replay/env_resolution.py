@@ -13,14 +13,18 @@ Before a session's environment is built (for ``run`` and ``fidelity``), :class:`
   files the log shows;
 * with ``workspace="auto"`` (the default of ``run`` and ``fidelity``), builds the workspace
   from the log instead (:mod:`understudy.replay.workspace`) when the repository cannot be had
-  (not named, or its URL not reachable and no mirror given) and the log shows files to build
-  it from; ``workspace="log"`` always does, ``workspace="repo"`` never does (the errors above).
+  (not named, or its URL not reachable and no mirror given; or no repository named and the
+  session's own image not here) and the log shows files to build it from;
+  ``workspace="log"`` always does, ``workspace="repo"`` never does (the errors above).
 
 What it decided is the record kept in ``rollout.meta["env"]`` and in the fidelity result:
 ``source``, ``url`` (as logged), ``mirror`` (the rule used), ``commit``, ``chosen_by``
 (``given``, ``session_time``, ``log_consistency``, ``newest`` or ``default_branch``) and ``row``
 (the ``--envs`` row that set the environment, see :mod:`understudy.replay.env_rows`),
-``pip_install`` (the requirements installed at build time, when the row gives them); a
+``pip_install`` (the requirements installed at build time, when the row gives them or, for a
+repository, the log's own first ``pip install`` does, see :mod:`understudy.replay.logged_installs`:
+``pip_install_from`` then says so; what was installed, ``pip freeze``, is added as
+``installed`` once the environment is built); a
 workspace from the log is recorded as ``source: "log"`` and ``workspace`` (its
 :class:`~understudy.replay.workspace.WorkspaceCoverage`, with the reason it was used).
 """
@@ -28,6 +32,7 @@ workspace from the log is recorded as ``source: "log"`` and ``workspace`` (its
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -37,8 +42,10 @@ import git
 
 from understudy.errors import EnvBuildError
 from understudy.logging import get_logger
+from understudy.replay.logged_installs import logged_pip_install
 from understudy.replay.tree_evidence import tree_evidence
 from understudy.replay.workspace import log_workspace
+from understudy.replay.workspace_facts import git_baseline, logged_workdir, shows_git_repository
 from understudy.sandbox.envspec import git_reason
 from understudy.sandbox.head_commit import History
 from understudy.sandbox.repo_source import MirrorRule, apply_mirrors
@@ -67,7 +74,10 @@ MIRROR_HINT = (
 
 
 def resolve_env(
-    session: Session, mirrors: list[MirrorRule], workspace: WorkspaceMode = "repo"
+    session: Session,
+    mirrors: list[MirrorRule],
+    workspace: WorkspaceMode = "repo",
+    has_image: Callable[[str], bool] | None = None,
 ) -> tuple[Session, dict[str, Any]]:
     """``session`` with its repository's source and commit resolved (or its workspace rebuilt
     from the log, see the module docstring), and the record of how."""
@@ -80,8 +90,16 @@ def resolve_env(
         return _from_log(session, record, "asked for (--workspace log)", force=True)
     repo = session.env.repo
     if repo is None:
-        if workspace == "auto" and session.env.image is None and tree_evidence(session):
-            return _from_log(session, record, "the log names no repository or image")
+        image = session.env.image
+        absent = image is not None and has_image is not None and not has_image(image)
+        if workspace == "auto" and (image is None or absent):
+            reason = (
+                "the log names no repository or image"
+                if image is None
+                else f"its image {image!r} is not here and the log names no repository"
+            )
+            if not log_workspace(session)[1].empty:
+                return _from_log(session, record, reason)
         _check_workspace(session)
         return session, record
     if not (repo.url or repo.path):
@@ -112,15 +130,26 @@ def resolve_env(
         branch=repo.branch,
         patch=repo.patch,
     )
-    env = session.env.model_copy(update={"repo": resolved})
+    update: dict[str, Any] = {"repo": resolved}
+    logged = None if session.env.pip_install else logged_pip_install(session)
+    if logged is not None:
+        update["pip_install"] = record["pip_install"] = logged[0]
+        record["pip_install_from"] = f"the log's own pip install (message {logged[1]})"
+    env = session.env.model_copy(update=update)
     return session.model_copy(update={"env": env}), record
 
 
 def _from_log(
     session: Session, record: dict[str, Any], reason: str, force: bool = False
 ) -> tuple[Session, dict[str, Any]]:
-    """``session`` in the workspace its log shows (no repository, no setup); without
-    ``force``, a log that shows no file is the error it would have been without it."""
+    """``session`` in the workspace its log shows (no repository; at the working directory its
+    outputs show, a git repository of those files when the log used one); without ``force``, a
+    log that shows no file is the error it would have been without it."""
+    workdir = logged_workdir(session)
+    if workdir != session.env.workdir:
+        env = session.env.model_copy(update={"workdir": workdir})
+        session = session.model_copy(update={"env": env})
+    branch = session.env.repo.branch if session.env.repo is not None else None
     files, coverage = log_workspace(session)
     if coverage.empty and not force:
         raise EnvBuildError(
@@ -128,6 +157,8 @@ def _from_log(
             "workspace from; " + ENVS_HINT.replace("{id}", session.id)
         )
     coverage.reason = reason
+    coverage.workdir = workdir
+    coverage.git_repository = shows_git_repository(session, workdir)
     log.warning(
         "using the workspace rebuilt from the log",
         session=session.id,
@@ -135,7 +166,11 @@ def _from_log(
         coverage=coverage.summary(),
     )
     env = EnvSpec(
-        image=session.env.image, workdir=session.env.workdir, env=session.env.env, files=files
+        image=session.env.image,
+        workdir=workdir,
+        env=session.env.env,
+        files=files,
+        setup=[git_baseline(branch)] if coverage.git_repository else [],
     )
     record.pop("pip_install", None)  # a workspace from the log installs nothing
     record.update(source="log", workspace=coverage.model_dump())
@@ -181,7 +216,10 @@ def _commit(session: Session, repo: RepoSpec, source: str) -> tuple[str | None, 
     try:
         history = History(source)
     except EnvBuildError as exc:
-        raise EnvBuildError(f"session {session.id}: {exc}; {MIRROR_HINT}") from exc
+        raise EnvBuildError(
+            f"session {session.id}: {exc}; {MIRROR_HINT}; or "
+            + ENVS_HINT.replace("{id}", session.id)
+        ) from exc
     try:
         started = min((m.timestamp for m in session.messages if m.timestamp), default=None)
         if started is not None:
@@ -205,6 +243,9 @@ class EnvResolver:
     """The ``--repo-mirror`` rules, in order."""
     workspace: WorkspaceMode = "repo"
     """Where sessions' files come from (see :data:`WorkspaceMode`)."""
+    has_image: Callable[[str], bool] | None = None
+    """Whether a session's own image is here (:meth:`EnvBuilds.has_image`); a session whose
+    image is not, and whose log names no repository, gets the workspace its log shows."""
     _done: dict[str, tuple[Session, dict[str, Any]] | EnvBuildError] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -216,7 +257,7 @@ class EnvResolver:
             if session.id not in self._done:
                 try:
                     self._done[session.id] = await asyncio.to_thread(
-                        resolve_env, session, self.mirrors, self.workspace
+                        resolve_env, session, self.mirrors, self.workspace, self.has_image
                     )
                 except EnvBuildError as exc:
                     self._done[session.id] = exc

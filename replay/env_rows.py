@@ -11,7 +11,9 @@ matching ``match`` row. Example::
 
 Rows in the published SWE-bench dataset shape (``instance_id``, ``repo`` as owner/name,
 ``base_commit``, optional ``version``, ``environment_setup_commit``, ...) are taken as they are:
-``owner/name`` is ``https://github.com/owner/name``. A row sets only the fields it gives; a row
+``owner/name`` is ``https://github.com/owner/name``, and one without ``pip_install`` installs the
+repository as the SWE-bench harness did (:mod:`understudy.replay.swe_bench_installs`; recorded as
+``pip_install_from``). A row sets only the fields it gives; a row
 that gives ``repo`` or ``path`` replaces the session's repository, one that gives only
 ``commit`` pins the session's own. Each session that a row set records it in
 ``Session.meta["env_row"]`` (file, line, what matched).
@@ -29,6 +31,7 @@ import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from understudy.errors import ConfigError
+from understudy.replay.swe_bench_installs import harness_install
 from understudy.trajectory import EnvSpec, RepoSpec, Session
 
 __all__ = ["EnvRow", "EnvRows", "load_env_rows"]
@@ -121,9 +124,18 @@ class EnvRow(BaseModel):
             value = getattr(self, name)
             if value is not None:
                 update[name] = value
-        if self.pip_install is not None:
-            update["pip_install"] = self.pip_install
+        install = self.pip_install if self.pip_install is not None else self.harness_install()
+        if install is not None:
+            update["pip_install"] = install
         return env.model_copy(update=update)
+
+    def harness_install(self) -> list[str] | None:
+        """For a row in the SWE-bench dataset shape (``instance_id``, ``repo`` as owner/name,
+        ``base_commit``) that gives no ``pip_install``: the harness's install of the repository
+        (:mod:`understudy.replay.swe_bench_installs`), else None."""
+        if self.pip_install is not None or not (self.instance_id and self.commit and self.repo):
+            return None
+        return harness_install(self.repo) if _OWNER_NAME.match(self.repo) else None
 
 
 class EnvRows:
@@ -169,6 +181,8 @@ class EnvRows:
             for extra in ("version", "environment_setup_commit"):
                 if getattr(row, extra) is not None:
                     record[extra] = getattr(row, extra)
+            if row.harness_install() is not None:
+                record["pip_install_from"] = "the SWE-bench harness's install of " + str(row.repo)
             applied.append(
                 session.model_copy(
                     update={

@@ -9,7 +9,12 @@ from the next recorded assistant turn until the recording is played out. Every p
 message is then compared with the recorded result of the same call id, after normalization,
 exactly as the calls of a prefix are (:func:`~understudy.replay.prefix.judge_live_result`).
 Calls that cannot run live (opaque tools, the browser) count as compared and not reproduced,
-with the reason ``"no live implementation"``.
+with the reason ``"no live implementation"``. Calls the user answered, not the environment
+(``AskUserQuestion``, ``ExitPlanMode``, ...; see
+:func:`~understudy.tools.adapters.is_user_answered`), and work handed to another agent
+(Claude Code's ``Task``: its result is that agent's report), are served from the recording
+instead (``replay>unavailable``), so they are not compared, unless the ``tools`` spec names them
+(``AskUserQuestion=live``).
 """
 
 from __future__ import annotations
@@ -28,16 +33,22 @@ from understudy.replay.candidate import OriginalCandidate
 from understudy.replay.cuts import user_turn_cuts
 from understudy.replay.env_resolution import EnvResolver, WorkspaceMode
 from understudy.replay.loop import LoopLimits, run_rollout
-from understudy.replay.prefix import DETAIL_LIMIT, judge_live_result, session_agent
+from understudy.replay.prefix import (
+    DETAIL_LIMIT,
+    judge_live_result,
+    refused_calls,
+    session_agent,
+)
 from understudy.replay.workspace_guard import WorkspaceGuard
 from understudy.sandbox.backend_config import BackendConfig, EnvBuilds
 from understudy.sandbox.backends import BackendName, run_backend
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.repo_source import parse_mirror_rules
-from understudy.tools.policy import ToolPolicy
+from understudy.tools.adapters import describe_call, is_user_answered
+from understudy.tools.policy import REPLAY_DEFAULT, ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
-from understudy.trajectory import Message, Session
+from understudy.trajectory import Message, Session, ToolCall
 
 log = get_logger("replay.fidelity")
 
@@ -53,7 +64,8 @@ class FidelitySettings(BaseModel):
     run_id: str
     """Labels every container of the measurement."""
     tools: str | None = None
-    """Tool policy spec; None serves every call live (replayed results are not compared)."""
+    """Tool policy spec; None serves every call live except the user's answers (questions,
+    plan approvals), which are served from the recording; replayed results are not compared."""
     sandboxes: int = Field(default=2, gt=0)
     """Sessions replayed at once."""
     timeout_s: float = Field(default=1800.0, gt=0)
@@ -131,7 +143,6 @@ async def session_fidelity(
     resolver: EnvResolver | None = None,
 ) -> SessionFidelity:
     """Replay ``session`` with its own recorded turns and live tools; compare the outputs."""
-    resolver = resolver or _resolver(settings)
     record: dict[str, Any] = {"row": session.meta["env_row"]} if "env_row" in session.meta else {}
     backend = backend or run_backend(settings.backend)
     builder = builder or backend.builder(
@@ -140,9 +151,12 @@ async def session_fidelity(
         settings.allow_base_image,
         sandbox_root=settings.sandbox_root,
     )
+    resolver = resolver or _resolver(settings, builder)
     try:
         session, record = await resolver.resolve(session)
         env = await builder.build(session.env)
+        if env.installed:
+            record["installed"] = env.installed
         config = SandboxConfig(
             image=env.image,
             workdir=session.env.workdir,
@@ -174,8 +188,9 @@ async def session_fidelity(
     return result
 
 
-def _resolver(settings: FidelitySettings) -> EnvResolver:
-    return EnvResolver(parse_mirror_rules(settings.repo_mirrors), settings.workspace)
+def _resolver(settings: FidelitySettings, builder: EnvBuilds) -> EnvResolver:
+    mirrors = parse_mirror_rules(settings.repo_mirrors)
+    return EnvResolver(mirrors, settings.workspace, builder.has_image)
 
 
 async def _replay(
@@ -184,13 +199,20 @@ async def _replay(
     """The messages produced by playing the recording back; an error that stopped it, if any."""
     agent = session_agent(session)
     workspace = record.get("workspace")
+    policy = ToolPolicy.parse(settings.tools or "live")
+    # The user's answers and other agents' reports cannot be re-executed: served from the
+    # recording, so not compared.
+    for call in (call for message in session.messages for call in message.tool_calls):
+        if call.name not in policy.overrides and _answered_elsewhere(call, agent):
+            policy.overrides[call.name] = list(REPLAY_DEFAULT)
     router = ToolRouter(
         session.tools,
         ReplayStore(session.messages),
         sandbox,
-        ToolPolicy.parse(settings.tools or "live"),
+        policy,
         agent=agent,
         guard=WorkspaceGuard.of(workspace, session.env.workdir, agent).check if workspace else None,
+        recorded_only=refused_calls(session),
     )
     candidate = OriginalCandidate(session)
     turns = sum(message.role == "assistant" for message in session.messages)
@@ -205,6 +227,14 @@ async def _replay(
             return produced, rollout.error
         cut = _next_assistant_turn(session, rollout.messages)
     return produced, None
+
+
+def _answered_elsewhere(call: ToolCall, agent: str) -> bool:
+    """A call the user answered, or one handed to another agent (``Task``)."""
+    if is_user_answered(call.name, agent):
+        return True
+    facts = describe_call(call.name, call.arguments, agent)
+    return facts is not None and facts.delegated
 
 
 def _next_assistant_turn(session: Session, played: list[Message]) -> int | None:
@@ -269,7 +299,7 @@ async def measure_fidelity(
         sandbox_root=settings.sandbox_root,
     )
     slots = asyncio.Semaphore(settings.sandboxes)
-    resolver = _resolver(settings)
+    resolver = _resolver(settings, builder)
 
     async def one(session: Session) -> SessionFidelity:
         async with slots:

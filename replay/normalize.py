@@ -5,7 +5,9 @@ recorded one; the share reproduced is the rollout's ``env_fidelity``. Outputs le
 in incidental ways, so both sides go through :func:`normalize_output` first:
 
 * a recorded output with placeholders of de-identified values is compared with the live one
-  de-identified likewise (placeholders' numbers dropped on both sides);
+  de-identified likewise (placeholders' numbers dropped on both sides); a live name that
+  holds a placeholder may be quoted where the recorded one is not (GNU tools quote names
+  with ``<`` in them, and the real name had none);
 * line endings become ``\\n`` (CRLF and lone CR alike);
 * trailing whitespace on each line and trailing blank lines are dropped;
 * volatile tokens are masked by the ordered table :data:`MASKS`: temporary paths (``<TMP>``),
@@ -24,7 +26,6 @@ outputs of a megabyte; :class:`OutputMismatch` says where the two sides part.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Final, NamedTuple
@@ -33,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from understudy.replay.redact import redact_text
 from understudy.replay.redact.placeholders import has_placeholder, unnumbered
+from understudy.tools.adapters.shell import codex_output
 from understudy.trajectory import Message
 
 MISMATCH_REASONS: tuple[str, ...] = (
@@ -243,6 +245,8 @@ def compare_outputs(recorded: str, live: str) -> OutputMismatch | None:
     live_text = normalize_output(live)
     if recorded_text == live_text:
         return None
+    if "'" in live_text and recorded_text == _QUOTED_PLACEHOLDER.sub(r"\1", live_text):
+        return None
     return OutputMismatch(
         reason="output differs", detail=_describe_difference(recorded_text, live_text)
     )
@@ -269,17 +273,19 @@ def compare_tool_results(recorded: Message, live: Message) -> OutputMismatch | N
     return compare_outputs(recorded.content, _as_recorded(recorded, live.content))
 
 
+_QUOTED_PLACEHOLDER = re.compile(r"'([^'\n]*<[A-Z_]+>[^'\n]*)'")
+"""A name holding a placeholder, quoted: GNU tools quote names with shell metacharacters in
+their messages (``cat: '/Users/<USER>/x': No such file``), which ``<`` is and the real name was
+not."""
+
+
 def _as_recorded(recorded: Message, live: str) -> str:
     """The live text as the importer kept the recorded one: a Codex ``{"output", "metadata"}``
     result was recorded as its ``output`` (``meta["output_format"] == "json"``)."""
-    if recorded.meta.get("output_format") != "json" or not live.lstrip().startswith("{"):
+    if recorded.meta.get("output_format") != "json":
         return live
-    try:
-        parsed = json.loads(live)
-    except ValueError:
-        return live
-    output = parsed.get("output") if isinstance(parsed, dict) else None
-    return output if isinstance(output, str) else live
+    unwrapped = codex_output(live.lstrip())
+    return live if unwrapped == live.lstrip() else unwrapped
 
 
 def _describe_difference(recorded: str, live: str) -> str:

@@ -5,7 +5,9 @@ from the session's env image, :func:`restore_prefix` walks ``session.messages[:c
 every tool call with a recorded result in the prefix, in order:
 
 - **skips** it when nothing it did can matter: ``"invalid arguments"`` (its arguments were not
-  JSON, so the harness cannot have run it) or ``"read-only"`` (the adapters know it cannot
+  JSON, so the harness cannot have run it), ``"refused by the user"`` (its recorded result says
+  the user refused or interrupted it, see :func:`~understudy.tools.adapters.refused_by_user`) or
+  ``"read-only"`` (the adapters know it cannot
   change the sandbox: searches, file reads, ``str_replace_editor view``, plan notes; a shell
   command never counts as one);
 - otherwise runs it live through a :class:`~understudy.tools.router.ToolRouter` with an all-live
@@ -43,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from understudy.logging import get_logger
 from understudy.protocols import Sandbox
 from understudy.replay.normalize import compare_tool_results
-from understudy.tools.adapters import find_adapter, is_read_only
+from understudy.tools.adapters import find_adapter, is_read_only, refused_by_user
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
@@ -150,13 +152,25 @@ def plan_prefix(session: Session, cut: int) -> list[PlannedCall]:
         for call in message.tool_calls:
             found = results.get(call.id)
             if found is not None:
-                planned.append(PlannedCall(call, prefix[found], found, _skip_reason(call, agent)))
+                skip = _skip_reason(call, prefix[found], agent)
+                planned.append(PlannedCall(call, prefix[found], found, skip))
     return planned
 
 
-def _skip_reason(call: ToolCall, agent: str) -> str | None:
+def refused_calls(session: Session) -> frozenset[str]:
+    """Ids of the calls whose recorded result says the user refused them: they did not run."""
+    return frozenset(
+        message.tool_call_id
+        for message in session.messages
+        if message.role == "tool" and message.tool_call_id and refused_by_user(message.content)
+    )
+
+
+def _skip_reason(call: ToolCall, recorded: Message, agent: str) -> str | None:
     if call.raw_arguments is not None:
         return "invalid arguments"
+    if refused_by_user(recorded.content):
+        return "refused by the user"
     if is_read_only(call.name, call.arguments, agent):
         return "read-only"
     return None
@@ -264,6 +278,12 @@ def judge_live_result(recorded: Message, live: Message, agent: str | None) -> Ve
         return "failed", "no live implementation", f"{name}: {why}"
     if refused and not recorded.is_error:
         return "failed", "live call failed", live.content
+    adapter = find_adapter(name, agent)
+    if adapter is not None:  # wording its harness's releases differ in is made one
+        recorded = recorded.model_copy(
+            update={"content": adapter.comparable(name, recorded.content)}
+        )
+        live = live.model_copy(update={"content": adapter.comparable(name, live.content)})
     mismatch = compare_tool_results(recorded, live)
     if mismatch is None:
         return "matched", None, None

@@ -157,7 +157,9 @@ class Runner:
             settings.allow_base_image,
             sandbox_root=settings.sandbox_root,
         )
-        self.resolver = EnvResolver(parse_mirror_rules(settings.repo_mirrors), settings.workspace)
+        self.resolver = EnvResolver(
+            parse_mirror_rules(settings.repo_mirrors), settings.workspace, self.builder.has_image
+        )
         """Each session's clone source and commit (see :mod:`understudy.replay.env_resolution`)."""
         self._model_slots = asyncio.Semaphore(settings.model_concurrency)
         self._sandbox_slots = asyncio.Semaphore(settings.sandboxes)
@@ -241,6 +243,8 @@ class Runner:
             rollout = await self._play(session, cut, sample, candidate, sandbox, guard)
         rollout.timing["env_s"] = round(ready_s - (prefix.seconds if prefix else 0.0), 4)
         rollout.meta["sandbox_user"] = env.user
+        if env.installed:
+            env_record = {**env_record, "installed": env.installed}
         if env_record:
             rollout.meta["env"] = env_record
         if env.missing_image:

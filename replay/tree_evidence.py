@@ -2,10 +2,12 @@
 
 The results of calls that read files (``open``, ``Read``, ``str_replace_editor view``,
 ``cat FILE``) give file contents, numbered or not; those that list or find files (``find_file``,
-``ls``) give names. Only the calls before the first one that may change the tree count (an
-edit, a write, or a shell command other than a plain listing or reading), so that what the log
-shows is the tree as the session found it. :mod:`understudy.sandbox.head_commit` compares it
-with the trees of a repository's commits.
+``ls``) give names. The calls before the first one that may change the tree count (an edit, a
+write, or a shell command other than a plain listing or reading), so that what the log shows
+is the tree as the session found it; after it, only reads of files that no change so far named
+(by path, by the open file a windowed edit acts on, or by a word of a shell command), since a
+session usually reads the code it is about to fix after it has set up a reproduction.
+:mod:`understudy.sandbox.head_commit` compares it with the trees of a repository's commits.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import re
 import shlex
 
 from understudy.sandbox.head_commit import TreeEvidence
-from understudy.tools.adapters import describe_call, is_read_only
+from understudy.tools.adapters import describe_call, is_read_only, logged_output
+from understudy.tools.adapters.listing import ls_tree_paths
 from understudy.trajectory import Session, ToolCall
 
 __all__ = ["tree_evidence"]
@@ -35,19 +38,97 @@ _HARNESS_LINE = re.compile(
 
 
 def tree_evidence(session: Session) -> TreeEvidence:
-    """What ``session``'s log shows of its repository before its first change to it."""
+    """What ``session``'s log shows of its repository before its first change to it, and of
+    the files it reads later without having named them in a change before."""
     evidence = TreeEvidence()
     results = {m.tool_call_id: m.content for m in session.messages if m.role == "tool"}
     agent = session.source.agent or session.source.format
     workdir = session.env.workdir
+    evidence.blobs = _diff_blobs(session)
+    touched: _Touched | None = None
     for message in session.messages:
         for call in message.tool_calls:
-            output = results.get(call.id)
-            if output is None:
+            shown = results.get(call.id)
+            if shown is None:
                 continue
-            if not _record(evidence, call, output.replace("\r\n", "\n"), workdir, agent):
-                return evidence
+            output = logged_output(call.name, call.arguments, shown, agent)
+            if touched is not None:
+                if output is not None:
+                    touched.read_later(evidence, call, output, workdir, agent)
+                touched.note(call, agent)
+            elif _changes(evidence, call, output, workdir, agent):
+                touched = _Touched()
+                touched.note(call, agent)
     return evidence
+
+
+_DIFF_INDEX = re.compile(
+    r"^diff --git a/(?P<path>\S+) b/\S+\n(?:(?:old|new) mode \d+\n)*"
+    r"index (?P<before>[0-9a-f]{7,40})\.\.[0-9a-f]{7,40}",
+    re.M,
+)
+
+
+def _diff_blobs(session: Session) -> dict[str, str]:
+    """The blob ids that git diffs in the log's results give for files before the session's
+    changes (a new file's ``0000000`` says nothing of the tree)."""
+    blobs: dict[str, str] = {}
+    for message in session.messages:
+        if message.role != "tool" or "diff --git" not in message.content:
+            continue
+        for found in _DIFF_INDEX.finditer(message.content.replace("\r\n", "\n")):
+            if found.group("before").strip("0"):
+                blobs.setdefault(found.group("path"), found.group("before"))
+    return blobs
+
+
+def _changes(
+    evidence: TreeEvidence, call: ToolCall, output: str | None, workdir: str, agent: str
+) -> bool:
+    """Record what ``call`` shows; whether it may have changed the tree (a result cut short by
+    the harness cannot be told apart from a change, unless the call only reads)."""
+    if output is None:
+        return not is_read_only(call.name, call.arguments, agent)
+    return not _record(evidence, call, output, workdir, agent)
+
+
+class _Touched:
+    """After the first change: the names of what the session's changes may have touched."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.open_file = ""
+
+    def note(self, call: ToolCall, agent: str) -> None:
+        facts = describe_call(call.name, call.arguments, agent)
+        if facts is None:
+            self.names.add("*")  # an unknown tool may have changed anything
+            return
+        if ("read" in facts.kinds or "write" in facts.kinds) and facts.paths:
+            self.open_file = facts.paths[0]  # the file a windowed edit then acts on
+        if facts.changes_state is False:
+            return
+        if facts.script:  # a command names what it may change (or is beyond telling)
+            paths = [*facts.paths, *re.findall(r"[\w.+-]+", facts.script)]
+        else:
+            paths = list(facts.paths) or ([self.open_file] if self.open_file else ["*"])
+        self.names.update(posixpath.basename(path.rstrip("/")) for path in paths)
+
+    def read_later(
+        self, evidence: TreeEvidence, call: ToolCall, output: str, workdir: str, agent: str
+    ) -> None:
+        """A whole read of a file no change so far named (tools that read; ``cat FILE``)."""
+        if "*" in self.names:
+            return
+        facts = describe_call(call.name, call.arguments, agent)
+        path = None
+        if facts is not None and "read" in facts.kinds and facts.paths:
+            path = facts.paths[0]
+        elif facts is not None and facts.script:
+            words = facts.script.split()
+            path = words[1] if len(words) == 2 and words[0] == "cat" else None
+        if path and posixpath.basename(path) not in self.names:
+            _add_file(evidence, path, output, workdir)
 
 
 def _record(evidence: TreeEvidence, call: ToolCall, output: str, workdir: str, agent: str) -> bool:
@@ -107,7 +188,8 @@ def _add_name(evidence: TreeEvidence, name: str, workdir: str) -> None:
 def _add_search(evidence: TreeEvidence, output: str, workdir: str) -> None:
     """Names from a search's result; with SWE-agent's ``find_file`` header, the whole result."""
     listed = {line.strip() for line in output.splitlines() if line.startswith("/")}
-    for name in listed:
+    tree = ls_tree_paths(output)
+    for name in [*listed, *(path.rstrip("/") for path in tree[1])] if tree else listed:
         _add_name(evidence, name, workdir)
     header = _FIND_FILE_HEADER.search(output)
     directory = _relative(header.group("dir"), workdir) if header else None

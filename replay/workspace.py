@@ -28,10 +28,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from understudy.replay.workspace_facts import IMAGE_ROOT, LONG_LISTING, executable_in_diffs
 from understudy.replay.workspace_guard import WorkspaceGuard, resolve_path, simple_commands
-from understudy.tools.adapters import describe_call
+from understudy.tools.adapters import describe_call, logged_output
 from understudy.tools.adapters.arguments import apply_patch_files, is_patch_call
 from understudy.tools.adapters.facts import CallFacts
+from understudy.tools.adapters.listing import ls_tree_paths
 from understudy.trajectory import EnvFile, Message, Session, ToolCall
 
 __all__ = ["WorkspaceCoverage", "log_workspace"]
@@ -63,8 +65,17 @@ class WorkspaceCoverage(BaseModel):
     """Files the session created itself: left to the re-executed calls."""
     directories: list[str] = Field(default_factory=list)
     """Directories created because the log shows they existed."""
+    listed: list[str] = Field(default_factory=list)
+    """Directories whose whole listing the log shows: only these (and directories the session
+    makes) can be listed, searched or walked live; the others may hold files the log never
+    named."""
     unknown_calls: int = 0
     """Logged calls that read, edit, list or search content the workspace does not hold."""
+    workdir: str = ""
+    """Where the workspace is: the working directory the log's outputs show (see
+    :func:`~understudy.replay.workspace_facts.logged_workdir`)."""
+    git_repository: bool = False
+    """The log used git there, so the files are committed into a new repository."""
 
     @property
     def empty(self) -> bool:
@@ -96,6 +107,10 @@ class _Knowledge:
     """The text edits (old, new) the session made to files it did not show first, in order."""
     rewritten: set[str] = field(default_factory=set)
     """Files the session wrote whole or patched: their earlier state cannot be worked back."""
+    executable: set[str] = field(default_factory=set)
+    """Files a long listing shows executable."""
+    listed: set[str] = field(default_factory=set)
+    """Directories whose whole listing the log shows."""
 
     def found(self, path: str) -> bool:
         """The file's state as the session found it can still be learnt."""
@@ -130,6 +145,9 @@ class _Knowledge:
             self.partial.add(path)
 
     def add_names(self, directory: str, entries: list[str]) -> None:
+        if directory == "/":  # the image's own directories are there whatever the log shows
+            entries = [entry for entry in entries if entry not in IMAGE_ROOT]
+        self.listed.add(directory)
         self.directories.add(directory)
         self.directories.update(_ancestors(directory, self.workdir))
         for entry in entries:
@@ -171,18 +189,24 @@ def log_workspace(session: Session) -> tuple[list[EnvFile], WorkspaceCoverage]:
         result = results.get(call.id)
         if result is not None and not result.is_error:
             _learn(knowledge, call, result, agent)
+    knowledge.executable |= executable_in_diffs(session, session.env.workdir)
     for path in knowledge.base:
         knowledge.partial.discard(path)
         knowledge.names.discard(path)
     knowledge.names -= knowledge.partial | knowledge.directories | knowledge.created
-    files = [EnvFile(path=path, directory=True) for path in sorted(knowledge.directories)]
-    files += [EnvFile(path=path, content=text) for path, text in sorted(knowledge.base.items())]
+    directories = sorted(knowledge.directories - {"/"})
+    files = [EnvFile(path=path, directory=True) for path in directories]
+    files += [
+        EnvFile(path=path, content=text, executable=path in knowledge.executable)
+        for path, text in sorted(knowledge.base.items())
+    ]
     coverage = WorkspaceCoverage(
         full=sorted(knowledge.base),
         partial=sorted(knowledge.partial),
         names=sorted(knowledge.names),
         created=sorted(knowledge.created),
         directories=sorted(knowledge.directories),
+        listed=sorted(knowledge.listed),
     )
     guard = WorkspaceGuard.of(coverage.model_dump(), session.env.workdir, agent)
     coverage.unknown_calls = sum(guard.check(call) is not None for call in calls)
@@ -193,20 +217,31 @@ def _learn(knowledge: _Knowledge, call: ToolCall, result: Message, agent: str) -
     facts = describe_call(call.name, call.arguments, agent)
     if facts is None:
         return
-    output = result.content.replace("\r\n", "\n")
+    output = logged_output(call.name, call.arguments, result.content, agent)
+    if output is None:
+        return
+    directory = resolve_path(facts.workdir, knowledge.workdir) if facts.workdir else None
+    if directory is not None and directory != knowledge.workdir:
+        knowledge.directories.add(directory)  # the call ran there, so it was there
+        knowledge.directories.update(_ancestors(directory, knowledge.workdir))
     if "read" in facts.kinds and facts.paths:
         path = resolve_path(facts.paths[0], knowledge.workdir)
         content = _read_content(call.arguments, output, result.meta)
+        if content is None:
+            content = _windowed_content(output)
         if content is not None:
             knowledge.add_full(path, content)
         elif knowledge.found(path) and path not in knowledge.base:
             knowledge.partial.add(path)
+    elif "search" in facts.kinds and (tree := ls_tree_paths(output)) is not None:
+        # A tree leaves hidden names out: its directories are not known whole.
+        knowledge.names.update(path.rstrip("/") for path in tree[1])
     elif "search" in facts.kinds:
         listed = [line.strip() for line in output.splitlines() if line.startswith("/")]
         for path in listed:
             knowledge.names.add(posixpath.normpath(path))
     elif "run" in facts.kinds and facts.script:
-        _learn_script(knowledge, facts.script, output)
+        _learn_script(knowledge, facts.script, output, directory or knowledge.workdir)
     if "write" in facts.kinds or "edit" in facts.kinds:
         knowledge.change(call, facts)
 
@@ -231,14 +266,33 @@ def _read_content(arguments: dict[str, Any], output: str, meta: dict[str, Any]) 
     return "\n".join(match.group(1) for match in matches if match)
 
 
-def _learn_script(knowledge: _Knowledge, script: str, output: str) -> None:
+_WINDOW_HEADER = re.compile(r"^\[File: (?P<path>[^\n]+) \((?P<total>\d+) lines total\)\]$", re.M)
+_WINDOW_LINE = re.compile(r"^(\d+):(.*)$")
+
+
+def _windowed_content(output: str) -> str | None:
+    """The whole file a SWE-agent viewer window shows, when the window holds every line."""
+    header = _WINDOW_HEADER.search(output)
+    if header is None:
+        return None
+    total = int(header.group("total"))
+    lines: dict[int, str] = {}
+    for line in output[header.end() :].split("\n"):
+        numbered = _WINDOW_LINE.match(line)
+        if numbered is not None:
+            lines.setdefault(int(numbered.group(1)), numbered.group(2))
+    if total == 0 or sorted(lines) != list(range(1, total + 1)):
+        return None
+    return "".join(lines[number] + "\n" for number in range(1, total + 1))
+
+
+def _learn_script(knowledge: _Knowledge, script: str, output: str, directory: str) -> None:
     """What a shell command of one simple command shows (anything longer is not read)."""
     commands = simple_commands(script)
     if commands is None or len(commands) != 1:
         return
     words = commands[0]
     operands = [word for word in words[1:] if not word.startswith("-")]
-    directory = knowledge.workdir
     if words[0] == "cat" and len(operands) == 1:
         path = resolve_path(operands[0], directory)
         knowledge.add_full(path, output if output.endswith("\n") or not output else output + "\n")
@@ -251,14 +305,31 @@ def _learn_script(knowledge: _Knowledge, script: str, output: str) -> None:
         path = resolve_path(operands[-1], directory)
         if knowledge.found(path) and path not in knowledge.base:
             knowledge.partial.add(path)
-    elif words[0] == "ls" and len(operands) <= 1 and not any("l" in w for w in words[1:3]):
+    elif words[0] == "ls" and len(operands) <= 1:
         listed = resolve_path(operands[0], directory) if operands else directory
-        entries = [token.rstrip("/*@|=") for token in output.split()]
+        long = any(w.startswith("-") and "l" in w for w in words[1:])
+        entries = _long_listing(knowledge, listed, output) if long else output.split()
+        entries = [entry.rstrip("/*@|=") for entry in entries]
         knowledge.add_names(listed, [entry for entry in entries if entry not in {".", ".."}])
     elif words[0] == "find" and output.strip():
         for line in output.splitlines():
             if line.strip():
                 knowledge.names.add(resolve_path(line.strip(), directory))
+
+
+def _long_listing(knowledge: _Knowledge, directory: str, output: str) -> list[str]:
+    """The names an ``ls -l`` of ``directory`` lists, noting which files are executable."""
+    names = []
+    for line in output.splitlines():
+        entry = LONG_LISTING.match(line)
+        if entry is None:
+            continue
+        name = entry.group("name").split(" -> ")[0]
+        path = resolve_path(name, directory)
+        if entry.group("type") == "-" and "x" in entry.group("mode")[:3]:
+            knowledge.executable.add(path)
+        names.append(name)
+    return names
 
 
 def _undo(content: str, edits: list[tuple[str, str]]) -> str | None:
@@ -275,7 +346,7 @@ def _ancestors(path: str, workdir: str) -> list[str]:
     """The directories between ``workdir`` (excluded) and ``path`` (excluded)."""
     parents: list[str] = []
     parent = posixpath.dirname(path)
-    while parent.startswith(workdir.rstrip("/") + "/"):
+    while parent.startswith(workdir.rstrip("/") + "/") and parent != "/":
         parents.append(parent)
         parent = posixpath.dirname(parent)
     return parents

@@ -30,6 +30,11 @@ class EnvBuilds(Protocol):
 
     async def build(self, spec: EnvSpec) -> BuiltEnv: ...
 
+    def has_image(self, image: str) -> bool:
+        """Whether environments of sessions that name ``image`` are built on it (False: the
+        base image stands in, where that is allowed)."""
+        ...
+
 
 class BackendConfig(BaseModel):
     """A sandbox backend: its name, its parts, and what it can do.

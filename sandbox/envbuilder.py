@@ -79,6 +79,9 @@ class EnvBuilder(EnvBuilderBase):
             installed=installed,
         )
 
+    def has_image(self, image: str) -> bool:
+        return _image_id(image) is not None
+
     def _choose_base(self, spec: EnvSpec) -> tuple[str, str]:
         if spec.image:
             image_id = _image_id(spec.image)

@@ -167,7 +167,7 @@ def pack_files(files: list[EnvFile], workdir: str, archive: Path) -> None:
                 tar.addfile(info)
                 continue
             data = file.content.encode()
-            info.size, info.mode = len(data), 0o644
+            info.size, info.mode = len(data), 0o755 if file.executable else 0o644
             tar.addfile(info, io.BytesIO(data))
 
 
@@ -180,6 +180,7 @@ def write_files(files: list[EnvFile], workdir: str, host_path: Callable[[str], P
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(file.content)
+            target.chmod(0o755 if file.executable else 0o644)
 
 
 async def run_setup(

@@ -38,10 +38,12 @@ BASE_PACKAGES = (
     "bash",
     "python3-pip",
     "python3-venv",
+    "ripgrep",
 )
 """Packages of the base image; the Dockerfile installs the same list (``python-is-python3``
 gives ``python``, which logs call as often as ``python3``; ``python3-pip`` gives ``pip``,
-which installs into the system Python: :data:`IMAGE_ENV` lets it past PEP 668)."""
+which installs into the system Python: :data:`IMAGE_ENV` lets it past PEP 668; ``ripgrep``
+gives ``rg``, the search Codex and Claude Code sessions run most)."""
 SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 REGISTRY_BASE = "debian:bookworm-slim"

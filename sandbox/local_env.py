@@ -59,6 +59,9 @@ class LocalEnvBuilder(EnvBuilderBase):
     cache_dir: Path | None = None
     """Where ``local-envs/`` is kept; default: ``local_cache_dir()`` at build time."""
 
+    def has_image(self, image: str) -> bool:
+        return False  # no images: every environment is a directory on this machine
+
     async def build(self, spec: EnvSpec) -> BuiltEnv:
         """The directory for ``spec``, built if it is not cached yet."""
         if spec.pip_install:

@@ -101,6 +101,9 @@ class WithSandboxUser:
         self._refused: dict[str, str] = {}
         """Env images that cannot have the user, and why (asked once per process)."""
 
+    def has_image(self, image: str) -> bool:
+        return self.inner.has_image(image)
+
     async def build(self, spec: EnvSpec) -> BuiltEnv:
         """The env image's variant with the sandbox user, made if missing."""
         built = await self.inner.build(spec)

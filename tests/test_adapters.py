@@ -104,7 +104,6 @@ def test_every_adapter_serves_its_names() -> None:
         # Claude Code (full-session-two.jsonl), OpenHands (basic.json), SWE-agent's windowed
         # editor (sweagenttestrepo-1c2844.traj) when no agent is named, and others with no live
         # meaning.
-        "TodoWrite",
         "ExitPlanMode",
         "AskUserQuestion",
         "finish",
@@ -116,8 +115,6 @@ def test_every_adapter_serves_its_names() -> None:
         "create",
         "insert",
         "submit",
-        "update_plan",
-        "apply_patch",
         "BashOutput",
     ],
 )

@@ -307,13 +307,20 @@ def test_what_the_log_shows_after_a_write_is_not_evidence(
     assert (record["commit"], record["chosen_by"]) == (commits[-1], "newest")
 
 
-def test_the_search_is_bounded_newest_first(history_repo: tuple[Path, list[str]]) -> None:
+def test_the_search_reaches_back_through_the_changes_of_the_files_shown(
+    history_repo: tuple[Path, list[str]],
+) -> None:
     repo, commits = history_repo
     history = History(str(repo))
     try:
         evidence = TreeEvidence(files={"app.py": [(1, "VERSION = 1")]})
         assert history.most_consistent(evidence) == commits[0]
-        assert history.most_consistent(evidence, limit=2) == commits[-1]
+        # Past the newest commit, through the commits that changed app.py.
+        assert history.most_consistent(evidence, limit=1) == commits[0]
+        # Names alone are looked for among the newest commits only; on a tie, the newest.
+        names = TreeEvidence(names={"extra.py"})
+        assert history.most_consistent(names, limit=2) == commits[-1]
+        assert history.most_consistent(TreeEvidence(names={"app.py"}), limit=1) == commits[-1]
     finally:
         history.close()
 

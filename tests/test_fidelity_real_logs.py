@@ -86,3 +86,14 @@ def test_the_test_repo_commit_comes_from_what_the_logs_show(fidelity: dict[str, 
         if "test-repo" in session["session_id"]:
             assert session["env"]["chosen_by"] == "log_consistency"
             assert session["env"]["commit"].startswith("57e59d0")
+
+
+def test_what_was_installed_is_recorded_with_the_environment(fidelity: dict[str, Any]) -> None:
+    for session in fidelity["sessions"]:
+        env = session["env"]
+        if "marshmallow" not in session["session_id"]:
+            assert "installed" not in env
+            continue
+        assert env["pip_install"] == ["-e", ".[dev]"]
+        assert any(line.startswith("-e /") for line in env["installed"]), env["installed"]
+        assert any(line.lower().startswith("pytest==") for line in env["installed"])

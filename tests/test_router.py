@@ -41,7 +41,7 @@ CALCULATOR = ToolSpec(
         "required": ["expression"],
     },
 )
-TODO = ToolSpec(name="TodoWrite", parameters={"type": "object", "properties": {}})
+TODO = ToolSpec(name="TodoRead", parameters={"type": "object", "properties": {}})
 TOOLS = [WEB_SEARCH, CALCULATOR, TODO]
 
 RECORDED = [
@@ -110,7 +110,7 @@ async def test_calculator_runs_live_and_invalid_calls_get_error_results() -> Non
     assert wrong_type.is_error and "at 'expression'" in wrong_type.content
     unknown = await served.call(call("Teleport", "c4", to="mars"))
     assert unknown.is_error
-    assert "does not exist. Available tools: TodoWrite, WebSearch, calculator" in unknown.content
+    assert "does not exist. Available tools: TodoRead, WebSearch, calculator" in unknown.content
     broken = ToolCall(id="c5", name="calculator", arguments={}, raw_arguments='{"expression": ')
     garbled = await served.call(broken)
     assert garbled.is_error and "Could not parse the arguments of calculator" in garbled.content
@@ -131,8 +131,8 @@ async def test_calculator_runs_live_and_invalid_calls_get_error_results() -> Non
 
 
 async def test_opaque_tools_and_chains_without_a_way_to_serve() -> None:
-    served = router("TodoWrite=live>unavailable")
-    todo = await served.call(call("TodoWrite"))
+    served = router("TodoRead=live>unavailable")
+    todo = await served.call(call("TodoRead"))
     assert todo.provenance == Provenance.UNAVAILABLE
     assert todo.meta["diagnostics"]["live"] == "no live implementation (opaque tool)"
     browser_live = await router("WebSearch=live").call(call("WebSearch", query="x"))

@@ -8,6 +8,7 @@ from ../shared (beside the checkout in CI), and their tests skip without it.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from test_adapters import serve
 from understudy.protocols import Sandbox
 from understudy.replay.importers import import_paths
 from understudy.replay.normalize import compare_outputs
-from understudy.replay.prefix import session_agent
+from understudy.replay.prefix import judge_live_result, session_agent
 from understudy.tools import get_tool
 from understudy.tools.adapters import describe_call, find_adapter, is_read_only, normalize_agent
 from understudy.tools.adapters.describers import (
@@ -32,9 +33,10 @@ from understudy.tools.adapters.windowed import (
     SweAgentLegacyAdapter,
     SweAgentLegacyBashAdapter,
     SweAgentWindowedAdapter,
+    is_cursors_call,
 )
 from understudy.tools.shell import PROBE_MARK, split_probe, with_probe
-from understudy.trajectory import Session
+from understudy.trajectory import Message, Provenance, Session
 
 if TYPE_CHECKING:
     from conftest import SandboxFactory
@@ -150,12 +152,21 @@ async def commit_repo(sandbox: Sandbox, files: dict[str, str], executable: tuple
     assert setup.exit_code == 0, setup.output
 
 
+def same_output(name: str, logged: str, live: str, agent: str) -> bool:
+    """Whether a live result reproduces the logged one, as fidelity judges it: both made
+    comparable by the call's adapter (wording SWE-agent's releases differ in), then compared."""
+    adapter = find_adapter(name, agent)
+    assert adapter is not None
+    comparable = adapter.comparable
+    return compare_outputs(comparable(name, logged), comparable(name, live)) is None
+
+
 async def assert_replayed(
     sandbox: Sandbox, calls: list[tuple[str, dict[str, Any], str]], agent: str
 ) -> None:
     for index, (name, arguments, logged) in enumerate(calls):
         live = await serve(sandbox, name, arguments, agent)
-        assert compare_outputs(logged, live.content) is None, (index, name, live.content)
+        assert same_output(name, logged, live.content, agent), (index, name, live.content)
 
 
 @DOCKER_ONLY
@@ -422,3 +433,223 @@ def test_the_log_names_the_version_whose_submit_form_it_holds() -> None:
         pytest.skip(f"{path} is not here (../shared is beside the checkout in CI)")
     assert logged_agent(path) == "swe-agent 1.x"  # its history has the submit step
     assert logged_calls(path)[-1][2].endswith("\n(Current directory: /testbed)\nbash-$")
+
+
+# -- SWE-agent 1.x insert and the wording of its releases ------------------------------------------
+
+# The function_calling_replace demonstrations (SWE-agent trajectories/demonstrations, MIT
+# License): ``create reproduce.py``, then ``insert {text}`` appends the text after its empty line.
+DEMO_SCRIPT = (
+    "from marshmallow.fields import TimeDelta\nfrom datetime import timedelta\n\n"
+    'td_field = TimeDelta(precision="milliseconds")\n\nobj = dict()\n'
+    'obj["td_field"] = timedelta(milliseconds=345)\n\n'
+    'print(td_field.serialize("td_field", obj))'
+)
+DEMO_FOOTER = "(Open file: /testbed/reproduce.py)\n(Current directory: /testbed)\nbash-$"
+DEMO_CREATED = f"[File: reproduce.py (1 lines total)]\r\n1:\n{DEMO_FOOTER}"
+DEMO_INSERTED = (
+    "[File: /testbed/reproduce.py (10 lines total)]\r\n1:\r\n"
+    + "".join(f"{n}:{line}\r\n" for n, line in enumerate(DEMO_SCRIPT.split("\n"), start=2))[:-2]
+    + f"\n{DEMO_FOOTER}"
+)
+
+
+@DOCKER_ONLY
+@pytest.mark.docker
+async def test_insert_as_the_demonstrations_show(sandbox_factory: SandboxFactory) -> None:
+    sandbox = await sandbox_factory.start(workdir="/testbed")
+    created = await serve(sandbox, "create", {"filename": "reproduce.py"}, "swe-agent")
+    assert same_output("create", DEMO_CREATED, created.content, "swe-agent"), created.content
+    inserted = await serve(sandbox, "insert", {"text": DEMO_SCRIPT}, "swe-agent")
+    assert same_output("insert", DEMO_INSERTED, inserted.content, "swe-agent"), inserted.content
+    assert (await sandbox.read_file("reproduce.py")).decode() == f"\n{DEMO_SCRIPT}"
+    # A line puts the text before that line (every 1.x release: ``line - 1``).
+    await serve(sandbox, "insert", {"text": "import os\n", "line": 2}, "swe-agent")
+    lines = (await sandbox.read_file("reproduce.py")).decode().split("\n")
+    assert lines[:3] == ["", "import os", "from marshmallow.fields import TimeDelta"]
+    # An insert that breaks the syntax is refused, in the insert script's words.
+    before = await sandbox.read_file("reproduce.py")
+    refused = await serve(sandbox, "insert", {"text": "    x = (", "line": 1}, "swe-agent")
+    assert refused.content.startswith(
+        "Your proposed edit has introduced new syntax error(s).\n"
+        "Please read this error message carefully and then retry editing the file.\n\n"
+        "ERRORS:\n\n- E999 "
+    ), refused.content
+    assert "Your changes have NOT been applied." in refused.content
+    assert await sandbox.read_file("reproduce.py") == before
+
+
+@DOCKER_ONLY
+@pytest.mark.docker
+async def test_search_and_replace_refusals_as_swe_agent_words_them(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    sandbox = await sandbox_factory.start(workdir="/repo")
+    lines = [f"x{n} = {n}" for n in range(1, 151)] + ["y = 1", "y = 1"]
+    await sandbox.write_file("a.py", ("\n".join(lines) + "\n").encode())
+    await serve(sandbox, "open", {"path": "a.py"}, "swe-agent")
+    same = await serve(sandbox, "edit", {"search": "x1 ", "replace": "x1 "}, "swe-agent")
+    assert same.content.startswith("Your search and replace strings are the same.")
+    outside = await serve(sandbox, "edit", {"search": "x140 =", "replace": "z ="}, "swe-agent")
+    assert outside.content.startswith(
+        "Your edit was not applied (file not modified): Text 'x140 =' not found in displayed "
+        "lines.\n\nHowever, we found the following occurrences of your search string in the "
+        "file:\n\n- line 140\n\nYou can use the `goto` command"
+    ), outside.content
+    await serve(sandbox, "goto", {"line_number": 150}, "swe-agent")
+    twice = await serve(sandbox, "edit", {"search": "y = 1", "replace": "y = 2"}, "swe-agent")
+    assert "Found more than one occurrence of 'y = 1' in the currently displayed" in twice.content
+    both = {"search": "y = 1", "replace": "y = 2", "replace-all": True}
+    replaced = await serve(sandbox, "edit", both, "swe-agent")
+    assert replaced.content.startswith("Replaced 2 occurrences. Please review the changes")
+    one = await serve(sandbox, "edit", {"search": "x150 = 150", "replace": "x = 0"}, "swe-agent")
+    assert one.content.startswith("Text replaced. Please review the changes and make sure")
+
+
+OLD_REPLACED = (
+    "Replaced 1 occurrences. Please review the changes and make sure they are correct\r\n"
+    "(correct indentation, no duplicate lines, etc). Edit the file again if necessary.\r\n"
+)
+DEV_REPLACED = OLD_REPLACED.replace("Replaced 1 occurrences", "Text replaced")
+NEW_REPLACED = (
+    "Text replaced. Please review the changes and make sure they are correct:\n\n"
+    "1. The edited file is correctly indented\n"
+    "2. The edited file does not contain duplicate lines\n"
+    "3. The edit does not break existing functionality\n\n"
+    "Edit the file again if necessary.\n"
+)
+WINDOW_SHOWN = "[File: /repo/a.py (1 lines total)]\n1:x = 2\n(Open file: /repo/a.py)\nbash-$"
+
+
+def tool_message(content: str, provenance: Provenance) -> Message:
+    return Message(
+        role="tool", tool_call_id="c1", name="edit", content=content, provenance=provenance
+    )
+
+
+@pytest.mark.parametrize("recorded", [OLD_REPLACED, DEV_REPLACED])
+def test_the_releases_success_messages_compare_as_one(recorded: str) -> None:
+    logged = tool_message(recorded + WINDOW_SHOWN, Provenance.RECORDED)
+    live = tool_message(NEW_REPLACED + WINDOW_SHOWN, Provenance.EXECUTED)
+    for agent in ("swe-agent", DEV):
+        assert judge_live_result(logged, live, agent)[0] == "matched"
+    # Only the wording is made one: the window, and the number of replacements, still count.
+    moved = tool_message(NEW_REPLACED + WINDOW_SHOWN.replace("x = 2", "x = 3"), Provenance.EXECUTED)
+    assert judge_live_result(logged, moved, "swe-agent")[0] == "mismatched"
+    three = NEW_REPLACED.replace("Text replaced", "Replaced 3 occurrences")
+    everywhere = tool_message(three + WINDOW_SHOWN, Provenance.EXECUTED)
+    assert judge_live_result(logged, everywhere, "swe-agent")[0] == "mismatched"
+    adapter = find_adapter("edit", "swe-agent")
+    assert adapter is not None
+    assert adapter.comparable("open", NEW_REPLACED) == NEW_REPLACED  # edits only
+
+
+def test_insert_is_an_edit_of_the_open_file() -> None:
+    arguments = {"text": "import os", "line": 3}
+    assert describe_call("insert", arguments, "swe-agent") == describe_windowed_edit(
+        "insert", arguments
+    )
+    assert not is_read_only("insert", arguments, "swe-agent")
+    assert find_adapter("insert", LEGACY) is None  # 0.x had no insert
+    adapter = find_adapter("insert", "swe-agent")
+    assert adapter is not None
+    command = adapter.translate("insert", arguments).arguments["command"]
+    assert command.endswith("\ninsert 'import os' 3")
+
+
+# -- SWE-agent 0.x's cursors command set -----------------------------------------------------------
+
+CURSORS_DEMO = json.loads(
+    (Path(__file__).parent / "data" / "swe-agent-cursors-demo.json").read_text()
+)
+"""The calls of the ``default_sys-env_cursors_window100`` demonstration (all but ``python``,
+``ls``, ``rm`` and ``submit``), as imported, with their observations."""
+
+
+def cursors_calls() -> list[tuple[str, dict[str, Any], str]]:
+    return [(c["name"], c["arguments"], c["observation"]) for c in CURSORS_DEMO["calls"]]
+
+
+def test_only_the_cursors_set_has_set_cursors_and_a_bare_edit() -> None:
+    names = [name for name, _, _ in cursors_calls()]
+    assert names == ["create", "edit", "find_file", "open", "bash", "edit", "edit"]
+    picked = [is_cursors_call(name, arguments) for name, arguments, _ in cursors_calls()]
+    assert picked == [False, True, False, False, True, True, True]
+    assert not is_cursors_call("edit", {"start_line": 1, "end_line": 2, "replacement_text": "x"})
+    assert not is_cursors_call("bash", {"command": "echo set_cursors"})
+    adapter = find_adapter("edit", LEGACY)
+    assert adapter is not None
+    edit = adapter.translate("edit", {"command": "edit\n    x = 1\nend_of_edit"})
+    assert edit.arguments["command"].endswith("\nedit <<'end_of_edit'\n    x = 1\nend_of_edit")
+    assert "set_cursors()" in edit.arguments["command"]  # the switch to the cursors set
+    opened = adapter.translate("open", {"path": "a b.py"}).arguments["command"]
+    assert "\n_swe_agent_view_note open 'a b.py'\nopen 'a b.py'" in opened
+
+
+@DOCKER_ONLY
+@pytest.mark.docker
+async def test_the_cursors_set_creates_and_edits_between_the_cursors(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    sandbox = await sandbox_factory.start(workdir="/marshmallow-code__marshmallow")
+    (create, edit, *_) = cursors_calls()
+    # Nothing in a create tells the cursors set: it runs the default set's (no cursor marks).
+    created = await serve(sandbox, create[0], create[1], LEGACY)
+    assert not same_output("create", create[2], created.content, LEGACY)
+    assert created.content.startswith("[File: /marshmallow-code__marshmallow/reproduce.py (1 l")
+    # The bare edit switches to the cursors set: the create is made again under it, which put
+    # both cursors on line 1, and the edit replaces that line.
+    edited = await serve(sandbox, edit[0], edit[1], LEGACY)
+    assert same_output("edit", edit[2], edited.content, LEGACY), edited.content
+    # From then on every command is the cursors set's.
+    moved = await serve(sandbox, "bash", {"command": "set_cursors 4 5"}, LEGACY)
+    assert "3:\n<<<<< START CURSOR >>>>>\n4:td_field" in moved.content, moved.content
+    assert "5:\n<<<<< END CURSOR >>>>>\n6:obj = dict()" in moved.content
+    again = {"command": "edit\ntd_field = TimeDelta(precision='seconds')\nend_of_edit"}
+    replaced = await serve(sandbox, "edit", again, LEGACY)
+    assert "<<<<< START CURSOR >>>>>\n4:td_field = TimeDelta(precision='seconds')\n" in (
+        replaced.content
+    )
+    assert "<<<<< END CURSOR >>>>>\n5:obj = dict()" in replaced.content, replaced.content
+    text = (await sandbox.read_file("reproduce.py")).decode()
+    assert text.split("\n")[3:5] == ["td_field = TimeDelta(precision='seconds')", "obj = dict()"]
+    reopened = await serve(sandbox, "open", {"path": "reproduce.py"}, LEGACY)
+    assert "<<<<< START CURSOR >>>>>" in reopened.content
+
+
+@DOCKER_ONLY
+@pytest.mark.docker
+@pytest.mark.slow
+async def test_the_cursors_demonstration_replays(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    sandbox = await sandbox_factory.start(workdir="/marshmallow-code__marshmallow")
+    await commit_repo(sandbox, {"src/marshmallow/fields.py": marshmallow_fields(tmp_path)}, ())
+    calls = cursors_calls()
+    await serve(sandbox, *calls[0][:2], LEGACY)  # the create: see the test above
+    # edit, find_file, open at 1474, set_cursors, the edit the lint check refuses, the edit.
+    await assert_replayed(sandbox, calls[1:], LEGACY)
+
+
+@DOCKER_ONLY
+@pytest.mark.docker
+async def test_the_switch_makes_the_viewer_moves_again(sandbox_factory: SandboxFactory) -> None:
+    text = "".join(f"line {n}\n" for n in range(1, 501)).encode()
+    shown = []
+    for switch_first in (False, True):
+        sandbox = await sandbox_factory.start(workdir="/repo")
+        await sandbox.write_file("a.txt", text)
+        if switch_first:  # a shell in the cursors set from the start
+            first = await serve(sandbox, "bash", {"command": "set_cursors 1 1"}, LEGACY)
+            assert first.content.startswith("No file open. Use the open command first.")
+        await serve(sandbox, "create", {"filename": "b.txt"}, LEGACY)
+        await serve(sandbox, "open", {"path": "a.txt", "line_number": 120}, LEGACY)
+        await serve(sandbox, "scroll_down", {}, LEGACY)
+        moved = await serve(sandbox, "bash", {"command": "set_cursors 330 331"}, LEGACY)
+        shown.append(moved.content)
+    assert shown[0] == shown[1]
+    assert shown[0].startswith("[File: /repo/a.txt (500 lines total)]\n(217 more lines above)\n")
+    assert (
+        "329:line 329\n<<<<< START CURSOR >>>>>\n330:line 330\n331:line 331\n<<<<< END"
+        in (shown[0])
+    )

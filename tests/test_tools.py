@@ -51,6 +51,8 @@ def test_registry_names_every_canonical_tool() -> None:
         "write_file",
         "calculator",
         "browser",
+        "note",
+        "apply_patch",
     }
     for name in TOOL_NAMES:
         tool = get_tool(name)

@@ -66,6 +66,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "scroll_down": {},
     "create": {"filename": "a.py"},
     "edit": {"start_line": 1, "end_line": 1, "replacement_text": "x"},
+    "insert": {"text": "x", "line": 1},
     "WebSearch": {"query": "pydantic validators"},
     "web_search": {"query": "pydantic validators"},
     "WebFetch": {"url": "https://docs.pydantic.dev", "prompt": "summarize"},
@@ -76,6 +77,12 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "write_file": {"path": PATH, "content": "x"},
     "calculator": {"expression": "2 + 2"},
     "browser": {"action": "search", "query": "x"},
+    "TodoWrite": {"todos": [{"content": "x", "status": "pending", "activeForm": "x"}]},
+    "update_plan": {"plan": [{"step": "x", "status": "pending"}]},
+    "think": {"thought": "x"},
+    "apply_patch": {"input": "*** Begin Patch\n*** Delete File: a.py\n*** End Patch"},
+    "applypatch": {"input": "*** Begin Patch\n*** Delete File: a.py\n*** End Patch"},
+    "LS": {"path": "/repo/src"},
 }
 """A call as each name with an executable adapter was logged."""
 
@@ -83,9 +90,18 @@ SEARCHES_OF_THEIR_OWN = frozenset({"find_file", "search_dir", "search_file", "su
 """SWE-agent's search tools (and ``submit``), which replay runs as shell scripts but the judges
 read as searches (and as the agent saying it is done) with no canonical tool."""
 
-VIEWER_OF_ITS_OWN = frozenset({"open", "goto", "scroll_up", "scroll_down", "create", "edit"})
+VIEWER_OF_ITS_OWN = frozenset(
+    {"open", "goto", "scroll_up", "scroll_down", "create", "edit", "insert"}
+)
 """SWE-agent's windowed viewer and editor, which replay runs as SWE-agent's own commands in the
 shell but the judges read as reads and edits on their own terms (no canonical tool)."""
+
+PATCHES = frozenset({"apply_patch", "applypatch"})
+"""Codex's patches, which replay applies with the ``apply_patch`` tool but the judges read as
+before they had an adapter: edits of the files the patch names (no canonical tool)."""
+NOTES = frozenset({"TodoWrite", "update_plan", "think"})
+"""Plans and thoughts, which replay runs on the ``note`` tool but the judges read as before they
+had adapters: calls that change nothing (no canonical tool)."""
 
 
 def ledger_call(name: str, arguments: dict[str, Any], agent: str | None = None) -> LedgerCall:
@@ -203,6 +219,10 @@ def test_replay_and_the_judges_read_a_call_alike(
     assert not call.invalid
     if name in SEARCHES_OF_THEIR_OWN | VIEWER_OF_ITS_OWN:
         assert (translated.tool, call.canonical) == ("shell", None)
+    elif name in NOTES:
+        assert (translated.tool, call.canonical, call.mutating) == ("note", None, False)
+    elif name in PATCHES:
+        assert (translated.tool, call.canonical, call.mutating) == ("apply_patch", None, True)
     else:
         assert call.canonical == translated.tool
     if adapter.read_only(name, arguments):

@@ -37,10 +37,14 @@ TOOLS: Registry[Any] = Registry(
         "write_file": "understudy.tools.files:WriteFileTool",
         "calculator": "understudy.tools.calculator:CalculatorTool",
         "browser": "understudy.tools.browser:BrowserTool",
+        "note": "understudy.tools.notes:NoteTool",
+        "apply_patch": "understudy.tools.patch:ApplyPatchTool",
     },
 )
 """Canonical tools by short name; the entries are classes (or ready instances, for dotted
-paths that name one)."""
+paths that name one). ``note`` takes the plans, todo lists and thoughts agents write down: it
+changes nothing, and the adapters render their harness's acknowledgement. ``apply_patch``
+applies Codex's ``*** Begin Patch`` envelopes with Codex's wording."""
 
 TOOL_NAMES: tuple[str, ...] = tuple(TOOLS.names())
 """The canonical tool names."""
@@ -52,6 +56,8 @@ if TYPE_CHECKING:  # the type checker proves that every canonical tool is a Tool
     from understudy.tools.browser import BrowserTool
     from understudy.tools.calculator import CalculatorTool
     from understudy.tools.files import EditorTool, ReadFileTool, WriteFileTool
+    from understudy.tools.notes import NoteTool
+    from understudy.tools.patch import ApplyPatchTool
     from understudy.tools.shell import ShellTool
 
     _CHECKED: tuple[Tool, ...] = (
@@ -61,6 +67,8 @@ if TYPE_CHECKING:  # the type checker proves that every canonical tool is a Tool
         WriteFileTool(),
         CalculatorTool(),
         BrowserTool(),
+        NoteTool(),
+        ApplyPatchTool(),
     )
 
 

@@ -41,7 +41,8 @@ class Tool(Protocol):
     """A canonical tool implementation."""
 
     name: str
-    """Canonical name: shell, editor, read_file, write_file, calculator, browser."""
+    """Canonical name: shell, editor, read_file, write_file, calculator, browser, note (and
+    apply_patch)."""
     read_only: bool
     """Whether a call can never change the sandbox (lets later work skip it when rebuilding
     state)."""
@@ -84,6 +85,19 @@ class Adapter(Protocol):
 
         Never raises for arguments it cannot read: the facts say so (``unreadable``).
         """
+        ...
+
+    def unwrap(self, name: str, arguments: dict[str, Any], shown: str) -> str | None:
+        """What the tool itself printed, inside a result as the harness showed it (what
+        ``render`` wraps around it: a return-code header, a state footer); None when the result
+        does not hold all of it (elided past a length). Readers of logged results (the workspace
+        rebuilt from a log, the tree a log shows) ask this instead of knowing each wrapper."""
+        ...
+
+    def comparable(self, name: str, shown: str) -> str:
+        """A result as fidelity compares it with another run's: wording that the harness's
+        releases printed differently, and that a log cannot tell before it shows it, made one
+        (each adapter documents what it merges); as shown otherwise."""
         ...
 
     def render(self, name: str, arguments: dict[str, Any], outcome: ToolOutcome) -> ToolOutcome:

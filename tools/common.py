@@ -8,6 +8,8 @@ by :data:`~understudy.sandbox.output.TRUNCATION_MARKER`).
 from __future__ import annotations
 
 import posixpath
+import re
+import shlex
 from typing import Any
 
 import jsonschema
@@ -97,6 +99,22 @@ def relative_to_workdir(sandbox: Sandbox, path: str) -> str | None:
         return "."
     prefix = root.rstrip("/") + "/"
     return full[len(prefix) :] if full.startswith(prefix) else None
+
+
+async def replace_file(sandbox: Sandbox, path: str, data: bytes) -> None:
+    """Write ``data`` over the file at ``path``, keeping its mode (editing a script does not
+    make it any less executable, as editors and ``open(path, "w")`` do not); a new file is 644."""
+    mode = await _mode_of(sandbox, path)
+    await sandbox.write_file(path, data, 0o644 if mode is None else mode)
+
+
+async def _mode_of(sandbox: Sandbox, path: str) -> int | None:
+    named = relative_to_workdir(sandbox, path)  # commands name paths relatively (see there)
+    if named is None:
+        return None
+    result = await sandbox.exec(f"stat -c %a -- {shlex.quote(named)} 2>/dev/null", timeout=30)
+    shown = result.output.strip()
+    return int(shown, 8) if result.exit_code == 0 and re.fullmatch(r"[0-7]{3,4}", shown) else None
 
 
 class IsDirectory:

@@ -33,6 +33,7 @@ from understudy.tools.common import (
     read_existing,
     read_text,
     relative_to_workdir,
+    replace_file,
     require_sandbox,
     sandbox_path,
     validate_arguments,
@@ -203,7 +204,7 @@ class EditorTool:
             end = start + new.count("\n")
             new_text = new_text.replace(old, new) if replace_all else new_text.replace(old, new, 1)
             count += occurrences if replace_all else 1
-        await box.write_file(path, new_text.encode("utf-8"))
+        await replace_file(box, path, new_text.encode("utf-8"))
         full = sandbox_path(box, path)
         self._remember(box, full, text)
         first = max(0, start - SNIPPET_LINES)
@@ -228,7 +229,7 @@ class EditorTool:
             )
         inserted = new_str.split("\n")
         new_text = "\n".join([*lines[:line], *inserted, *lines[line:]])
-        await box.write_file(path, new_text.encode("utf-8"))
+        await replace_file(box, path, new_text.encode("utf-8"))
         full = sandbox_path(box, path)
         self._remember(box, full, text)
         snippet_lines = [
@@ -253,7 +254,7 @@ class EditorTool:
         previous = versions.pop()
         if previous is None:  # the file was created by the editor: undoing empties it
             previous = ""
-        await box.write_file(path, previous.encode("utf-8"))
+        await replace_file(box, path, previous.encode("utf-8"))
         content = (
             f"Last edit to {path} undone successfully. Here's the result of running `cat -n` on "
             f"{path}:\n{numbered(previous)}\n"
@@ -365,7 +366,7 @@ class WriteFileTool:
         existing = await probe_file(box, path)
         if isinstance(existing, IsDirectory):
             raise EditorError(f"The path {path} is a directory; cannot write a file there.")
-        await box.write_file(path, data)
+        await replace_file(box, path, data)
         full = sandbox_path(box, path)
         if existing is None:
             content = f"File created successfully at: {path}"

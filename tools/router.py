@@ -14,7 +14,9 @@ and the ``reason``); an executed result also has ``duration_s`` and ``truncated`
 A ``guard`` (the workspace a log rebuilt, :mod:`understudy.replay.workspace_guard`) may say
 that a call touches content the sandbox does not hold: the live step then serves it from the
 recording instead, with the guard's reason as ``diagnostics["workspace"]`` (and runs it after
-all when nothing was recorded for it).
+all when nothing was recorded for it). The recorded calls a log shows the user refused
+(``recorded_only``, see :func:`~understudy.tools.adapters.refused_by_user`) did not run then and
+are not run now: the live step serves them from the recording.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class ToolRouter:
         simulator: Simulator | None = None,
         agent: str | None = None,
         guard: Guard | None = None,
+        recorded_only: frozenset[str] = frozenset(),
     ) -> None:
         self._agent = agent
         """The agent that wrote the log: picks its flavour of a shared tool name (``bash``)."""
@@ -74,6 +77,8 @@ class ToolRouter:
         self._policy = policy or ToolPolicy()
         self._simulator = simulator
         self._guard = guard
+        self._recorded_only = recorded_only
+        """Ids of recorded calls the user refused in the log: served from the recording only."""
         self._tools: dict[str, Tool] = {}  # per rollout: tools may keep state (editor undo)
         self.stats: Counter[str] = Counter()
         """Counts by provenance (executed, replayed, ...), plus ``invalid`` and ``errors``."""
@@ -168,6 +173,9 @@ class ToolRouter:
         if adapter is None or canonical is None:
             diagnostics["live"] = "no live implementation (opaque tool)"
             return None
+        if call.id in self._recorded_only:
+            diagnostics["live"] = "the user refused this call in the log: it did not run"
+            return self._replay(call, diagnostics)
         unknown = self._guard(call) if self._guard is not None else None
         if unknown is not None:
             diagnostics["workspace"] = unknown

@@ -20,6 +20,11 @@ pseudo-terminal of that size, as for a harness that drove its bash through one (
 through SWE-ReX's pexpect): ``ls`` prints columns, Python flushes each line, programs that check
 ``isatty`` take their terminal branch, and a command that reads its input waits for it (until
 its timeout) instead of reading an empty stdin. See :func:`on_terminal`.
+
+Every command passes through :meth:`ShellTool.run`, which first puts the placeholders of
+redacted values that stand in shell syntax in quotes (``cat /Users/<USER_1>/x`` runs as
+``cat /Users/'<USER_1>'/x``), so that bash does not read them as redirections; see
+:func:`~understudy.tools.shell_placeholders.quote_placeholders`.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from understudy.tools.common import (
     sandbox_path,
     validate_arguments,
 )
+from understudy.tools.shell_placeholders import quote_placeholders
 
 PROBE_MARK = "\x1e[understudy probe]\x1e"
 """Separates the command's output from the probe's (a record separator nothing prints)."""
@@ -114,7 +120,7 @@ class ShellTool:
         """Run the command; its failure or timeout is reported in the outcome, not raised."""
         validate_arguments(self.name, self.parameters, arguments)
         box = require_sandbox(self.name, sandbox)
-        command: str = arguments["command"]
+        command = quote_placeholders(arguments["command"])
         workdir: str | None = arguments.get("workdir")
         timeout = arguments.get("timeout", self.default_timeout_s)
         start_dir = sandbox_path(box, workdir or ".")

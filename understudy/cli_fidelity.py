@@ -50,8 +50,10 @@ def fidelity(
     tools: Annotated[
         str | None,
         typer.Option(
-            help="Tool policy (default: every call live). Results served by replay or "
-            "simulation are not compared, e.g. 'live,browser=replay'."
+            help="Tool policy (default: every call live, except the user's answers, e.g. "
+            "AskUserQuestion, ExitPlanMode, served from the recording unless named here). "
+            "Results served by replay or simulation are not compared, e.g. "
+            "'live,browser=replay'."
         ),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds per stretch of a replay.")] = 1800.0,
@@ -71,8 +73,9 @@ def fidelity(
 
     Each session is replayed whole in a fresh sandbox: its own recorded assistant turns are
     played back and every tool call runs live; each live output is compared with the recorded
-    one after masking timestamps, ids and temp paths. A low fidelity means that rollouts of
-    those sessions see a different world than the original model did. Sessions whose
+    one after masking timestamps, ids and temp paths. Calls the user answered (questions, plan
+    approvals) are served from the recording and not compared. A low fidelity means that
+    rollouts of those sessions see a different world than the original model did. Sessions whose
     environment cannot be built are reported apart; --envs and --repo-mirror say where their
     code lives, and each result records the commit used and how it was chosen (or, without a
     repository, the coverage of the workspace rebuilt from the log, see --workspace). The exit code

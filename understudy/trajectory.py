@@ -116,6 +116,8 @@ class EnvFile(_Model):
     """The file's text (nothing for a directory)."""
     directory: bool = False
     """A directory to create rather than a file."""
+    executable: bool = False
+    """The file is executable (mode 755 rather than 644)."""
 
 
 class EnvSpec(_Model):

@@ -102,6 +102,7 @@ _FAILURE_PREFIXES = (
     "aborted",
     "error:",
     "execution error",
+    "apply_patch verification failed",
 )
 _HEADER_LINE = re.compile(
     r"^(?:Exit code: (?P<exit>-?\d+)"

@@ -31,14 +31,20 @@ holding one session. How it maps onto a :class:`~understudy.trajectory.Session`:
 * Env: ``replay_config.env.repo`` (``github_url``/``base_commit`` -> ``RepoSpec(url, commit)``,
   ``path`` for local repos), ``env.deployment.image``, ``env.post_startup_commands`` -> setup,
   workdir from the recorded ``state.working_dir`` (the repository path, e.g.
-  ``/SWE-agent__test-repo``). ``base_commit: HEAD`` is kept as logged; ``run`` and ``fidelity``
+  ``/SWE-agent__test-repo``; a history alone: the first state footer's ``(Current directory:
+  ...)``). A log that names no repository or image worked in the one SWE-agent cloned at
+  ``/owner__name``: ``https://github.com/owner/name`` at ``HEAD``.
+  ``base_commit: HEAD`` is kept as logged; ``run`` and ``fidelity``
   resolve it (:mod:`understudy.replay.env_resolution`).
 * Instance id (``SourceInfo.instance_id``): ``replay_config.problem_statement.id``, else the
   SWE-bench image name, else a file name ending in one (``..marshmallow-code__marshmallow-1867``).
 * ``Session.meta``: ``submission`` and ``exit_status`` (from ``info``), ``model_stats``,
   ``usage`` (``tokens_sent``/``tokens_received``), the rest of ``info`` and the problem statement.
 * Version (``SourceInfo.version``): ``info.swe_agent_version``, else ``0.x (legacy)`` without a
-  ``replay_config``, ``1.x dev`` for a 1.x log whose last step had to be recovered (its
+  ``replay_config`` (``1.x`` for a history alone whose actions are function calls) or when
+  0.x's environment produced the history (``environment:
+  "swe_main"``, string ``state``s: 0.x demonstrations re-saved with a 1.x config), ``1.x dev``
+  for a 1.x log whose last step had to be recovered (its
   ``submit`` observation is then the bare one of ``trajectory[]``, without the state footer
   that 1.0.0's history adds), else ``1.x``.
 * Model: ``replay_config.agent.model.name``; legacy files do not record it, except through the
@@ -309,6 +315,23 @@ class _Step:
     results: list[int] = field(default_factory=list)
 
 
+_REPO_WORKDIR = re.compile(r"^/(?P<owner>[A-Za-z0-9][\w.-]*)__(?P<name>[\w.-]+)$")
+_FOOTER_DIRECTORY = re.compile(r"^\(Current directory: (/[^)\n]*)\)", re.M)
+
+
+def _repo_of_workdir(workdir: str) -> RepoSpec | None:
+    """The repository SWE-agent cloned at ``workdir``: it put ``owner/name`` at
+    ``/owner__name`` (0.x's ``swe_env.py``, 1.x's ``from_url`` runs), at the branch head of the
+    day unless a dataset gave a commit, which such a log does not record (``HEAD``: resolved
+    when it is replayed)."""
+    matched = _REPO_WORKDIR.match(workdir)
+    if matched is None:
+        return None
+    return RepoSpec(
+        url=f"https://github.com/{matched.group('owner')}/{matched.group('name')}", commit="HEAD"
+    )
+
+
 class _TrajReader:
     def __init__(self, path: Path, data: dict[str, Any], report: ImportReport, strict: bool):
         self.path = path
@@ -353,11 +376,7 @@ class _TrajReader:
         tools = [command.spec() for command in self.documented]
         tools = infer_tool_specs(self.messages, known=tools)
         model = self._model()
-        version = as_text(self.info.get("swe_agent_version")) or (
-            ("1.x dev" if self.history_lacks_last_step else "1.x")
-            if self.config
-            else "0.x (legacy)"
-        )
+        version = as_text(self.info.get("swe_agent_version")) or self._version(trajectory or [])
         problem = as_object(self.config.get("problem_statement"))
         env = self._env(trajectory or [])
         return Session(
@@ -624,6 +643,33 @@ class _TrajReader:
                 return message.content
         return ""
 
+    def _version(self, trajectory: list[Any]) -> str:
+        if self._ran_on_0x(trajectory):
+            return "0.x (legacy)"
+        if self.config:
+            return "1.x dev" if self.history_lacks_last_step else "1.x"
+        # A history alone: function calls were 1.x's (its development versions wrote such
+        # demonstrations); commands in the text, 0.x's.
+        return "1.x" if any(m.tool_calls for m in self.messages) else "0.x (legacy)"
+
+    def _footer_directory(self) -> str | None:
+        """The working directory the first observation's state footer shows (the prompts before
+        it may hold demonstrations of other sessions)."""
+        for message in self.messages:
+            if message.role == "tool":
+                shown = _FOOTER_DIRECTORY.search(message.content)
+                return shown.group(1) if shown else None
+        return None
+
+    def _ran_on_0x(self, trajectory: list[Any]) -> bool:
+        """Whether 0.x's environment produced the history, whatever config the file carries:
+        demonstrations recorded with 0.x were given a 1.x ``replay_config`` later, but their
+        observations are 0.x's (its environment was ``swe_main``, 1.x's is ``main``; 0.x kept
+        each step's ``state`` as a JSON string)."""
+        if self.data.get("environment") == "swe_main":
+            return True
+        return bool(trajectory) and isinstance(as_object(trajectory[0]).get("state"), str)
+
     def _env(self, trajectory: list[Any]) -> EnvSpec:
         env_config = as_object(self.config.get("env"))
         repo_config = as_object(env_config.get("repo"))
@@ -651,6 +697,10 @@ class _TrajReader:
             if workdir and workdir.startswith("/"):
                 spec.workdir = workdir
                 break
+        else:
+            spec.workdir = self._footer_directory() or spec.workdir
+        if repo is None and image is None:
+            spec.repo = _repo_of_workdir(spec.workdir)
         return spec
 
     def _meta(self, problem: dict[str, Any]) -> dict[str, Any]:

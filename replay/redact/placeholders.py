@@ -19,18 +19,20 @@ KINDS = ("private_key", "jwt", "api_key", "token", "url_password", "secret", "em
 
 _PLACEHOLDER_NAMES = {kind: kind.upper() for kind in KINDS}
 _KIND_OF_NAME = {name: kind for kind, name in _PLACEHOLDER_NAMES.items()}
-_PLACEHOLDER = re.compile(r"<(" + "|".join(_PLACEHOLDER_NAMES.values()) + r")_(\d+)>")
+PLACEHOLDER = re.compile(r"<(" + "|".join(_PLACEHOLDER_NAMES.values()) + r")_(\d+)>")
+"""A placeholder of a redacted value (``<USER_1>``): group 1 is its name, group 2 its number.
+The one definition of the pattern; :mod:`understudy.tools.shell_placeholders` uses it too."""
 
 
 def has_placeholder(text: str) -> bool:
     """Whether ``text`` holds a placeholder of a redacted value (``<EMAIL_1>``)."""
-    return "<" in text and _PLACEHOLDER.search(text) is not None
+    return "<" in text and PLACEHOLDER.search(text) is not None
 
 
 def unnumbered(text: str) -> str:
     """``text`` with each placeholder's number dropped (``<EMAIL_1>`` -> ``<EMAIL>``): what two
     texts redacted apart can be compared by, since each numbers its values on its own."""
-    return _PLACEHOLDER.sub(lambda match: f"<{match.group(1)}>", text)
+    return PLACEHOLDER.sub(lambda match: f"<{match.group(1)}>", text)
 
 
 _MEMO_MAX_CHARS = 256
@@ -65,7 +67,7 @@ class Redactor:
         """Note placeholders already in ``text`` so new ones do not reuse their numbers."""
         if "<" not in text:
             return
-        for match in _PLACEHOLDER.finditer(text):
+        for match in PLACEHOLDER.finditer(text):
             kind = _KIND_OF_NAME[match.group(1)]
             self._next[kind] = max(self._next[kind], int(match.group(2)) + 1)
 
@@ -83,7 +85,7 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """``text`` with every secret and personal value replaced."""
-        if "<" in text and not self.saw_placeholders and _PLACEHOLDER.search(text):
+        if "<" in text and not self.saw_placeholders and PLACEHOLDER.search(text):
             self.saw_placeholders = True
         rules = RULES
         if len(text) < 7:  # too short for any rule but a learned user name

@@ -4,10 +4,15 @@
 things to different harnesses (``bash`` is SWE-agent's, mini-swe-agent's and inspect_ai's), so
 it also takes the session's agent (``Session.source.agent`` or ``source.format``): with it, the
 agent's own variant is found first; without it, the name's default (see ``ADAPTERS``).
-A name with no adapter (``TodoWrite``, ``think``, ``finish``, ``update_plan``, ...) is *opaque*:
-it can only be replayed. SWE-agent's windowed ``open``/``goto``/``edit``/... are opaque unless
-the agent is given: they run as SWE-agent 1.x's tools for ``"swe-agent"`` and as 0.x's commands
-for ``"SWE-agent 0.x"`` (the two versions print the same tools differently).
+A name with no adapter (``think`` but OpenHands', ``finish``, ``AskUserQuestion``, ...) is
+*opaque*: it can only be replayed. SWE-agent's windowed ``open``/``goto``/``edit``/... are
+opaque unless the agent is given: they run as SWE-agent 1.x's tools for ``"swe-agent"`` and as
+0.x's commands for ``"SWE-agent 0.x"`` (the two versions print the same tools differently).
+
+Some opaque names are answered by the user, not by the environment (``AskUserQuestion``,
+``ExitPlanMode``, Codex ``request_user_input``, ...; :data:`USER_ANSWERED`): their recorded
+result is an answer, an approval or a rejection that no replay can produce again, and
+:func:`is_user_answered` tells them (``understudy fidelity`` serves them from the recording).
 
 The same vocabulary tells judges what a logged call did: :func:`describe_call` answers with the
 call's :class:`CallFacts`, from its adapter (``Adapter.describe``) or, for an opaque name, from
@@ -28,18 +33,27 @@ bash, python (agent inspect)               shell         output; non-zero exit i
 Bash (Claude Code)                         shell (S)     trimmed; "Exit code N" on failure
 execute_bash (OpenHands)                   shell (S)     + [... exit code N.] lines
 shell (Codex argv), container.exec         shell         {"output","metadata"} JSON
+shell (Codex argv apply_patch / heredoc)   apply_patch   {"output","metadata"} JSON
+apply_patch, applypatch (Codex)            apply_patch   {"output","metadata"} JSON; a
+                                                         refused patch: Codex's bare text
 shell_command (later Codex)                shell         Exit code/Wall time/Output
 str_replace_editor, ..._based_edit_tool    editor        as is (same tool)
 Edit, MultiEdit (Claude Code)              editor        "has been updated" + N→ snippet
 Write (Claude Code)                        write_file    "File created successfully at"
 Read (Claude Code)                         read_file     N→ lines + system reminder
 Grep, Glob (Claude Code)                   shell         Found N files / paths
+LS (Claude Code)                           shell (S)     "- /cwd/" tree + the NOTE line
 find_file, search_dir, search_file         shell (S)     SWE-agent output + footer
 submit (agent swe-agent)                   shell (S)     the diff + footer (1.x dev: the diff)
 open, goto, scroll_*, create, edit          shell (S)     SWE-agent 1.x tools + footer
   (agent swe-agent)
-bash, open, ..., edit, find_file, ...,      shell (S)     SWE-agent 0.x commands, output as
-  submit (agent SWE-agent 0.x)                            printed + footer; submit: the diff
+bash, open, ..., edit, find_file, ...,      shell (S)     SWE-agent 0.x commands (default or
+  submit (agent SWE-agent 0.x)                            cursors set), output as printed +
+                                                         footer; submit: the diff
+insert (agent swe-agent)                   shell (S)     SWE-agent 1.x tools + footer
+TodoWrite (Claude Code)                    note          "Todos have been modified ..."
+update_plan (Codex)                        note          "Plan updated"
+think (agent openhands)                    note          "Your thought has been logged."
 WebSearch, web_search                      browser       (replay/simulation only)
 WebFetch, web_fetch, web_read, ..._go      browser       (replay/simulation only)
 editor, read_file, write_file, ...         themselves    as is
@@ -49,8 +63,9 @@ Described only (opaque to replay), by family: shells (``run_shell_command``, ``t
 Python cells (``execute_ipython_cell``, ...), ``text_editor``, ``NotebookEdit``/``NotebookRead``,
 file writes (``create_file``, ``write``), SWE-agent's viewer without an agent (``open``,
 ``goto``, ``scroll_*``, ``create``, ``edit``), searches (``grep``, ``glob``, ``search``, ...),
-fetches (``fetch``, ``browse``), Codex ``apply_patch``, plans and notes (``TodoWrite``,
-``think``, ``finish``, ...) and delegation to other agents (``Task``, ``Agent``, ...).
+fetches (``fetch``, ``browse``), plans and notes (``TodoRead``, ``think``
+but OpenHands', ``finish``, ...), questions and plans put to the user (``AskUserQuestion``,
+``ExitPlanMode``) and delegation to other agents (``Task``, ``Agent``, ...).
 """
 
 from __future__ import annotations
@@ -72,6 +87,8 @@ from understudy.tools.adapters.vocabulary import (
     AGENT_DESCRIBERS,
     DESCRIBERS,
     OPAQUE_READ_ONLY,
+    USER_ANSWERED,
+    USER_REFUSALS,
 )
 from understudy.tools.base import Adapter
 
@@ -81,6 +98,8 @@ __all__ = [
     "AGENT_DESCRIBERS",
     "DESCRIBERS",
     "OPAQUE_READ_ONLY",
+    "USER_ANSWERED",
+    "USER_REFUSALS",
     "BaseAdapter",
     "CallFacts",
     "Describe",
@@ -88,7 +107,10 @@ __all__ = [
     "describe_call",
     "find_adapter",
     "is_read_only",
+    "is_user_answered",
+    "logged_output",
     "normalize_agent",
+    "refused_by_user",
     "register_adapter",
     "register_describer",
     "unregister",
@@ -154,6 +176,24 @@ def describe_call(
         return describe(name, arguments)
     except (TypeError, ValueError, AttributeError, KeyError):
         return unreadable(name)
+
+
+def refused_by_user(result: str) -> bool:
+    """Whether a recorded result says the user refused (or interrupted) the call, so that it
+    did not run as logged (:data:`USER_REFUSALS`)."""
+    head = result.lstrip()[:200]
+    return any(refusal in head for refusal in USER_REFUSALS)
+
+
+def logged_output(
+    name: str, arguments: dict[str, Any], shown: str, agent: str | None = None
+) -> str | None:
+    """What a logged call's tool printed, inside the result its harness showed (its adapter's
+    ``unwrap``; as shown for a name with no adapter); None when the result does not hold all
+    of it."""
+    shown = shown.replace("\r\n", "\n")
+    adapter = find_adapter(name, agent)
+    return shown if adapter is None else adapter.unwrap(name, arguments, shown)
 
 
 def _find_describer(name: str, agent: str | None) -> Describe | None:
@@ -246,3 +286,10 @@ def is_read_only(name: str, arguments: dict[str, Any], agent: str | None = None)
     except ToolCallError:
         return False
     return bool(get_tool(canonical.tool).read_only)
+
+
+def is_user_answered(name: str, agent: str | None = None) -> bool:
+    """Whether a logged call's result is the user's answer (a choice, a plan approved or
+    rejected), not the environment's: a name of :data:`USER_ANSWERED` that has no adapter (for
+    ``agent``, if given). A replay can only serve such a result from the recording."""
+    return name in USER_ANSWERED and find_adapter(name, agent) is None

@@ -46,6 +46,14 @@ class BaseAdapter:
         """Whether this logged call can never change the sandbox."""
         return False
 
+    def unwrap(self, name: str, arguments: dict[str, Any], shown: str) -> str | None:
+        """What the tool printed inside the result its harness showed: by default, all of it."""
+        return shown
+
+    def comparable(self, name: str, shown: str) -> str:
+        """A result as compared with another run's: by default, as shown."""
+        return shown
+
     def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
         """What the call does: by default, only that it maps onto the canonical tool."""
         return CallFacts(canonical=self.canonical or None)

@@ -60,7 +60,9 @@ def describe_shell(name: str, arguments: dict[str, Any]) -> CallFacts:
         return CallFacts(canonical="shell", changes_state=False)
     if script is None:
         return unreadable(name)
-    return CallFacts.of_script(script, background=bool(arguments.get("run_in_background")))
+    facts = CallFacts.of_script(script, background=bool(arguments.get("run_in_background")))
+    workdir = arguments.get("workdir")
+    return facts.model_copy(update={"workdir": workdir}) if isinstance(workdir, str) else facts
 
 
 def describe_code(name: str, arguments: dict[str, Any]) -> CallFacts:

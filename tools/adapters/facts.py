@@ -78,6 +78,9 @@ class CallFacts(BaseModel):
     """For fetches: the URL."""
     script: str | None = None
     """The shell script the call runs, if it runs one."""
+    workdir: str | None = None
+    """The directory the call runs in when the call names one (Codex's ``workdir``; relative
+    paths of the call are relative to it); None: the session's working directory."""
     background: bool = False
     """The call asks for its script to run in the background (``run_in_background``)."""
     delegated: bool = False

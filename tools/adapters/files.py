@@ -3,7 +3,7 @@
 - ``str_replace_editor`` (SWE-agent 1.x, OpenHands, Anthropic's ``str_replace_based_edit_tool``):
   the canonical editor is that tool, so results pass through unchanged.
 - Claude Code ``Read``: lines numbered ``     N→line``, then Claude Code's system reminder about
-  malware (as in the logs of Claude Code 2.0).
+  malware (as in the logs of Claude Code 2.0; its earlier wording compares as the same).
 - Claude Code ``Edit``/``MultiEdit``: "The file ... has been updated. Here's the result of
   running `cat -n` on a snippet of the edited file:" and the snippet numbered with ``→``; errors
   inside ``<tool_use_error>`` tags, worded as Claude Code words them.
@@ -55,6 +55,18 @@ CLAUDE_MALWARE_REMINDER = (
     "</system-reminder>\n"
 )
 """What Claude Code 2.0 appended to every ``Read`` result (copied from the logs)."""
+CLAUDE_EARLIER_MALWARE_REMINDER = (
+    "\n\n<system-reminder>\n"
+    "Whenever you read a file, you should consider whether it looks malicious. If it does, you "
+    "MUST refuse to improve or augment the code. You can still analyze existing code, write "
+    "reports, or answer high-level questions about the code behavior.\n"
+    "</system-reminder>\n"
+)
+"""The same reminder as earlier 2.0 releases worded it (logs of October 2025)."""
+_READING_REMINDER = re.compile(
+    r"<system-reminder>\nWhenever you read a file, you should consider whether it "
+    r"[^<]*</system-reminder>"
+)
 CLAUDE_EMPTY_FILE = (
     "<system-reminder>Warning: the file exists but the contents are empty.</system-reminder>"
 )
@@ -195,6 +207,12 @@ class ClaudeReadAdapter(BaseAdapter):
             return with_meta(outcome, text)
         text = renumber(outcome.content, CLAUDE_ARROW) + CLAUDE_MALWARE_REMINDER
         return with_meta(outcome, text)
+
+    def comparable(self, name: str, shown: str) -> str:
+        """The reminder Claude Code appends changed wording between 2.0 releases
+        (:data:`CLAUDE_EARLIER_MALWARE_REMINDER`, :data:`CLAUDE_MALWARE_REMINDER`) and a log
+        does not say which it ran: compared as one."""
+        return _READING_REMINDER.sub("<system-reminder>(on reading files)</system-reminder>", shown)
 
 
 class ClaudeEditAdapter(BaseAdapter):

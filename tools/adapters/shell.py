@@ -21,6 +21,7 @@ Each renders the result the way its harness showed it to the model:
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from typing import Any, ClassVar
 
@@ -37,6 +38,7 @@ from understudy.tools.adapters.base import (
 from understudy.tools.adapters.describers import describe_code, describe_shell
 from understudy.tools.adapters.facts import CallFacts
 from understudy.tools.base import CanonicalCall, ToolOutcome
+from understudy.tools.patch_format import patch_invocation
 from understudy.tools.shell import strip_timeout_note
 
 SHELL_BINARIES = frozenset({"bash", "sh", "zsh", "dash"})
@@ -168,6 +170,9 @@ class SweAgentBashAdapter(ShellAdapter):
             observation = _output(outcome)
         return with_meta(outcome, swe_agent_observation(observation, outcome))
 
+    def unwrap(self, name: str, arguments: dict[str, Any], shown: str) -> str | None:
+        return swe_agent_output(shown)
+
 
 SWE_REX_TERMINAL = {"columns": 80, "rows": 24}
 """The pseudo-terminal SWE-agent 1.x ran its bash on: SWE-ReX spawns ``bash`` with pexpect, whose
@@ -206,6 +211,20 @@ def swe_agent_open_file(outcome: ToolOutcome) -> str:
     return str(outcome.meta.get("probe") or outcome.meta.get("open_file") or "n/a")
 
 
+_SWE_AGENT_FOOTER = re.compile(
+    r"\n?\(Open file: [^\n]*\)\n\(Current directory: [^\n]*\)\nbash-\$\s*$"
+)
+
+
+def swe_agent_output(shown: str) -> str:
+    """What a command printed, inside an observation with SWE-agent's state footer (which
+    took its last newline off: it is put back)."""
+    body = _SWE_AGENT_FOOTER.sub("", shown.replace("\r\n", "\n"))
+    if body == shown or body.strip() == SWE_AGENT_NO_OUTPUT:
+        return "" if body.strip() == SWE_AGENT_NO_OUTPUT else body
+    return body + "\n" if body and not body.endswith("\n") else body
+
+
 def swe_agent_observation(observation: str, outcome: ToolOutcome) -> str:
     """An observation with SWE-agent's state footer (``next_step_template``)."""
     body = observation.rstrip("\n")
@@ -238,9 +257,37 @@ class MiniSweAgentBashAdapter(ShellAdapter):
             seconds = _timeout_shown(outcome)
             exception = f"The command timed out after {seconds} seconds and has been killed."
         returncode = -1 if _timed_out(outcome) else _exit_code(outcome)
+        submitted = None if exception or returncode else mini_swe_agent_submission(outcome.content)
+        if submitted is not None:
+            return with_meta(outcome, submitted)
         return with_meta(
             outcome, mini_swe_agent_observation(_output(outcome), returncode, exception)
         )
+
+    def unwrap(self, name: str, arguments: dict[str, Any], shown: str) -> str | None:
+        matched = _MINI_SWE_AGENT_OBSERVATION.match(shown)
+        if matched is None:
+            return None if shown.lstrip().startswith("<") else shown
+        return matched.group("output")
+
+
+MINI_SWE_AGENT_SUBMIT = ("MINI_SWE_AGENT_FINAL_OUTPUT", "COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT")
+"""First lines of output with which a command ends a mini-swe-agent run."""
+_MINI_SWE_AGENT_OBSERVATION = re.compile(
+    r"^(?:<exception>.*?</exception>\n)?<returncode>-?\d+</returncode>\n"
+    r"<output>\n(?P<output>.*)</output>\s*$",
+    re.S,
+)
+
+
+def mini_swe_agent_submission(output: str) -> str | None:
+    """What a command that ends the run submits (the rest of its output, which the harness
+    showed as the final result), or None for any other command. Newer harnesses submit only
+    when the command succeeded, which the caller checks."""
+    lines = output.lstrip().splitlines(keepends=True)
+    if lines and lines[0].strip() in MINI_SWE_AGENT_SUBMIT:
+        return "".join(lines[1:])
+    return None
 
 
 MINI_SWE_AGENT_WARNING = (
@@ -398,6 +445,17 @@ class OpenHandsBashAdapter(ShellAdapter):
         )
         return with_meta(outcome, text)
 
+    def unwrap(self, name: str, arguments: dict[str, Any], shown: str) -> str | None:
+        body = _OPENHANDS_FOOTER.sub("", shown)
+        return body + "\n" if body and body != shown else body
+
+
+_OPENHANDS_FOOTER = re.compile(
+    r"\n?(?:\[The command completed with exit code -?\d+\.\]\n)?"
+    r"\[Current working directory: [^\n]*\](?:\n\[Command finished with exit code -?\d+\])?"
+    r"(?:\n\[Python interpreter: [^\n]*\])?\s*$"
+)
+
 
 # -- Codex CLI -------------------------------------------------------------------------------------
 
@@ -427,6 +485,9 @@ class CodexShellAdapter(ShellAdapter):
                 workdir=workdir,
                 persistent=arguments.get("persistent"),
             )
+        patched = codex_patch_call(command, arguments, name)
+        if patched is not None:  # Codex applied these itself, as its apply_patch tool
+            return patched
         script = argv_to_script(command, name)
         workdir = get_str(arguments, "workdir", name, required=False)
         timeout_ms = get_number(arguments, "timeout_ms", name)
@@ -437,6 +498,22 @@ class CodexShellAdapter(ShellAdapter):
         if outcome.meta.get("error_type") or not isinstance(arguments.get("command"), list):
             return outcome
         return with_meta(outcome, codex_function_output(outcome))
+
+    def unwrap(self, name: str, arguments: dict[str, Any], shown: str) -> str | None:
+        return codex_output(shown)
+
+
+def codex_patch_call(argv: Any, arguments: dict[str, Any], tool: str) -> CanonicalCall | None:
+    """The canonical ``apply_patch`` call of an argv that applies a patch as Codex read one
+    (``["apply_patch", PATCH]``, or a shell running ``[cd DIR &&] apply_patch <<'EOF'``: Codex
+    CLI intercepted these and applied the patch itself); None for any other argv."""
+    invocation = patch_invocation(argv)
+    if invocation is None:
+        return None
+    workdir = get_str(arguments, "workdir", tool, required=False)
+    if invocation.cd is not None:
+        workdir = posixpath.join(workdir, invocation.cd) if workdir else invocation.cd
+    return call("apply_patch", patch=invocation.patch, workdir=workdir)
 
 
 def argv_to_script(argv: Any, tool: str) -> str:
@@ -462,6 +539,19 @@ def codex_function_output(outcome: ToolOutcome) -> str:
         "metadata": {"exit_code": exit_code, "duration_seconds": duration},
     }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def codex_output(shown: str) -> str:
+    """What a command printed, inside a ``function_call_output`` JSON (as it is, when the
+    result is not one: importers may have unwrapped it already)."""
+    if not shown.startswith("{"):
+        return shown
+    try:
+        payload = json.loads(shown)
+    except ValueError:
+        return shown
+    output = payload.get("output") if isinstance(payload, dict) else None
+    return output if isinstance(output, str) else shown
 
 
 class CodexShellCommandAdapter(ShellAdapter):

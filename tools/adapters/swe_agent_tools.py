@@ -1,14 +1,37 @@
 # ruff: noqa: E501 (SWE-agent's own command lines and messages, kept as written)
 """SWE-agent 1.x's windowed file tools (``open``, ``goto``, ``scroll_up``, ``scroll_down``,
-``create``, and ``edit`` by line range or by search and replace), for the persistent shell.
+``create``, ``edit`` by line range or by search and replace, and ``insert``), for the persistent
+shell.
 
 Adapted from SWE-agent (MIT License, Copyright (c) 2024 John Yang, Carlos E. Jimenez, Alexander
 Wettig, Shunyu Yao, Karthik Narasimhan, Ofir Press): ``tools/windowed/lib/windowed_file.py``
 and the scripts of ``tools/windowed/bin``, ``tools/windowed_edit_linting/bin/edit`` and
-``tools/windowed_edit_replace/bin/edit``. The wording is that of the 1.x logs (the first 1.x
-releases: "Replaced 1 occurrences. Please review the changes ...", a created file holds one
-empty line); where the logs show no case (an ``edit`` whose text is not found, a file that is
-a directory) the wording is that of later SWE-agent versions, unverified against a log.
+``tools/windowed_edit_replace/bin/edit`` and ``bin/insert`` (``tools/defaults``,
+``tools/edit_linting``, ``tools/edit_replace`` before 1998ce11).
+
+Where the wording comes from (``git log -S`` in SWE-agent's history):
+
+- the line-range ``edit`` ("File updated. ...") and its lint rejection: as the 1.x logs show
+  them (``marshmallow-1867-function-calling.traj``);
+- the search-and-replace ``edit``: the messages of SWE-agent HEAD (3ea751c0), unchanged since
+  v1.0.0: the success messages "Text replaced. ...:\n\n1. The edited file is correctly
+  indented ..." (one replacement) and "Replaced {n} occurrences. ...:" (``replace-all``) are
+  from 8917167e (2024-12-02); the refusals of a search that is found more than once in the
+  window, found only outside it, or not at all, and of a search equal to its replacement, were
+  added in d6095152 (2024-12-02) and read as at v1.0.0 and HEAD. Earlier releases worded the success otherwise: "Replaced {n}
+  occurrences. Please review ...\n(correct indentation, no duplicate lines, etc). ..." for
+  every edit (22e2cb6f, 2024-11-22; the test-repo log ``sweagenttestrepo-1c2844.traj``), then
+  "Text replaced. Please review ...\n(correct indentation, ...)" for one replacement
+  (dbba0a17, the ``function_calling_replace`` demonstrations). A log does not say which release
+  it ran, so the adapter compares the three as one (``SweAgentWindowedAdapter.comparable``).
+  Its lint rejection puts no blank line between the errors and "This is how your edit would
+  have looked", as the demonstrations show (the scripts' template has one);
+- ``insert`` (60303062, 2024-11-22): its messages are those of HEAD (unverified against a log
+  but for the window it prints); its optional line is 1-based and the text goes *before* that
+  line, as in every release (``line - 1``); 10e3e76e (2026-06, unreleased) inserts after it.
+
+A created file holds one empty line. Where the logs show no case (a file that is a directory)
+the wording is that of later SWE-agent versions, unverified against a log.
 
 SWE-agent 1.x kept the viewer's state in a registry file; here it lives in the shell's exported
 variables (``CURRENT_FILE``, ``FIRST_LINE``, ``WINDOW``, ``OVERLAP``): the Python program
@@ -30,17 +53,85 @@ STATE = {}
 EDIT_SUCCESS = """File updated. Please review the changes and make sure they are correct
 (correct indentation, no duplicate lines, etc). Edit the file again if necessary."""
 
-REPLACE_SUCCESS = """Replaced {n} occurrences. Please review the changes and make sure they are correct
-(correct indentation, no duplicate lines, etc). Edit the file again if necessary."""
+SINGLE_EDIT_SUCCESS = """Text replaced. Please review the changes and make sure they are correct:
+
+1. The edited file is correctly indented
+2. The edited file does not contain duplicate lines
+3. The edit does not break existing functionality
+
+Edit the file again if necessary."""
+
+MULTIPLE_EDITS_SUCCESS = """Replaced {n} occurrences. Please review the changes and make sure they are correct:
+
+1. The edited file is correctly indented
+2. The edited file does not contain duplicate lines
+3. The edit does not break existing functionality
+
+Edit the file again if necessary."""
 
 NOT_FOUND = """Your edit was not applied (file not modified): Text {search!r} not found in displayed lines (or anywhere in the file).
 Please modify your search string. Did you forget to properly handle whitespace/indentation?
 You can also call `open` again to re-display the file with the correct context.
 """
 
+NOT_FOUND_IN_WINDOW = """Your edit was not applied (file not modified): Text {search!r} not found in displayed lines.
+
+However, we found the following occurrences of your search string in the file:
+
+{occurrences}
+
+You can use the `goto` command to navigate to these locations before running the edit command again.
+"""
+
+MULTIPLE_OCCURRENCES = """Your edit was not applied (file not modified): Found more than one occurrence of {search!r} in the currently displayed lines.
+Please make your search string more specific (for example, by including more lines of context).
+"""
+
+NO_CHANGES = """Your search and replace strings are the same. No changes were made. Please modify your search or replace strings."""
+
 LINT_ERROR = """Your proposed edit has introduced new syntax error(s). Please read this error message carefully and then retry editing the file.
 
 ERRORS:
+{errors}
+
+This is how your edit would have looked if applied
+------------------------------------------------
+{applied}
+------------------------------------------------
+
+This is the original code before your edit
+------------------------------------------------
+{original}
+------------------------------------------------
+
+Your changes have NOT been applied. Please fix your edit command and try again.
+DO NOT re-run the same failed edit command. Running it again will lead to the same error.
+"""
+
+REPLACE_LINT_ERROR = """Your proposed edit has introduced new syntax error(s). Please read this error message carefully and then retry editing the file.
+
+ERRORS:
+
+{errors}
+This is how your edit would have looked if applied
+------------------------------------------------
+{applied}
+------------------------------------------------
+
+This is the original code before your edit
+------------------------------------------------
+{original}
+------------------------------------------------
+
+Your changes have NOT been applied. Please fix your edit command and try again.
+DO NOT re-run the same failed edit command. Running it again will lead to the same error.
+"""
+
+INSERT_LINT_ERROR = """Your proposed edit has introduced new syntax error(s).
+Please read this error message carefully and then retry editing the file.
+
+ERRORS:
+
 {errors}
 
 This is how your edit would have looked if applied
@@ -146,11 +237,11 @@ def new_lint_errors(window, before):
     return "\n".join(errors)
 
 
-def reject(window, errors):
+def reject(window, errors, template=LINT_ERROR, status=1):
     applied = window.window_text()
     window.undo()
-    print(LINT_ERROR.format(errors=errors, applied=applied, original=window.window_text()))
-    sys.exit(1)
+    print(template.format(errors=errors, applied=applied, original=window.window_text()))
+    sys.exit(status)
 
 
 def open_file(args):
@@ -251,23 +342,80 @@ def edit_replace(args):
     window = Window()
     search, replace = args[0], args[1]
     replace_all = len(args) > 2 and args[2] == "True"
+    if search == replace:
+        print(NO_CHANGES)
+        sys.exit(2)
     before = lint(window.path)
     text = window.text if replace_all else window.window_text(numbered=False)
     count = text.count(search)
+    if count > 1 and not replace_all:
+        print(MULTIPLE_OCCURRENCES.format(search=search))
+        sys.exit(4)
     if not count:
-        print(NOT_FOUND.format(search=search))
+        found = occurrences(window.text, search)
+        if found:
+            listed = "\n".join(f"- line {line}" for line in found)
+            print(NOT_FOUND_IN_WINDOW.format(search=search, occurrences=listed))
+        else:
+            print(NOT_FOUND.format(search=search))
         sys.exit(3)
-    first = len(window.text[: window.text.find(search)].split("\n")) - 1
     if replace_all:
+        first = occurrences(window.text, search)[0] - 1
         window.text = window.text.replace(search, replace)
     else:
         start, end = window.line_range
+        first = start + len(text[: text.find(search)].split("\n")) - 1
         window.set_lines(text.replace(search, replace), start, end)
     errors = new_lint_errors(window, before)
     if errors:
-        reject(window, errors)
+        reject(window, errors, REPLACE_LINT_ERROR, 4)
     window.goto(first)
-    print(REPLACE_SUCCESS.format(n=count))
+    print(MULTIPLE_EDITS_SUCCESS.format(n=count) if replace_all else SINGLE_EDIT_SUCCESS)
+    print(window.window_text())
+
+
+def occurrences(text, search):
+    """The (1-based) line of each occurrence of ``search`` in ``text``."""
+    lines, start = [], text.find(search)
+    while start != -1:
+        lines.append(len(text[:start].split("\n")))
+        start = text.find(search, start + len(search))
+    return lines
+
+
+def insert(args):
+    if not os.environ.get("CURRENT_FILE"):
+        print("No file opened. Use the `create` or `open` command first.")
+        sys.exit(1)
+    window = Window()
+    text = args[0] if args else ""
+    try:
+        line = int(args[1]) - 1 if len(args) > 1 else None
+    except ValueError:
+        print("usage: insert [-h] text [line]")
+        print(f"insert: error: argument line: invalid int value: {args[1]!r}")
+        sys.exit(2)
+    before = lint(window.path)
+    if text:
+        text = text[:-1] if text.endswith("\n") else text
+        current, n_lines = window.text, window.n_lines
+        if line is None:
+            body = current[:-1] if current.endswith("\n") else current
+            window.text = body + "\n" + text if current else text
+            at = n_lines
+        elif line < 0:
+            body = current[1:] if current.startswith("\n") else current
+            window.text = text + "\n" + body if current else text
+            at = 0
+        else:
+            lines = current.split("\n")
+            lines.insert(line, text)
+            window.text = "\n".join(lines)
+            at = line
+        window.goto(at)
+    errors = new_lint_errors(window, before)
+    if errors:
+        reject(window, errors, INSERT_LINT_ERROR, 4)
     print(window.window_text())
 
 
@@ -284,6 +432,8 @@ def main():
             scroll(-int(os.environ.get("WINDOW") or 100))
         elif command == "create":
             create(args)
+        elif command == "insert":
+            insert(args)
         elif command == "edit" and args and ":" in args[0] and len(args) == 1:
             edit_lines(args)
         else:
@@ -314,7 +464,7 @@ def install_command() -> str:
         '    . "$state"; rm -f "$state"\n'
         "    return $status\n"
         "}\n"
-        "for _swe_agent_tool in open goto scroll_up scroll_down create edit; do\n"
+        "for _swe_agent_tool in open goto scroll_up scroll_down create edit insert; do\n"
         '    eval "$_swe_agent_tool() { _swe_agent_1x $_swe_agent_tool \\"\\$@\\"; }"\n'
         "done\n"
         "unset _swe_agent_tool\n"

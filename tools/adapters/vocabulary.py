@@ -1,6 +1,7 @@
 """The vocabulary of logged tool names: the adapter of every name replay can run (by default and
-for one agent), the describer of every name it treats as opaque, and the opaque names known to
-leave the sandbox as it was. Looked up (and added to) through :mod:`understudy.tools.adapters`.
+for one agent), the describer of every name it treats as opaque, the opaque names known to
+leave the sandbox as it was, and the names the user answers (not the environment). Looked up
+(and added to) through :mod:`understudy.tools.adapters`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from understudy.tools.adapters.describers import (
     describe_delegation,
     describe_editor,
     describe_no_effect,
-    describe_patch,
     describe_read,
     describe_shell,
     describe_text_edits,
@@ -29,6 +29,13 @@ from understudy.tools.adapters.files import (
     ClaudeWriteAdapter,
     StrReplaceEditorAdapter,
 )
+from understudy.tools.adapters.listing import ClaudeLsAdapter
+from understudy.tools.adapters.notes import (
+    ClaudeTodoWriteAdapter,
+    CodexUpdatePlanAdapter,
+    OpenHandsThinkAdapter,
+)
+from understudy.tools.adapters.patch import CodexApplyPatchAdapter
 from understudy.tools.adapters.search import (
     ClaudeGlobAdapter,
     ClaudeGrepAdapter,
@@ -64,6 +71,7 @@ def _by_name(*adapters: Adapter, skip: tuple[str, ...] = ()) -> dict[str, Adapte
 
 _swe_agent_search = SweAgentSearchAdapter()
 _inspect = InspectShellAdapter()
+_codex_apply_patch = CodexApplyPatchAdapter()
 
 ADAPTERS: dict[str, Adapter] = _by_name(
     BashAdapter(),
@@ -71,6 +79,7 @@ ADAPTERS: dict[str, Adapter] = _by_name(
     OpenHandsBashAdapter(),
     CodexShellAdapter(),
     CodexShellCommandAdapter(),
+    _codex_apply_patch,
     _inspect,  # contributes "python"; "bash" is BashAdapter's
     StrReplaceEditorAdapter(),
     ClaudeEditAdapter(),
@@ -78,8 +87,11 @@ ADAPTERS: dict[str, Adapter] = _by_name(
     ClaudeReadAdapter(),
     ClaudeGrepAdapter(),
     ClaudeGlobAdapter(),
+    ClaudeLsAdapter(),
     _swe_agent_search,
     WebAdapter(),
+    ClaudeTodoWriteAdapter(),
+    CodexUpdatePlanAdapter(),
     *(
         CanonicalAdapter(tool)
         for tool in ("editor", "read_file", "write_file", "calculator", "browser")
@@ -104,6 +116,8 @@ AGENT_ADAPTERS: dict[str, dict[str, Adapter]] = {
     },
     "minisweagent": {"bash": MiniSweAgentBashAdapter()},
     "inspect": {"bash": _inspect, "python": _inspect},
+    "openhands": {"think": OpenHandsThinkAdapter()},
+    "codex": _by_name(_codex_apply_patch),
 }
 """Agent-specific adapters, by normalized agent name, then tool name; they win over ADAPTERS."""
 
@@ -124,10 +138,9 @@ DESCRIBERS: dict[str, Describe] = {
     **_each(describe_code_search, "grep glob"),
     **_each(describe_web_search, "search google_search brave_search"),
     **_each(describe_web_fetch, "fetch browse"),
-    **_each(describe_patch, "apply_patch applypatch"),
     **_each(
         describe_no_effect,
-        "think finish submit TodoWrite TodoRead ExitPlanMode AskUserQuestion update_plan "
+        "think finish submit TodoRead ExitPlanMode AskUserQuestion "
         "SlashCommand KillShell KillBash BashOutput task_complete attempt_completion",
     ),
     **_each(describe_delegation, "Task Agent dispatch_agent delegate subagent"),
@@ -140,8 +153,31 @@ AGENT_DESCRIBERS: dict[str, dict[str, Describe]] = {}
 DESCRIBERS."""
 
 OPAQUE_READ_ONLY: dict[str | None, frozenset[str]] = {
-    None: frozenset({"TodoWrite", "TodoRead", "think", "update_plan", "ExitPlanMode"}),
+    None: frozenset({"TodoRead", "think", "ExitPlanMode"}),
 }
 """Opaque tools known never to change the sandbox (plans, notes), for every agent (key None) or
 for one normalized agent name. (SWE-agent's viewer has adapters now: its moves are state a later
-``edit`` needs, see :mod:`~understudy.tools.adapters.windowed`.)"""
+``edit`` needs, see :mod:`~understudy.tools.adapters.windowed`; so do the notes ``TodoWrite``,
+``update_plan`` and OpenHands' ``think``, which their adapters say are read-only.)"""
+
+USER_ANSWERED: frozenset[str] = frozenset(
+    {
+        "AskUserQuestion",  # Claude Code: the user picks answers
+        "ExitPlanMode",  # Claude Code: the user approves or rejects the plan
+        "request_user_input",  # Codex CLI (codex-rs RequestUserInputHandler)
+        "ask_user",  # Gemini CLI
+        "exit_plan_mode",  # Gemini CLI: the user approves the plan
+        "ask_followup_question",  # Cline
+    }
+)
+"""Tools whose result is the user's answer (a choice, an approval, a rejection), not anything the
+environment printed: a replay cannot re-execute them, only serve the recorded answer."""
+
+USER_REFUSALS: tuple[str, ...] = (
+    "The user doesn't want to proceed with this tool use.",  # Claude Code: permission denied
+    "[Request interrupted by user for tool use]",  # Claude Code: interrupted while it ran
+    "exec command rejected by user",  # Codex CLI: a command not approved
+    "patch rejected by user",  # Codex CLI: a patch not approved
+)
+"""How harnesses recorded a call the user refused or interrupted: the call did not run (or not
+to its end), so a replay must not run it either."""
