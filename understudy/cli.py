@@ -8,7 +8,8 @@ and exit code 1 instead of a traceback (see :class:`UnderstudyGroup`).
 
 This module holds the app, the schema, validate, images and sandbox commands, and registers the
 others from their own modules: ``cli_run`` (run, demo), ``cli_fidelity``, ``cli_logs`` (import,
-export), ``cli_judges`` (judge, report) and ``cli_serve`` (serve-scripted).
+export), ``cli_judges`` (judge, report), ``cli_serve`` (serve-scripted) and ``cli_pairs`` (the
+``pairs`` group).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from understudy.cli_common import console
 from understudy.cli_fidelity import fidelity
 from understudy.cli_judges import judge, report
 from understudy.cli_logs import export, import_logs
+from understudy.cli_pairs import pairs_app
 from understudy.cli_run import demo, run
 from understudy.cli_serve import serve_scripted
 from understudy.errors import UnderstudyError
@@ -280,3 +282,4 @@ app.command("export")(export)
 app.command()(judge)
 app.command()(report)
 app.command("serve-scripted")(serve_scripted)
+app.add_typer(pairs_app, name="pairs")
