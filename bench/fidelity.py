@@ -109,9 +109,7 @@ def session_figures(session: dict[str, Any]) -> dict[str, Any]:
     else:
         figures["commit"] = (env.get("commit") or "")[:12] or None
         figures["chosen_by"] = env.get("chosen_by")
-        figures["pip_install_from"] = env.get("pip_install_from") or (env.get("row") or {}).get(
-            "pip_install_from"
-        )
+        figures["pip_install_from"] = env.get("pip_install_from")
     return figures
 
 

@@ -25,23 +25,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from real_logs import default_data  # beside this script
+
 from understudy.judges.ledger import ledger_for
 from understudy.judges.rules import rule_judges
 from understudy.replay.importers import ImportReport, import_paths
 from understudy.trajectory import Session
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "trajectories"
-SAMPLES = ROOT / "tests" / "data" / "trajectories"
-REAL_AGENT_FOLDERS = ("swe-agent", "mini-swe-agent", "openhands", "claude-code", "codex", "inspect")
-"""The folders of SAMPLES that hold copies of real agents' logs (see its README.md)."""
-
-
-def default_data() -> tuple[Path, list[Path]]:
-    """The folder to report and the paths to import, when ``--data`` is not given."""
-    if SHARED.is_dir():
-        return SHARED, [SHARED]
-    return SAMPLES, [SAMPLES / name for name in REAL_AGENT_FOLDERS if (SAMPLES / name).is_dir()]
 
 
 def load(data: Path, paths: list[Path]) -> tuple[list[Session], dict[str, str]]:

@@ -29,24 +29,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from real_logs import default_data  # beside this script
+
 from understudy.jsonl import read_models, write_models
 from understudy.replay.importers import import_paths
 from understudy.replay.pairs import build_from_sessions, connect, nearest
 from understudy.replay.pairs.build import session_pairs
 from understudy.replay.prefix import session_agent
 from understudy.trajectory import Session, ToolCall
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "trajectories"
-SAMPLES = ROOT / "tests" / "data" / "trajectories"
-REAL_AGENT_FOLDERS = ("swe-agent", "mini-swe-agent", "openhands", "claude-code", "codex", "inspect")
-
-
-def default_data() -> tuple[Path, list[Path]]:
-    """The folder to report and the paths to import, when ``--data`` is not given."""
-    if SHARED.is_dir():
-        return SHARED, [SHARED]
-    return SAMPLES, [SAMPLES / name for name in REAL_AGENT_FOLDERS if (SAMPLES / name).is_dir()]
 
 
 def import_sessions(paths: list[Path], scratch: Path) -> list[Session]:

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import git
 
@@ -86,6 +86,8 @@ def resolve_env(
         record["row"] = session.meta["env_row"]
     if session.env.pip_install:
         record["pip_install"] = session.env.pip_install
+        if "pip_install_from" in record.get("row", {}):  # one place says where it came from
+            record["pip_install_from"] = record["row"]["pip_install_from"]
     if workspace == "log":
         return _from_log(session, record, "asked for (--workspace log)", force=True)
     repo = session.env.repo
@@ -98,8 +100,9 @@ def resolve_env(
                 if image is None
                 else f"its image {image!r} is not here and the log names no repository"
             )
-            if not log_workspace(session)[1].empty:
-                return _from_log(session, record, reason)
+            rebuilt = _from_log(session, record, reason, required=False)
+            if rebuilt is not None:
+                return rebuilt
         _check_workspace(session)
         return session, record
     if not (repo.url or repo.path):
@@ -139,12 +142,38 @@ def resolve_env(
     return session.model_copy(update={"env": env}), record
 
 
+Resolved = tuple[Session, dict[str, Any]]
+
+
+@overload
 def _from_log(
-    session: Session, record: dict[str, Any], reason: str, force: bool = False
-) -> tuple[Session, dict[str, Any]]:
+    session: Session,
+    record: dict[str, Any],
+    reason: str,
+    *,
+    force: bool = False,
+    required: Literal[True] = True,
+) -> Resolved: ...
+
+
+@overload
+def _from_log(
+    session: Session, record: dict[str, Any], reason: str, *, required: Literal[False]
+) -> Resolved | None: ...
+
+
+def _from_log(
+    session: Session,
+    record: dict[str, Any],
+    reason: str,
+    *,
+    force: bool = False,
+    required: bool = True,
+) -> Resolved | None:
     """``session`` in the workspace its log shows (no repository; at the working directory its
-    outputs show, a git repository of those files when the log used one); without ``force``, a
-    log that shows no file is the error it would have been without it."""
+    outputs show, a git repository of those files when the log used one). Without ``force``, a
+    log that shows no file is the error it would have been without it, or None when the
+    workspace is not ``required``."""
     workdir = logged_workdir(session)
     if workdir != session.env.workdir:
         env = session.env.model_copy(update={"workdir": workdir})
@@ -152,6 +181,8 @@ def _from_log(
     branch = session.env.repo.branch if session.env.repo is not None else None
     files, coverage = log_workspace(session)
     if coverage.empty and not force:
+        if not required:
+            return None
         raise EnvBuildError(
             f"session {session.id}: {reason}, and the log shows no file to rebuild its "
             "workspace from; " + ENVS_HINT.replace("{id}", session.id)
@@ -173,6 +204,7 @@ def _from_log(
         setup=[git_baseline(branch)] if coverage.git_repository else [],
     )
     record.pop("pip_install", None)  # a workspace from the log installs nothing
+    record.pop("pip_install_from", None)
     record.update(source="log", workspace=coverage.model_dump())
     return session.model_copy(update={"env": env}), record
 

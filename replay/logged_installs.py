@@ -32,20 +32,17 @@ def logged_pip_install(session: Session) -> tuple[list[str], int] | None:
     """The arguments of the first ``pip install`` the log shows succeeding, and the index of
     its call's message; None when it shows none."""
     agent = session.source.agent or session.source.format
-    results = {m.tool_call_id: m for m in session.messages if m.role == "tool"}
-    for index, message in enumerate(session.messages):
-        for call in message.tool_calls:
-            facts = describe_call(call.name, call.arguments, agent)
-            result = results.get(call.id)
-            if facts is None or not facts.script or result is None or result.is_error:
-                continue
-            output = logged_output(call.name, call.arguments, result.content, agent) or ""
-            if any(sign in output for sign in PIP_FAILED):
-                continue
-            for words in simple_commands(facts.script) or []:
-                arguments = _install_arguments(words)
-                if arguments:
-                    return arguments, index
+    for index, call, result in session.answered_calls():
+        facts = describe_call(call.name, call.arguments, agent)
+        if facts is None or not facts.script or result.is_error:
+            continue
+        output = logged_output(call.name, call.arguments, result.content, agent) or ""
+        if any(sign in output for sign in PIP_FAILED):
+            continue
+        for words in simple_commands(facts.script) or []:
+            arguments = _install_arguments(words)
+            if arguments:
+                return arguments, index
     return None
 
 

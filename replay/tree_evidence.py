@@ -41,24 +41,19 @@ def tree_evidence(session: Session) -> TreeEvidence:
     """What ``session``'s log shows of its repository before its first change to it, and of
     the files it reads later without having named them in a change before."""
     evidence = TreeEvidence()
-    results = {m.tool_call_id: m.content for m in session.messages if m.role == "tool"}
     agent = session.source.agent or session.source.format
     workdir = session.env.workdir
     evidence.blobs = _diff_blobs(session)
     touched: _Touched | None = None
-    for message in session.messages:
-        for call in message.tool_calls:
-            shown = results.get(call.id)
-            if shown is None:
-                continue
-            output = logged_output(call.name, call.arguments, shown, agent)
-            if touched is not None:
-                if output is not None:
-                    touched.read_later(evidence, call, output, workdir, agent)
-                touched.note(call, agent)
-            elif _changes(evidence, call, output, workdir, agent):
-                touched = _Touched()
-                touched.note(call, agent)
+    for _, call, result in session.answered_calls():
+        output = logged_output(call.name, call.arguments, result.content, agent)
+        if touched is not None:
+            if output is not None:
+                touched.read_later(evidence, call, output, workdir, agent)
+            touched.note(call, agent)
+        elif _changes(evidence, call, output, workdir, agent):
+            touched = _Touched()
+            touched.note(call, agent)
     return evidence
 
 

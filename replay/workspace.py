@@ -183,11 +183,8 @@ def log_workspace(session: Session) -> tuple[list[EnvFile], WorkspaceCoverage]:
     """The files and directories ``session``'s log shows as it found them, and the coverage."""
     knowledge = _Knowledge(workdir=session.env.workdir)
     agent = session.source.agent or session.source.format
-    results = {m.tool_call_id: m for m in session.messages if m.role == "tool"}
-    calls = [call for message in session.messages for call in message.tool_calls]
-    for call in calls:
-        result = results.get(call.id)
-        if result is not None and not result.is_error:
+    for _, call, result in session.answered_calls():
+        if not result.is_error:
             _learn(knowledge, call, result, agent)
     knowledge.executable |= executable_in_diffs(session, session.env.workdir)
     for path in knowledge.base:
@@ -209,6 +206,7 @@ def log_workspace(session: Session) -> tuple[list[EnvFile], WorkspaceCoverage]:
         listed=sorted(knowledge.listed),
     )
     guard = WorkspaceGuard.of(coverage.model_dump(), session.env.workdir, agent)
+    calls = (call for message in session.messages for call in message.tool_calls)
     coverage.unknown_calls = sum(guard.check(call) is not None for call in calls)
     return files, coverage
 

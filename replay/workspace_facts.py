@@ -97,20 +97,17 @@ def shows_git_repository(session: Session, workdir: str) -> bool:
     if any(GIT_DIFF.search(m.content) for m in session.messages if m.role == "tool"):
         return True
     agent = session.source.agent or session.source.format
-    results = {m.tool_call_id: m for m in session.messages if m.role == "tool"}
-    for message in session.messages:
-        for call in message.tool_calls:
-            result = results.get(call.id)
-            facts = describe_call(call.name, call.arguments, agent)
-            if result is None or facts is None or not facts.script:
-                continue
-            output = logged_output(call.name, call.arguments, result.content, agent) or ""
-            commands = simple_commands(facts.script) or []
-            if any(words[0] == "git" for words in commands) and NOT_A_REPOSITORY not in output:
-                return True
-            listing = any(words[0] == "ls" for words in commands)
-            if listing and re.search(r"(?:^|\s)\.git/?(?:\s|$)", output):
-                return True
+    for _, call, result in session.answered_calls():
+        facts = describe_call(call.name, call.arguments, agent)
+        if facts is None or not facts.script:
+            continue
+        output = logged_output(call.name, call.arguments, result.content, agent) or ""
+        commands = simple_commands(facts.script) or []
+        if any(words[0] == "git" for words in commands) and NOT_A_REPOSITORY not in output:
+            return True
+        listing = any(words[0] == "ls" for words in commands)
+        if listing and re.search(r"(?:^|\s)\.git/?(?:\s|$)", output):
+            return True
     return False
 
 
@@ -138,16 +135,13 @@ def _lists_a_root_filesystem(session: Session) -> bool:
     """Whether a plain ``ls`` of the working directory showed a root filesystem (inspect's
     sandboxes start at ``/`` unless told otherwise)."""
     agent = session.source.agent or session.source.format
-    results = {m.tool_call_id: m for m in session.messages if m.role == "tool"}
-    for message in session.messages:
-        for call in message.tool_calls:
-            facts = describe_call(call.name, call.arguments, agent)
-            result = results.get(call.id)
-            if facts is None or result is None or (facts.script or "").strip() != "ls":
-                continue
-            shown = logged_output(call.name, call.arguments, result.content, agent) or ""
-            if len(IMAGE_ROOT.intersection(shown.split())) >= len(IMAGE_ROOT) - 3:
-                return True
+    for _, call, result in session.answered_calls():
+        facts = describe_call(call.name, call.arguments, agent)
+        if facts is None or (facts.script or "").strip() != "ls":
+            continue
+        shown = logged_output(call.name, call.arguments, result.content, agent) or ""
+        if len(IMAGE_ROOT.intersection(shown.split())) >= len(IMAGE_ROOT) - 3:
+            return True
     return False
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from understudy.replay.redact.placeholders import PLACEHOLDER
+from understudy.replay.redact.placeholders import PLACEHOLDER, has_placeholder
 
 _METACHARACTERS = frozenset(" \t\n;&|()<>")
 """Characters that end a word: a ``#`` right after one (or first in the script) starts a comment."""
@@ -42,7 +42,7 @@ def quote_placeholders(script: str) -> str:
     a here-document's body, after a backslash, in a comment. Everything else is unchanged, and a
     script without placeholders is returned as is.
     """
-    if PLACEHOLDER.search(script) is None:
+    if not has_placeholder(script):  # every command comes here: the cheap test first
         return script
     parts: list[str] = []
     copied = 0  # script[:copied] is in parts

@@ -8,7 +8,7 @@ format-specific facts belong in the ``meta`` dictionaries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -177,6 +177,16 @@ class Session(_Model):
     """The conversation."""
     meta: dict[str, Any] = Field(default_factory=dict)
     """Format-specific facts about the whole session."""
+
+    def answered_calls(self) -> Iterator[tuple[int, ToolCall, Message]]:
+        """Each tool call that has a recorded result, with it (the last logged for its id), in
+        the order of the calls; the index is that of the message that made the call."""
+        results = {m.tool_call_id: m for m in self.messages if m.role == "tool"}
+        for index, message in enumerate(self.messages):
+            for call in message.tool_calls:
+                result = results.get(call.id)
+                if result is not None:
+                    yield index, call, result
 
 
 class CandidateInfo(_Model):

@@ -15,7 +15,9 @@ Its configurations (``default_sys-env_cursors_window100-...``, ``xml_sys-env_...
 
 They are loaded *on top of* the default set (:mod:`~understudy.tools.adapters.swe_agent_commands`),
 whose ``search_dir``, ``search_file``, ``find_file``, ``_split_string``, ``_lint``, ``_floor``
-and ``submit`` they use, as the cursors configurations loaded ``search.sh`` and
+and ``submit`` they use, and whose ``goto``, ``scroll_up``, ``scroll_down``, ``create`` and
+``_constrain_line`` they keep (``cursors_defaults.sh`` defines them as ``defaults.sh`` does; they
+show the window through ``_print``, which this set redefines), as the cursors configurations loaded ``search.sh`` and
 ``_split_string.py`` beside them. What differs from the original, as in the default set's port:
 
 - ``jq`` arithmetic is done by bash and ``awk`` (``_floor``; ``WINDOW/2`` is taken as an integer,
@@ -107,18 +109,6 @@ _print() {
     fi
 }
 
-_constrain_line() {
-    if [ -z "$CURRENT_FILE" ]
-    then
-        echo "No file open. Use the open command first."
-        return
-    fi
-    local max_line=$(awk 'END {print NR}' "$CURRENT_FILE")
-    local half_window=$(_floor "$WINDOW/2")
-    export CURRENT_LINE=$(( CURRENT_LINE < max_line - half_window ? CURRENT_LINE : max_line - half_window ))
-    export CURRENT_LINE=$(( CURRENT_LINE > half_window ? CURRENT_LINE : half_window ))
-}
-
 set_cursors() {
     if [ -z "$CURRENT_FILE" ]
     then
@@ -192,75 +182,6 @@ open() {
     else
         echo "File $1 not found"
     fi
-}
-
-scroll_down() {
-    if [ -z "$CURRENT_FILE" ]
-    then
-        echo "No file open. Use the open command first."
-        return
-    fi
-    export CURRENT_LINE=$(( CURRENT_LINE + WINDOW - OVERLAP ))
-    _constrain_line
-    _print
-}
-
-scroll_up() {
-    if [ -z "$CURRENT_FILE" ]
-    then
-        echo "No file open. Use the open command first."
-        return
-    fi
-    export CURRENT_LINE=$(( CURRENT_LINE - WINDOW + OVERLAP ))
-    _constrain_line
-    _print
-}
-
-goto() {
-    if [ $# -gt 1 ]; then
-        echo "goto allows only one line number at a time."
-        return
-    fi
-    if [ -z "$CURRENT_FILE" ]
-    then
-        echo "No file open. Use the open command first."
-        return
-    fi
-    if [ -z "$1" ]
-    then
-        echo "Usage: goto <line>"
-        return
-    fi
-    if ! [[ $1 =~ ^[0-9]+$ ]]
-    then
-        echo "Usage: goto <line>"
-        echo "Error: <line> must be a number"
-        return
-    fi
-    local max_line=$(awk 'END {print NR}' "$CURRENT_FILE")
-    if [ $1 -gt $max_line ]
-    then
-        echo "Error: <line> must be less than or equal to $max_line"
-        return
-    fi
-    local OFFSET=$(_floor "$WINDOW/6")
-    export CURRENT_LINE=$(_floor "($1 + $WINDOW/2 - $OFFSET > 1) ? $1 + $WINDOW/2 - $OFFSET : 1")
-    _constrain_line
-    _print
-}
-
-create() {
-    if [ -z "$1" ]; then
-        echo "Usage: create <filename>"
-        return
-    fi
-    if [ -e "$1" ]; then
-        echo "Error: File '$1' already exists."
-        open "$1"
-        return
-    fi
-    printf "\n" > "$1"
-    open "$1"
 }
 
 edit() {
