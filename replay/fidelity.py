@@ -45,7 +45,7 @@ from understudy.sandbox.backends import BackendName, run_backend
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.repo_source import parse_mirror_rules
 from understudy.tools.adapters import describe_call, is_user_answered
-from understudy.tools.policy import REPLAY_DEFAULT, ToolPolicy
+from understudy.tools.policy import LIVE_DEFAULT, REPLAY_DEFAULT, ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
 from understudy.trajectory import Message, Session, ToolCall
@@ -199,7 +199,9 @@ async def _replay(
     """The messages produced by playing the recording back; an error that stopped it, if any."""
     agent = session_agent(session)
     workspace = record.get("workspace")
-    policy = ToolPolicy.parse(settings.tools or "live")
+    # Network commands run live too, unless the spec says otherwise: the measurement compares
+    # live outputs with the recorded ones, and a sandbox's failed download is one to count.
+    policy = ToolPolicy.parse(settings.tools or "live").with_network(LIVE_DEFAULT)
     # The user's answers and other agents' reports cannot be re-executed: served from the
     # recording, so not compared.
     for call in (call for message in session.messages for call in message.tool_calls):

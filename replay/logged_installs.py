@@ -17,8 +17,8 @@ Only what both ``pip wheel`` and ``pip install`` take is kept: requirement opera
 
 from __future__ import annotations
 
-from understudy.replay.workspace_guard import simple_commands
 from understudy.tools.adapters import describe_call, logged_output
+from understudy.tools.shell_words import simple_commands
 from understudy.trajectory import Session
 
 __all__ = ["logged_pip_install"]

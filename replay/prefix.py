@@ -46,7 +46,7 @@ from understudy.logging import get_logger
 from understudy.protocols import Sandbox
 from understudy.replay.normalize import compare_tool_results
 from understudy.tools.adapters import find_adapter, is_read_only, refused_by_user
-from understudy.tools.policy import ToolPolicy
+from understudy.tools.policy import LIVE_DEFAULT, ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
 from understudy.trajectory import Message, Provenance, Session, ToolCall
@@ -219,9 +219,9 @@ async def restore_prefix(
 ) -> PrefixState:
     """Re-execute the state-changing calls of ``session.messages[:cut]`` in ``sandbox``."""
     agent = session_agent(session)
-    router = ToolRouter(
-        session.tools, ReplayStore([]), sandbox, ToolPolicy(default=["live"]), agent=agent
-    )
+    # Everything re-executed runs live, network commands too: a prefix has nothing to replay.
+    policy = ToolPolicy(default=list(LIVE_DEFAULT), network=list(LIVE_DEFAULT))
+    router = ToolRouter(session.tools, ReplayStore([]), sandbox, policy, agent=agent)
     calls: list[PrefixCall] = []
     aborted = False
     for planned in plan_prefix(session, cut):

@@ -29,9 +29,11 @@ from understudy.protocols import Candidate, CandidateReply, Sandbox, SeedableCan
 from understudy.replay.cuts import CutMode, choose_cuts
 from understudy.replay.env_resolution import EnvResolver, WorkspaceMode
 from understudy.replay.loop import LoopLimits, failure_kind, new_rollout, run_rollout
+from understudy.replay.pairs import build_from_sessions
 from understudy.replay.prefix import PrefixErrors, describe_call, needs_prefix, session_agent
 from understudy.replay.prefix_snapshot import PrefixSnapshot, snapshot_prefix
 from understudy.replay.rundir import RolloutKey, RunDir
+from understudy.replay.simulate import NO_SIMULATOR, SimulatorConfig, Simulators
 from understudy.replay.workspace_guard import WorkspaceGuard
 from understudy.sandbox.backends import BackendName, run_backend
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
@@ -108,6 +110,11 @@ class RunSettings(BaseModel):
     workspace: WorkspaceMode = "auto"
     """Where sessions' files come from: the repository, else a workspace rebuilt from the log
     (``auto``); always the log (``log``); only the repository (``repo``)."""
+    simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
+    """What answers the calls a policy sends to ``simulate`` (``name="none"``: nothing, so they
+    go on to ``unavailable``); without a pair database, the run builds one from its own
+    sessions in the run directory (``pairs.db``), and keeps the llm simulator's replies there
+    (``simulator-cache.jsonl``)."""
 
 
 class _Limited:
@@ -165,6 +172,17 @@ class Runner:
         self._sandbox_slots = asyncio.Semaphore(settings.sandboxes)
         self.prefixes = self.backend.prefixes(settings.run_id)
         """The state at each cut (docker: snapshots shared by the samples of a prefix)."""
+        self.simulators = (
+            Simulators(run_simulator(settings, run_dir))
+            if settings.simulator.name != NO_SIMULATOR
+            else None
+        )
+        """A simulator for each rollout, sharing the run's pair store and endpoint."""
+
+    async def close(self) -> None:
+        """Close the simulators' pair store and endpoint."""
+        if self.simulators is not None:
+            await self.simulators.close()
 
     async def run(
         self,
@@ -268,6 +286,8 @@ class Runner:
             self.policy,
             agent=session_agent(session),
             guard=guard.check if guard else None,
+            simulator=self.simulators.for_rollout() if self.simulators else None,
+            session_id=session.id,
         )
         rollout = await run_rollout(session, cut, sample, candidate, router, self.settings.limits)
         await _record_changes(rollout, sandbox)
@@ -359,17 +379,50 @@ async def run_to_dir(
     }
     _warn_if_sessions_changed(run_dir, record["hashes"], resume)
     done = run_dir.open(record, resume=resume)
+    build_run_pairs(settings, sessions, run_dir)
     work = plan(sessions, settings)
     skipped = sum((session.id, cut, sample) in done for session, cut, sample in work)
     on_plan(len(work), skipped)
     log.info("run planned", rollouts=len(work), skipped=skipped, sessions=len(sessions))
     runner = Runner(settings, candidate_for, run_dir)
-    if resume:
-        await runner.remove_leftovers()
-    await runner.run(work, done, progress)
+    try:
+        if resume:
+            await runner.remove_leftovers()
+        await runner.run(work, done, progress)
+    finally:
+        await runner.close()
     summary = summarize(run_dir.rollouts())
     run_dir.finish(summary)
     return summary
+
+
+RUN_PAIRS = "pairs.db"
+"""The pair database a run builds from its own sessions when it is given none."""
+SIMULATOR_CACHE = "simulator-cache.jsonl"
+"""Where a run keeps the llm simulator's replies when it is told no other place."""
+
+
+def run_simulator(settings: RunSettings, run_dir: RunDir) -> SimulatorConfig:
+    """The simulator settings with the run directory's pair database (once built, see
+    :func:`build_run_pairs`) and reply cache where none are given."""
+    config = settings.simulator
+    update: dict[str, Any] = {}
+    if config.pairs is None and (run_dir.path / RUN_PAIRS).is_file():
+        update["pairs"] = run_dir.path / RUN_PAIRS
+    if config.cache is None and config.name == "llm":
+        update["cache"] = run_dir.path / SIMULATOR_CACHE
+    return config.model_copy(update=update)
+
+
+def build_run_pairs(settings: RunSettings, sessions: Sequence[Session], run_dir: RunDir) -> None:
+    """Build (or bring up to date) the run's own pair database from its sessions, when the
+    simulator draws on it (no ``pairs`` given)."""
+    if settings.simulator.name == NO_SIMULATOR or settings.simulator.pairs is not None:
+        return
+    # The run directory already holds these sessions (sessions.jsonl): their pairs may stay
+    # beside them whether or not they were de-identified.
+    pairs = run_dir.path / RUN_PAIRS
+    build_from_sessions(pairs, ((str(run_dir.path), s) for s in sessions), check=False)
 
 
 def run_hashes(sessions: Sequence[Session], settings: RunSettings) -> dict[str, str]:

@@ -29,11 +29,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from understudy.replay.workspace_facts import IMAGE_ROOT, LONG_LISTING, executable_in_diffs
-from understudy.replay.workspace_guard import WorkspaceGuard, resolve_path, simple_commands
+from understudy.replay.workspace_guard import WorkspaceGuard, resolve_path
 from understudy.tools.adapters import describe_call, logged_output
 from understudy.tools.adapters.arguments import apply_patch_files, is_patch_call
 from understudy.tools.adapters.facts import CallFacts
 from understudy.tools.adapters.listing import ls_tree_paths
+from understudy.tools.shell_words import simple_commands
 from understudy.trajectory import EnvFile, Message, Session, ToolCall
 
 __all__ = ["WorkspaceCoverage", "log_workspace"]

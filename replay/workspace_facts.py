@@ -14,8 +14,8 @@ import re
 import shlex
 from collections import Counter
 
-from understudy.replay.workspace_guard import simple_commands
 from understudy.tools.adapters import describe_call, logged_output
+from understudy.tools.shell_words import simple_commands
 from understudy.trajectory import Session
 
 __all__ = [

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from collections.abc import Iterable
 from typing import Any
 
 from understudy.tools.adapters import describe_call
+from understudy.tools.shell_words import simple_commands
 from understudy.trajectory import ToolCall
 
-__all__ = ["WorkspaceGuard", "resolve_path", "simple_commands"]
+__all__ = ["WorkspaceGuard", "resolve_path"]
 
 FILE_READERS = frozenset({"cat", "head", "tail", "sed", "nl", "wc", "less", "more", "diff"})
 """Commands whose operands are files they read."""
@@ -31,9 +31,6 @@ SCRIPT_RUNNERS = frozenset({"python", "python3", "node", "ruby", "perl", "bash",
 SEARCHERS = frozenset({"grep", "rg", "ag", "ack"})
 """Commands whose first operand is a pattern and the rest (default: the working directory)
 are searched."""
-SEPARATORS = frozenset({"|", "||", "&&", ";"})
-_QUIET = re.compile(r"\s+\d?>>?\s*/dev/null|\s+\d>&\d")
-"""Redirections that only silence a command (``2>/dev/null``, ``2>&1``)."""
 FIND_EXPRESSION = re.compile(r"^[-(!)]")
 """Where the roots of a ``find`` end and its expression starts."""
 
@@ -149,39 +146,6 @@ class WorkspaceGuard:
             if reason is not None:
                 return reason
         return None
-
-
-def simple_commands(script: str) -> list[list[str]] | None:
-    """The words of each command of ``script`` split at pipes and separators; None when it
-    cannot be split so (quotes left open, redirections, substitutions, subshells, background
-    jobs, several lines). Operators inside quotes are words (``rg "<Tag"``)."""
-    script = _QUIET.sub("", script)  # where errors go does not change what is read
-    if any(mark in script for mark in ("$(", "`", "\n")):
-        return None
-    lexer = shlex.shlex(script, posix=True, punctuation_chars="|&;<>()")
-    lexer.whitespace_split = True
-    try:
-        tokens = list(lexer)
-    except ValueError:
-        return None
-    commands: list[list[str]] = [[]]
-    for token in tokens:
-        operator = bool(token) and set(token) <= _OPERATOR_CHARS and not _quoted_in(script, token)
-        if operator and token in SEPARATORS:
-            commands.append([])
-        elif operator:
-            return None  # a redirection, subshell or background job
-        else:
-            commands[-1].append(token)
-    return [command for command in commands if command] or None
-
-
-_OPERATOR_CHARS = frozenset("|&;<>()")
-
-
-def _quoted_in(script: str, token: str) -> bool:
-    """Whether ``token`` (all operator characters) only appears quoted in ``script``."""
-    return f"'{token}'" in script or f'"{token}"' in script
 
 
 def resolve_path(path: str, directory: str) -> str:

@@ -225,7 +225,11 @@ def test_a_read_of_a_path_finds_reads_of_that_path(tmp_path: Path) -> None:
     assert found[0].canonical_arguments is not None
     assert found[0].canonical_arguments["path"] == "/repo/src/app/views.py"
     assert all(n.same_tool for n in found)  # two reads match: the shell cat is not needed
-    assert nearest(connection, ToolCall(id="e", name="Read", arguments={}), "claude-code") == []
+    # A call with no words to match by stands in with the latest pairs of its logged tool.
+    empty = nearest(connection, ToolCall(id="e", name="Read", arguments={}), "claude-code")
+    assert empty and all(n.tool == "Read" and n.score == 0.0 for n in empty)
+    unknown = ToolCall(id="u", name="Teleport", arguments={"to": "zzqx"})
+    assert nearest(connection, unknown, "claude-code") == []
     connection.close()
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from understudy.errors import SimulatorError
+from understudy.protocols import SimulationRequest
 from understudy.replay.candidate import OpenAICandidate
 from understudy.replay.loop import LoopLimits, run_rollout
 from understudy.testing import ChatRequest, Fault, ScriptedServer, ScriptedTurn
@@ -141,16 +143,26 @@ async def test_opaque_tools_and_chains_without_a_way_to_serve() -> None:
 
 
 async def test_simulate_step_uses_the_simulator_when_one_is_given() -> None:
-    async def simulator(tool_call: ToolCall, conversation: list[Message]) -> ToolOutcome | None:
-        return ToolOutcome(content=f"simulated results for {tool_call.arguments['query']}")
+    class Simulator:
+        async def simulate(self, request: SimulationRequest) -> ToolOutcome | None:
+            query = request.call.arguments["query"]
+            if query == "down":
+                raise SimulatorError("endpoint failed (HTTP 503)")
+            return ToolOutcome(content=f"simulated results for {query}") if query else None
 
     without = await router("WebSearch=simulate>unavailable").call(call("WebSearch", query="q"))
     assert without.provenance == Provenance.UNAVAILABLE
     assert without.meta["diagnostics"]["simulate"] == "no simulator configured"
-    served = router("WebSearch=replay>simulate>unavailable", simulator=simulator)
+    served = router("WebSearch=replay>simulate>unavailable", simulator=Simulator())
     result = await served.call(call("WebSearch", query="weather"))
     assert result.provenance == Provenance.SIMULATED
     assert result.content == "simulated results for weather"
+    # A simulator that fails, or has nothing to go on, passes to the next step with the reason.
+    failed = await served.call(call("WebSearch", "w2", query="down"))
+    assert failed.provenance == Provenance.UNAVAILABLE
+    assert failed.meta["diagnostics"]["simulate"] == "simulator failed: endpoint failed (HTTP 503)"
+    empty = await served.call(call("WebSearch", "w3", query=""))
+    assert empty.meta["diagnostics"]["simulate"] == "the simulator had nothing to go on"
 
 
 def calculator_session() -> Session:

@@ -36,6 +36,11 @@ class ToolOutcome(BaseModel):
     meta: dict[str, Any] = Field(default_factory=dict)
     """Diagnostics: exit_code, duration_s, truncated, output_bytes, timed_out, files changed."""
 
+    @classmethod
+    def of_error(cls, error: Exception) -> ToolOutcome:
+        """The outcome a harness answers a refused call with: the error's text, flagged."""
+        return cls(content=str(error), is_error=True, meta={"error_type": type(error).__name__})
+
 
 class Tool(Protocol):
     """A canonical tool implementation."""

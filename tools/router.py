@@ -5,11 +5,15 @@ offered schema?) and answered with an error result, as a real harness would, whe
 A valid call is then served by the first step of its policy chain that can serve it: ``live``
 through the tool's adapter and canonical implementation in the sandbox, ``replay`` from a
 recording with exactly the same canonical arguments, ``simulate`` through a simulator when one
-is configured, ``unavailable`` as an explicit error. Every message carries its provenance and
-its diagnostics in ``meta``: ``meta["diagnostics"]`` holds the chain and why each step passed
-(or, for a refused call, ``invalid``: unknown_tool, unparsable_arguments or invalid_arguments,
-and the ``reason``); an executed result also has ``duration_s`` and ``truncated`` (and
-``exit_code`` from a shell), a replayed one ``recorded_call_id``.
+is configured (one per rollout, see :class:`~understudy.protocols.Simulator`; a simulator that
+fails is noted in the diagnostics and passed), ``unavailable`` as an explicit error. Every
+message carries its provenance and its diagnostics in ``meta``: ``meta["diagnostics"]`` holds
+the chain and why each step passed (or, for a refused call, ``invalid``: unknown_tool,
+unparsable_arguments or invalid_arguments, and the ``reason``); an executed result also has
+``duration_s`` and ``truncated`` (and ``exit_code`` from a shell), a replayed one
+``recorded_call_id``. A shell call whose script needs a network (``pip install``, ``git push``;
+:mod:`understudy.tools.network`) takes the policy's ``network`` chain, since the sandbox has
+none, with the reason as ``diagnostics["network"]``.
 
 A ``guard`` (the workspace a log rebuilt, :mod:`understudy.replay.workspace_guard`) may say
 that a call touches content the sandbox does not hold: the live step then serves it from the
@@ -30,16 +34,18 @@ import jsonschema
 
 from understudy.errors import (
     InvalidToolArgumentsError,
+    SimulatorError,
     ToolCallError,
     ToolUnavailableError,
     UnknownToolError,
 )
 from understudy.logging import get_logger
-from understudy.protocols import Sandbox, Simulator
+from understudy.protocols import Sandbox, SimulationRequest, Simulator
 from understudy.tools import LIVE_TOOL_NAMES, make_tool
-from understudy.tools.adapters import find_adapter
+from understudy.tools.adapters import describe_call, find_adapter
 from understudy.tools.base import Adapter, CanonicalCall, Tool, ToolOutcome
 from understudy.tools.common import schema_problem
+from understudy.tools.network import network_need
 from understudy.tools.policy import Step, ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.trajectory import Message, Provenance, ToolCall, ToolSpec
@@ -64,9 +70,12 @@ class ToolRouter:
         agent: str | None = None,
         guard: Guard | None = None,
         recorded_only: frozenset[str] = frozenset(),
+        session_id: str = "",
     ) -> None:
         self._agent = agent
         """The agent that wrote the log: picks its flavour of a shared tool name (``bash``)."""
+        self._session_id = session_id
+        """The session replayed, told to the simulator."""
         self._specs = {spec.name: spec for spec in tools}
         # Built once per rollout, not per call: tool calls are the hot path.
         self._validators = {
@@ -92,14 +101,20 @@ class ToolRouter:
             canonical = adapter.translate(call.name, call.arguments) if adapter else None
         except ToolCallError as error:
             self.stats["invalid"] += 1
-            outcome = _error_outcome(error)
+            outcome = ToolOutcome.of_error(error)
             invalid = {"invalid": _invalid_kind(call, error), "reason": str(error)}
             return self._message(call, Provenance.UNAVAILABLE, outcome, invalid, started)
         live_capable = canonical is not None and canonical.tool in LIVE_TOOL_NAMES
+        network = self._network_need(call)
         chain = self._policy.chain_for(
-            call.name, canonical.tool if canonical else None, live_capable=live_capable
+            call.name,
+            canonical.tool if canonical else None,
+            live_capable=live_capable,
+            needs_network=network is not None,
         )
         diagnostics: dict[str, Any] = {"chain": ">".join(chain)}
+        if network is not None:
+            diagnostics["network"] = network
         for step in chain:
             served = await self._serve(
                 step, call, adapter, canonical, conversation or [], diagnostics
@@ -107,6 +122,11 @@ class ToolRouter:
             if served is not None:
                 return self._message(call, *served, diagnostics, started)
         return self._message(call, *_unavailable(call), diagnostics, started)
+
+    def _network_need(self, call: ToolCall) -> str | None:
+        """Why the shell script the call runs needs the network the sandbox lacks, or None."""
+        facts = describe_call(call.name, call.arguments, self._agent)
+        return network_need(facts.script) if facts is not None and facts.script else None
 
     def _check(self, call: ToolCall) -> None:
         """Raise the ToolCallError a real harness would answer an ill-formed call with."""
@@ -139,14 +159,33 @@ class ToolRouter:
         if step == "live":
             return await self._live(call, adapter, canonical, diagnostics)
         if step == "simulate":
-            outcome = await self._simulator(call, conversation) if self._simulator else None
-            if outcome is None:
-                diagnostics["simulate"] = (
-                    "no simulator configured" if not self._simulator else "passed"
-                )
-                return None
-            return Provenance.SIMULATED, outcome
+            return await self._simulate(call, conversation, diagnostics)
         return _unavailable(call)
+
+    async def _simulate(
+        self, call: ToolCall, conversation: list[Message], diagnostics: dict[str, Any]
+    ) -> Served | None:
+        if self._simulator is None:
+            diagnostics["simulate"] = "no simulator configured"
+            return None
+        request = SimulationRequest(
+            call=call,
+            spec=self._specs.get(call.name),
+            conversation=conversation,
+            session_id=self._session_id,
+            agent=self._agent,
+            sandbox=self._sandbox,
+        )
+        try:
+            outcome = await self._simulator.simulate(request)
+        except SimulatorError as failure:
+            diagnostics["simulate"] = f"simulator failed: {failure}"
+            log.warning("simulator failed", tool=call.name, error=str(failure))
+            return None
+        if outcome is None:
+            diagnostics["simulate"] = "the simulator had nothing to go on"
+            return None
+        return Provenance.SIMULATED, outcome
 
     def _replay(self, call: ToolCall, diagnostics: dict[str, Any]) -> Served | None:
         recording = self._recordings.take(call.name, call.arguments)
@@ -193,7 +232,7 @@ class ToolRouter:
             diagnostics["live"] = str(reason)
             return None
         except ToolCallError as error:  # the tool refused the call, as the real one would
-            outcome = _error_outcome(error)
+            outcome = ToolOutcome.of_error(error)
         diagnostics["canonical_tool"] = canonical.tool
         rendered = adapter.render(call.name, call.arguments, outcome)
         # Every executed result says how long it ran and whether its text was cut: the shell
@@ -241,10 +280,6 @@ def _invalid_kind(call: ToolCall, error: ToolCallError) -> str:
     if call.raw_arguments is not None:
         return "unparsable_arguments"
     return "invalid_arguments"
-
-
-def _error_outcome(error: ToolCallError) -> ToolOutcome:
-    return ToolOutcome(content=str(error), is_error=True, meta={"error_type": type(error).__name__})
 
 
 def _unavailable(call: ToolCall) -> Served:

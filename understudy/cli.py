@@ -8,8 +8,8 @@ and exit code 1 instead of a traceback (see :class:`UnderstudyGroup`).
 
 This module holds the app, the schema, validate, images and sandbox commands, and registers the
 others from their own modules: ``cli_run`` (run, demo), ``cli_fidelity``, ``cli_logs`` (import,
-export), ``cli_judges`` (judge, report), ``cli_serve`` (serve-scripted) and ``cli_pairs`` (the
-``pairs`` group).
+export), ``cli_judges`` (judge, report), ``cli_serve`` (serve-scripted), ``cli_pairs`` (the
+``pairs`` group) and ``cli_simulate`` (simcheck, and the simulator's options of ``run``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from understudy.cli_logs import export, import_logs
 from understudy.cli_pairs import pairs_app
 from understudy.cli_run import demo, run
 from understudy.cli_serve import serve_scripted
+from understudy.cli_simulate import simcheck
 from understudy.errors import UnderstudyError
 from understudy.jsonl import all_schemas, json_schema, validate_file
 from understudy.logging import configure_logging
@@ -283,3 +284,4 @@ app.command()(judge)
 app.command()(report)
 app.command("serve-scripted")(serve_scripted)
 app.add_typer(pairs_app, name="pairs")
+app.command()(simcheck)

@@ -53,7 +53,8 @@ def fidelity(
             help="Tool policy (default: every call live, except the user's answers, e.g. "
             "AskUserQuestion, ExitPlanMode, served from the recording unless named here). "
             "Results served by replay or simulation are not compared, e.g. "
-            "'live,browser=replay'."
+            "'live,browser=replay'. Shell commands that need the network run live too "
+            "unless a 'network=CHAIN' entry says otherwise."
         ),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds per stretch of a replay.")] = 1800.0,

@@ -1,8 +1,7 @@
-"""``understudy pairs``: the database of recorded tool-call/result pairs a simulator will draw on.
+"""``understudy pairs``: the database of recorded tool-call/result pairs the simulators draw on.
 
 Registered on the main app by :mod:`understudy.cli` as a command group; the work itself is
-:mod:`understudy.replay.pairs`. Nothing simulates yet: ``build`` fills the database, ``stats``
-says what is in it.
+:mod:`understudy.replay.pairs`: ``build`` fills the database, ``stats`` says what is in it.
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ from understudy.errors import ConfigError
 from understudy.replay.pairs import build_pairs, pair_stats
 
 pairs_app = typer.Typer(
-    help="The pair database: real tool calls and their recorded results, which a future tool "
-    "simulator will draw on (nothing simulates yet).",
+    help="The pair database: real tool calls and their recorded results, which the tool "
+    "simulators draw on (`run --pairs`, `simcheck --pairs`).",
     no_args_is_help=True,
 )
 

@@ -32,6 +32,15 @@ from understudy.cli_sandbox import (
     environment_options,
     sandbox_settings,
 )
+from understudy.cli_simulate import (
+    PairsOption,
+    SimulatorBaseUrlOption,
+    SimulatorCacheOption,
+    SimulatorKeyOption,
+    SimulatorModelOption,
+    SimulatorOption,
+    simulator_config,
+)
 from understudy.jsonl import write_models
 from understudy.judges.report import summarize_run, summary_table
 from understudy.judges.rules import rule_judges
@@ -189,7 +198,9 @@ def run(
         str | None,
         typer.Option(
             help="Tool policy: a default chain and per-tool chains of live, replay, simulate, "
-            "unavailable, e.g. 'replay>live,browser=replay>unavailable'."
+            "unavailable, e.g. 'replay>live,browser=replay>unavailable'. Shell commands that "
+            "need the network the sandbox lacks (pip install, git clone, curl, ...) take the "
+            "chain 'network=...' (default: replay>simulate>unavailable)."
         ),
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="Model requests at once.")] = 4,
@@ -249,6 +260,12 @@ def run(
     envs: EnvsOption = None,
     repo_mirror: RepoMirrorOption = None,
     workspace: WorkspaceOption = "auto",
+    simulator: SimulatorOption = "retrieval",
+    pairs: PairsOption = None,
+    simulator_model: SimulatorModelOption = None,
+    simulator_base_url: SimulatorBaseUrlOption = None,
+    simulator_api_key_env: SimulatorKeyOption = "SIMULATOR_API_KEY",
+    simulator_cache: SimulatorCacheOption = None,
     max_error_rate: Annotated[
         float,
         typer.Option(
@@ -274,6 +291,14 @@ def run(
     if original == (model is not None):
         raise typer.BadParameter("give either --model or --original")
     ToolPolicy.parse(tools)  # a bad policy fails here, before the run directory is touched
+    simulation = simulator_config(
+        simulator,
+        pairs,
+        simulator_model,
+        simulator_base_url,
+        simulator_api_key_env,
+        simulator_cache,
+    )
     sessions, mirrors = environment_options(load_sessions(sessions_files), envs, repo_mirror)
     run_dir = RunDir(output)
     # A resumed run keeps its run id, so that its leftover containers can be found and removed.
@@ -291,6 +316,7 @@ def run(
         prefix_state=not no_prefix_state,
         prefix_errors=prefix_errors.value,
         repo_mirrors=mirrors,
+        simulator=simulation,
         **sandbox_settings(
             sandbox, sandbox_root, read_only_root, disk_limit, allow_base_image, workspace
         ),

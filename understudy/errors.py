@@ -105,6 +105,11 @@ class ToolUnavailableError(ToolCallError, RuntimeError):
     """No policy in the tool's chain could serve the call (no recording, no live tool)."""
 
 
+class SimulatorError(UnderstudyError, RuntimeError):
+    """A tool simulator failed to answer a call (its endpoint, its reply); the router notes the
+    reason and passes to the next step of the call's chain."""
+
+
 class LogFormatError(UnderstudyError, ValueError):
     """A log file cannot be imported: unknown or wrong format, truncated, garbled.
 

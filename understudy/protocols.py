@@ -20,8 +20,9 @@ live and how to add one:
 - :class:`Router` (answers each candidate tool call; here):
   :class:`understudy.tools.router.ToolRouter`, which follows a tool policy
   (:mod:`understudy.tools.policy`) through live, replay, simulate and unavailable.
-- :class:`Simulator` (answers a call that can be neither executed nor replayed; here): given to
-  the router; none ships yet, so the ``simulate`` step passes.
+- :class:`Simulator` (answers a call that can be neither executed nor replayed; here): one per
+  rollout, given to the router; ``retrieval`` and ``llm`` in ``replay/simulate/``, by short name
+  in :data:`understudy.replay.simulate.SIMULATORS`.
 - :class:`Judge` (verdicts on one trajectory; defined in :mod:`understudy.judges.base`): rule
   judges in ``judges/rules/`` (listed in ``RULES`` there), the LLM judge in ``judges/llm/``.
 - :class:`Candidate` (the model under test; here):
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -59,6 +61,7 @@ __all__ = [
     "Router",
     "Sandbox",
     "SeedableCandidate",
+    "SimulationRequest",
     "Simulator",
     "Tool",
 ]
@@ -234,16 +237,39 @@ class SeedableCandidate(Candidate, Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class SimulationRequest:
+    """Everything a simulator is given to answer one call."""
+
+    call: ToolCall
+    """The call to answer, as the model made it (its arguments valid under ``spec``)."""
+    spec: ToolSpec | None
+    """The tool as offered to the model (None when the session declared no specs)."""
+    conversation: Sequence[Message]
+    """The full trajectory before the call: the session's prefix and the rollout so far."""
+    session_id: str
+    """The session being replayed (a simulator leaves its own pairs out when asked to)."""
+    agent: str | None
+    """The agent that wrote the log: picks the flavour of a shared tool name (``bash``)."""
+    sandbox: Sandbox | None = None
+    """The rollout's live container, for facts (cwd, files, ``git status``); never written to."""
+
+
 @runtime_checkable
 class Simulator(Protocol):
-    """Answers a tool call that can be neither executed nor replayed, as the tool would have.
+    """Answers the tool calls of one rollout that can be neither executed nor replayed.
 
-    Called by the router at the ``simulate`` step of a call's policy chain with the call and
-    the conversation so far; returning None passes to the next step (``unavailable``).
+    Called by the router at the ``simulate`` step of a call's policy chain. One instance serves
+    one rollout, so that what it simulated earlier stays consistent with what it simulates
+    later. ``simulate`` returns None when it has nothing to go on (the router passes to the next
+    step) and raises :class:`~understudy.errors.SimulatorError` when it failed (an endpoint
+    down, a reply that never validated): the router notes the reason and passes too. The
+    outcome's ``meta`` carries ``simulator`` (its name), ``pair_ids`` (the recorded pairs it drew
+    on) and ``confidence`` (0 to 1).
     """
 
-    async def __call__(self, call: ToolCall, conversation: list[Message], /) -> ToolOutcome | None:
-        """The simulated outcome of ``call``, or None when it cannot be simulated."""
+    async def simulate(self, request: SimulationRequest) -> ToolOutcome | None:
+        """The simulated outcome of ``request.call``, or None when it cannot be simulated."""
         ...
 
 

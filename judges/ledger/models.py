@@ -74,6 +74,11 @@ class LedgerCall(_Model):
     """Message index of the tool result; None when the call was never answered."""
     provenance: Provenance | None = None
     """Where the result came from (executed, replayed, simulated, ...)."""
+    simulated_by: str | None = None
+    """For a simulated result: the simulator that produced it (no tool ran), so that what the
+    trajectory says about it is never taken for an executed fact."""
+    confidence: float | None = None
+    """For a simulated result: the simulator's confidence in it (0 to 1)."""
     exit_code: int | None = None
     """The exit code its result reports, if any."""
     duration_s: float | None = None
@@ -118,6 +123,9 @@ class LedgerCall(_Model):
         args = clip(self.args, width)
         parts = [f"@{self.index}", tool, f"[{self.classification}]", args]
         facts = [self.provenance.value if self.provenance else "no-provenance"]
+        if self.simulated_by is not None:
+            confidence = f" {self.confidence:.2f}" if self.confidence is not None else ""
+            facts[0] = f"simulated by {self.simulated_by}{confidence}"
         if self.result_index is None:
             facts.append("NO RESULT")
         if self.exit_code is not None:

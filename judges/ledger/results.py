@@ -54,6 +54,11 @@ def attach_result(call: LedgerCall, result: Message | None, result_index: int | 
     call.provenance = result.provenance
     call.is_error = result.is_error
     meta = result.meta or {}
+    if result.provenance == Provenance.SIMULATED:
+        call.simulated_by = str(meta.get("simulator") or "unknown")
+        confidence = meta.get("confidence")
+        if isinstance(confidence, int | float) and not isinstance(confidence, bool):
+            call.confidence = float(confidence)
     text, codex_meta = _unwrap(result.content)
     call.exit_code = _exit_code(meta, codex_meta, result)
     duration = meta.get("duration_s", codex_meta.get("duration_seconds"))

@@ -1,13 +1,14 @@
-"""The pair database: real tool calls and their recorded results, for a future tool simulator.
+"""The pair database: real tool calls and their recorded results, for the tool simulators.
 
 A simulator that answers calls it cannot run needs examples of what real tools answered to
 similar calls. ``understudy pairs build`` collects them from imported (de-identified) sessions
-into one SQLite file; :func:`nearest` retrieves the pairs nearest to a call. Nothing simulates
-yet: this is the store such a simulator will draw on.
+into one SQLite file; :func:`nearest` retrieves the pairs nearest to a call, and a
+:class:`PairStore` keeps a file open for the simulators (:mod:`understudy.replay.simulate`).
 
 - :mod:`~understudy.replay.pairs.schema`: the versioned tables and their migrations;
 - :mod:`~understudy.replay.pairs.build`: sessions to pairs, de-identification check, upsert;
-- :mod:`~understudy.replay.pairs.query`: retrieval by tool and FTS5 ``bm25``.
+- :mod:`~understudy.replay.pairs.query`: retrieval by tool and FTS5 ``bm25``;
+- :mod:`~understudy.replay.pairs.store`: a file opened for retrieval (leave-one-out or not).
 
 This module ties them to files: :func:`build_pairs` and :func:`pair_stats`.
 """
@@ -31,6 +32,7 @@ from understudy.replay.pairs.build import (
 )
 from understudy.replay.pairs.query import Neighbour, nearest
 from understudy.replay.pairs.schema import SCHEMA_VERSION, connect, migrate, schema_version
+from understudy.replay.pairs.store import PairStore
 from understudy.trajectory import Session
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "NotDeidentifiedError",
     "Outcome",
     "PairRow",
+    "PairStore",
     "build_from_sessions",
     "build_pairs",
     "connect",
@@ -54,18 +57,25 @@ def build_from_sessions(
     database: Path,
     sessions: Iterable[tuple[str, Session]],
     on_session: Callable[[Session], None] | None = None,
+    check: bool = True,
 ) -> dict[Outcome, int]:
     """Add (or update) the pairs of ``(source, session)`` items in ``database``.
 
     Every session is checked for de-identification before any of its pairs is written; a
     session that fails raises :class:`NotDeidentifiedError` naming ``source`` and the session
-    (the sessions before it stay written: each one commits on its own).
+    (the sessions before it stay written: each one commits on its own). ``check=False`` skips
+    the check, for a database kept beside the sessions themselves (a run's own).
     """
     totals: dict[Outcome, int] = {"added": 0, "updated": 0, "unchanged": 0}
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{database.parent}: cannot create the folder ({exc.strerror})") from None
     connection = connect(str(database))
     try:
         for source, session in sessions:
-            check_deidentified(session, source)
+            if check:
+                check_deidentified(session, source)
             for outcome, count in write_pairs(connection, session_pairs(session)).items():
                 totals[outcome] += count
             if on_session is not None:

@@ -3,7 +3,7 @@
 A *pair* is one recorded tool call and the result the log recorded for it, with what the
 adapters know about the call (:mod:`understudy.tools.adapters`): its canonical tool and
 arguments when the call translates, its shell script when it runs one, and the tool's own
-output inside the harness's wrapper. A future tool simulator draws on these to answer calls it
+output inside the harness's wrapper. The tool simulators draw on these to answer calls they
 cannot run; the pairs are real, so they must be de-identified first: a session that still holds
 something the de-identification rules would replace is refused (:func:`check_deidentified`).
 

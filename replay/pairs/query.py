@@ -43,6 +43,9 @@ class Neighbour:
     """One recorded pair retrieved for a call; the lower ``score`` (bm25), the nearer."""
 
     pair_id: str
+    session_id: str
+    format: str
+    agent: str | None
     score: float
     same_tool: bool
     tool: str
@@ -122,40 +125,77 @@ def match_queries(db: sqlite3.Connection, words: list[str]) -> list[str]:
 
 _SELECT = """
 SELECT p.pair_id, best.score, best.same, p.tool, p.canonical_tool, p.arguments,
-       p.canonical_arguments, p.script, p.result, p.output, p.exit_code, p.is_error
+       p.canonical_arguments, p.script, p.result, p.output, p.exit_code, p.is_error,
+       p.session_id, p.format, p.agent
 FROM (
     SELECT m.rowid AS rowid, m.score AS score,
            (q.canonical_tool IS :tool AND (:tool IS NOT NULL OR q.tool = :name)) AS same
     FROM (
         SELECT rowid, bm25(pairs_fts, 0.0, 1.0) AS score FROM pairs_fts WHERE pairs_fts MATCH :match
     ) AS m JOIN pairs AS q ON q.rowid = m.rowid
+    WHERE :exclude IS NULL OR q.session_id != :exclude
     ORDER BY same DESC, score LIMIT :k
 ) AS best JOIN pairs AS p ON p.rowid = best.rowid
 ORDER BY best.same DESC, best.score
 """
 """The ``k`` best matches by (same tool, bm25), ranked on the small columns; full rows after."""
 
+_SAME_NAME = """
+SELECT p.pair_id, 0.0, 1, p.tool, p.canonical_tool, p.arguments,
+       p.canonical_arguments, p.script, p.result, p.output, p.exit_code, p.is_error,
+       p.session_id, p.format, p.agent
+FROM pairs AS p
+WHERE p.tool = :name AND (:exclude IS NULL OR p.session_id != :exclude)
+  AND (:tool IS NULL OR p.canonical_tool IS :tool)
+ORDER BY p.rowid DESC LIMIT :k
+"""
+"""The latest pairs of the call's logged tool, whatever their text (retrieval's last resort)."""
 
-def nearest(
-    db: sqlite3.Connection, call: ToolCall, agent: str | None, k: int = 5
-) -> list[Neighbour]:
-    """The ``k`` recorded pairs nearest to ``call`` (made by ``agent``'s harness), nearest first:
-    pairs of the same tool ranked by bm25 on the call's text, then, if fewer than ``k`` of them
-    match, pairs of other tools. Fewer than ``k`` when fewer share a word with the call."""
+
+def tool_and_text(call: ToolCall, agent: str | None) -> tuple[str | None, str]:
+    """The tool a call's pairs are kept under (canonical, else None) and the text retrieval
+    matches it by (see :func:`~understudy.replay.pairs.build.call_text`)."""
     tool, arguments = canonical(call, agent)
     facts = describe_call(call.name, call.arguments, agent)
     script = facts.script if facts else None
     tool = tool or (facts.canonical if facts else None)
-    words = query_words(call_text(script, arguments if arguments is not None else call.arguments))
+    return tool, call_text(script, arguments if arguments is not None else call.arguments)
+
+
+def neighbour_text(neighbour: Neighbour) -> str:
+    """The text a retrieved pair's call was indexed by."""
+    arguments = neighbour.canonical_arguments
+    return call_text(neighbour.script, arguments if arguments is not None else neighbour.arguments)
+
+
+def nearest(
+    db: sqlite3.Connection,
+    call: ToolCall,
+    agent: str | None,
+    k: int = 5,
+    exclude_session: str | None = None,
+) -> list[Neighbour]:
+    """The ``k`` recorded pairs nearest to ``call`` (made by ``agent``'s harness), nearest first:
+    pairs of the same tool ranked by bm25 on the call's text, then, if fewer than ``k`` of them
+    match, pairs of other tools. When no pair shares a word with the call (a ``finish`` tool
+    whose argument is free text), the latest pairs of the same logged tool stand in. The
+    pairs of ``exclude_session`` are left out (leave-one-out measurement)."""
+    tool, text = tool_and_text(call, agent)
+    words = query_words(text)
     rows: list[Any] = []
+    parameters = {"tool": tool, "name": call.name, "k": k, "exclude": exclude_session}
     for match in match_queries(db, words) if words and k > 0 else []:
-        parameters = {"tool": tool, "name": call.name, "match": match, "k": k}
-        rows = db.execute(_SELECT, parameters).fetchall()
+        rows = db.execute(_SELECT, {**parameters, "match": match}).fetchall()
         if len(rows) == k:
             break
+    if not rows and k > 0:
+        rows = db.execute(_SAME_NAME, parameters).fetchall()
     return [
         Neighbour(
             pair_id=row[0],
+            session_id=row[12],
+            format=row[13],
+            agent=row[14],
             score=float(row[1]),
             same_tool=bool(row[2]),
             tool=row[3],

@@ -91,7 +91,10 @@ def migrate(connection: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int
 
 def connect(path: str, target: int = SCHEMA_VERSION) -> sqlite3.Connection:
     """Open (creating if needed) a pair database and migrate it to ``target``."""
-    connection = sqlite3.connect(path)
+    try:
+        connection = sqlite3.connect(path)
+    except sqlite3.OperationalError as exc:  # a missing folder, a path without permission
+        raise ConfigError(f"{path}: cannot open a pair database there ({exc})") from None
     try:
         migrate(connection, target)
     except (sqlite3.DatabaseError, ConfigError) as exc:

@@ -1,0 +1,241 @@
+"""The simulator's options (shared by ``run`` and ``simcheck``) and ``understudy simcheck``.
+
+The work itself is :mod:`understudy.replay.simulate` (the simulators) and
+:mod:`understudy.replay.simulate.simcheck` (the leave-one-out measurement).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from understudy.cli_common import console, load_sessions
+from understudy.errors import ConfigError
+from understudy.judges.stats import jeffreys_interval
+from understudy.replay.pairs import build_from_sessions
+from understudy.replay.simulate import SIMULATORS, SimulatorConfig, Simulators
+from understudy.replay.simulate.simcheck import Comparison, PicksReal, check_sessions, summarize
+
+SimulatorOption = Annotated[
+    str,
+    typer.Option(
+        "--simulator",
+        help="What answers the calls a tool policy sends to 'simulate': 'retrieval' (the best "
+        "matching real result from the pair database, no model), 'llm' (a model given the tool, "
+        "the call, real pairs and container facts), 'none', or a dotted path.",
+    ),
+]
+PairsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--pairs",
+        help="Pair database of real calls and results (`understudy pairs build`); default: one "
+        "built from the given sessions.",
+    ),
+]
+SimulatorModelOption = Annotated[
+    str | None, typer.Option("--simulator-model", help="Model of the llm simulator.")
+]
+SimulatorBaseUrlOption = Annotated[
+    str | None,
+    typer.Option("--simulator-base-url", help="OpenAI-compatible endpoint of the llm simulator."),
+]
+SimulatorKeyOption = Annotated[
+    str,
+    typer.Option(
+        "--simulator-api-key-env", help="Environment variable holding the llm simulator's key."
+    ),
+]
+SimulatorCacheOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--simulator-cache",
+        help="JSONL cache of the llm simulator's replies by request hash, so that a rerun "
+        "sends nothing it sent before (default for run: in the run directory).",
+    ),
+]
+
+
+def simulator_config(
+    name: str,
+    pairs: Path | None,
+    model: str | None,
+    base_url: str | None,
+    api_key_env: str,
+    cache: Path | None,
+    leave_out_session: bool = False,
+) -> SimulatorConfig:
+    """The simulator settings of the command line, checked before anything runs."""
+    if name not in ("none", *SIMULATORS.names()) and "." not in name and ":" not in name:
+        valid = ", ".join(["none", *SIMULATORS.names()])
+        raise typer.BadParameter(f"unknown simulator {name!r}; valid: {valid} (or a dotted path)")
+    if name == "llm" and not model:
+        raise typer.BadParameter("--simulator llm needs --simulator-model")
+    if pairs is not None and not pairs.is_file():
+        raise ConfigError(f"{pairs}: no such pair database (`understudy pairs build` makes one)")
+    return SimulatorConfig(
+        name=name,
+        pairs=pairs,
+        model=model,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        cache=cache,
+        leave_out_session=leave_out_session,
+    )
+
+
+def simcheck(
+    sessions_files: Annotated[
+        list[Path], typer.Argument(metavar="SESSIONS...", help="JSONL files of sessions.")
+    ],
+    pairs: PairsOption = None,
+    simulator: SimulatorOption = "retrieval",
+    simulator_model: SimulatorModelOption = None,
+    simulator_base_url: SimulatorBaseUrlOption = None,
+    simulator_api_key_env: SimulatorKeyOption = "SIMULATOR_API_KEY",
+    simulator_cache: SimulatorCacheOption = None,
+    discriminator_model: Annotated[
+        str | None,
+        typer.Option(
+            help="Also ask this model, shown each call's context and both results in random "
+            "order, which one is real; its accuracy is reported (chance = 50%)."
+        ),
+    ] = None,
+    discriminator_base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint of the discriminator.")
+    ] = None,
+    discriminator_api_key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the discriminator's key.")
+    ] = "DISCRIMINATOR_API_KEY",
+    seed: Annotated[int, typer.Option(help="Seed of the discriminator's A/B order.")] = 0,
+    concurrency: Annotated[int, typer.Option(min=1, help="Calls simulated at once.")] = 4,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    details: Annotated[
+        Path | None, typer.Option(help="Write one JSON line per compared call to this file.")
+    ] = None,
+) -> None:
+    """Measure how realistic a simulator is on real logs, leaving each result out.
+
+    Every recorded call is simulated from the messages before it, with the pair database
+    holding nothing of its own session, and compared with what was recorded: [bold]exit
+    agreement[/bold] (both failed or both succeeded) and [bold]similarity[/bold] of the
+    normalised texts (0 to 1), overall, per tool and per format. With
+    [bold]--discriminator-model[/bold], a model also tries to tell the real result from the
+    simulated one; an accuracy near 50% means it cannot.
+
+    [dim]Example: understudy simcheck sessions.jsonl --pairs pairs.db --json[/dim]
+    """
+    sessions = load_sessions(sessions_files)
+    config = simulator_config(
+        simulator,
+        pairs,
+        simulator_model,
+        simulator_base_url,
+        simulator_api_key_env,
+        simulator_cache,
+        leave_out_session=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="understudy-simcheck-") as scratch:
+        if config.pairs is None:
+            config.pairs = Path(scratch) / "pairs.db"
+            # A scratch database, gone with the command: the sessions' own privacy stands.
+            sources = ((str(sessions_files[0]), session) for session in sessions)
+            build_from_sessions(config.pairs, sources, check=False)
+        discriminator = _discriminator(
+            discriminator_model, discriminator_base_url, discriminator_api_key_env, seed
+        )
+        comparisons = _check_with_progress(sessions, config, discriminator, concurrency)
+    summary = with_interval(summarize(comparisons))
+    summary["simulator"] = config.name
+    if details is not None:
+        with details.open("w", encoding="utf-8") as handle:
+            for comparison in comparisons:
+                handle.write(json.dumps(comparison.__dict__) + "\n")
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        _print_summary(summary)
+
+
+def _discriminator(
+    model: str | None, base_url: str | None, api_key_env: str, seed: int
+) -> PicksReal | None:
+    if model is None:
+        return None
+    from understudy.replay.simulate.discriminator import Discriminator
+    from understudy.replay.simulate.endpoint import SimulatorEndpoint
+
+    endpoint = SimulatorEndpoint(model, base_url=base_url, api_key_env=api_key_env)
+    return Discriminator(endpoint, seed=seed)
+
+
+def _check_with_progress(
+    sessions: list[Any], config: SimulatorConfig, discriminator: PicksReal | None, concurrency: int
+) -> list[Comparison]:
+    total = sum(1 for session in sessions for _ in session.answered_calls())
+
+    async def checked() -> list[Comparison]:
+        simulators = Simulators(config)
+        try:
+            return await check_sessions(
+                sessions, simulators, discriminator, concurrency, lambda _: bar.advance(task)
+            )
+        finally:
+            await simulators.close()
+            if discriminator is not None:
+                await discriminator.close()
+
+    with Progress(*Progress.get_default_columns(), console=console(stderr=True)) as bar:
+        task = bar.add_task("simulating recorded calls", total=total)
+        return asyncio.run(checked())
+
+
+def with_interval(summary: dict[str, Any]) -> dict[str, Any]:
+    """The discriminator's accuracy and its 95% Jeffreys interval, added to ``summary``."""
+    found = summary.get("discriminator")
+    if found:
+        low, high = jeffreys_interval(found["correct"], found["n"])
+        found["accuracy"] = round(found["correct"] / found["n"], 4)
+        found["interval_95"] = [round(low, 4), round(high, 4)]
+    return summary
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    out = console()
+    for title, groups in (
+        ("overall", {"all calls": summary["overall"]}),
+        ("per tool", summary["per_tool"]),
+        ("per format", summary["per_format"]),
+    ):
+        table = Table(title=title, show_edge=False)
+        for column in ("", "calls", "answered", "exit agreement", "similarity"):
+            table.add_column(column, justify="left" if not column else "right")
+        for name, figures in groups.items():
+            table.add_row(
+                name,
+                str(figures["calls"]),
+                str(figures["answered"]),
+                _share(figures["exit_agreement"]),
+                _share(figures["similarity"]),
+            )
+        out.print(table)
+    found = summary.get("discriminator")
+    if found:
+        low, high = found["interval_95"]
+        out.print(
+            f"discriminator picked the real result in {found['correct']} of {found['n']} "
+            f"({found['accuracy']:.1%}, 95% interval {low:.1%}-{high:.1%}; chance is 50%)"
+        )
+    if summary["errors"]:
+        out.print(f"[yellow]{summary['errors']} call(s) failed to simulate[/yellow]")
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
