@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import difflib
 import shlex
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from understudy.replay.pairs.query import Neighbour, neighbour_text, tool_and_text
-from understudy.tools.adapters import find_adapter
+from understudy.tools.adapters import find_adapter, logged_output
 from understudy.tools.base import ToolOutcome
-from understudy.trajectory import ToolCall
+from understudy.trajectory import Message, ToolCall
 
 SAME_TOOL_FLOOR = 0.3
 """Confidence of a same-tool pair whose call shares nothing else with the call."""
@@ -124,3 +124,17 @@ def _is_name(word: str) -> bool:
     if any(char in word for char in " \n\t;|&<>$`(){}"):
         return False
     return "/" in word or "." in word.strip(".")
+
+
+def shows_bare_output(conversation: Sequence[Message], call: ToolCall, agent: str | None) -> bool:
+    """Whether the latest earlier result of ``call``'s tool in the conversation is its tool's
+    output without any wrapping (so a simulated one should be too)."""
+    results = {m.tool_call_id: m for m in conversation if m.role == "tool" and m.tool_call_id}
+    for message in reversed(conversation):
+        for earlier in message.tool_calls:
+            answer = results.get(earlier.id)
+            if earlier.name != call.name or earlier.id == call.id or answer is None:
+                continue
+            output = logged_output(earlier.name, earlier.arguments, answer.content, agent)
+            return output is not None and output == answer.content.replace("\r\n", "\n")
+    return False

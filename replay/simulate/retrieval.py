@@ -23,8 +23,13 @@ from collections.abc import Sequence
 from understudy.protocols import SimulationRequest
 from understudy.replay.pairs.query import Neighbour, neighbour_text, tool_and_text
 from understudy.replay.pairs.store import PairStore
-from understudy.replay.simulate.adapt import adapted_result, pair_confidence, text_similarity
-from understudy.tools.adapters import find_adapter, logged_output
+from understudy.replay.simulate.adapt import (
+    adapted_result,
+    pair_confidence,
+    shows_bare_output,
+    text_similarity,
+)
+from understudy.tools.adapters import find_adapter
 from understudy.tools.base import ToolOutcome
 from understudy.trajectory import Message, ToolCall
 
@@ -86,20 +91,6 @@ def earlier_answer(conversation: Sequence[Message], call: ToolCall) -> Message |
                 if answer is not None and answer.provenance != "unavailable":
                     return answer
     return None
-
-
-def shows_bare_output(conversation: Sequence[Message], call: ToolCall, agent: str | None) -> bool:
-    """Whether the latest earlier result of ``call``'s tool in the conversation is its tool's
-    output without any wrapping (so a simulated one should be too)."""
-    results = {m.tool_call_id: m for m in conversation if m.role == "tool" and m.tool_call_id}
-    for message in reversed(conversation):
-        for earlier in message.tool_calls:
-            answer = results.get(earlier.id)
-            if earlier.name != call.name or earlier.id == call.id or answer is None:
-                continue
-            output = logged_output(earlier.name, earlier.arguments, answer.content, agent)
-            return output is not None and output == answer.content.replace("\r\n", "\n")
-    return False
 
 
 def without_foreign_preamble(content: str, preamble: str, conversation: Sequence[Message]) -> str:

@@ -19,9 +19,10 @@ from typing import Any
 
 from understudy.errors import SandboxError, SimulatorError
 from understudy.protocols import SimulationRequest
+from understudy.replay.simulate.adapt import shows_bare_output
 from understudy.replay.simulate.overlay import OverlaySandbox
 from understudy.replay.workspace_guard import FILE_READERS, SEARCHERS, TREE_READERS
-from understudy.tools.adapters import describe_call
+from understudy.tools.adapters import describe_call, logged_output
 from understudy.tools.base import Adapter, ToolOutcome
 from understudy.tools.shell_words import simple_commands
 
@@ -111,6 +112,10 @@ def _rendered(
     call = request.call
     shown = ToolOutcome(content=output, meta={"exit_code": exit_code})
     rendered = adapter.render(call.name, call.arguments, shown)
+    if shows_bare_output(request.conversation, call, request.agent):
+        # As the session shows this tool's results: what the wrapping holds (see adapt).
+        bare = logged_output(call.name, call.arguments, rendered.content, request.agent)
+        rendered = rendered.model_copy(update={"content": bare or rendered.content})
     meta: dict[str, Any] = {
         "grounding": grounding,
         "confidence": confidence,
