@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import copy
-import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -25,8 +24,9 @@ import openai
 
 from understudy.endpoints import (
     LOCAL_API_KEY,
-    api_key_for,
+    async_client,
     completion_problem,
+    endpoint_url,
     retry_delay,
     short_reason,
     status_reason,
@@ -118,14 +118,13 @@ class OpenAICandidate:
         self.max_retries = max_retries
         self.timeout_s = timeout_s
         self.extra_params = dict(extra_params or {})
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        api_key = api_key_for(self.base_url, api_key_env)
+        self.base_url = endpoint_url(base_url)
         self._http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [_count_attempt]})
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=self.base_url,
+        self._client = async_client(
+            self.base_url,
+            api_key_env,
             max_retries=max_retries,
-            timeout=timeout_s,
+            timeout_s=timeout_s,
             http_client=self._http,
         )
         self._closed = False

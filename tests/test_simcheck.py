@@ -18,7 +18,7 @@ from understudy.jsonl import read_models
 from understudy.replay.cuts import choose_cuts
 from understudy.replay.importers import import_paths
 from understudy.replay.simulate import SimulatorConfig
-from understudy.testing import ChatRequest, ScriptedServer, ScriptedTurn
+from understudy.testing import ChatRequest, Fault, ScriptedServer, ScriptedTurn
 from understudy.testing.continuation import continuation_policy
 from understudy.trajectory import Provenance, Rollout, Session
 
@@ -188,3 +188,24 @@ def test_run_with_the_llm_simulator_answers_from_the_model_and_caches_its_replie
     assert all(m.meta["model"] == "sim" and m.meta["exit_code"] == 0 for m in by_model)
     cached = (output / "simulator-cache.jsonl").read_text().splitlines()
     assert 0 < len(cached) <= len(by_model)  # a repeated request is answered from the cache
+
+
+def test_simcheck_counts_calls_the_simulator_failed_on_and_exits_3(
+    real_sessions: Path, tmp_path: Path
+) -> None:
+    sessions = [s for s in read_models(real_sessions, Session) if s.source.format == "inspect"]
+    subset = tmp_path / "inspect.jsonl"
+    subset.write_text("".join(s.model_dump_json() + "\n" for s in sessions))
+    with ScriptedServer(lambda request: Fault(status=503), models=["sim"]) as server:
+        result = CliRunner().invoke(
+            app,
+            [
+                "simcheck", str(subset), "--simulator", "llm", "--simulator-model", "sim",
+                "--simulator-base-url", server.base_url, "--json",
+            ],
+        )  # fmt: skip
+    assert result.exit_code == 3, result.output
+    summary = json.loads(result.stdout)
+    assert summary["errors"] >= 1
+    assert summary["overall"]["answered"] + summary["errors"] == summary["overall"]["calls"]
+    assert "failed to simulate" in result.stderr and "HTTP 503" in result.stderr

@@ -130,6 +130,9 @@ def simcheck(
     [bold]--discriminator-model[/bold], a model also tries to tell the real result from the
     simulated one; an accuracy near 50% means it cannot.
 
+    [bold]Exit codes[/bold]: 0 every call was simulated or had nothing to go on; 1 bad input;
+    3 some calls failed to simulate (an endpoint down), counted as unanswered.
+
     [dim]Example: understudy simcheck sessions.jsonl --pairs pairs.db --json[/dim]
     """
     sessions = load_sessions(sessions_files)
@@ -162,6 +165,23 @@ def simcheck(
         typer.echo(json.dumps(summary, indent=2))
     else:
         _print_summary(summary)
+    _exit_on_errors(comparisons)
+
+
+FAILED_CALLS_EXIT = 3
+"""Exit code of a simcheck in which some calls failed to simulate (its figures count them as
+unanswered, so they understate the simulator)."""
+
+
+def _exit_on_errors(comparisons: list[Comparison]) -> None:
+    failed = [comparison for comparison in comparisons if comparison.error]
+    if not failed:
+        return
+    console(stderr=True).print(
+        f"[bold yellow]warning[/bold yellow]: {len(failed)} of {len(comparisons)} call(s) failed "
+        f"to simulate and count as unanswered; the first: {failed[0].error}"
+    )
+    raise typer.Exit(FAILED_CALLS_EXIT)
 
 
 def _discriminator(
@@ -233,8 +253,6 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"discriminator picked the real result in {found['correct']} of {found['n']} "
             f"({found['accuracy']:.1%}, 95% interval {low:.1%}-{high:.1%}; chance is 50%)"
         )
-    if summary["errors"]:
-        out.print(f"[yellow]{summary['errors']} call(s) failed to simulate[/yellow]")
 
 
 def _share(value: float | None) -> str:

@@ -28,7 +28,9 @@ from understudy.errors import ConfigError
 __all__ = [
     "LOCAL_API_KEY",
     "api_key_for",
+    "async_client",
     "completion_problem",
+    "endpoint_url",
     "is_loopback",
     "retry_delay",
     "short_reason",
@@ -68,6 +70,32 @@ def api_key_for(base_url: str | None, api_key_env: str) -> str:
         return LOCAL_API_KEY
     where = base_url or "the default OpenAI endpoint"
     raise ConfigError(f"no API key for {where}: set the environment variable {api_key_env}")
+
+
+def endpoint_url(base_url: str | None) -> str | None:
+    """The endpoint a client talks to: ``base_url``, else ``OPENAI_BASE_URL``, else None (the
+    openai client's default)."""
+    return base_url or os.environ.get("OPENAI_BASE_URL") or None
+
+
+def async_client(
+    base_url: str | None,
+    api_key_env: str,
+    *,
+    max_retries: int,
+    timeout_s: float,
+    http_client: Any = None,
+) -> openai.AsyncOpenAI:
+    """An ``openai.AsyncOpenAI`` for ``base_url`` (already resolved by :func:`endpoint_url`),
+    with the key :func:`api_key_for` gives; ``http_client`` when given (request hooks)."""
+    options: dict[str, Any] = {} if http_client is None else {"http_client": http_client}
+    return openai.AsyncOpenAI(
+        api_key=api_key_for(base_url, api_key_env),
+        base_url=base_url,
+        max_retries=max_retries,
+        timeout=timeout_s,
+        **options,
+    )
 
 
 def short_reason(text: str) -> str:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -46,7 +45,7 @@ from typing import TYPE_CHECKING, Any, cast
 import openai
 from openai.types.chat import ChatCompletion
 
-from understudy.endpoints import api_key_for, short_reason, status_reason
+from understudy.endpoints import async_client, endpoint_url, short_reason, status_reason
 from understudy.errors import ConfigError, JudgeError
 from understudy.judges.base import trajectory_of
 from understudy.judges.llm.judgments import error_judgments, quote_in_message, verdict_judgment
@@ -139,12 +138,12 @@ class LLMJudge:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.taxonomy_version = taxonomy_version
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key_for(self.base_url, api_key_env),
-            base_url=self.base_url,
+        self.base_url = endpoint_url(base_url)
+        self._client = async_client(
+            self.base_url,
+            api_key_env,
             max_retries=max_retries,
-            timeout=timeout_s,
+            timeout_s=timeout_s,
         )
         self._reply_model = reply_model(ids)
         self.schema = strict_schema(self._reply_model)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -41,8 +40,9 @@ import jsonschema
 import openai
 
 from understudy.endpoints import (
-    api_key_for,
+    async_client,
     completion_problem,
+    endpoint_url,
     retry_delay,
     short_reason,
     status_reason,
@@ -195,14 +195,9 @@ class SimulatorEndpoint:
         self.max_tokens = max_tokens
         self.max_retries = max_retries
         self.timeout_s = timeout_s
-        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        self.base_url = endpoint_url(base_url)
         # Retries are made here (see the module docstring), so the client makes none.
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key_for(self.base_url, api_key_env),
-            base_url=self.base_url,
-            max_retries=0,
-            timeout=timeout_s,
-        )
+        self._client = async_client(self.base_url, api_key_env, max_retries=0, timeout_s=timeout_s)
         self.cache = ReplyCache(cache_path) if cache_path is not None else None
         self.mode = STRUCTURED
         """``json_schema`` until the endpoint rejects it, then ``text`` (read from the reply)."""

@@ -14,11 +14,11 @@ default and a directory listing shows the container's files.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 
 from understudy.errors import SandboxError, SandboxFileNotFoundError
 from understudy.protocols import ExecResult, FileChange, Sandbox
+from understudy.tools.common import sandbox_path
 
 
 class OverlaySandbox:
@@ -39,7 +39,7 @@ class OverlaySandbox:
 
     def full_path(self, path: str) -> str:
         """``path`` as an absolute, normalized path (relative paths start at ``workdir``)."""
-        return posixpath.normpath(posixpath.join(self.workdir, path))
+        return sandbox_path(self, path)
 
     def holds(self, path: str) -> bool:
         """Whether a simulated call wrote or deleted ``path``."""
