@@ -41,6 +41,7 @@ from understudy.judges.runner import (
     read_judged_categories,
     read_judgments,
 )
+from understudy.run_files import ROLLOUTS_FILE
 from understudy.trajectory import Judgment, Rollout, error_kind, latest_rollouts
 
 __all__ = [
@@ -352,7 +353,7 @@ def summarize_run(
 
 def _rollouts_in(run_dir: Path) -> list[Rollout] | None:
     """A run directory's rollouts; None when it has no rollouts.jsonl."""
-    path = run_dir / "rollouts.jsonl"
+    path = run_dir / ROLLOUTS_FILE
     return list(read_models(path, Rollout)) if path.exists() else None
 
 

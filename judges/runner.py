@@ -36,6 +36,13 @@ from understudy.errors import ConfigError, SchemaError
 from understudy.jsonl import append_models, read_models, write_json
 from understudy.judges.base import Judge
 from understudy.logging import get_logger
+from understudy.run_files import (
+    BASELINE_JUDGMENTS_FILE,
+    JUDGING_FILE,
+    JUDGMENTS_FILE,
+    ROLLOUTS_FILE,
+    SESSIONS_FILE,
+)
 from understudy.trajectory import (
     CandidateInfo,
     Judgment,
@@ -64,14 +71,6 @@ __all__ = [
 
 log = get_logger("judges.runner")
 
-JUDGMENTS_FILE = "judgments.jsonl"
-"""Judgments of a run's rollouts, in the run directory."""
-BASELINE_JUDGMENTS_FILE = "baseline_judgments.jsonl"
-"""Judgments of the original sessions (the baseline), in the run directory."""
-SESSIONS_FILE = "sessions.jsonl"
-"""Where a run directory keeps its sessions, when it does (``understudy demo`` writes it)."""
-JUDGING_FILE = "judging.json"
-"""What the last judging pass of a run directory did: judges, categories, skipped rollouts."""
 
 JudgmentKey = tuple[str, str, str]
 """(target_id, judge, category)."""
@@ -377,7 +376,7 @@ async def judge_run(
     each pass (``rollouts``, and ``baseline`` when asked).
     """
     run_dir = Path(run_dir)
-    rollouts_file = run_dir / "rollouts.jsonl"
+    rollouts_file = run_dir / ROLLOUTS_FILE
     if not rollouts_file.exists():
         raise ConfigError(f"{run_dir} is not a run directory: it has no rollouts.jsonl")
     everything = latest_rollouts(read_models(rollouts_file, Rollout))

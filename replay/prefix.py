@@ -166,9 +166,17 @@ def refused_calls(session: Session) -> frozenset[str]:
     )
 
 
+NOT_RUN = frozenset({Provenance.REPLAYED, Provenance.SIMULATED, Provenance.UNAVAILABLE})
+"""Provenances of a rollout's results whose calls did not run in its container."""
+
+
 def _skip_reason(call: ToolCall, recorded: Message, agent: str) -> str | None:
     if call.raw_arguments is not None:
         return "invalid arguments"
+    if recorded.provenance in NOT_RUN:
+        # A rollout's replayed or simulated call changed nothing: rebuilding its state at a
+        # later step must not run it either.
+        return f"not run in the rollout ({recorded.provenance.value})"
     if refused_by_user(recorded.content):
         return "refused by the user"
     if is_read_only(call.name, call.arguments, agent):

@@ -17,17 +17,20 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from understudy import __version__
 from understudy.errors import ConfigError, SchemaError
-from understudy.jsonl import append_models, read_models, write_json
+from understudy.jsonl import append_models, read_models, write_json, write_models
+from understudy.run_files import EVENTS_FILE, ROLLOUTS_FILE, RUN_FILE, SESSIONS_FILE
 from understudy.trajectory import (
     SCHEMA_VERSION,
     Rollout,
     RolloutKey,
+    Session,
     latest_rollouts,
     rollout_key,
 )
@@ -44,9 +47,9 @@ class RunDir:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.rollouts_file = self.path / "rollouts.jsonl"
-        self.run_file = self.path / "run.json"
-        self.events_file = self.path / "events.jsonl"
+        self.rollouts_file = self.path / ROLLOUTS_FILE
+        self.run_file = self.path / RUN_FILE
+        self.events_file = self.path / EVENTS_FILE
 
     def open(self, config: dict[str, Any], resume: bool) -> set[RolloutKey]:
         """Create or reopen the directory; the keys done already (empty for a new run): those
@@ -92,6 +95,15 @@ class RunDir:
         info["finished_at"] = _now()
         info["summary"] = summary
         self.write_info(info)
+
+    def keep_sessions(self, sessions: Sequence[Session]) -> None:
+        """The run's sessions beside its rollouts (``sessions.jsonl``, replaced atomically), so
+        that judge and report need only the run directory."""
+        kept = self.path / SESSIONS_FILE
+        scratch = kept.with_name(kept.name + ".tmp")
+        with scratch.open("w", encoding="utf-8") as handle:
+            write_models(handle, sessions)
+        scratch.replace(kept)
 
     def append(self, rollout: Rollout) -> None:
         """Write one finished rollout durably."""

@@ -19,6 +19,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from understudy.errors import EnvBuildError, ImageNotFoundError, SandboxError
 from understudy.logging import get_logger
 from understudy.protocols import Candidate, CandidateReply, Sandbox, SeedableCandidate
-from understudy.replay.cuts import CutMode, choose_cuts
+from understudy.replay.cuts import Cut, choose_cuts
 from understudy.replay.env_resolution import EnvResolver, WorkspaceMode
 from understudy.replay.loop import LoopLimits, failure_kind, new_rollout, run_rollout
 from understudy.replay.pairs import build_from_sessions
@@ -37,6 +38,7 @@ from understudy.replay.simulate import NO_SIMULATOR, SimulatorConfig, Simulators
 from understudy.replay.workspace_guard import WorkspaceGuard
 from understudy.sandbox.backends import BackendName, run_backend
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
+from understudy.sandbox.envspec import BuiltEnv
 from understudy.sandbox.repo_source import parse_mirror_rules
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
@@ -65,8 +67,9 @@ class RunSettings(BaseModel):
     """Labels every container of the run."""
     samples: int = Field(default=1, gt=0)
     """Rollouts per (session, cut)."""
-    cut: CutMode = "last-user"
-    """Where the candidate takes over."""
+    cut: Cut = "last-user"
+    """Where the candidate takes over: a mode, or a message index (the same in every
+    session; see :func:`~understudy.replay.cuts.check_cut`)."""
     cut_seed: int = 0
     """Seed of ``random-user`` cuts."""
     sample_seed: int | None = None
@@ -115,6 +118,22 @@ class RunSettings(BaseModel):
     go on to ``unavailable``); without a pair database, the run builds one from its own
     sessions in the run directory (``pairs.db``), and keeps the llm simulator's replies there
     (``simulator-cache.jsonl``)."""
+
+
+@dataclass(frozen=True)
+class PreparedState:
+    """A session ready to start sandboxes at a cut (see :meth:`Runner.prepare`)."""
+
+    session: Session
+    """The session with its environment resolved (clone source, commit, workspace)."""
+    config: SandboxConfig
+    """Sandbox settings starting from the state at the cut (the prefix image, if any)."""
+    env: BuiltEnv
+    """The environment as built."""
+    env_record: dict[str, Any]
+    """How the environment was resolved (for ``rollout.meta["env"]``)."""
+    prefix: PrefixSnapshot | None
+    """The state at the cut and its fidelity; None when nothing was re-executed."""
 
 
 class _Limited:
@@ -232,11 +251,9 @@ class Runner:
             return candidate.with_seed(seed + sample)
         return candidate
 
-    async def _prepared_rollout(
-        self, session: Session, cut: int, sample: int, candidate: _Limited
-    ) -> Rollout:
-        """Environment, state at the cut, then the candidate's turn in a sandbox of its own."""
-        started = time.monotonic()
+    async def prepare(self, session: Session, cut: int) -> PreparedState:
+        """The session's environment, built, and the state at ``cut``: the prefix image the
+        candidate's sandbox starts from (re-executed once, then cached)."""
         session, env_record = await self.resolver.resolve(session)
         env = await self.builder.build(session.env)
         config = SandboxConfig(
@@ -252,9 +269,18 @@ class Runner:
                 self.prefixes, session, cut, env.env_hash, config, self.settings.prefix_errors
             )
             config = config.model_copy(update={"image": prefix.image})
+        return PreparedState(session, config, env, env_record, prefix)
+
+    async def _prepared_rollout(
+        self, session: Session, cut: int, sample: int, candidate: _Limited
+    ) -> Rollout:
+        """Environment, state at the cut, then the candidate's turn in a sandbox of its own."""
+        started = time.monotonic()
+        state = await self.prepare(session, cut)
+        session, env, env_record, prefix = state.session, state.env, state.env_record, state.prefix
         if prefix and prefix.state.failed_call and self.settings.prefix_errors == "abort":
             return prefix.applied_to(_prefix_failed(session, cut, sample, candidate, prefix))
-        config = config.model_copy(update={"read_only_root": self.settings.read_only_root})
+        config = state.config.model_copy(update={"read_only_root": self.settings.read_only_root})
         async with self.backend.started(config) as sandbox:
             ready_s = time.monotonic() - started
             guard = _workspace_guard(session, cut, env_record)

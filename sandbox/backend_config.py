@@ -120,6 +120,11 @@ class BackendConfig(BaseModel):
         """A started sandbox of this backend, the caller's to close."""
         return await self.sandbox.start(config)
 
+    def interactive_shell(self, sandbox: Sandbox) -> list[str] | None:
+        """The command that opens an interactive shell in ``sandbox`` for a person at a
+        terminal, or None when this backend has none."""
+        return None
+
     @asynccontextmanager
     async def started(self, config: SandboxConfig) -> AsyncIterator[Sandbox]:
         """A started sandbox of this backend, closed on leaving the block."""

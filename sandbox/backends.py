@@ -183,6 +183,11 @@ class DockerBackendConfig(BackendConfig):
 
         docker_client()
 
+    def interactive_shell(self, sandbox: Sandbox) -> list[str] | None:
+        """``docker exec -it`` of a login bash in the container's working directory, as the
+        container's user."""
+        return ["docker", "exec", "-it", "-w", sandbox.workdir, sandbox.id, "bash", "-l"]
+
     def disk_limit_refusal(self) -> str | None:
         """Why the engine's storage driver cannot limit the disk, or None."""
         from understudy.sandbox.engine import docker_client

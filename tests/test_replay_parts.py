@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from understudy.errors import ConfigError
-from understudy.replay.cuts import choose_cuts, user_turn_cuts
+from understudy.replay.cuts import check_cut, choose_cuts, parse_cut, user_turn_cuts
 from understudy.replay.rundir import RunDir
 from understudy.tools.policy import ToolPolicy, parse_chain
 from understudy.tools.replay_store import ReplayStore, replay_key
@@ -143,6 +143,38 @@ def test_cuts_follow_user_turns() -> None:
     assert choose_cuts(session_with([Message(role="system")]), "last-user") == []
     with pytest.raises(ConfigError, match="valid modes"):
         choose_cuts(session, "middle")
+
+
+def test_a_cut_at_a_message_index_falls_where_the_assistant_speaks_next() -> None:
+    parallel = Message(
+        role="assistant",
+        tool_calls=[
+            ToolCall(id="p1", name="bash", arguments={"command": "ls"}),
+            ToolCall(id="p2", name="bash", arguments={"command": "pwd"}),
+        ],
+    )
+    messages = [
+        Message(role="user", content="first"),
+        *exchange("c1", "bash", "ok", command="ls"),
+        parallel,
+        Message(role="tool", tool_call_id="p1", content="a"),
+        Message(role="tool", tool_call_id="p2", content="/"),
+        Message(role="assistant", content="done"),
+    ]
+    session = session_with(messages)
+    assert choose_cuts(session, 3) == [3]  # after a tool result
+    assert choose_cuts(session, 6) == [6]  # after the last result of a parallel turn
+    assert parse_cut("4") == 4 and parse_cut("each-user") == "each-user"
+    problems = {
+        2: "message 1 is the assistant's",
+        5: "falls between the results of the tool calls of message 3",
+        9: r"outside its 7 message\(s\)",
+    }
+    for cut, problem in problems.items():
+        with pytest.raises(ConfigError, match=problem):
+            check_cut(session, cut)
+    with pytest.raises(ConfigError, match="give a mode"):
+        parse_cut("middle")
 
 
 # -- run directory -------------------------------------------------------------------------------

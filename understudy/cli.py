@@ -9,7 +9,8 @@ and exit code 1 instead of a traceback (see :class:`UnderstudyGroup`).
 This module holds the app, the schema, validate, images and sandbox commands, and registers the
 others from their own modules: ``cli_run`` (run, demo), ``cli_fidelity``, ``cli_logs`` (import,
 export), ``cli_judges`` (judge, report), ``cli_serve`` (serve-scripted), ``cli_pairs`` (the
-``pairs`` group) and ``cli_simulate`` (simcheck, and the simulator's options of ``run``).
+``pairs`` group), ``cli_simulate`` (simcheck, and the simulator's options of ``run``) and
+``cli_reproduce`` (reproduce).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from understudy.cli_fidelity import fidelity
 from understudy.cli_judges import judge, report
 from understudy.cli_logs import export, import_logs
 from understudy.cli_pairs import pairs_app
+from understudy.cli_reproduce import reproduce
 from understudy.cli_run import demo, run
 from understudy.cli_serve import serve_scripted
 from understudy.cli_simulate import simcheck
@@ -285,3 +287,4 @@ app.command()(report)
 app.command("serve-scripted")(serve_scripted)
 app.add_typer(pairs_app, name="pairs")
 app.command()(simcheck)
+app.command()(reproduce)

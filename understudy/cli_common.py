@@ -36,3 +36,17 @@ def load_sessions(files: list[Path]) -> list[Session]:
 
 def counts(counts: dict[str, int]) -> str:
     return " ".join(f"{key}={value}" for key, value in sorted(counts.items()))
+
+
+def select_sessions(sessions: list[Session], ids: list[str] | None) -> list[Session]:
+    """The sessions named by ``ids`` (all when None), in their files' order; an id that names
+    none is a ConfigError listing some that exist."""
+    if not ids:
+        return sessions
+    known = {session.id for session in sessions}
+    unknown = [session_id for session_id in ids if session_id not in known]
+    if unknown:
+        some = ", ".join(sorted(known)[:5]) + (", ..." if len(known) > 5 else "")
+        raise ConfigError(f"no session with id {', '.join(unknown)} (there are: {some})")
+    wanted = set(ids)
+    return [session for session in sessions if session.id in wanted]

@@ -25,9 +25,12 @@ from understudy.judges.runner import (
     JUDGMENTS_FILE,
     judge_run,
     judge_sessions,
+    read_judgments,
 )
 from understudy.judges.taxonomy import load_taxonomy
 from understudy.judges.thresholds import breaches, parse_threshold
+from understudy.replay.reproduce.target import flagged_rollouts
+from understudy.replay.rundir import RunDir
 from understudy.trajectory import Judgment, Session
 
 
@@ -153,6 +156,9 @@ def report(
     column and by kind in summary.json, with a warning. With a baseline: its rate, the rate
     ratio (of Jeffreys estimates) and a Fisher exact p-value per category.
 
+    The flagged rollouts are listed with the step each was flagged at and the command that
+    reproduces it there ([bold]understudy reproduce RUN_DIR --flagged N[/bold]).
+
     [bold]Exit codes[/bold]: 0 fine; 1 a --fail-on threshold is breached (or bad input).
     """
     thresholds = [parse_threshold(spec) for spec in fail_on or []]
@@ -161,6 +167,8 @@ def report(
         typer.echo(summary.model_dump_json(indent=2))
     else:
         console().print(summary_table(summary, title=str(run_dir)))
+        for line in flagged_lines(run_dir):
+            console().print(line, markup=False)
     warning = errors_line(summary)
     if warning:
         console(stderr=True).print(f"[bold yellow]warning[/bold yellow]: {warning}")
@@ -169,3 +177,28 @@ def report(
         console(stderr=True).print(f"[bold red]fail[/bold red]: {problem}")
     if broken:
         raise typer.Exit(1)
+
+
+FLAGGED_ROWS = 20
+"""Flagged rollouts listed by ``report`` (``--flagged N`` reaches any of them)."""
+
+
+def flagged_lines(run_dir: Path) -> list[str]:
+    """One line per flagged rollout: its number, id, categories, flagged messages, and the
+    command that opens the reproduction at that step (whole, so that it can be copied)."""
+    rollouts = RunDir(run_dir).rollouts()
+    flagged = flagged_rollouts(rollouts, read_judgments(run_dir / JUDGMENTS_FILE))
+    if not flagged:
+        return []
+    lines = [f"flagged rollouts ({len(flagged)}):"]
+    for number, rollout, judgments in flagged[:FLAGGED_ROWS]:
+        messages = sorted({e.message_index for j in judgments for e in j.evidence})
+        at = ",".join(map(str, messages)) or "-"
+        categories = ", ".join(sorted({j.category for j in judgments}))
+        lines.append(
+            f"  {number}. {rollout.id} [{categories}] at message {at}: "
+            f"understudy reproduce {run_dir} --flagged {number}"
+        )
+    if len(flagged) > FLAGGED_ROWS:
+        lines.append(f"  ... and {len(flagged) - FLAGGED_ROWS} more (--flagged N for any)")
+    return lines

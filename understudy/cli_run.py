@@ -18,7 +18,7 @@ import typer
 from rich.progress import Progress, TextColumn
 from rich.table import Table
 
-from understudy.cli_common import console, counts, load_sessions
+from understudy.cli_common import console, counts, load_sessions, select_sessions
 from understudy.cli_sandbox import (
     AllowBaseImageOption,
     DiskLimitOption,
@@ -41,7 +41,6 @@ from understudy.cli_simulate import (
     SimulatorOption,
     simulator_config,
 )
-from understudy.jsonl import write_models
 from understudy.judges.report import summarize_run, summary_table
 from understudy.judges.rules import rule_judges
 from understudy.judges.runner import judge_run
@@ -52,6 +51,7 @@ from understudy.replay.candidate import (
     OpenAICandidate,
     OriginalCandidate,
 )
+from understudy.replay.cuts import check_cut, parse_cut
 from understudy.replay.demo import DEMO_MODEL, demo_policy, demo_sessions
 from understudy.replay.loop import LoopLimits
 from understudy.replay.rundir import RunDir
@@ -70,14 +70,6 @@ class PrefixErrorsChoice(StrEnum):
     abort = "abort"
 
 
-class CutChoice(StrEnum):
-    """Where the candidate takes over (see understudy.replay.cuts)."""
-
-    last_user = "last-user"
-    each_user = "each-user"
-    random_user = "random-user"
-
-
 def _run_with_progress(
     sessions: list[Session],
     settings: RunSettings,
@@ -88,7 +80,7 @@ def _run_with_progress(
 ) -> dict[str, Any]:
     """Run with a progress bar on stderr; Ctrl-C stops cleanly, keeping what was written."""
     run_dir.path.mkdir(parents=True, exist_ok=True)
-    _keep_sessions(sessions, run_dir)
+    run_dir.keep_sessions(sessions)
     configure_logging(events_file=run_dir.events_file)
     columns = [*Progress.get_default_columns(), TextColumn("{task.fields[statuses]}")]
     with Progress(*columns, console=console(stderr=True), transient=False) as bar:
@@ -185,8 +177,19 @@ def run(
     ] = "OPENAI_API_KEY",
     samples: Annotated[int, typer.Option(min=1, help="Rollouts per (session, cut).")] = 1,
     cut: Annotated[
-        CutChoice, typer.Option(help="Where the candidate takes over.")
-    ] = CutChoice.last_user,
+        str,
+        typer.Option(
+            help="Where the candidate takes over: last-user, each-user, random-user, or a "
+            "message index N (messages[:N] are kept; N must follow a user message or the last "
+            "result of a turn's tool calls)."
+        ),
+    ] = "last-user",
+    session_ids: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--session", help="Run only this session (repeatable); default: every session."
+        ),
+    ] = None,
     seed: Annotated[
         int | None,
         typer.Option(
@@ -299,14 +302,19 @@ def run(
         simulator_api_key_env,
         simulator_cache,
     )
-    sessions, mirrors = environment_options(load_sessions(sessions_files), envs, repo_mirror)
+    cut_point = parse_cut(cut)
+    chosen = select_sessions(load_sessions(sessions_files), session_ids)
+    if isinstance(cut_point, int):
+        for session in chosen:
+            check_cut(session, cut_point)  # before the run directory is touched
+    sessions, mirrors = environment_options(chosen, envs, repo_mirror)
     run_dir = RunDir(output)
     # A resumed run keeps its run id, so that its leftover containers can be found and removed.
     run_id = run_id or (run_dir.run_id() if resume else None) or _run_id(output)
     settings = RunSettings(
         run_id=run_id,
         samples=samples,
-        cut=cut.value,
+        cut=cut_point,
         cut_seed=seed or 0,
         sample_seed=seed,
         tools=tools,
@@ -367,15 +375,6 @@ def _exit_on_errors(summary: dict[str, Any], max_error_rate: float) -> None:
     )
     if errored == total or errored / total > max_error_rate:
         raise typer.Exit(ERRORED_RUN_EXIT)
-
-
-def _keep_sessions(sessions: list[Session], run_dir: RunDir) -> None:
-    """The run's sessions beside its rollouts, so that judge and report need only the run dir."""
-    kept = run_dir.path / "sessions.jsonl"
-    scratch = kept.with_name(kept.name + ".tmp")
-    with scratch.open("w", encoding="utf-8") as handle:
-        write_models(handle, sessions)
-    scratch.replace(kept)
 
 
 def demo(

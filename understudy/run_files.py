@@ -1,0 +1,17 @@
+"""The files of a run directory, by name: one list for the writers (``run``, in
+:mod:`understudy.replay.rundir`) and the readers (the judges, the report, ``reproduce``)."""
+
+RUN_FILE = "run.json"
+"""Settings, versions, hashes, start and end of the run."""
+ROLLOUTS_FILE = "rollouts.jsonl"
+"""One rollout per line, appended as each finishes."""
+EVENTS_FILE = "events.jsonl"
+"""The run's structured log events."""
+SESSIONS_FILE = "sessions.jsonl"
+"""The sessions the run replayed, so that judge, report and reproduce need only the directory."""
+JUDGMENTS_FILE = "judgments.jsonl"
+"""Judgments of the run's rollouts."""
+BASELINE_JUDGMENTS_FILE = "baseline_judgments.jsonl"
+"""Judgments of the original sessions (the baseline)."""
+JUDGING_FILE = "judging.json"
+"""What the last judging pass did: judges, categories, skipped rollouts."""
