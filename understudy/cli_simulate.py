@@ -17,6 +17,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from understudy.cli_common import console, load_sessions
+from understudy.endpoints import api_key_for, endpoint_url
 from understudy.errors import ConfigError
 from understudy.judges.stats import jeffreys_interval
 from understudy.replay.pairs import build_from_sessions
@@ -78,6 +79,8 @@ def simulator_config(
         raise typer.BadParameter(f"unknown simulator {name!r}; valid: {valid} (or a dotted path)")
     if name == "llm" and not model:
         raise typer.BadParameter("--simulator llm needs --simulator-model")
+    if name == "llm":
+        api_key_for(endpoint_url(base_url), api_key_env)  # no key: an error before any work
     if pairs is not None and not pairs.is_file():
         raise ConfigError(f"{pairs}: no such pair database (`understudy pairs build` makes one)")
     return SimulatorConfig(

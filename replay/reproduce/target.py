@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from understudy.errors import ConfigError
 from understudy.trajectory import Judgment, Message, Rollout, Session
+
+Named = TypeVar("Named", Rollout, Session)
 
 
 @dataclass
@@ -61,11 +64,7 @@ def of_session(session: Session, judgments: Sequence[Judgment] = ()) -> Trajecto
 
 def find_rollout(rollouts: Sequence[Rollout], rollout_id: str) -> Rollout:
     """The rollout called ``rollout_id``; a ConfigError listing a few ids otherwise."""
-    for rollout in rollouts:
-        if rollout.id == rollout_id:
-            return rollout
-    some = ", ".join(r.id for r in rollouts[:5]) + (", ..." if len(rollouts) > 5 else "")
-    raise ConfigError(f"no rollout {rollout_id!r} in the run (there are: {some or 'none'})")
+    return _named(rollouts, rollout_id, "rollout")
 
 
 def flagged_rollout(rollouts: Sequence[Rollout], judgments: Sequence[Judgment], n: int) -> Rollout:
@@ -93,8 +92,12 @@ def flagged_rollouts(
 
 def session_named(sessions: Sequence[Session], session_id: str) -> Session:
     """The session called ``session_id``; a ConfigError listing a few ids otherwise."""
-    for session in sessions:
-        if session.id == session_id:
-            return session
-    some = ", ".join(s.id for s in sessions[:5]) + (", ..." if len(sessions) > 5 else "")
-    raise ConfigError(f"no session {session_id!r} (there are: {some or 'none'})")
+    return _named(sessions, session_id, "session")
+
+
+def _named(items: Sequence[Named], wanted: str, kind: str) -> Named:
+    for item in items:
+        if item.id == wanted:
+            return item
+    some = ", ".join(item.id for item in items[:5]) + (", ..." if len(items) > 5 else "")
+    raise ConfigError(f"no {kind} {wanted!r} (there are: {some or 'none'})")
