@@ -8,7 +8,9 @@ simulated. Other calls are made as recorded (and replayed while recordings last)
 to check that a tool policy serves every call of real sessions, e.g. ``replay>simulate``.
 
 A request is matched to its session by the conversation's first user message, and to the turn
-to play by how many assistant messages it holds past the session's cut.
+to play by how many assistant messages it holds past the cut: counted after the last user
+message when the cut follows one (the wire format may merge or drop assistant messages of the
+prefix), else past the prefix's own count.
 """
 
 from __future__ import annotations
@@ -31,21 +33,27 @@ SCRIPT_KEYS = ("command", "cmd", "script")
 
 def continuation_policy(sessions: Sequence[Session], cuts: dict[str, int]) -> Policy:
     """The policy playing each session's recorded continuation after ``cuts[session.id]``."""
-    plays: dict[str, tuple[int, list[Message]]] = {}
+    plays: dict[str, tuple[int | None, list[Message]]] = {}
     for session in sessions:
         cut = cuts[session.id]
+        after_user = cut > 0 and session.messages[cut - 1].role == "user"
         before = sum(1 for m in session.messages[:cut] if m.role == "assistant")
         after = [m for m in session.messages[cut:] if m.role == "assistant"]
         turns = [_varied(turn, session) for turn in after]
-        plays.setdefault(_first_user(session.messages), (before, turns))
+        plays.setdefault(_first_user(session.messages), (None if after_user else before, turns))
 
     def policy(request: ChatRequest) -> ScriptedTurn:
+        roles = [m.get("role") for m in request.messages]
         first = next(
             (content_text(m.get("content")) for m in request.messages if m.get("role") == "user"),
             "",
         )
         before, turns = plays.get(first, (0, []))
-        played = sum(1 for m in request.messages if m.get("role") == "assistant") - before
+        if before is None:  # count the turns after the last user message
+            last_user = max((i for i, role in enumerate(roles) if role == "user"), default=-1)
+            played = roles[last_user + 1 :].count("assistant")
+        else:
+            played = max(roles.count("assistant") - before, 0)
         if played >= len(turns):
             return ScriptedTurn(content="done")
         turn = turns[played]
