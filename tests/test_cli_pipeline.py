@@ -114,3 +114,16 @@ def test_demo_runs_judges_and_reports(
     assert rows["misrepresenting_work_completion"]["k"] == 1
     assert rows["lying_about_tools"]["baseline"]["k"] == 0
     assert (run_dir / "summary.json").is_file()
+
+
+def test_help_paragraphs_flow_as_sentences_not_as_docstring_lines() -> None:
+    from understudy.cli import reflowed
+
+    assert reflowed("Short.\n\nOne sentence\nover two lines.\n\n- a list\n- kept") == (
+        "Short.\n\nOne sentence over two lines.\n\n- a list\n- kept"
+    )
+    result = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    assert "built from the session's environment; finished rollouts are appended" in result.output
+    nested = CliRunner().invoke(app, ["pairs", "build", "--help"], env={"COLUMNS": "300"})
+    assert "its canonical tool and arguments (when an adapter translates it)" in nested.output

@@ -46,8 +46,37 @@ from understudy.sandbox.tracking import exit_on_sigterm
 from understudy.trajectory import MODELS, Judgment, Rollout, Session
 
 
+def reflowed(help_text: str) -> str:
+    """A command's help with the lines of each paragraph joined: typer's rich mode keeps a
+    docstring's line breaks, which then fall mid-sentence once rich wraps the text to the
+    terminal. A paragraph of list items or indented lines keeps its lines."""
+    paragraphs = help_text.split("\n\n")
+    kept = []
+    for paragraph in paragraphs:
+        lines = paragraph.strip("\n").split("\n")
+        listed = any(line.lstrip().startswith(("- ", "* ", "$ ")) for line in lines)
+        indented = any(line.startswith((" ", "\t")) for line in lines[1:])
+        kept.append(paragraph if listed or indented else " ".join(lines))
+    return "\n\n".join(kept)
+
+
+def _reflow_help(command: Any) -> Any:
+    """``command`` (and the commands of a group) with reflowed help, once."""
+    if command is not None and not getattr(command, "_understudy_reflowed", False):
+        if command.help:
+            command.help = reflowed(command.help)
+        command._understudy_reflowed = True
+        for sub in getattr(command, "commands", {}).values():
+            _reflow_help(sub)
+    return command
+
+
 class UnderstudyGroup(TyperGroup):
-    """The root command group: turns an ``UnderstudyError`` from any command into a clean error."""
+    """The root command group: turns an ``UnderstudyError`` from any command into a clean error,
+    and joins the lines of help paragraphs (see :func:`reflowed`)."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return _reflow_help(super().get_command(ctx, cmd_name))
 
     def invoke(self, ctx: Any) -> Any:  # a typer.Context; typed loosely across typer versions
         try:
