@@ -251,10 +251,18 @@ class Runner:
             return candidate.with_seed(seed + sample)
         return candidate
 
-    async def prepare(self, session: Session, cut: int) -> PreparedState:
+    async def prepare(
+        self, session: Session, cut: int, env_of: Session | None = None
+    ) -> PreparedState:
         """The session's environment, built, and the state at ``cut``: the prefix image the
-        candidate's sandbox starts from (re-executed once, then cached)."""
-        session, env_record = await self.resolver.resolve(session)
+        candidate's sandbox starts from (re-executed once, then cached).
+
+        ``env_of`` is the session whose environment to resolve, when ``session`` is only part
+        of it (a trajectory cut at a step: the whole log tells its repository and workdir).
+        Resolutions are kept by session id, so one id must always stand for one session here.
+        """
+        resolved, env_record = await self.resolver.resolve(env_of or session)
+        session = session.model_copy(update={"env": resolved.env}) if env_of else resolved
         env = await self.builder.build(session.env)
         config = SandboxConfig(
             image=env.image,

@@ -133,8 +133,9 @@ async def test_stepping_forward_runs_each_call_beside_its_recording_and_back_reb
         assert by_index[17].outcome == "matched" and by_index[19].outcome == "matched"
         assert by_index[19].live is not None and "345" in by_index[19].live.content
         assert (await repro.exec("python reproduce.py")).output.strip() == "345"
-        await repro.goto(8)  # back: rebuilt from the state at step 8
-        assert repro.built_step == 8
+        await repro.goto(14)  # back: rebuilt at step 14, after the script, before the fix
+        assert repro.built_step == 14 and repro.state is not None
+        assert repro.state.compared == 5 and repro.state.matched == 5  # find_file skipped
         assert (await repro.exec("python reproduce.py")).output.strip() == "344"
     finally:
         await repro.close()

@@ -209,3 +209,20 @@ def test_simcheck_counts_calls_the_simulator_failed_on_and_exits_3(
     assert summary["errors"] >= 1
     assert summary["overall"]["answered"] + summary["errors"] == summary["overall"]["calls"]
     assert "failed to simulate" in result.stderr and "HTTP 503" in result.stderr
+
+
+def test_simcheck_in_sandbox_stands_the_environment_where_each_call_was_made(
+    real_sessions: Path, tmp_path: Path
+) -> None:
+    sessions = [s for s in read_models(real_sessions, Session) if s.source.format == "inspect"]
+    subset = tmp_path / "inspect.jsonl"
+    subset.write_text("".join(s.model_dump_json() + "\n" for s in sessions))
+    details = tmp_path / "details.jsonl"
+    arguments = ["--in-sandbox", "--allow-base-image", "--json", "--details", details]
+    summary = json.loads(invoke("simcheck", subset, *arguments))
+    overall = summary["overall"]
+    assert summary["in_sandbox"] and summary["in_sandbox_calls"] == overall["calls"] > 0
+    # The logged `ls` ran in / and so do the reads the container answers.
+    assert overall["similarity"] > 0.9 and overall["exit_agreement"] == 1.0
+    lines = [json.loads(line) for line in details.read_text().splitlines()]
+    assert all(line["in_sandbox"] and line["environment"] is None for line in lines)

@@ -45,9 +45,9 @@ from understudy.replay.reproduce.target import (
     of_session,
     session_named,
 )
-from understudy.replay.reproduce.workbench import Reproduction, SteppedCall
+from understudy.replay.reproduce.workbench import Reproduction, SteppedCall, state_runner
 from understudy.replay.rundir import RunDir
-from understudy.replay.runner import Runner, RunSettings, run_to_dir
+from understudy.replay.runner import RunSettings, run_to_dir
 from understudy.replay.simulate import NO_SIMULATOR, SimulatorConfig
 from understudy.run_files import SESSIONS_FILE
 from understudy.trajectory import Rollout
@@ -94,11 +94,6 @@ def default_step(trajectory: Trajectory) -> int:
     flagged = [e.message_index for j in trajectory.flags for e in j.evidence]
     spoken = [i for i in flagged if trajectory.messages[i].role == "assistant"]
     return min(spoken or flagged) if flagged else trajectory.cut
-
-
-def make_runner(settings: RunSettings, scratch: Path) -> Runner:
-    """A runner for building environments and states (its candidate is never called)."""
-    return Runner(settings, OriginalCandidate, RunDir(scratch))
 
 
 async def branch_run(
@@ -313,7 +308,7 @@ async def _reproduce(
     trajectory: Trajectory, target: Path, settings: RunSettings, step: int | None, batch: Batch
 ) -> int:
     with tempfile.TemporaryDirectory(prefix="understudy-reproduce-") as scratch:
-        repro = Reproduction(trajectory, make_runner(settings, Path(scratch)))
+        repro = Reproduction(trajectory, state_runner(settings, Path(scratch)))
         parent = parent_record(target, trajectory)
         try:
             await repro.goto(default_step(trajectory) if step is None else step)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,12 +19,31 @@ from rich.progress import Progress
 from rich.table import Table
 
 from understudy.cli_common import console, load_sessions
+from understudy.cli_sandbox import (
+    AllowBaseImageOption,
+    EnvsOption,
+    RepoMirrorOption,
+    SandboxOption,
+    WorkspaceOption,
+    environment_options,
+    sandbox_settings,
+)
 from understudy.endpoints import api_key_for, endpoint_url
 from understudy.errors import ConfigError
 from understudy.judges.stats import jeffreys_interval
 from understudy.replay.pairs import build_from_sessions
-from understudy.replay.simulate import SIMULATORS, SimulatorConfig, Simulators
-from understudy.replay.simulate.simcheck import Comparison, PicksReal, check_sessions, summarize
+from understudy.replay.reproduce import Reproduction, of_session
+from understudy.replay.reproduce.workbench import state_runner
+from understudy.replay.runner import RunSettings
+from understudy.replay.simulate import NO_SIMULATOR, SIMULATORS, SimulatorConfig, Simulators
+from understudy.replay.simulate.simcheck import (
+    Comparison,
+    PicksReal,
+    check_session_in_sandbox,
+    check_sessions,
+    summarize,
+)
+from understudy.trajectory import Session
 
 SimulatorOption = Annotated[
     str,
@@ -119,6 +140,21 @@ def simcheck(
     ] = "DISCRIMINATOR_API_KEY",
     seed: Annotated[int, typer.Option(help="Seed of the discriminator's A/B order.")] = 0,
     concurrency: Annotated[int, typer.Option(min=1, help="Calls simulated at once.")] = 4,
+    in_sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--in-sandbox",
+            help="Rebuild each session's environment and stand it where each call was made "
+            "(earlier calls run live), so that the simulator's container reads and file "
+            "overlay are measured as they work in a run; --envs, --repo-mirror, "
+            "--allow-base-image and --workspace apply.",
+        ),
+    ] = False,
+    sandbox: SandboxOption = "auto",
+    allow_base_image: AllowBaseImageOption = False,
+    envs: EnvsOption = None,
+    repo_mirror: RepoMirrorOption = None,
+    workspace: WorkspaceOption = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     details: Annotated[
         Path | None, typer.Option(help="Write one JSON line per compared call to this file.")
@@ -138,7 +174,17 @@ def simcheck(
 
     [dim]Example: understudy simcheck sessions.jsonl --pairs pairs.db --json[/dim]
     """
-    sessions = load_sessions(sessions_files)
+    sessions, mirrors = environment_options(load_sessions(sessions_files), envs, repo_mirror)
+    sandboxes = (
+        RunSettings(
+            run_id=f"simcheck-{uuid.uuid4().hex[:8]}",
+            repo_mirrors=mirrors,
+            simulator=SimulatorConfig(name=NO_SIMULATOR),
+            **sandbox_settings(sandbox, False, False, None, allow_base_image, workspace),
+        )
+        if in_sandbox
+        else None
+    )
     config = simulator_config(
         simulator,
         pairs,
@@ -157,9 +203,10 @@ def simcheck(
         discriminator = _discriminator(
             discriminator_model, discriminator_base_url, discriminator_api_key_env, seed
         )
-        comparisons = _check_with_progress(sessions, config, discriminator, concurrency)
+        comparisons = _check_with_progress(sessions, config, discriminator, concurrency, sandboxes)
     summary = with_interval(summarize(comparisons))
     summary["simulator"] = config.name
+    summary["in_sandbox"] = in_sandbox
     if details is not None:
         with details.open("w", encoding="utf-8") as handle:
             for comparison in comparisons:
@@ -200,16 +247,26 @@ def _discriminator(
 
 
 def _check_with_progress(
-    sessions: list[Any], config: SimulatorConfig, discriminator: PicksReal | None, concurrency: int
+    sessions: list[Session],
+    config: SimulatorConfig,
+    discriminator: PicksReal | None,
+    concurrency: int,
+    sandboxes: RunSettings | None = None,
 ) -> list[Comparison]:
     total = sum(1 for session in sessions for _ in session.answered_calls())
 
     async def checked() -> list[Comparison]:
         simulators = Simulators(config)
+        advance = lambda _: bar.advance(task)  # noqa: E731
         try:
-            return await check_sessions(
-                sessions, simulators, discriminator, concurrency, lambda _: bar.advance(task)
-            )
+            if sandboxes is None:
+                return await check_sessions(
+                    sessions, simulators, discriminator, concurrency, advance
+                )
+            found: list[Comparison] = []
+            for session in sessions:
+                found += await _in_sandbox(session, simulators, discriminator, sandboxes, advance)
+            return found
         finally:
             await simulators.close()
             if discriminator is not None:
@@ -218,6 +275,25 @@ def _check_with_progress(
     with Progress(*Progress.get_default_columns(), console=console(stderr=True)) as bar:
         task = bar.add_task("simulating recorded calls", total=total)
         return asyncio.run(checked())
+
+
+async def _in_sandbox(
+    session: Session,
+    simulators: Simulators,
+    discriminator: PicksReal | None,
+    settings: RunSettings,
+    advance: Callable[[Comparison], None],
+) -> list[Comparison]:
+    """One session's calls simulated in its rebuilt environment, stepped call by call (see
+    :func:`~understudy.replay.simulate.simcheck.check_session_in_sandbox`)."""
+    with tempfile.TemporaryDirectory(prefix="understudy-simcheck-") as scratch:
+        stand = Reproduction(of_session(session), state_runner(settings, Path(scratch)))
+        try:
+            return await check_session_in_sandbox(
+                session, simulators, stand, discriminator, advance
+            )
+        finally:
+            await stand.close()
 
 
 def with_interval(summary: dict[str, Any]) -> dict[str, Any]:
@@ -249,6 +325,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
                 _share(figures["similarity"]),
             )
         out.print(table)
+    if summary.get("in_sandbox"):
+        out.print(
+            f"{summary['in_sandbox_calls']} of {summary['overall']['calls']} call(s) simulated "
+            "with the session's sandbox at their step (the others: its environment could not "
+            "be had there; see --details)"
+        )
     found = summary.get("discriminator")
     if found:
         low, high = found["interval_95"]

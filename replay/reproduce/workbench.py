@@ -22,9 +22,11 @@ from __future__ import annotations
 import difflib
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 from understudy.errors import ConfigError
 from understudy.protocols import ExecResult, FileChange, Sandbox
+from understudy.replay.candidate import OriginalCandidate
 from understudy.replay.prefix import (
     CallOutcome,
     PlannedCall,
@@ -34,7 +36,8 @@ from understudy.replay.prefix import (
     session_agent,
 )
 from understudy.replay.reproduce.target import Trajectory
-from understudy.replay.runner import Runner
+from understudy.replay.rundir import RunDir
+from understudy.replay.runner import Runner, RunSettings
 from understudy.tools.policy import LIVE_DEFAULT, ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
@@ -71,6 +74,12 @@ class SteppedCall:
             lineterm="",
         )
         return "\n".join(list(lines)[:DIFF_LINES])
+
+
+def state_runner(settings: RunSettings, scratch: Path) -> Runner:
+    """A runner that builds environments and states only (its candidate is never called;
+    ``scratch`` stands in for a run directory)."""
+    return Runner(settings, OriginalCandidate, RunDir(scratch))
 
 
 class Reproduction:
@@ -112,7 +121,11 @@ class Reproduction:
     async def rebuild(self, step: int) -> None:
         """A fresh sandbox at ``step`` from its prefix image (built once, then cached)."""
         await self._close_sandbox()
-        prepared = await self.runner.prepare(self.session_at(step), step)
+        # The environment is the logged session's (as a run resolved it); the state is the
+        # trajectory's up to the step.
+        prepared = await self.runner.prepare(
+            self.session_at(step), step, env_of=self.trajectory.session
+        )
         self.state = prepared.prefix.state if prepared.prefix else None
         self._image = prepared.config.image
         self._stack = AsyncExitStack()

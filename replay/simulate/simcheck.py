@@ -16,7 +16,11 @@ both results, in random order, and asked which is real: its accuracy near 50% (c
 the simulated results pass for real ones.
 
 Each call is simulated by a fresh simulator (nothing simulated earlier carries over): the
-prefix before it is the real one, as it is at a replay's cut.
+prefix before it is the real one, as it is at a replay's cut. By default no container is
+involved, so what is measured is the base simulator (retrieval, or the model) alone;
+:func:`check_session_in_sandbox` stands the session's rebuilt environment at each call's step,
+so that the consistency layer (file tools on the overlay, reads answered by the container) is
+measured too, as it works in a run.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from understudy.errors import SimulatorError
-from understudy.protocols import SimulationRequest
+from understudy.errors import EnvBuildError, ImageNotFoundError, SandboxError, SimulatorError
+from understudy.protocols import Sandbox, SimulationRequest
 from understudy.replay.pairs.query import tool_and_text
 from understudy.replay.prefix import session_agent
 from understudy.replay.simulate import Simulators
@@ -68,6 +72,10 @@ class Comparison:
     """The discriminator picked the real result (None: not asked, or it failed)."""
     error: str | None = None
     """Why the simulator (or the discriminator) failed on this call."""
+    in_sandbox: bool = False
+    """The simulator had the session's sandbox, standing where the call was made."""
+    environment: str | None = None
+    """Why the session's sandbox could not be had at this call (in-sandbox checks only)."""
 
 
 def normalised(text: str) -> str:
@@ -89,12 +97,14 @@ async def check_call(
     recorded: Message,
     simulators: Simulators,
     discriminator: PicksReal | None = None,
+    sandbox: Sandbox | None = None,
 ) -> Comparison:
-    """Simulate one recorded call from the messages before its result, and compare."""
+    """Simulate one recorded call from the messages before its result (and ``sandbox``, standing
+    at the state the call was made in, when given), and compare."""
     agent = session_agent(session)
     conversation = session.messages[: index + 1]
     spec = next((tool for tool in session.tools if tool.name == call.name), None)
-    request = SimulationRequest(call, spec, conversation, session.id, agent)
+    request = SimulationRequest(call, spec, conversation, session.id, agent, sandbox)
     tool = tool_and_text(call, agent)[0] or call.name
     comparison = Comparison(session.id, call.id, tool, session.source.format, False, False, 0.0)
     try:
@@ -152,6 +162,49 @@ async def check_sessions(
     return list(await asyncio.gather(*work))
 
 
+class StandsAtSteps(Protocol):
+    """A sandbox that can be stood at any step of a session (a
+    :class:`~understudy.replay.reproduce.Reproduction`)."""
+
+    sandbox: Sandbox | None
+
+    async def goto(self, step: int) -> object: ...
+
+
+async def check_session_in_sandbox(
+    session: Session,
+    simulators: Simulators,
+    stand: StandsAtSteps,
+    discriminator: PicksReal | None = None,
+    on_call: Callable[[Comparison], None] = lambda comparison: None,
+) -> list[Comparison]:
+    """Every recorded call of ``session`` simulated with the session's sandbox standing where
+    the call was made: stepped forward call by call, each earlier call run live, so that the
+    simulator's container facts and reads are those the real call met (as in a run).
+
+    When the environment cannot be had at a call's step (a workspace rebuilt from a log shows
+    no file yet, an image is missing), that call and the session's later ones are simulated
+    without a sandbox, and say so (``in_sandbox`` False; the reason in ``environment``).
+    """
+    comparisons = []
+    failure: str | None = None
+    for index, call, recorded in session.answered_calls():
+        if failure is None:
+            try:
+                await stand.goto(index)
+            except (EnvBuildError, ImageNotFoundError, SandboxError) as problem:
+                failure = f"{type(problem).__name__}: {problem}"
+        sandbox = stand.sandbox if failure is None else None
+        comparison = await check_call(
+            session, index, call, recorded, simulators, discriminator, sandbox
+        )
+        comparison.in_sandbox = sandbox is not None
+        comparison.environment = failure
+        on_call(comparison)
+        comparisons.append(comparison)
+    return comparisons
+
+
 def summarize(comparisons: Sequence[Comparison]) -> dict[str, Any]:
     """The figures: ``overall``, ``per_tool`` and ``per_format`` (calls, answered, exit
     agreement, similarity), and the discriminator's counts when it was asked."""
@@ -165,6 +218,7 @@ def summarize(comparisons: Sequence[Comparison]) -> dict[str, Any]:
         "per_tool": {name: _figures(group) for name, group in sorted(per_tool.items())},
         "per_format": {name: _figures(group) for name, group in sorted(per_format.items())},
         "errors": sum(1 for comparison in comparisons if comparison.error),
+        "in_sandbox_calls": sum(1 for comparison in comparisons if comparison.in_sandbox),
     }
     judged = [c.picked_real for c in comparisons if c.picked_real is not None]
     if judged:
