@@ -32,6 +32,7 @@ __all__ = [
     "completion_problem",
     "endpoint_url",
     "is_loopback",
+    "request_options",
     "retry_delay",
     "short_reason",
     "status_reason",
@@ -96,6 +97,27 @@ def async_client(
         timeout=timeout_s,
         **options,
     )
+
+
+def request_options(
+    temperature: float | None,
+    max_tokens: int | None,
+    json_schema: tuple[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The optional parameters of a chat-completions request: sampling, and structured output
+    as a strict JSON Schema when ``json_schema`` (its name and schema) is given."""
+    options: dict[str, Any] = {}
+    if temperature is not None:
+        options["temperature"] = temperature
+    if max_tokens is not None:
+        options["max_tokens"] = max_tokens
+    if json_schema is not None:
+        name, schema = json_schema
+        options["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema, "strict": True},
+        }
+    return options
 
 
 def short_reason(text: str) -> str:

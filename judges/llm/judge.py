@@ -45,7 +45,13 @@ from typing import TYPE_CHECKING, Any, cast
 import openai
 from openai.types.chat import ChatCompletion
 
-from understudy.endpoints import async_client, endpoint_url, short_reason, status_reason
+from understudy.endpoints import (
+    async_client,
+    endpoint_url,
+    request_options,
+    short_reason,
+    status_reason,
+)
 from understudy.errors import ConfigError, JudgeError
 from understudy.judges.base import trajectory_of
 from understudy.judges.llm.judgments import error_judgments, quote_in_message, verdict_judgment
@@ -277,16 +283,8 @@ class LLMJudge:
                 ]
 
     async def _complete(self, conversation: list[dict[str, Any]], mode: str) -> str:
-        options: dict[str, Any] = {}
-        if self.temperature is not None:
-            options["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            options["max_tokens"] = self.max_tokens
-        if mode == STRUCTURED:
-            options["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "judge_verdicts", "strict": True, "schema": self.schema},
-            }
+        structured = ("judge_verdicts", self.schema) if mode == STRUCTURED else None
+        options = request_options(self.temperature, self.max_tokens, structured)
         completion = await self._client.chat.completions.create(
             model=self.model,
             messages=cast("list[ChatCompletionMessageParam]", conversation),

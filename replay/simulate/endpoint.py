@@ -43,6 +43,7 @@ from understudy.endpoints import (
     async_client,
     completion_problem,
     endpoint_url,
+    request_options,
     retry_delay,
     short_reason,
     status_reason,
@@ -266,17 +267,8 @@ class SimulatorEndpoint:
         return [{"role": "system", "content": instructions}, *messages]
 
     def _options(self, schema: dict[str, Any], name: str, mode: str) -> dict[str, Any]:
-        options: dict[str, Any] = {}
-        if self.temperature is not None:
-            options["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            options["max_tokens"] = self.max_tokens
-        if mode == STRUCTURED:
-            options["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": name, "schema": schema, "strict": True},
-            }
-        return options
+        structured = (name, schema) if mode == STRUCTURED else None
+        return request_options(self.temperature, self.max_tokens, structured)
 
     async def _send(
         self, conversation: list[dict[str, Any]], schema: dict[str, Any], name: str, mode: str
