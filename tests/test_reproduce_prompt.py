@@ -28,6 +28,8 @@ import pytest
 
 from understudy.sandbox import labels
 from understudy.sandbox.engine import docker_client
+from understudy.testing import ScriptedServer
+from understudy.testing.policies import finish_policy
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r")
 PROMPT = re.compile(r"understudy\[[^\]]+@\d+\]> ")
@@ -245,12 +247,17 @@ def test_the_prompt_steps_shells_branches_and_judges(
         term.expect("line dropped")
         assert "unknown command" not in term.command("")
 
-        written = term.command(f"branch -o {branch_dir}", timeout=120)
+        with ScriptedServer(finish_policy, models=["branch-model"]) as server:
+            line = f"branch --model branch-model --base-url {server.base_url} -o {branch_dir}"
+            written = term.command(line, timeout=120)
         assert f"branch written to {branch_dir}" in written
         record = json.loads((branch_dir / "run.json").read_text())
         assert record["config"]["parent"]["step"] == target.edit_step
+        assert record["config"]["candidate"]["model"] == "branch-model"
         run_ids.add(record["config"]["settings"]["run_id"])
-        assert len(read_jsonl(branch_dir / "rollouts.jsonl")) == 1
+        (branched,) = read_jsonl(branch_dir / "rollouts.jsonl")
+        assert branched["cut"] == target.edit_step and branched["status"] == "completed"
+        assert branched["messages"][-1]["content"] == "done"  # the scripted model's answer
         assert "category" in term.command("judge", timeout=120)
 
         assert "error: goto: expected a number" in term.command("goto x")
