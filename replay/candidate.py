@@ -25,13 +25,14 @@ import openai
 from understudy.endpoints import (
     LOCAL_API_KEY,
     async_client,
+    check_retries,
     completion_problem,
     endpoint_url,
     retry_delay,
     short_reason,
     status_reason,
 )
-from understudy.errors import CandidateError, ConfigError
+from understudy.errors import CandidateError
 from understudy.logging import get_logger
 from understudy.protocols import CandidateReply
 from understudy.trajectory import Message, Session, ToolSpec
@@ -107,10 +108,7 @@ class OpenAICandidate:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         extra_params: Mapping[str, Any] | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ConfigError(f"max_retries must be 0 or more, not {max_retries}")
-        if timeout_s <= 0:
-            raise ConfigError(f"timeout_s must be positive, not {timeout_s}")
+        check_retries(max_retries, timeout_s)
         self._model = model
         self.temperature = temperature
         self.max_tokens = max_tokens

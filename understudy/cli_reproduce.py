@@ -135,6 +135,19 @@ async def judge_branch(output: Path) -> Table:
     return summary_table(summarize_run(output), title=f"rule judges: {output}")
 
 
+def state_settings(
+    purpose: str, mirrors: list[str], sandbox: str, allow_base_image: bool, workspace: str
+) -> RunSettings:
+    """Settings for building environments and states at a step (no candidate, no simulator),
+    with a run id ``PURPOSE-<random>`` that labels the containers."""
+    return RunSettings(
+        run_id=f"{purpose}-{uuid.uuid4().hex[:8]}",
+        repo_mirrors=mirrors,
+        simulator=SimulatorConfig(name=NO_SIMULATOR),
+        **sandbox_settings(sandbox, False, False, None, allow_base_image, workspace),
+    )
+
+
 def parent_record(target: Path, trajectory: Trajectory) -> dict[str, Any]:
     """What a branch's run.json says of where it came from."""
     rollout: Rollout | None = trajectory.rollout
@@ -287,13 +300,7 @@ def reproduce(
         raise typer.BadParameter("--branch needs --output")
     (session,), mirrors = environment_options([trajectory.session], envs, repo_mirror)
     trajectory.session = session
-    run_id = f"reproduce-{uuid.uuid4().hex[:8]}"
-    settings = RunSettings(
-        run_id=run_id,
-        repo_mirrors=mirrors,
-        simulator=SimulatorConfig(name=NO_SIMULATOR),
-        **sandbox_settings(sandbox, False, False, None, allow_base_image, workspace),
-    )
+    settings = state_settings("reproduce", mirrors, sandbox, allow_base_image, workspace)
     request = (
         BranchRequest(output, model, base_url, api_key_env, tools, samples)
         if branch and output

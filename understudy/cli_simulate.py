@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +18,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from understudy.cli_common import console, load_sessions
+from understudy.cli_reproduce import state_settings
 from understudy.cli_sandbox import (
     AllowBaseImageOption,
     EnvsOption,
@@ -26,7 +26,6 @@ from understudy.cli_sandbox import (
     SandboxOption,
     WorkspaceOption,
     environment_options,
-    sandbox_settings,
 )
 from understudy.endpoints import api_key_for, endpoint_url
 from understudy.errors import ConfigError
@@ -35,7 +34,7 @@ from understudy.replay.pairs import build_from_sessions
 from understudy.replay.reproduce import Reproduction, of_session
 from understudy.replay.reproduce.workbench import state_runner
 from understudy.replay.runner import RunSettings
-from understudy.replay.simulate import NO_SIMULATOR, SIMULATORS, SimulatorConfig, Simulators
+from understudy.replay.simulate import SIMULATORS, SimulatorConfig, Simulators
 from understudy.replay.simulate.simcheck import (
     Comparison,
     PicksReal,
@@ -176,12 +175,7 @@ def simcheck(
     """
     sessions, mirrors = environment_options(load_sessions(sessions_files), envs, repo_mirror)
     sandboxes = (
-        RunSettings(
-            run_id=f"simcheck-{uuid.uuid4().hex[:8]}",
-            repo_mirrors=mirrors,
-            simulator=SimulatorConfig(name=NO_SIMULATOR),
-            **sandbox_settings(sandbox, False, False, None, allow_base_image, workspace),
-        )
+        state_settings("simcheck", mirrors, sandbox, allow_base_image, workspace)
         if in_sandbox
         else None
     )

@@ -29,6 +29,7 @@ __all__ = [
     "LOCAL_API_KEY",
     "api_key_for",
     "async_client",
+    "check_retries",
     "completion_problem",
     "endpoint_url",
     "is_loopback",
@@ -97,6 +98,14 @@ def async_client(
         timeout=timeout_s,
         **options,
     )
+
+
+def check_retries(max_retries: int, timeout_s: float) -> None:
+    """A ConfigError for retry settings no client can use."""
+    if max_retries < 0:
+        raise ConfigError(f"max_retries must be 0 or more, not {max_retries}")
+    if timeout_s <= 0:
+        raise ConfigError(f"timeout_s must be positive, not {timeout_s}")
 
 
 def request_options(

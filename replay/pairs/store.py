@@ -8,13 +8,12 @@ returned, which is how ``simcheck`` measures a simulator on calls it has not see
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
 from understudy.errors import ConfigError
 from understudy.replay.pairs.query import Neighbour, nearest
-from understudy.replay.pairs.schema import migrate
+from understudy.replay.pairs.schema import connect
 from understudy.trajectory import ToolCall
 
 PREAMBLE_EVIDENCE = 3
@@ -52,13 +51,9 @@ class PairStore:
         self.leave_out_session = leave_out_session
         """Never return the pairs of the session a call comes from."""
         self._preambles: dict[tuple[str, str], str] = {}
-        # Rollouts run as tasks of one event loop in one thread; a query takes milliseconds.
-        self._connection = sqlite3.connect(str(path), check_same_thread=False)
-        try:
-            migrate(self._connection)
-        except (sqlite3.DatabaseError, ConfigError) as exc:
-            self._connection.close()
-            raise ConfigError(f"{path}: not a pair database ({exc})") from None
+        # Rollouts run as tasks of one event loop, in the thread that opened the store; a query
+        # takes milliseconds, so it is not worth a thread of its own.
+        self._connection = connect(str(path))
 
     def nearest(
         self, call: ToolCall, agent: str | None, session_id: str, k: int = 5
@@ -70,8 +65,8 @@ class PairStore:
 
     def preamble(self, session_id: str, tool: str) -> str:
         """The lines every recorded output of ``tool`` in ``session_id`` starts with (a shell
-        profile's warnings, a banner), when at least :data:`PREAMBLE_EVIDENCE` outputs agree;
-        empty otherwise."""
+        profile's warnings, a banner), as :func:`common_leading_lines` finds them; empty when
+        there are none."""
         key = (session_id, tool)
         if key not in self._preambles:
             rows = self._connection.execute(

@@ -41,6 +41,7 @@ import openai
 
 from understudy.endpoints import (
     async_client,
+    check_retries,
     completion_problem,
     endpoint_url,
     request_options,
@@ -48,8 +49,9 @@ from understudy.endpoints import (
     short_reason,
     status_reason,
 )
-from understudy.errors import ConfigError, SimulatorError
+from understudy.errors import SimulatorError
 from understudy.logging import get_logger
+from understudy.replay.candidate import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S
 from understudy.replay.simulate.cache import ReplyCache, request_key
 
 if TYPE_CHECKING:
@@ -69,10 +71,6 @@ __all__ = [
 
 log = get_logger("simulate.endpoint")
 
-DEFAULT_MAX_RETRIES = 3
-"""Retries of a failed request after the first attempt."""
-DEFAULT_TIMEOUT_S = 120.0
-"""Seconds one request may take."""
 MALFORMED_RETRIES = 2
 """Times a reply that is not valid JSON for the schema is asked for again."""
 MAX_RETRY_AFTER_S = 60.0
@@ -187,10 +185,7 @@ class SimulatorEndpoint:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         cache_path: Path | None = None,
     ) -> None:
-        if max_retries < 0:
-            raise ConfigError(f"max_retries must be 0 or more, not {max_retries}")
-        if timeout_s <= 0:
-            raise ConfigError(f"timeout_s must be positive, not {timeout_s}")
+        check_retries(max_retries, timeout_s)
         self.model = model
         self.temperature = temperature
         self.max_tokens = max_tokens

@@ -62,24 +62,22 @@ class GroundedSimulator:
         repeated = self._answers.get(key)
         if repeated is not None:
             return repeated.model_copy(update={"meta": {**repeated.meta, "repeated": True}})
-        outcome = await self._grounded(request) or await self._base.simulate(request)
+        adapter = find_adapter(call.name, request.agent)  # None: an opaque tool
+        grounded = await self._grounded(request, adapter) if adapter is not None else None
+        outcome = grounded or await self._base.simulate(request)
         if outcome is None:
             return None
         outcome.meta.setdefault("simulator", self.name)
         outcome.meta.setdefault("pair_ids", [])
-        adapter = find_adapter(call.name, request.agent)
         if adapter is not None and adapter.read_only(call.name, call.arguments):
             self._answers[key] = outcome
         else:
             self._answers.clear()
         return outcome
 
-    async def _grounded(self, request: SimulationRequest) -> ToolOutcome | None:
+    async def _grounded(self, request: SimulationRequest, adapter: Adapter) -> ToolOutcome | None:
         """The answer the rollout's own state gives, or None to ask the base simulator."""
-        call, agent = request.call, request.agent
-        adapter = find_adapter(call.name, agent)
-        if adapter is None:
-            return None
+        call = request.call
         try:
             canonical = adapter.translate(call.name, call.arguments)
         except ToolCallError:

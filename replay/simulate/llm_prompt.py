@@ -126,40 +126,49 @@ def _call_section(request: SimulationRequest, budget: int) -> str:
 
 
 def _examples_section(examples: Sequence[Neighbour], budget: int) -> str:
-    each = budget // len(examples)
-    parts = [
-        "## Real examples",
+    intro = (
         "Recorded calls of real tools, similar to this one, and the results they got "
-        "(from other sessions).",
+        "(from other sessions)."
+    )
+    calls = [
+        (f"Example {n}", e.tool, e.arguments, e.result, _status(e.exit_code, e.is_error))
+        for n, e in enumerate(examples, start=1)
     ]
-    for number, example in enumerate(examples, start=1):
-        status = [f"exit code {example.exit_code}"] if example.exit_code is not None else []
-        status += ["reported as an error"] if example.is_error else []
-        parts += [
-            f"### Example {number}: tool `{example.tool}`",
-            "Arguments:",
-            cut_text(_json(example.arguments), each // 3),
-            "Result" + (f" ({', '.join(status)})" if status else "") + ":",
-            _fenced(cut_text(example.result, each * 2 // 3)),
-        ]
-    return "\n".join(parts)
+    return _calls_section("## Real examples", intro, calls, budget)
 
 
 def _earlier_section(earlier: Sequence[EarlierResult], budget: int) -> str:
-    each = budget // len(earlier)
-    parts = [
-        "## Earlier results in this conversation",
+    intro = (
         "Calls made earlier in this conversation that touch the same files or commands, most "
-        "recent first.",
+        "recent first."
+    )
+    calls = [
+        (f"Earlier call {n}", i.call.name, i.call.arguments, i.result, _status(None, i.is_error))
+        for n, i in enumerate(earlier, start=1)
     ]
-    for number, item in enumerate(earlier, start=1):
-        error = " (reported as an error)" if item.is_error else ""
+    return _calls_section("## Earlier results in this conversation", intro, calls, budget)
+
+
+def _status(exit_code: int | None, is_error: bool) -> str:
+    """`` (exit code 1, reported as an error)``, or '' when there is nothing to say."""
+    status = [f"exit code {exit_code}"] if exit_code is not None else []
+    status += ["reported as an error"] if is_error else []
+    return f" ({', '.join(status)})" if status else ""
+
+
+def _calls_section(
+    title: str, intro: str, calls: Sequence[tuple[str, str, Any, str, str]], budget: int
+) -> str:
+    """A section of calls, each with its tool, arguments and result, sharing ``budget``."""
+    each = budget // len(calls)
+    parts = [title, intro]
+    for label, tool, arguments, result, status in calls:
         parts += [
-            f"### Earlier call {number}: tool `{item.call.name}`",
+            f"### {label}: tool `{tool}`",
             "Arguments:",
-            cut_text(_json(item.call.arguments), each // 3),
-            f"Result{error}:",
-            _fenced(cut_text(item.result, each * 2 // 3)),
+            cut_text(_json(arguments), each // 3),
+            f"Result{status}:",
+            _fenced(cut_text(result, each * 2 // 3)),
         ]
     return "\n".join(parts)
 

@@ -89,12 +89,7 @@ Please make your search string more specific (for example, by including more lin
 
 NO_CHANGES = """Your search and replace strings are the same. No changes were made. Please modify your search or replace strings."""
 
-LINT_ERROR = """Your proposed edit has introduced new syntax error(s). Please read this error message carefully and then retry editing the file.
-
-ERRORS:
-{errors}
-
-This is how your edit would have looked if applied
+LINT_REJECTED = """This is how your edit would have looked if applied
 ------------------------------------------------
 {applied}
 ------------------------------------------------
@@ -107,46 +102,14 @@ This is the original code before your edit
 Your changes have NOT been applied. Please fix your edit command and try again.
 DO NOT re-run the same failed edit command. Running it again will lead to the same error.
 """
-
-REPLACE_LINT_ERROR = """Your proposed edit has introduced new syntax error(s). Please read this error message carefully and then retry editing the file.
-
-ERRORS:
-
-{errors}
-This is how your edit would have looked if applied
-------------------------------------------------
-{applied}
-------------------------------------------------
-
-This is the original code before your edit
-------------------------------------------------
-{original}
-------------------------------------------------
-
-Your changes have NOT been applied. Please fix your edit command and try again.
-DO NOT re-run the same failed edit command. Running it again will lead to the same error.
-"""
-
-INSERT_LINT_ERROR = """Your proposed edit has introduced new syntax error(s).
-Please read this error message carefully and then retry editing the file.
-
-ERRORS:
-
-{errors}
-
-This is how your edit would have looked if applied
-------------------------------------------------
-{applied}
-------------------------------------------------
-
-This is the original code before your edit
-------------------------------------------------
-{original}
-------------------------------------------------
-
-Your changes have NOT been applied. Please fix your edit command and try again.
-DO NOT re-run the same failed edit command. Running it again will lead to the same error.
-"""
+LINT_INTRO = "Your proposed edit has introduced new syntax error(s). Please read this error message carefully and then retry editing the file."
+LINT_ERROR = LINT_INTRO + "\n\nERRORS:\n{errors}\n\n" + LINT_REJECTED
+REPLACE_LINT_ERROR = LINT_INTRO + "\n\nERRORS:\n\n{errors}\n" + LINT_REJECTED
+INSERT_LINT_ERROR = (
+    "Your proposed edit has introduced new syntax error(s).\n"
+    "Please read this error message carefully and then retry editing the file.\n\n"
+    "ERRORS:\n\n{errors}\n\n" + LINT_REJECTED
+)
 
 
 class Window:
