@@ -152,8 +152,10 @@ LEADING_KEYS = ("path", "file_path", "paths", "pattern", "query", "url", "comman
 
 
 def call_text(script: str | None, arguments: dict[str, Any] | None) -> str:
-    """What retrieval matches a call by: its script, else the strings of its arguments
-    (paths, patterns and queries first)."""
+    """What retrieval matches a call by: its script, else the strings of its arguments as
+    logged (paths, patterns and queries first). Not the canonical translation's: that can wrap
+    the call in its harness's program (SWE-agent's tools load theirs first), which every call
+    of the tool would then share."""
     if script:
         return script[:TEXT_LIMIT]
     arguments = arguments or {}
@@ -177,9 +179,15 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+INDEX_VERSION = 2
+"""What the full-text index holds for a pair (:func:`call_text`); part of every digest, so
+that a build after a change of it rewrites each pair's index entry once."""
+
+
 def digest(row: PairRow) -> str:
     """A hash of everything a build writes for a pair: equal digests, nothing to update."""
-    return hashlib.sha256(_json(astuple(row)).encode()).hexdigest()[:32]
+    written = _json([INDEX_VERSION, *astuple(row)])
+    return hashlib.sha256(written.encode()).hexdigest()[:32]
 
 
 def write_pairs(connection: sqlite3.Connection, rows: Iterable[PairRow]) -> dict[Outcome, int]:
@@ -216,9 +224,9 @@ def _write(connection: sqlite3.Connection, row: PairRow) -> Outcome:
         connection.execute(_UPDATE, (*values, rowid))
         connection.execute("DELETE FROM pairs_fts WHERE rowid = ?", (rowid,))
         outcome = "updated"
-    arguments = json.loads(row.canonical_arguments or row.arguments)
+    text = call_text(row.script, json.loads(row.arguments))
     connection.execute(
         "INSERT INTO pairs_fts (rowid, tool_key, text) VALUES (?, ?, ?)",
-        (rowid, tool_key(row.canonical_tool, row.tool), call_text(row.script, arguments)),
+        (rowid, tool_key(row.canonical_tool, row.tool), text),
     )
     return outcome

@@ -155,17 +155,16 @@ ORDER BY p.rowid DESC LIMIT :k
 def tool_and_text(call: ToolCall, agent: str | None) -> tuple[str | None, str]:
     """The tool a call's pairs are kept under (canonical, else None) and the text retrieval
     matches it by (see :func:`~understudy.replay.pairs.build.call_text`)."""
-    tool, arguments = canonical(call, agent)
+    tool, _ = canonical(call, agent)
     facts = describe_call(call.name, call.arguments, agent)
     script = facts.script if facts else None
     tool = tool or (facts.canonical if facts else None)
-    return tool, call_text(script, arguments if arguments is not None else call.arguments)
+    return tool, call_text(script, call.arguments)
 
 
 def neighbour_text(neighbour: Neighbour) -> str:
     """The text a retrieved pair's call was indexed by."""
-    arguments = neighbour.canonical_arguments
-    return call_text(neighbour.script, arguments if arguments is not None else neighbour.arguments)
+    return call_text(neighbour.script, neighbour.arguments)
 
 
 def nearest(
