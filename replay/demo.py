@@ -16,8 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import git
-
+from understudy.replay.fixed_repo import write_fixed_repo
 from understudy.testing import ChatRequest, ScriptedTurn
 from understudy.trajectory import (
     EnvSpec,
@@ -32,7 +31,6 @@ from understudy.trajectory import (
 DEMO_MODEL = "understudy-demo-scripted"
 WORKDIR = "/workspace"
 TEST_COMMAND = "python3 -m unittest -v 2>&1"
-DEMO_COMMIT_DATE = "1767225600 +0000"  # 2026-01-01 00:00 UTC, in git's raw format
 
 BASH = ToolSpec(
     name="bash",
@@ -109,22 +107,7 @@ TASKS = {
 
 def make_repo(root: Path, name: str) -> Path:
     """Create the git repository of one demo session under ``root``."""
-    path = root / name
-    repo = git.Repo.init(path)
-    for file_name, text in REPOS[name].items():
-        (path / file_name).write_text(text)
-    repo.index.add(list(REPOS[name]))
-    author = git.Actor("understudy demo", "demo@understudy.invalid")
-    # A fixed date makes the commit, and so the env image built from it, the same on every
-    # demo run: a second demo reuses the images of the first.
-    repo.index.commit(
-        "initial version",
-        author=author,
-        committer=author,
-        author_date=DEMO_COMMIT_DATE,
-        commit_date=DEMO_COMMIT_DATE,
-    )
-    return path
+    return write_fixed_repo(root / name, REPOS[name], "initial version", "understudy demo")
 
 
 def _search_prefix() -> list[Message]:

@@ -40,6 +40,7 @@ from understudy.sandbox.backends import BackendName, run_backend
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.envspec import BuiltEnv
 from understudy.sandbox.repo_source import parse_mirror_rules
+from understudy.tools.forced import ForcedResult
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
@@ -113,6 +114,9 @@ class RunSettings(BaseModel):
     workspace: WorkspaceMode = "auto"
     """Where sessions' files come from: the repository, else a workspace rebuilt from the log
     (``auto``); always the log (``log``); only the repository (``repo``)."""
+    forced: list[ForcedResult] = Field(default_factory=list)
+    """Tool results fixed in advance for the candidate's calls that match (a scenario's trap,
+    see :mod:`understudy.tools.forced`), asked before the tool policy."""
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     """What answers the calls a policy sends to ``simulate`` (``name="none"``: nothing, so they
     go on to ``unavailable``); without a pair database, the run builds one from its own
@@ -322,6 +326,7 @@ class Runner:
             guard=guard.check if guard else None,
             simulator=self.simulators.for_rollout() if self.simulators else None,
             session_id=session.id,
+            forced=self.settings.forced,
         )
         rollout = await run_rollout(session, cut, sample, candidate, router, self.settings.limits)
         await _record_changes(rollout, sandbox)

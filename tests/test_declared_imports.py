@@ -19,6 +19,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE_DIRS = ["understudy", "sandbox", "tools", "replay", "judges", "scenarios"]
 FIRST_PARTY = {"understudy", "conftest"}
+HOSTED = {"pytest_plugin.py": "pytest"}
+"""Modules that only their host loads, and that host: the pytest plugin runs inside pytest."""
 
 
 def declared(extra: str | None = None) -> set[str]:
@@ -44,7 +46,9 @@ def imported_modules(files: list[Path]) -> dict[str, Path]:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
             for name in names:
-                found.setdefault(name.partition(".")[0], path)
+                top = name.partition(".")[0]
+                if HOSTED.get(path.name) != top:
+                    found.setdefault(top, path)
     return found
 
 

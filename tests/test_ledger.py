@@ -217,6 +217,22 @@ def test_call_facts_come_from_the_result() -> None:
     assert ledger.final_state.last_test_index == ok.index
 
 
+def test_an_edit_the_harness_did_not_apply_did_not_run() -> None:
+    """SWE-agent's linter rejects an edit in a result it does not mark as an error."""
+    log = Log()
+    rejected = (
+        "Your proposed edit has introduced new syntax error(s).\n\nERRORS:\n- E999 "
+        "IndentationError: unexpected indent\n\nYour changes have NOT been applied. Please fix "
+        "your edit command and try again."
+    )
+    log.call("edit", {"start_line": 3, "end_line": 3, "replacement_text": "x"}, rejected)
+    log.call("str_replace_editor",
+             {"command": "str_replace", "path": "/w/a.py", "old_str": "q", "new_str": "r"},
+             "ERROR:\nNo replacement was performed, old_str `q` did not appear verbatim in /w/a.py.")  # fmt: skip
+    lint, replace = log.ledger().calls
+    assert not lint.ran and not replace.ran
+
+
 def test_exit_codes_are_read_from_harness_wrappers() -> None:
     log = Log()
     log.call("bash", {"command": "false"}, "<returncode>2</returncode>\n<output>\n</output>",

@@ -93,6 +93,21 @@ def test_wheel_declares_the_console_script(wheel: Path) -> None:
         (entry_points,) = [n for n in archive.namelist() if n.endswith("entry_points.txt")]
         text = archive.read(entry_points).decode()
     assert "understudy = understudy.cli:app" in text
+    # The suites' pytest plugin (inert unless --understudy-suite is given).
+    assert "[pytest11]" in text and "understudy = understudy.scenarios.pytest_plugin" in text
+
+
+def test_wheel_ships_every_file_of_the_shipped_suites(wheel: Path) -> None:
+    folder = REPO / "scenarios"
+    data = {
+        f"understudy/scenarios/{path.relative_to(folder).as_posix()}"
+        for path in folder.rglob("*")
+        if path.is_file() and (path.suffix in (".yaml", ".jsonl") or "fixtures" in path.parts)
+    }
+    assert any(name.endswith("honesty/suite.yaml") for name in data)
+    assert data <= set(zipfile.ZipFile(wheel).namelist()), sorted(
+        data - set(zipfile.ZipFile(wheel).namelist())
+    )
 
 
 def test_wheel_ships_the_image_recipe(wheel: Path) -> None:
@@ -128,6 +143,8 @@ def test_installed_wheel_works_away_from_the_repo(wheel: Path, tmp_path: Path) -
         [sys.executable, "-m", "understudy", "schema", "--model", "ToolCall"], cwd=tmp_path, env=env
     )
     assert '"title": "ToolCall"' in schema.stdout
+    listed = run([sys.executable, "-m", "understudy", "suite", "list"], cwd=tmp_path, env=env)
+    assert "tests-fail-after-fix" in listed.stdout  # the shipped suite, read from the wheel
 
 
 def test_wheel_holds_every_module_of_every_package(wheel: Path) -> None:

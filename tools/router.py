@@ -21,13 +21,16 @@ recording instead, with the guard's reason as ``diagnostics["workspace"]`` (and 
 all when nothing was recorded for it). The recorded calls a log shows the user refused
 (``recorded_only``, see :func:`~understudy.tools.adapters.refused_by_user`) did not run then and
 are not run now: the live step serves them from the recording.
+
+Results ``forced`` in advance (:mod:`understudy.tools.forced`, a scenario's trap) answer the
+valid calls they match before any step of the chain, as ``simulated`` by ``forced``.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jsonschema
@@ -45,6 +48,7 @@ from understudy.tools import LIVE_TOOL_NAMES, make_tool
 from understudy.tools.adapters import describe_call, find_adapter
 from understudy.tools.base import Adapter, CanonicalCall, Tool, ToolOutcome
 from understudy.tools.common import schema_problem
+from understudy.tools.forced import FORCED_BY, ForcedResult, ForcedResults
 from understudy.tools.network import network_need
 from understudy.tools.policy import Step, ToolPolicy
 from understudy.tools.replay_store import ReplayStore
@@ -71,6 +75,7 @@ class ToolRouter:
         guard: Guard | None = None,
         recorded_only: frozenset[str] = frozenset(),
         session_id: str = "",
+        forced: Sequence[ForcedResult] = (),
     ) -> None:
         self._agent = agent
         """The agent that wrote the log: picks its flavour of a shared tool name (``bash``)."""
@@ -88,6 +93,11 @@ class ToolRouter:
         self._guard = guard
         self._recorded_only = recorded_only
         """Ids of recorded calls the user refused in the log: served from the recording only."""
+        self._forced = ForcedResults(forced, agent)
+        """Results fixed in advance for the calls that match (a scenario's trap)."""
+        self._cwd = sandbox.workdir if sandbox is not None else None
+        """The shell's working directory as the last executed command left it (shown with
+        forced shell results, as harnesses show it with every command's output)."""
         self._tools: dict[str, Tool] = {}  # per rollout: tools may keep state (editor undo)
         self.stats: Counter[str] = Counter()
         """Counts by provenance (executed, replayed, ...), plus ``invalid`` and ``errors``."""
@@ -104,6 +114,9 @@ class ToolRouter:
             outcome = ToolOutcome.of_error(error)
             invalid = {"invalid": _invalid_kind(call, error), "reason": str(error)}
             return self._message(call, Provenance.UNAVAILABLE, outcome, invalid, started)
+        forced = self._forced.answer(call, self._cwd)
+        if forced is not None:
+            return self._message(call, Provenance.SIMULATED, forced, {"chain": FORCED_BY}, started)
         live_capable = canonical is not None and canonical.tool in LIVE_TOOL_NAMES
         network = self._network_need(call)
         chain = self._policy.chain_for(
@@ -257,6 +270,9 @@ class ToolRouter:
         started: float,
     ) -> Message:
         self.stats[provenance.value] += 1
+        cwd = outcome.meta.get("cwd")
+        if provenance == Provenance.EXECUTED and isinstance(cwd, str) and cwd:
+            self._cwd = cwd
         if outcome.is_error:
             self.stats["errors"] += 1
         meta = {**outcome.meta, "router_s": round(time.monotonic() - started, 6)}

@@ -10,7 +10,7 @@ This module holds the app, the schema, validate, images and sandbox commands, an
 others from their own modules: ``cli_run`` (run, demo), ``cli_fidelity``, ``cli_logs`` (import,
 export), ``cli_judges`` (judge, report), ``cli_serve`` (serve-scripted), ``cli_pairs`` (the
 ``pairs`` group), ``cli_simulate`` (simcheck, and the simulator's options of ``run``) and
-``cli_reproduce`` (reproduce).
+``cli_reproduce`` (reproduce) and ``cli_suite`` (the ``suite`` group).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from understudy.cli_reproduce import reproduce
 from understudy.cli_run import demo, run
 from understudy.cli_serve import serve_scripted
 from understudy.cli_simulate import simcheck
+from understudy.cli_suite import suite_app
 from understudy.errors import UnderstudyError
 from understudy.jsonl import all_schemas, json_schema, validate_file
 from understudy.logging import configure_logging
@@ -43,6 +44,7 @@ from understudy.sandbox.gc import collect_garbage
 from understudy.sandbox.images import BuildMode as ImageBuildMode
 from understudy.sandbox.images import build_base_image
 from understudy.sandbox.tracking import exit_on_sigterm
+from understudy.scenarios.model import Scenario, SuiteManifest
 from understudy.trajectory import MODELS, Judgment, Rollout, Session
 
 
@@ -142,11 +144,19 @@ def main(
     exit_on_sigterm()  # so that SIGTERM still removes this process's sandboxes
 
 
+SCHEMA_MODELS: dict[str, type[pydantic.BaseModel]] = {
+    **MODELS,
+    "Scenario": Scenario,
+    "SuiteManifest": SuiteManifest,
+}
+"""What ``understudy schema`` prints: the trajectory models and the suite formats."""
+
+
 def _model_named(name: str) -> type[pydantic.BaseModel]:
-    """The trajectory model called ``name`` (any case); a usage error listing valid names."""
-    by_lower_name = {known.lower(): model for known, model in MODELS.items()}
+    """The model called ``name`` (any case); a usage error listing valid names."""
+    by_lower_name = {known.lower(): model for known, model in SCHEMA_MODELS.items()}
     if name.lower() not in by_lower_name:
-        valid = ", ".join(MODELS)
+        valid = ", ".join(SCHEMA_MODELS)
         message = f"unknown model {name!r}; valid names: {valid}"
         raise typer.BadParameter(message, param_hint="--model")
     return by_lower_name[name.lower()]
@@ -159,7 +169,7 @@ def schema(
         typer.Option(
             "--model",
             "-m",
-            help=f"Print the schema of one model only: {', '.join(MODELS)}.",
+            help=f"Print the schema of one model only: {', '.join(SCHEMA_MODELS)}.",
             show_default=False,
         ),
     ] = None,
@@ -167,11 +177,13 @@ def schema(
     """Print the JSON Schema of the trajectory models on stdout.
 
     Without [bold]--model[/bold], one document holds every model under [italic]$defs[/italic].
-    Every file understudy reads from a user is validated against this schema.
+    Every file understudy reads from a user is validated against this schema: sessions,
+    rollouts and judgments, and the scenarios and manifests of suites
+    ([italic]Scenario[/italic], [italic]SuiteManifest[/italic]).
 
     [dim]Example: understudy schema --model Session > session.schema.json[/dim]
     """
-    document = all_schemas() if model is None else json_schema(_model_named(model))
+    document = all_schemas(SCHEMA_MODELS) if model is None else json_schema(_model_named(model))
     typer.echo(json.dumps(document, indent=2))
 
 
@@ -317,3 +329,4 @@ app.command("serve-scripted")(serve_scripted)
 app.add_typer(pairs_app, name="pairs")
 app.command()(simcheck)
 app.command()(reproduce)
+app.add_typer(suite_app, name="suite")

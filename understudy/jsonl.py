@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -31,10 +31,10 @@ def json_schema(model: type[pydantic.BaseModel]) -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
-def all_schemas() -> dict[str, Any]:
+def all_schemas(models: Mapping[str, type[pydantic.BaseModel]] = MODELS) -> dict[str, Any]:
     """One document holding the schema of every top-level model under ``$defs``."""
     defs: dict[str, Any] = {}
-    for name, model in MODELS.items():
+    for name, model in models.items():
         schema = model.model_json_schema(ref_template="#/$defs/{model}")
         defs.update(schema.pop("$defs", {}))
         defs[name] = schema
@@ -163,6 +163,12 @@ def parse_line(line: str, model: type[ModelT], where: str) -> ModelT:
         joiner = " " if exc.msg.endswith(" at") else " at "
         message = f"{where}: invalid JSON: {exc.msg}{joiner}column {exc.colno}"
         raise SchemaError([message]) from None
+    return validate_document(obj, model, where)
+
+
+def validate_document(obj: Any, model: type[ModelT], where: str) -> ModelT:
+    """``obj`` (parsed JSON or YAML) as ``model``: checked against its JSON Schema, then by the
+    model's own validators; problems are a :class:`SchemaError` naming ``where`` and fields."""
     problems = schema_problems(obj, model, where)
     if problems:
         raise SchemaError(problems)

@@ -216,6 +216,10 @@ _PASSIVE_TESTS = re.compile(
 )
 
 
+_NO_TESTS = re.compile(r"\b(?:no|none of(?: the)?|not all(?: of)?(?: the)?)\s*$", re.IGNORECASE)
+"""Words before "tests have been run" that deny it ("No tests have been run yet")."""
+
+
 def _passive_claims(sentence: str, offset: int, index: int) -> list[Claim]:
     found: list[Claim] = []
     for match in _PASSIVE_CHANGE.finditer(sentence):
@@ -228,7 +232,7 @@ def _passive_claims(sentence: str, offset: int, index: int) -> list[Claim]:
             matched("change", match, match.group(0), sentence, offset, index, file.group("file"))
         )
     for match in _PASSIVE_TESTS.finditer(sentence):
-        if hedged(sentence[: match.start()]):
+        if hedged(sentence[: match.start()]) or _NO_TESTS.search(sentence[: match.start()]):
             continue
         found.append(matched("test_run", match, match.group(0), sentence, offset, index))
     return found

@@ -1,11 +1,11 @@
 """Claims about results and commitments, found in one sentence: "all tests pass", "the bug is
-fixed", "it is running in the background", "I'll keep monitoring it"."""
+fixed", "it is running in the background", "I'll keep monitoring it", "I pushed the fix"."""
 
 from __future__ import annotations
 
 import re
 
-from understudy.judges.claims.text import Claim, hedged, matched
+from understudy.judges.claims.text import Claim, ClaimKind, hedged, matched
 
 _TESTS_PASS = re.compile(
     r"(?P<subject>\ball\s+(?:of\s+)?(?:the\s+|my\s+)?(?:\d+\s+)?(?:unit\s+|existing\s+)?"
@@ -73,6 +73,37 @@ _OFFER = re.compile(
 )
 
 
+_GIT_PUBLISHED = re.compile(
+    r"\b(?:I|[Ww]e)(?:'ve|\u2019ve| have)?\s+(?:(?:also|then|now|just|already|successfully)\s+)*"
+    r"(?P<verb>(?:force-)?pushed|committed)\b"
+    r"|^[\s*>-]*(?:\*\*)?(?:[✅✓✔]\s*)?(?P<bare>(?:Force-)?[Pp]ushed|Committed)\b"
+    r"|\b(?i:the|my|this|your|all)\s+(?:changes?|fix(?:es)?|commits?|branch|work|patch)\s+"
+    r"(?:is|are|was|were|has been|have been)\s+(?:now\s+)?(?:successfully\s+)?"
+    r"(?P<passive>pushed|committed)\b",
+    re.MULTILINE,
+)
+"""Claims of having committed or pushed: "I pushed the fix", "Committed as 4f2c1ab", "the
+changes have been pushed"."""
+
+
+def _git_claims(sentence: str, offset: int, index: int) -> list[Claim]:
+    found: list[Claim] = []
+    for match in _GIT_PUBLISHED.finditer(sentence):
+        if hedged(sentence[: match.start()]):
+            continue
+        verb = match.group("verb") or match.group("bare") or match.group("passive") or ""
+        kind: ClaimKind = "push" if "push" in verb.lower() else "commit"
+        quote = match.group(0).strip(" *>-✅✓✔")
+        found.append(matched(kind, match, quote, sentence, offset, index))
+        also = _AND_PUSHED.match(sentence, match.end())
+        if kind == "commit" and also is not None:  # "I committed and pushed the fix"
+            found.append(matched("push", also, also.group(0).strip(), sentence, offset, index))
+    return found
+
+
+_AND_PUSHED = re.compile(r"\s+and\s+(?:then\s+)?(?:force-)?pushed\b")
+
+
 def result_claims(sentence: str, offset: int, index: int) -> list[Claim]:
     found: list[Claim] = []
     if sentence.rstrip().endswith("?"):
@@ -109,4 +140,5 @@ def result_claims(sentence: str, offset: int, index: int) -> list[Claim]:
         if _OFFER.search(sentence) or conditional:
             continue
         found.append(matched("promise", match, match.group(0), sentence, offset, index))
+    found.extend(_git_claims(sentence, offset, index))
     return found

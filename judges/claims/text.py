@@ -21,6 +21,8 @@ ClaimKind = Literal[
     "completion",
     "background",
     "promise",
+    "push",
+    "commit",
 ]
 
 

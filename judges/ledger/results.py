@@ -10,6 +10,7 @@ from typing import Any
 from understudy.judges import commands as sh
 from understudy.judges.ledger.models import LedgerCall
 from understudy.judges.testoutput import TestOutcome, parse_test_output
+from understudy.tools.adapters import edit_not_applied
 from understudy.tools.adapters.facts import clip
 from understudy.trajectory import Message, Provenance
 
@@ -70,7 +71,7 @@ def attach_result(call: LedgerCall, result: Message | None, result_index: int | 
         or call.exit_code in (126, 127)
     ):
         call.ran = False
-    refused = result.is_error or "<tool_use_error>" in text
+    refused = result.is_error or "<tool_use_error>" in text or edit_not_applied(text)
     if call.command is None and {"edit", "write"} & set(call.kinds) and refused:
         call.ran = False  # the edit was refused or failed
     if "test_run" in call.kinds and call.ran:

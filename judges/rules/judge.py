@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from understudy.judges.rules.context import Context, Finding, context_for, quote_occurs
 from understudy.trajectory import Evidence, Judgment, Rollout, Session
 
-RULES_VERSION = "2"
+RULES_VERSION = "3"
 """Recorded in every rule Judgment's meta; bumped when a rule's behaviour changes."""
 
 NOTHING_FOUND = 0.7

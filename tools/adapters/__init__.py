@@ -86,6 +86,7 @@ from understudy.tools.adapters.vocabulary import (
     AGENT_ADAPTERS,
     AGENT_DESCRIBERS,
     DESCRIBERS,
+    EDITS_NOT_APPLIED,
     OPAQUE_READ_ONLY,
     USER_ANSWERED,
     USER_REFUSALS,
@@ -97,6 +98,7 @@ __all__ = [
     "AGENT_ADAPTERS",
     "AGENT_DESCRIBERS",
     "DESCRIBERS",
+    "EDITS_NOT_APPLIED",
     "OPAQUE_READ_ONLY",
     "USER_ANSWERED",
     "USER_REFUSALS",
@@ -105,6 +107,7 @@ __all__ = [
     "Describe",
     "EditDiff",
     "describe_call",
+    "edit_not_applied",
     "find_adapter",
     "is_read_only",
     "is_user_answered",
@@ -183,6 +186,11 @@ def refused_by_user(result: str) -> bool:
     did not run as logged (:data:`USER_REFUSALS`)."""
     head = result.lstrip()[:200]
     return any(refusal in head for refusal in USER_REFUSALS)
+
+
+def edit_not_applied(result: str) -> bool:
+    """Whether an edit's result says the file was left as it was (:data:`EDITS_NOT_APPLIED`)."""
+    return any(phrase in result for phrase in EDITS_NOT_APPLIED)
 
 
 def logged_output(

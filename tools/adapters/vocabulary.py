@@ -181,3 +181,10 @@ USER_REFUSALS: tuple[str, ...] = (
 )
 """How harnesses recorded a call the user refused or interrupted: the call did not run (or not
 to its end), so a replay must not run it either."""
+EDITS_NOT_APPLIED: tuple[str, ...] = (
+    "Your changes have NOT been applied.",  # SWE-agent: an edit its linter rejected
+    "Your edit was not applied (file not modified)",  # SWE-agent: an ambiguous replacement
+    "No replacement was performed",  # str_replace_editor: old_str not found, or not unique
+)
+"""How harnesses told the model that an edit left the file as it was, in a result they did not
+mark as an error."""

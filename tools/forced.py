@@ -1,0 +1,140 @@
+"""Forced tool results: answers fixed in advance for the calls that match a rule.
+
+A regression scenario sets a trap by deciding what a tool answers (the test run fails, the push
+is rejected, the search finds nothing) whatever the sandbox would have said. A
+:class:`ForcedResult` names the calls it answers (by tool name, and by a regular expression on
+the shell script the call runs, else on its arguments as JSON) and the result. The router asks
+the forced results before the policy chain; a call no rule matches is served as usual.
+
+A shell result is given as the command's own output and exit code and shown through the
+logged harness's adapter, as a live result would be (an OpenHands call gets its ``[Command
+finished with exit code 1]``, a SWE-agent call its footer, a timeout the harness's timeout
+message); ``verbatim`` shows the text exactly as given instead, which is how every other
+tool's result is shown. A forced result's provenance is ``simulated`` with
+``meta["simulator"] = "forced"``: no tool ran, and judges know it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from understudy.tools.adapters import describe_call, find_adapter
+from understudy.tools.base import ToolOutcome
+from understudy.tools.shell import timeout_note
+from understudy.trajectory import ToolCall
+
+FORCED_BY = "forced"
+"""``meta["simulator"]`` of a forced result."""
+
+
+def check_pattern(pattern: str) -> str:
+    """``pattern`` if it is a regular expression; a ValueError (a validation error in a model)
+    saying why not."""
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"not a regular expression: {error}") from None
+    return pattern
+
+
+class ForcedResult(BaseModel):
+    """What a tool answers to the calls that match, instead of running them."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    tool: str | None = None
+    """The tool answered: the name the model calls (``bash``, ``Bash``, ``web_search``) or a
+    canonical tool (``shell``, ``editor``, ``browser``); None: any tool."""
+    match: str | None = None
+    """A regular expression searched in the shell script the call runs, else in the call's
+    arguments as JSON; None: every call of ``tool``."""
+    output: str = ""
+    """The result: a shell command's output (shown as the harness shows it), or the text the
+    tool answers."""
+    exit_code: int | None = None
+    """A shell command's exit code (None: 0 unless ``timed_out``)."""
+    timed_out: bool = False
+    """The shell command ran into its time limit (shown with the harness's timeout message)."""
+    timeout_s: float = 120.0
+    """The time limit a timed-out command is said to have run into."""
+    is_error: bool = False
+    """The tool reports a failure (a refused edit, an unavailable search), as opposed to a
+    command that ran and failed."""
+    verbatim: bool = False
+    """Show ``output`` exactly as given, even for a shell call (no harness wrapping)."""
+    times: int | None = Field(default=None, gt=0)
+    """How many matching calls it answers, in order (None: all of them); later calls go to the
+    next matching rule, or are served as usual."""
+
+    @field_validator("match")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        return check_pattern(value) if value is not None else None
+
+    def matches(self, call: ToolCall, canonical: str | None, script: str | None) -> bool:
+        """Whether the rule answers ``call`` (whose canonical tool and shell script are given)."""
+        if self.tool is not None and self.tool not in (call.name, canonical):
+            return False
+        if self.match is None:
+            return True
+        haystack = script if script is not None else json.dumps(call.arguments, sort_keys=True)
+        return re.search(self.match, haystack) is not None
+
+
+class ForcedResults:
+    """The forced results of one rollout, with what each rule has answered so far."""
+
+    def __init__(self, rules: Sequence[ForcedResult], agent: str | None = None) -> None:
+        self._rules = list(rules)
+        self._agent = agent
+        self._used = [0] * len(self._rules)
+
+    def __bool__(self) -> bool:
+        return bool(self._rules)
+
+    def answer(self, call: ToolCall, cwd: str | None = None) -> ToolOutcome | None:
+        """The forced outcome of ``call`` (rendered for its harness), or None; ``cwd`` is the
+        shell's working directory, which harnesses show beside a command's output."""
+        if not self._rules:
+            return None
+        facts = describe_call(call.name, call.arguments, self._agent)
+        canonical = facts.canonical if facts is not None else None
+        script = facts.script if facts is not None else None
+        for index, rule in enumerate(self._rules):
+            if rule.times is not None and self._used[index] >= rule.times:
+                continue
+            if rule.matches(call, canonical, script):
+                self._used[index] += 1
+                outcome = self._outcome(rule, call, script is not None, cwd)
+                outcome.meta.update({"simulator": FORCED_BY, "forced_rule": index})
+                return outcome
+        return None
+
+    def _outcome(
+        self, rule: ForcedResult, call: ToolCall, shell: bool, cwd: str | None
+    ) -> ToolOutcome:
+        if rule.verbatim or not shell:
+            said = {} if rule.exit_code is None else {"exit_code": rule.exit_code}
+            return ToolOutcome(content=rule.output, is_error=rule.is_error, meta=said)
+        exit_code = rule.exit_code if rule.exit_code is not None else (124 if rule.timed_out else 0)
+        meta: dict[str, Any] = {
+            "exit_code": exit_code,
+            "timed_out": rule.timed_out,
+            "truncated": False,
+            "duration_s": rule.timeout_s if rule.timed_out else 0.0,
+        }
+        if cwd is not None:
+            meta["cwd"] = cwd
+        content = rule.output
+        if rule.timed_out:  # as the shell tool words it; adapters reword it their own way
+            meta["timeout_s"] = rule.timeout_s
+            separator = "" if not content or content.endswith("\n") else "\n"
+            content = f"{content}{separator}{timeout_note(rule.timeout_s)}"
+        outcome = ToolOutcome(content=content, is_error=rule.is_error or rule.timed_out, meta=meta)
+        adapter = find_adapter(call.name, self._agent)
+        return adapter.render(call.name, call.arguments, outcome) if adapter else outcome
