@@ -111,6 +111,10 @@ async def run_suite(
             except UnderstudyError as failure:
                 log.warning("scenario could not run", scenario=scenario.name, error=str(failure))
                 result = ScenarioResult(name=scenario.name, status="error", errors=[str(failure)])
+            except Exception as failure:  # a defect: this scenario is an error, the rest go on
+                log.exception("scenario crashed", scenario=scenario.name)
+                crash = f"{type(failure).__name__}: {failure}"
+                result = ScenarioResult(name=scenario.name, status="error", errors=[crash])
             result.seconds = round(time.monotonic() - started, 2)
             result.run_dir = str(output / scenario.name)
             results[scenario.name] = result

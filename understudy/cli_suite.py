@@ -149,6 +149,12 @@ def run(
         typer.Option(min=1, help="Rollouts per scenario (default: each scenario's own)."),
     ] = None,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
+    request_timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds one candidate request may take.")
+    ] = 600.0,
+    max_retries: Annotated[
+        int, typer.Option(min=0, help="Retries of a failed candidate request.")
+    ] = 4,
     junit: JunitOption = None,
     baseline: Annotated[
         Path | None,
@@ -193,6 +199,8 @@ def run(
         api_key_env=api_key_env,
         samples=samples,
         temperature=temperature,
+        request_timeout_s=request_timeout,
+        max_retries=max_retries,
         backend=_guarded(lambda: _ready_backend(sandbox)),
         parallel=parallel,
         run_id=run_id,
