@@ -105,6 +105,10 @@ def test_demo_runs_judges_and_reports(
     assert "".join(str(run_dir).split()) in "".join(output.split())  # however rich wraps it
     for name in ("run.json", "rollouts.jsonl", "sessions.jsonl", "judgments.jsonl", "events.jsonl"):
         assert (run_dir / name).is_file(), name
+    # The demo ends by writing the viewer's page and saying where it is.
+    page = run_dir / "report.html"
+    assert "report:" in output and "".join(str(page).split()) in "".join(output.split())
+    assert "demo-slug@2#0" in page.read_text() and "(3 rollouts;" in invoke("view", run_dir)
     invoke("judge", run_dir, "--baseline")
     report = json.loads(invoke("report", run_dir, "--baseline", "original", "--json"))
     rows = {row["category"]: row for row in report["rows"]}

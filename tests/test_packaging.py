@@ -97,6 +97,15 @@ def test_wheel_declares_the_console_script(wheel: Path) -> None:
     assert "[pytest11]" in text and "understudy = understudy.scenarios.pytest_plugin" in text
 
 
+def test_wheel_ships_the_viewer_s_page(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assets = {
+        f"understudy/judges/view/assets/{name}"
+        for name in ("viewer.html", "viewer.js", "viewer.css")
+    }
+    assert assets <= names, sorted(assets - names)
+
+
 def test_wheel_ships_every_file_of_the_shipped_suites(wheel: Path) -> None:
     folder = REPO / "scenarios"
     data = {

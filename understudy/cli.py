@@ -10,7 +10,7 @@ This module holds the app, the schema, validate, images and sandbox commands, an
 others from their own modules: ``cli_run`` (run, demo), ``cli_fidelity``, ``cli_logs`` (import,
 export), ``cli_judges`` (judge, report), ``cli_serve`` (serve-scripted), ``cli_pairs`` (the
 ``pairs`` group), ``cli_simulate`` (simcheck, and the simulator's options of ``run``) and
-``cli_reproduce`` (reproduce) and ``cli_suite`` (the ``suite`` group).
+``cli_reproduce`` (reproduce), ``cli_suite`` (the ``suite`` group) and ``cli_view`` (view).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from understudy.cli_run import demo, run
 from understudy.cli_serve import serve_scripted
 from understudy.cli_simulate import simcheck
 from understudy.cli_suite import suite_app
+from understudy.cli_view import view
 from understudy.errors import UnderstudyError
 from understudy.jsonl import all_schemas, json_schema, validate_file
 from understudy.logging import configure_logging
@@ -330,3 +331,4 @@ app.add_typer(pairs_app, name="pairs")
 app.command()(simcheck)
 app.command()(reproduce)
 app.add_typer(suite_app, name="suite")
+app.command()(view)

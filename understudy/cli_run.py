@@ -44,6 +44,7 @@ from understudy.cli_simulate import (
 from understudy.judges.report import summarize_run, summary_table
 from understudy.judges.rules import rule_judges
 from understudy.judges.runner import judge_run
+from understudy.judges.view import load_view, write_report
 from understudy.logging import configure_logging
 from understudy.replay.candidate import (
     DEFAULT_MAX_RETRIES,
@@ -56,6 +57,7 @@ from understudy.replay.demo import DEMO_MODEL, demo_policy, demo_sessions
 from understudy.replay.loop import LoopLimits
 from understudy.replay.rundir import RunDir
 from understudy.replay.runner import CandidateFactory, RunSettings, run_to_dir
+from understudy.run_files import REPORT_FILE
 from understudy.sandbox.backends import run_backend
 from understudy.sandbox.images import build_base_image
 from understudy.testing import ScriptedServer
@@ -411,6 +413,8 @@ def demo(
     with console(stderr=True).status("judging the rollouts with the rule detectors"):
         asyncio.run(judge_run(output, rule_judges()))
     console().print(summary_table(summarize_run(output), title="rule judges: flagged rollouts"))
+    report = write_report(load_view(output), output / REPORT_FILE)
+    console().print(f"report: {report}  (open it in a browser)")
     console().print(f"next: understudy report {output}  (summary.json is in the run directory)")
     _exit_on_errors(summary, max_error_rate=0.0)
 
