@@ -289,3 +289,43 @@ def test_an_unjudged_run_is_shown_and_a_non_run_is_refused(
     assert all(row["flags"] == [] for row in view.index)
     with pytest.raises(ConfigError, match="not a run directory"):
         load_view(tmp_path)
+
+
+def test_the_baseline_is_drawn_beside_the_candidate(
+    browser: Any, tmp_path: Path, sessions: list[Session]
+) -> None:
+    run = recorded_run(tmp_path / "run", sessions)
+    # The original model judged on the same turns: its verdicts, targeted at the sessions.
+    lines = (run / "judgments.jsonl").read_text().splitlines()
+    baseline = [Judgment.model_validate_json(line) for line in lines]
+    for judgment in baseline:
+        judgment.target_id = judgment.target_id.split("@")[0]
+    (run / "baseline_judgments.jsonl").write_text(
+        "".join(j.model_dump_json() + "\n" for j in baseline)
+    )
+    page = open_page(browser, write_report(load_view(run), run / "report.html").as_uri())
+    rows = page.locator("#rates g.rate-row")
+    assert rows.count() > 0
+    assert page.locator("#rates rect.bar-baseline, #rates text.none").count() >= rows.count()
+    assert "baseline" in page.inner_text("#chart")
+    page.close()
+
+
+def test_session_provenance_and_fidelity_filters(browser: Any, tmp_path: Path) -> None:
+    run = synthetic_run(tmp_path / "run", rollouts=400, sessions=40, seed=3)
+    view = load_view(run)
+    page = open_page(browser, write_report(view, run / "report.html").as_uri())
+
+    def shown() -> int:
+        return int(page.inner_text("#count").split(" of ")[0])
+
+    page.fill("#f-session", "session-00007")
+    assert shown() == sum(row["session"] == "session-00007" for row in view.index)
+    page.fill("#f-session", "")
+    page.select_option("#f-prov", "simulated")
+    assert shown() == sum(bool(row["prov"].get("simulated")) for row in view.index)
+    page.select_option("#f-prov", "")
+    page.select_option("#f-fidelity", "partial")
+    partial = sum(row["fidelity"] is not None and row["fidelity"] < 1 for row in view.index)
+    assert 0 < shown() == partial
+    page.close()
