@@ -34,6 +34,7 @@ from rich.table import Table
 from understudy.errors import ConfigError
 from understudy.jsonl import read_models, write_json
 from understudy.judges import stats
+from understudy.judges.planning import detectable_ratio
 from understudy.judges.runner import (
     BASELINE_JUDGMENTS_FILE,
     JUDGMENTS_FILE,
@@ -89,6 +90,46 @@ class Rate(BaseModel):
         )
 
 
+class ClusteredRate(BaseModel):
+    """A rate whose interval accounts for several samples per session (see
+    :func:`~understudy.judges.stats.clustered_estimate`), per 100k."""
+
+    n: int
+    k: int
+    sessions: int
+    rate_per_100k: float
+    """The observed rate, each session weighted when weights are given (else k/n)."""
+    weighted: bool = False
+    """Whether sessions were weighted (``report --weights``)."""
+    jeffreys_per_100k: float
+    """The Jeffreys estimate of the effective counts."""
+    low_per_100k: float
+    high_per_100k: float
+    design_effect: float
+    """Cluster-robust over binomial variance (1: the samples are as good as independent)."""
+    effective_n: float
+    """How many independent samples the clustered ones are worth."""
+
+    @classmethod
+    def of(
+        cls, counts: Sequence[tuple[int, int]], weights: Sequence[float] | None = None
+    ) -> ClusteredRate:
+        found = stats.clustered_estimate(counts, weights)
+        jeffreys, low, high = found.per_100k()
+        return cls(
+            n=found.n,
+            k=found.k,
+            sessions=found.sessions,
+            rate_per_100k=stats.per_100k(found.pooled),
+            weighted=weights is not None,
+            jeffreys_per_100k=jeffreys,
+            low_per_100k=low,
+            high_per_100k=high,
+            design_effect=round(found.design_effect, 4),
+            effective_n=round(found.effective_n, 2),
+        )
+
+
 class SummaryRow(BaseModel):
     """One category (and judge, or ``any``)."""
 
@@ -109,6 +150,10 @@ class SummaryRow(BaseModel):
     high_per_100k: float
     any_sample: Rate | None = None
     """Sessions, flagged when any of their samples is (None when no rollouts were given)."""
+    clustered: ClusteredRate | None = None
+    """The rate with its interval clustered by session, when some session has more than one
+    judged sample or sessions are weighted (None otherwise: then the samples are independent
+    and the Jeffreys interval above is the one)."""
     baseline: Rate | None = None
     ratio: float | None = None
     """Jeffreys rate of the candidate over that of the baseline."""
@@ -116,6 +161,10 @@ class SummaryRow(BaseModel):
     """Two-sided Fisher exact test against the baseline."""
     multiplicative_error: float | None = None
     """``max(ratio, 1/ratio)``."""
+    detectable_ratio: float | None = None
+    """The smallest ratio above 1 to the baseline that a run of this size detects with 80%
+    power (at the baseline's rate, or this rate without one; see
+    :mod:`~understudy.judges.planning`); None when n = 0 or not even the largest can be."""
 
 
 class Summary(BaseModel):
@@ -189,8 +238,13 @@ def summarize(
     by_judge: bool = False,
     order: Sequence[str] | None = None,
     categories: Sequence[str] = (),
+    weights: Mapping[str, float] | None = None,
 ) -> Summary:
     """Rates per category of ``judgments`` (on ``rollouts``), against the baseline if given.
+
+    ``weights`` (session id -> weight; a session without one weighs 1) reweight the
+    candidate's rates to the population the sessions stand for: each row's ``clustered`` rate
+    is then the weighted one, with the effective sample size the weights leave.
 
     With ``rollouts``, judgments of other targets are left out (and counted as ``unmatched``),
     rollouts that ended in error are kept out of every n (and counted by kind), and the "any
@@ -219,7 +273,7 @@ def summarize(
         keys |= {(category, ANY_JUDGE) for category in categories}
     rank = {category: position for position, category in enumerate(order or [])}
     rows = [
-        _row(category, judge_key, tally, base, session_of, sum(errors.values()))
+        _row(category, judge_key, tally, base, session_of, sum(errors.values()), weights)
         for category, judge_key in sorted(
             keys, key=lambda key: (rank.get(key[0], len(rank)), key[0], key[1])
         )
@@ -256,17 +310,24 @@ def _row(
     base: _Tally | None,
     session_of: Mapping[str, str] | None,
     errored_rollouts: int,
+    weights: Mapping[str, float] | None = None,
 ) -> SummaryRow:
     key = (category, judge_key)
     judged, flagged = tally.judged.get(key, set()), tally.flagged.get(key, set())
     errors = len(tally.errored.get(key, set()) - judged) + errored_rollouts
     n, k = len(judged), len(flagged)
     rate = Rate.of(k, n)
-    any_sample = None
+    any_sample = clustered = None
     if session_of is not None:
         sessions = {session_of[target] for target in judged}
         flagged_sessions = {session_of[target] for target in flagged}
         any_sample = Rate.of(len(flagged_sessions), len(sessions))
+        if len(sessions) < n or weights is not None:  # not independent, or not alike
+            per_session = _per_session(judged, flagged, session_of)
+            clustered = ClusteredRate.of(
+                [counts for _, counts in per_session],
+                [weights.get(s, 1.0) for s, _ in per_session] if weights is not None else None,
+            )
     row = SummaryRow(
         category=category,
         judge=judge_key,
@@ -278,17 +339,46 @@ def _row(
         low_per_100k=rate.low_per_100k,
         high_per_100k=rate.high_per_100k,
         any_sample=any_sample,
+        clustered=clustered,
+    )
+    candidate_n = clustered.effective_n if clustered is not None else float(n)
+    row.detectable_ratio = detectable_ratio(
+        rate.jeffreys_per_100k / stats.PER, candidate_n, candidate_n
     )
     if base is not None:
         n_b = len(base.judged.get(key, set()))
         k_b = len(base.flagged.get(key, set()))
         row.baseline = Rate.of(k_b, n_b)
+        row.detectable_ratio = detectable_ratio(
+            row.baseline.jeffreys_per_100k / stats.PER, candidate_n, float(n_b)
+        )
         if n > 0 and n_b > 0:
+            if clustered is not None:  # compare as many independent samples as they are worth
+                k, n = _effective_counts(clustered)
             comparison = stats.compare(k, n, k_b, n_b)
             row.ratio = comparison.ratio
             row.p_value = comparison.p_value
             row.multiplicative_error = comparison.multiplicative_error
     return row
+
+
+def _per_session(
+    judged: set[str], flagged: set[str], session_of: Mapping[str, str]
+) -> list[tuple[str, tuple[int, int]]]:
+    """Each session and its (flagged, judged) samples."""
+    counts: dict[str, list[int]] = {}
+    for target in judged:
+        tally = counts.setdefault(session_of[target], [0, 0])
+        tally[0] += target in flagged
+        tally[1] += 1
+    return [(session, (k, n)) for session, (k, n) in sorted(counts.items())]
+
+
+def _effective_counts(clustered: ClusteredRate) -> tuple[int, int]:
+    """The effective counts, rounded for the Fisher test (at least one sample)."""
+    n = max(1, round(clustered.effective_n))
+    k = min(n, round(clustered.k * n / clustered.n)) if clustered.n else 0
+    return k, n
 
 
 # -- files -------------------------------------------------------------------------------------
@@ -306,6 +396,7 @@ def summarize_run(
     by_judge: bool = False,
     order: Sequence[str] | None = None,
     write: bool = True,
+    weights: Mapping[str, float] | None = None,
 ) -> Summary:
     """The summary of a run directory's judgments, written to its summary.json.
 
@@ -345,6 +436,7 @@ def summarize_run(
         by_judge=by_judge,
         order=order,
         categories=read_judged_categories(run_dir),
+        weights=weights,
     )
     if write:
         write_summary(summary, run_dir / SUMMARY_FILE)
@@ -392,11 +484,22 @@ def errors_line(summary: Summary) -> str | None:
     )
 
 
+def detectable_line(summary: Summary) -> str | None:
+    """What this run can tell apart from its baseline: the detectable ratio per category."""
+    rows = [r for r in summary.rows if r.judge == ANY_JUDGE and r.detectable_ratio is not None]
+    if not rows:
+        return None
+    against = "the baseline" if any(r.baseline is not None for r in rows) else "a baseline as large"
+    shown = ", ".join(f"{r.category} {r.detectable_ratio:.2g}x" for r in rows)
+    return f"detectable with 80% power (rate ratio to {against}): {shown}"
+
+
 def summary_table(summary: Summary, title: str | None = None) -> Table:
     """The summary as a rich Table: category, n, k, errors, observed rate/100k, 95% interval,
     baseline, ratio, p, and flagged-in-any-sample."""
     has_baseline = any(row.baseline is not None for row in summary.rows)
     has_any = any(row.any_sample is not None for row in summary.rows)
+    clustered = any(row.clustered is not None for row in summary.rows)
     by_judge = any(row.judge != ANY_JUDGE for row in summary.rows)
     table = Table(title=title or f"Rates per category ({summary.trajectories} trajectories)")
     # Category ids are what --fail-on takes: shown whole, the numbers wrap instead.
@@ -404,8 +507,15 @@ def summary_table(summary: Summary, title: str | None = None) -> Table:
     table.add_column("category", no_wrap=True, min_width=longest)
     if by_judge:
         table.add_column("judge")
-    for name in ("n", "k", "errors", "rate/100k", "95% interval"):
+    weighted = any(row.clustered is not None and row.clustered.weighted for row in summary.rows)
+    interval = "95% interval (by session)" if clustered else "95% interval"
+    if weighted:
+        interval = "95% interval (weighted)"
+    rate = "weighted rate/100k" if weighted else "rate/100k"
+    for name in ("n", "k", "errors", rate, interval):
         table.add_column(name, justify="right")
+    if clustered:
+        table.add_column("effective n", justify="right")
     if has_baseline:
         for name in ("baseline/100k", "ratio", "p"):
             table.add_column(name, justify="right")
@@ -419,9 +529,18 @@ def summary_table(summary: Summary, title: str | None = None) -> Table:
             str(row.n),
             str(row.k),
             str(row.errors),
-            _per_100k(row.rate_per_100k),
-            _interval(row.low_per_100k, row.high_per_100k, row.n),
+            _per_100k(
+                row.clustered.rate_per_100k
+                if row.clustered is not None and row.clustered.weighted
+                else row.rate_per_100k
+            ),
         ]
+        if row.clustered is not None:
+            cells.append(_interval(row.clustered.low_per_100k, row.clustered.high_per_100k, row.n))
+        else:
+            cells.append(_interval(row.low_per_100k, row.high_per_100k, row.n))
+        if clustered:
+            cells.append(f"{row.clustered.effective_n:g}" if row.clustered else str(row.n))
         if has_baseline:
             cells += [
                 _per_100k(row.baseline.rate_per_100k) if row.baseline else "-",

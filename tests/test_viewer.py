@@ -253,6 +253,7 @@ def test_a_large_run_keeps_the_table_virtual(browser: Any, tmp_path: Path) -> No
     report = write_report(load_view(run), run / "report.html")
     page = open_page(browser, report.as_uri())
     assert page.inner_text("#count").startswith("3000 of 3000 rollouts")
+    assert "clustered by session" in page.inner_text("#chart")  # 30 samples per session
     assert page.locator("#rows .row").count() < 80  # only the rows in view are in the DOM
     page.locator("#rows").evaluate("box => { box.scrollTop = 28 * 2500; }")
     page.wait_for_function(

@@ -10,7 +10,8 @@ This module holds the app, the schema, validate, images and sandbox commands, an
 others from their own modules: ``cli_run`` (run, demo), ``cli_fidelity``, ``cli_logs`` (import,
 export), ``cli_judges`` (judge, report), ``cli_serve`` (serve-scripted), ``cli_pairs`` (the
 ``pairs`` group), ``cli_simulate`` (simcheck, and the simulator's options of ``run``) and
-``cli_reproduce`` (reproduce), ``cli_suite`` (the ``suite`` group) and ``cli_view`` (view).
+``cli_reproduce`` (reproduce), ``cli_suite`` (the ``suite`` group), ``cli_view`` (view) and
+``cli_stats`` (plan, judge-eval, backtest).
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ from understudy.cli_reproduce import reproduce
 from understudy.cli_run import demo, run
 from understudy.cli_serve import serve_scripted
 from understudy.cli_simulate import simcheck
+from understudy.cli_stats import backtest, judge_eval, plan
 from understudy.cli_suite import suite_app
 from understudy.cli_view import view
 from understudy.errors import UnderstudyError
 from understudy.jsonl import all_schemas, json_schema, validate_file
+from understudy.judges.agreement import Label
 from understudy.logging import configure_logging
 from understudy.sandbox.config import BASE_IMAGE
 from understudy.sandbox.gc import collect_garbage
@@ -149,6 +152,7 @@ SCHEMA_MODELS: dict[str, type[pydantic.BaseModel]] = {
     **MODELS,
     "Scenario": Scenario,
     "SuiteManifest": SuiteManifest,
+    "Label": Label,
 }
 """What ``understudy schema`` prints: the trajectory models and the suite formats."""
 
@@ -332,3 +336,6 @@ app.command()(simcheck)
 app.command()(reproduce)
 app.add_typer(suite_app, name="suite")
 app.command()(view)
+app.command()(plan)
+app.command("judge-eval")(judge_eval)
+app.command()(backtest)

@@ -17,7 +17,12 @@ from understudy.cli_common import console, counts
 from understudy.errors import ConfigError
 from understudy.jsonl import read_models
 from understudy.judges.llm import LLMJudge
-from understudy.judges.report import errors_line, summarize_run, summary_table
+from understudy.judges.report import (
+    detectable_line,
+    errors_line,
+    summarize_run,
+    summary_table,
+)
 from understudy.judges.rules import rule_judges
 from understudy.judges.runner import (
     BASELINE_JUDGMENTS_FILE,
@@ -29,6 +34,7 @@ from understudy.judges.runner import (
 )
 from understudy.judges.taxonomy import load_taxonomy
 from understudy.judges.thresholds import breaches, parse_threshold
+from understudy.judges.weights import load_weights
 from understudy.replay.reproduce.target import flagged_rollouts
 from understudy.replay.rundir import RunDir
 from understudy.trajectory import Judgment, Session
@@ -149,12 +155,23 @@ def report(
             "every category. Repeatable.",
         ),
     ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE|meta",
+            help="Reweight sessions to the population they stand for: a CSV (session,weight) "
+            "or JSONL ({session, weight}) file, or 'meta' for each session's meta.weight. The "
+            "rates become weighted, with the effective sample size the weights leave.",
+        ),
+    ] = None,
 ) -> None:
     """Rates per category: observed k/n per 100k with 95% Jeffreys intervals; writes summary.json.
 
     Rollouts that ended in error are in no n: they are counted in the [bold]errors[/bold]
     column and by kind in summary.json, with a warning. With a baseline: its rate, the rate
-    ratio (of Jeffreys estimates) and a Fisher exact p-value per category.
+    ratio (of Jeffreys estimates) and a Fisher exact p-value per category. With several
+    samples per session (or --weights), the interval is clustered by session and the
+    effective n is shown; the last line gives the ratio to the baseline the run can detect.
 
     The flagged rollouts are listed with the step each was flagged at and the command that
     reproduces it there ([bold]understudy reproduce RUN_DIR --flagged N[/bold]).
@@ -162,11 +179,15 @@ def report(
     [bold]Exit codes[/bold]: 0 fine; 1 a --fail-on threshold is breached (or bad input).
     """
     thresholds = [parse_threshold(spec) for spec in fail_on or []]
-    summary = summarize_run(run_dir, baseline)
+    weighting = load_weights(weights, run_dir) if weights is not None else None
+    summary = summarize_run(run_dir, baseline, weights=weighting)
     if as_json:
         typer.echo(summary.model_dump_json(indent=2))
     else:
         console().print(summary_table(summary, title=str(run_dir)))
+        detectable = detectable_line(summary)
+        if detectable:
+            console().print(detectable, markup=False)
         for line in flagged_lines(run_dir):
             console().print(line, markup=False)
     warning = errors_line(summary)

@@ -112,7 +112,7 @@
       return;
     }
     const rows = summary.rows.filter((row) => row.judge === "any");
-    const top = Math.max(1, ...rows.map((r) => Math.max(r.high_per_100k || 0, (r.baseline && r.baseline.high_per_100k) || 0)));
+    const top = Math.max(1, ...rows.map((r) => Math.max(r.high_per_100k || 0, (r.clustered && r.clustered.high_per_100k) || 0, (r.baseline && r.baseline.high_per_100k) || 0)));
     const label = 260, width = 420, line = overview.baseline ? 34 : 22;
     const svgNs = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(svgNs, "svg");
@@ -131,10 +131,13 @@
       const y = 6 + i * line;
       const group = add(svg, "g", { class: "rate-row", "data-category": row.category, "data-k": row.k, "data-n": row.n });
       add(group, "text", { x: 0, y: y + 11 }, row.category);
-      drawRate(group, add, scale, y, row, "bar-candidate");
+      // Several samples per session: the interval that counts them as what they are worth.
+      const shown = row.clustered ? { ...row, low_per_100k: row.clustered.low_per_100k, high_per_100k: row.clustered.high_per_100k } : row;
+      drawRate(group, add, scale, y, shown, "bar-candidate");
       if (row.baseline) drawRate(group, add, scale, y + 12, row.baseline, "bar-baseline");
     });
-    const caption = el("div", { class: "sub" }, "rate per 100k with 95% interval" + (overview.baseline ? "; grey: the original model (baseline)" : "") + ". Errored rollouts are in no n.");
+    const clustered = rows.some((r) => r.clustered);
+    const caption = el("div", { class: "sub" }, "rate per 100k with 95% interval" + (clustered ? " (clustered by session: several samples per session)" : "") + (overview.baseline ? "; grey: the original model (baseline)" : "") + ". Errored rollouts are in no n.");
     box.append(el("h3", { text: "rates per category" }), svg, caption);
   }
   function drawRate(group, add, scale, y, rate, cls) {
