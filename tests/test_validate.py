@@ -15,8 +15,10 @@ import typer
 from typer.testing import CliRunner, Result
 
 from understudy.cli import UnderstudyGroup, app
-from understudy.errors import ConfigError
-from understudy.trajectory import MODELS
+from understudy.errors import ConfigError, SchemaError
+from understudy.jsonl import parse_line
+from understudy.logging import configure_logging
+from understudy.trajectory import MODELS, Judgment
 
 runner = CliRunner()
 
@@ -307,9 +309,16 @@ def test_no_arguments_shows_help_listing_the_commands() -> None:
 
 
 def test_log_level_option() -> None:
-    assert runner.invoke(app, ["--log-level", "debug", "schema", "-m", "ToolCall"]).exit_code == 0
-    assert runner.invoke(app, ["--log-level", "ERROR", "schema", "-m", "ToolCall"]).exit_code == 0
-    assert runner.invoke(app, ["--log-level", "loud", "schema"]).exit_code == 2
+    try:
+        assert (
+            runner.invoke(app, ["--log-level", "debug", "schema", "-m", "ToolCall"]).exit_code == 0
+        )
+        assert (
+            runner.invoke(app, ["--log-level", "ERROR", "schema", "-m", "ToolCall"]).exit_code == 0
+        )
+        assert runner.invoke(app, ["--log-level", "loud", "schema"]).exit_code == 2
+    finally:
+        configure_logging("warning")  # the level outlives a command: later tests expect warnings
 
 
 def test_understudy_errors_become_a_clean_message_and_exit_code_1() -> None:
@@ -335,3 +344,21 @@ def test_understudy_errors_become_a_clean_message_and_exit_code_1() -> None:
     assert isinstance(bug.exception, ValueError)  # bugs are not dressed up as user errors
 
     assert type(typer.main.get_command(app)) is UnderstudyGroup
+
+
+def test_reading_takes_the_fast_path_only_for_lines_the_schema_accepts() -> None:
+    """Lines are read by pydantic in strict mode first; a line only lax coercion would accept
+    (a number written as a string) is still refused, with the schema's message."""
+    good = {
+        "target_id": "r1",
+        "judge": "rule:x",
+        "category": "c",
+        "flagged": True,
+        "severity": 3,
+        "confidence": 0.5,
+        "rationale": "why",
+    }
+    assert parse_line(json.dumps(good), Judgment, "j.jsonl:1").severity == 3
+    coerced = {**good, "severity": "3"}
+    with pytest.raises(SchemaError, match=r"j\.jsonl:2: severity: expected an integer"):
+        parse_line(json.dumps(coerced), Judgment, "j.jsonl:2")
