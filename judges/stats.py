@@ -28,8 +28,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy.stats import beta, fisher_exact  # type: ignore[import-untyped]
-
 __all__ = [
     "PER",
     "ClusteredEstimate",
@@ -74,6 +72,8 @@ def _beta_interval(
     """The equal-tailed interval of Beta(k + 1/2, n - k + 1/2) (counts may be fractional)."""
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
+    from scipy.stats import beta  # type: ignore[import-untyped]  # heavy: loaded when used
+
     tail = (1 - level) / 2
     a, b = k + 0.5, n - k + 0.5
     low = 0.0 if none_flagged else float(beta.ppf(tail, a, b))
@@ -200,6 +200,8 @@ def fisher_p(k: int, n: int, k_baseline: int, n_baseline: int) -> float:
     """Two-sided Fisher exact p-value of candidate ``k/n`` against baseline ``k_b/n_b``."""
     _check(k, n)
     _check(k_baseline, n_baseline)
+    from scipy.stats import fisher_exact
+
     table = [[k, n - k], [k_baseline, n_baseline - k_baseline]]
     return float(fisher_exact(table, alternative="two-sided").pvalue)
 

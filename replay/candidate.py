@@ -20,8 +20,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-import openai
-
 from understudy.endpoints import (
     LOCAL_API_KEY,
     async_client,
@@ -117,6 +115,8 @@ class OpenAICandidate:
         self.timeout_s = timeout_s
         self.extra_params = dict(extra_params or {})
         self.base_url = endpoint_url(base_url)
+        import openai  # loaded with the first candidate: the CLI starts without it
+
         self._http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [_count_attempt]})
         self._client = async_client(
             self.base_url,
@@ -154,6 +154,8 @@ class OpenAICandidate:
     async def complete(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec]
     ) -> CandidateReply:
+        import openai  # its errors, below; the module is loaded by now (__init__)
+
         if self._closed:
             raise CandidateError("the candidate is closed")
         wire_messages = [message_to_wire(message) for message in messages]

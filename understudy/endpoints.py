@@ -18,12 +18,13 @@ import json
 import os
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import openai
-
 from understudy.errors import ConfigError
+
+if TYPE_CHECKING:  # the client is loaded when one is made: the CLI starts without it
+    import openai
 
 __all__ = [
     "LOCAL_API_KEY",
@@ -90,6 +91,8 @@ def async_client(
 ) -> openai.AsyncOpenAI:
     """An ``openai.AsyncOpenAI`` for ``base_url`` (already resolved by :func:`endpoint_url`),
     with the key :func:`api_key_for` gives; ``http_client`` when given (request hooks)."""
+    import openai
+
     options: dict[str, Any] = {} if http_client is None else {"http_client": http_client}
     return openai.AsyncOpenAI(
         api_key=api_key_for(base_url, api_key_env),

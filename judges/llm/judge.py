@@ -42,9 +42,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import openai
-from openai.types.chat import ChatCompletion
-
 from understudy.endpoints import (
     async_client,
     endpoint_url,
@@ -74,7 +71,8 @@ from understudy.judges.llm.transcript import render_message, render_transcript
 from understudy.logging import get_logger
 from understudy.trajectory import Judgment, Message, Rollout, Session
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the client is loaded with the judge: the CLI starts without it
+    import openai
     from openai.types.chat import ChatCompletionMessageParam
 
     from understudy.judges.taxonomy import Category, Taxonomy
@@ -96,8 +94,6 @@ log = get_logger("judges.llm")
 
 STRUCTURED = "json_schema"
 TEXT = "text"
-
-_FATAL = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 
 
 class LLMJudge:
@@ -228,6 +224,9 @@ class LLMJudge:
 
     async def _ask(self, user: str) -> _Outcome:
         """Ask until a valid reply comes back or the retries are spent."""
+        import openai  # its errors, below (loaded by now: the client is made)
+
+        fatal = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
         mode = self.mode
         conversation: list[dict[str, Any]] = [
             {"role": "system", "content": self._system_for(mode)},
@@ -246,7 +245,7 @@ class LLMJudge:
                     conversation[0] = {"role": "system", "content": self._system_for(mode)}
                     continue
                 reason = f"HTTP {exc.status_code}: {status_reason(exc)}"
-                if isinstance(exc, _FATAL):
+                if isinstance(exc, fatal):
                     raise JudgeError(f"judge endpoint refused the request ({reason})") from None
                 return _Outcome(None, f"judge endpoint failed ({reason})", mode, attempts)
             except openai.APITimeoutError:
@@ -283,6 +282,8 @@ class LLMJudge:
                 ]
 
     async def _complete(self, conversation: list[dict[str, Any]], mode: str) -> str:
+        from openai.types.chat import ChatCompletion
+
         structured = ("judge_verdicts", self.schema) if mode == STRUCTURED else None
         options = request_options(self.temperature, self.max_tokens, structured)
         completion = await self._client.chat.completions.create(

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import jsonschema
-import openai
 
 from understudy.endpoints import (
     async_client,
@@ -54,7 +53,8 @@ from understudy.logging import get_logger
 from understudy.replay.candidate import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S
 from understudy.replay.simulate.cache import ReplyCache, request_key
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the client is loaded with the endpoint: the CLI starts without it
+    import openai
     from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 __all__ = [
@@ -294,6 +294,8 @@ class SimulatorEndpoint:
         self, conversation: list[dict[str, Any]], options: dict[str, Any], mode: str
     ) -> str | _Failure:
         """One request: the reply's text, or why it failed."""
+        import openai  # its errors, below (loaded by now: the client is made)
+
         self.requests_sent += 1
         try:
             raw = await self._client.chat.completions.with_raw_response.create(
