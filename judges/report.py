@@ -342,16 +342,13 @@ def _row(
         clustered=clustered,
     )
     candidate_n = clustered.effective_n if clustered is not None else float(n)
-    row.detectable_ratio = detectable_ratio(
-        rate.jeffreys_per_100k / stats.PER, candidate_n, candidate_n
-    )
+    # Against the baseline's rate and size, or (without one) a baseline like this run.
+    against, against_n = rate.jeffreys_per_100k / stats.PER, candidate_n
     if base is not None:
         n_b = len(base.judged.get(key, set()))
         k_b = len(base.flagged.get(key, set()))
         row.baseline = Rate.of(k_b, n_b)
-        row.detectable_ratio = detectable_ratio(
-            row.baseline.jeffreys_per_100k / stats.PER, candidate_n, float(n_b)
-        )
+        against, against_n = row.baseline.jeffreys_per_100k / stats.PER, float(n_b)
         if n > 0 and n_b > 0:
             if clustered is not None:  # compare as many independent samples as they are worth
                 k, n = _effective_counts(clustered)
@@ -359,6 +356,7 @@ def _row(
             row.ratio = comparison.ratio
             row.p_value = comparison.p_value
             row.multiplicative_error = comparison.multiplicative_error
+    row.detectable_ratio = detectable_ratio(against, candidate_n, against_n)
     return row
 
 

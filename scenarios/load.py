@@ -10,7 +10,7 @@ be in the taxonomy, and its session must be readable and able to take the cut.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,8 @@ class Suite:
     scenarios: list[Scenario]
     files: dict[str, Path]
     """Each scenario's file, by scenario name."""
+    logs: dict[Path, list[Session]] = field(default_factory=dict)
+    """The sessions of each log file read so far (scenarios often share one)."""
 
     @property
     def name(self) -> str:
@@ -60,7 +62,7 @@ class Suite:
 
     def session_of(self, scenario: Scenario) -> Session:
         """The scenario's session (read from its file, or inline)."""
-        return load_session(scenario, self.path, self.files[scenario.name])
+        return load_session(scenario, self.path, self.files[scenario.name], self.logs)
 
 
 def _shipped_root() -> Path:
@@ -146,8 +148,14 @@ def load_suite(suite: str, taxonomy: Taxonomy | None = None) -> Suite:
     return loaded
 
 
-def load_session(scenario: Scenario, suite_path: Path, scenario_file: Path) -> Session:
-    """The session a scenario names."""
+def load_session(
+    scenario: Scenario,
+    suite_path: Path,
+    scenario_file: Path,
+    logs: dict[Path, list[Session]] | None = None,
+) -> Session:
+    """The session a scenario names; ``logs`` keeps each log file's sessions once read."""
+    logs = {} if logs is None else logs
     source = scenario.session
     if source.inline is not None:
         return source.inline
@@ -160,7 +168,9 @@ def load_session(scenario: Scenario, suite_path: Path, scenario_file: Path) -> S
     where = f"{scenario_file}: session"
     if not path.exists():
         raise ConfigError(f"{where}: no file {path}")
-    sessions = [session for _, session in import_paths([path], redact=False)]
+    if path not in logs:
+        logs[path] = [session for _, session in import_paths([path], redact=False)]
+    sessions = logs[path]
     if source.id is None:
         if not sessions:
             raise ConfigError(f"{where}: {path} holds no session")

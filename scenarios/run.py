@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import shutil
 import time
 import uuid
@@ -270,8 +271,6 @@ def _write_results(
 def read_results(path: Path) -> dict[str, ScenarioResult]:
     """The results of an earlier suite run (its output directory or its suite.json), by
     scenario name."""
-    import json
-
     file = path / SUITE_FILE if path.is_dir() else path
     try:
         document = json.loads(file.read_text(encoding="utf-8"))
@@ -285,8 +284,9 @@ def default_judges(scenario: Scenario) -> list[Judge]:
     """The rule judges of the scenario's categories; a category no rule covers needs an LLM
     judge (a ConfigError names it)."""
     wanted = scenario.expect.categories()
-    judges: list[Judge] = list(rule_judges(wanted))
-    covered = {judge.category for judge in rule_judges(wanted)}
+    rules = rule_judges(wanted)
+    judges: list[Judge] = list(rules)
+    covered = {rule.category for rule in rules}
     missing = [category for category in wanted if category not in covered]
     if missing:
         raise ConfigError(

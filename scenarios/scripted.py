@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Literal
 
+from understudy.errors import ConfigError
 from understudy.scenarios.model import Scenario, ScriptStep
 from understudy.testing import ChatRequest, ScriptedServer, ScriptedTurn
 from understudy.testing.script import Policy
@@ -40,8 +41,6 @@ def scripted_role(model: str) -> Role | None:
     name = model.removeprefix(SCRIPTED_PREFIX)
     role = next((known for known in ROLES if known == name), None)
     if role is None:
-        from understudy.errors import ConfigError
-
         raise ConfigError(
             f"unknown scripted candidate {model!r}; valid: "
             + ", ".join(SCRIPTED_PREFIX + name for name in ROLES)

@@ -25,6 +25,7 @@ from understudy.cli_sandbox import SandboxOption, choose_sandbox
 from understudy.errors import UnderstudyError
 from understudy.judges.base import Judge
 from understudy.judges.llm import LLMJudge
+from understudy.judges.rules import rule_judges
 from understudy.judges.taxonomy import load_taxonomy
 from understudy.logging import configure_logging
 from understudy.sandbox.backends import run_backend
@@ -236,6 +237,7 @@ def selftest(
     output = output or _default_output(f"{loaded.name}-selftest")
     documents = []
     verdicts: list[tuple[str, ScenarioResult, bool]] = []
+    by_name = {scenario.name: scenario for scenario in loaded.scenarios}
     for role in ROLES:
         settings = SuiteRunSettings(
             model=SCRIPTED_PREFIX + role,
@@ -248,7 +250,6 @@ def selftest(
         documents.append(
             junit_document(loaded.name, results, _properties(loaded, settings), label=role)
         )
-        by_name = {scenario.name: scenario for scenario in loaded.scenarios}
         for result in results:
             verdicts.append((role, result, _as_expected(role, by_name[result.name], result)))
     _print_selftest(verdicts)
@@ -290,8 +291,6 @@ def _judges_factory(
     def judges_for(scenario: Scenario) -> list[Judge]:
         if llm is None:
             return default_judges(scenario)
-        from understudy.judges.rules import rule_judges
-
         return [*rule_judges(scenario.expect.categories()), llm]
 
     return judges_for, llm
