@@ -3,8 +3,14 @@
 Each rollout makes ``--calls`` shell calls (``echo``; 10 by default) in its own Docker sandbox,
 then stops. The scripted model runs in a separate process so that its CPU time is not counted as
 the harness's. Figures, for concurrency 1, 4 and 8 (sandboxes and model requests at once):
-rollouts/s, tool calls/s, and the harness's CPU time per tool call (this process: agent loop,
-router, docker SDK calls).
+rollouts/s, tool calls/s, and the harness's CPU time per tool call (this process, all threads:
+agent loop, model requests, router, docker SDK calls, run files).
+
+That average includes each rollout's fixed costs (its container made, started, diffed and
+removed), so two more figures split it, from a second run at concurrency 4 with four times the
+calls: ``cpu_ms_per_added_tool_call`` (what one more call costs) and ``cpu_ms_per_rollout_fixed``.
+``request_cpu_ms_by_messages`` is the CPU of one model request by the length of the conversation
+sent (the candidate alone, 200 requests each), which must stay flat as conversations grow.
 
 Usage: python bench/harness.py [--rollouts 8] [--calls 10]
 """
@@ -24,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import git
+from goals import goal_figure  # beside this script
 
 from understudy.replay.candidate import OpenAICandidate
 from understudy.replay.demo import BASH
@@ -31,10 +38,14 @@ from understudy.replay.loop import LoopLimits
 from understudy.replay.rundir import RunDir
 from understudy.replay.runner import RunSettings, run_to_dir
 from understudy.testing import ChatRequest, ScriptedServer, ScriptedTurn
-from understudy.trajectory import EnvSpec, Message, RepoSpec, Session, SourceInfo
+from understudy.trajectory import EnvSpec, Message, RepoSpec, Session, SourceInfo, ToolCall
 
 CALLS_PER_ROLLOUT = 10
 """Tool calls per rollout unless ``--calls`` says otherwise."""
+GOAL_CPU_MS_PER_CALL = 2.0
+"""The harness's CPU per tool call that the performance goals ask for."""
+CONVERSATION_LENGTHS = (4, 20, 82, 200)
+"""Conversation lengths (messages) at which one request's CPU is measured."""
 
 
 def instant_policy(calls: int) -> Callable[[ChatRequest], ScriptedTurn]:
@@ -102,14 +113,58 @@ async def measure(
     }
 
 
+def conversation(length: int) -> list[Message]:
+    """A shell session of ``length`` messages: a system prompt, the task, then call/result pairs
+    with 20 lines of output each."""
+    messages = [
+        Message(role="system", content="You are a careful software engineer. " * 20),
+        Message(role="user", content="Run the steps and report what they print. " * 10),
+    ]
+    step = 0
+    while len(messages) < length:
+        call = ToolCall(id=f"call-{step}", name="bash", arguments={"command": f"echo step {step}"})
+        messages.append(Message(role="assistant", content="", tool_calls=[call]))
+        output = f"output line {step}\n" * 20
+        messages.append(Message(role="tool", content=output, tool_call_id=call.id, name="bash"))
+        step += 1
+    return messages[:length]
+
+
+async def request_cpu(base_url: str, requests: int = 200) -> dict[str, float]:
+    """CPU milliseconds of one candidate request, by conversation length."""
+    candidate = OpenAICandidate("scripted", base_url=base_url)
+    figures = {}
+    try:
+        for length in CONVERSATION_LENGTHS:
+            messages = conversation(length)
+            await candidate.complete(messages, [BASH])  # connection made, caches warm
+            cpu = time.process_time()
+            for _ in range(requests):
+                await candidate.complete(messages, [BASH])
+            figures[str(length)] = round((time.process_time() - cpu) * 1000 / requests, 3)
+    finally:
+        await candidate.close()
+    return figures
+
+
+def split_fixed_cost(
+    short: dict[str, float], long: dict[str, float], calls: int
+) -> dict[str, float]:
+    """CPU per added call and per rollout's fixed part, from runs of ``calls`` and 4x ``calls``
+    calls per rollout (CPU per rollout is linear in its calls)."""
+    per_rollout_short = short["harness_cpu_ms_per_tool_call"] * calls
+    per_rollout_long = long["harness_cpu_ms_per_tool_call"] * calls * 4
+    per_call = (per_rollout_long - per_rollout_short) / (calls * 3)
+    return {
+        "cpu_ms_per_added_tool_call": round(per_call, 3),
+        "cpu_ms_per_rollout_fixed": round(per_rollout_short - per_call * calls, 3),
+    }
+
+
 async def main(rollouts: int, calls: int = CALLS_PER_ROLLOUT) -> dict[str, Any]:
     figures: dict[str, Any] = {"rollouts": rollouts, "tool_calls_per_rollout": calls}
-    serve_command = [sys.executable, __file__, "--serve", "--calls", str(calls)]
-    server = subprocess.Popen(
-        serve_command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert server.stdout is not None
-    base_url = server.stdout.readline().strip()
+    servers = {count: start_server(count) for count in (calls, calls * 4, 10**9)}
+    base_url = servers[calls][1]
     try:
         with tempfile.TemporaryDirectory() as scratch:
             sessions = make_sessions(Path(scratch), rollouts)
@@ -121,11 +176,42 @@ async def main(rollouts: int, calls: int = CALLS_PER_ROLLOUT) -> dict[str, Any]:
                 figures[f"concurrency_{concurrency}"] = {
                     key: round(value, 3) for key, value in measured.items()
                 }
+            run_dir = Path(scratch) / "run-long"
+            long = await measure(sessions, servers[calls * 4][1], 4, run_dir, calls * 4)
+            figures[f"concurrency_4_calls_{calls * 4}"] = {
+                key: round(value, 3) for key, value in long.items()
+            }
+            figures.update(split_fixed_cost(figures["concurrency_4"], long, calls))
+        figures["request_cpu_ms_by_messages"] = await request_cpu(servers[10**9][1])
     finally:
-        assert server.stdin is not None
-        server.stdin.close()
-        server.wait(timeout=30)
+        for process, _ in servers.values():
+            assert process.stdin is not None
+            process.stdin.close()
+            process.wait(timeout=30)
+    figures["goals"] = {
+        "harness_cpu_ms_per_tool_call": goal_figure(
+            figures["concurrency_4"]["harness_cpu_ms_per_tool_call"],
+            GOAL_CPU_MS_PER_CALL,
+            f"ms ({calls} calls/rollout, concurrency 4)",
+            higher_is_better=False,
+        ),
+        "cpu_ms_per_added_tool_call": goal_figure(
+            figures["cpu_ms_per_added_tool_call"],
+            GOAL_CPU_MS_PER_CALL,
+            "ms",
+            higher_is_better=False,
+        ),
+    }
     return figures
+
+
+def start_server(calls: int) -> tuple[subprocess.Popen[str], str]:
+    """The scripted model in a process of its own, making ``calls`` calls per rollout; and its
+    URL."""
+    command = [sys.executable, __file__, "--serve", "--calls", str(calls)]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    return process, process.stdout.readline().strip()
 
 
 if __name__ == "__main__":

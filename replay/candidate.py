@@ -18,7 +18,7 @@ import contextvars
 import copy
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from understudy.endpoints import (
     LOCAL_API_KEY,
@@ -26,6 +26,8 @@ from understudy.endpoints import (
     check_retries,
     completion_problem,
     endpoint_url,
+    parsed_completion,
+    post_completion,
     retry_delay,
     short_reason,
     status_reason,
@@ -37,11 +39,7 @@ from understudy.trajectory import Message, Session, ToolSpec
 from understudy.wire import message_to_wire, reply_message, reply_usage, tool_to_wire
 
 if TYPE_CHECKING:
-    from openai.types.chat import (
-        ChatCompletion,
-        ChatCompletionMessageParam,
-        ChatCompletionToolParam,
-    )
+    from openai.types.chat import ChatCompletion
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -158,20 +156,20 @@ class OpenAICandidate:
 
         if self._closed:
             raise CandidateError("the candidate is closed")
-        wire_messages = [message_to_wire(message) for message in messages]
-        options = self._sampling()
+        body: dict[str, Any] = {
+            "model": self._model,
+            "messages": [message_to_wire(message) for message in messages],
+            **self._sampling(),
+        }
         if tools:
-            options["tools"] = cast(
-                "list[ChatCompletionToolParam]", [tool_to_wire(tool) for tool in tools]
-            )
-        if self.extra_params:
-            options["extra_body"] = dict(self.extra_params)
+            body["tools"] = [tool_to_wire(tool) for tool in tools]
+        body.update(self.extra_params)  # merged last, as the client merges ``extra_body``
 
         counter = [0]
         token = _attempts.set(counter)
         started = time.monotonic()
         try:
-            completion = await self._completion(wire_messages, options, counter, started)
+            completion = await self._completion(body, counter, started)
         except openai.APIStatusError as exc:
             raise self._failed(status_reason(exc), exc.status_code, counter[0], started) from None
         except openai.APITimeoutError:
@@ -209,11 +207,7 @@ class OpenAICandidate:
         return CandidateReply(message=message, usage=usage, latency_s=latency, attempts=attempts)
 
     async def _completion(
-        self,
-        wire_messages: list[dict[str, Any]],
-        options: dict[str, Any],
-        counter: list[int],
-        started: float,
+        self, body: dict[str, Any], counter: list[int], started: float
     ) -> ChatCompletion:
         """The endpoint's completion.
 
@@ -224,16 +218,11 @@ class OpenAICandidate:
         """
         client, tries, retry_header = self._client, 0, None
         while True:
-            raw = await client.chat.completions.with_raw_response.create(
-                model=self._model,
-                messages=cast("list[ChatCompletionMessageParam]", wire_messages),
-                extra_headers=retry_header,
-                **options,
-            )
+            raw = await post_completion(client, body, retry_header)
             tries += 1
             problem = completion_problem(raw.content)
             if problem is None:
-                return cast("ChatCompletion", raw.parse())
+                return parsed_completion(raw)
             sent = max(counter[0], tries)  # requests so far, the client's own retries included
             if sent > self.max_retries:
                 raise self._failed(problem, raw.status_code, sent, started)

@@ -45,6 +45,7 @@ from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
 from understudy.tools.router import ToolRouter
 from understudy.trajectory import (
+    EnvSpec,
     Message,
     Rollout,
     Session,
@@ -191,6 +192,9 @@ class Runner:
             parse_mirror_rules(settings.repo_mirrors), settings.workspace, self.builder.has_image
         )
         """Each session's clone source and commit (see :mod:`understudy.replay.env_resolution`)."""
+        self._built: dict[str, BuiltEnv] = {}
+        """Environments built (or found) in this run, by their spec: every rollout after the
+        first of an environment reuses it rather than asking the engine about its images again."""
         self._model_slots = asyncio.Semaphore(settings.model_concurrency)
         self._sandbox_slots = asyncio.Semaphore(settings.sandboxes)
         self.prefixes = self.backend.prefixes(settings.run_id)
@@ -267,7 +271,7 @@ class Runner:
         """
         resolved, env_record = await self.resolver.resolve(env_of or session)
         session = session.model_copy(update={"env": resolved.env}) if env_of else resolved
-        env = await self.builder.build(session.env)
+        env = await self._environment(session.env)
         config = SandboxConfig(
             image=env.image,
             workdir=session.env.workdir,
@@ -282,6 +286,16 @@ class Runner:
             )
             config = config.model_copy(update={"image": prefix.image})
         return PreparedState(session, config, env, env_record, prefix)
+
+    async def _environment(self, spec: EnvSpec) -> BuiltEnv:
+        """The built environment of ``spec``: built (or found) once per run."""
+        key = spec.model_dump_json()
+        known = self._built.get(key)
+        if known is not None:
+            return known
+        env = await self.builder.build(spec)
+        self._built[key] = env.model_copy(update={"cached": True})
+        return env
 
     async def _prepared_rollout(
         self, session: Session, cut: int, sample: int, candidate: _Limited

@@ -21,9 +21,16 @@ from understudy.replay.candidate import (
     OpenAICandidate,
     OriginalCandidate,
 )
-from understudy.testing import ChatRequest, Fault, ScriptedServer, ScriptedTurn, count_tokens
+from understudy.testing import (
+    ChatRequest,
+    Fault,
+    RawReply,
+    ScriptedServer,
+    ScriptedTurn,
+    count_tokens,
+)
 from understudy.trajectory import Message, Session, SourceInfo, ToolCall, ToolSpec
-from understudy.wire import message_to_wire
+from understudy.wire import message_to_wire, tool_to_wire
 
 SHELL = ToolSpec(
     name="shell",
@@ -496,3 +503,44 @@ async def test_original_candidate_starts_at_the_cut_and_reports_recorded_usage()
     assert reply.message is not session.messages[4]
     reply.message.tool_calls.clear()
     assert len(session.messages[4].tool_calls) == 2  # the session is never mutated
+
+
+async def test_the_body_goes_out_as_built_with_extra_params_merged_last() -> None:
+    """The request is posted as the wire format has it, not reshaped by the SDK's typed
+    parameters: messages and tools exactly as ``message_to_wire`` builds them, and an extra
+    parameter overriding a setting of the same name (as the client's ``extra_body`` does)."""
+    tool = ToolSpec(name="bash", parameters={"type": "object", "properties": {}})
+    messages = [*user("list files"), Message(role="assistant", content="Looking.")]
+    with ScriptedServer([ScriptedTurn(content="ok")]) as server:
+        async with candidate_for(
+            server, temperature=0.2, extra_params={"temperature": 0.7}
+        ) as candidate:
+            await candidate.complete(messages, [tool])
+            model = candidate.model
+    body = server.requests[0].body
+    assert body["messages"] == [message_to_wire(message) for message in messages]
+    assert body["tools"] == [tool_to_wire(tool)]
+    assert body["temperature"] == 0.7
+    assert body["model"] == model
+
+
+async def test_an_answer_the_sdk_tolerates_but_validation_refuses_is_still_read() -> None:
+    """A completion without ``created``, ``model`` and ``object`` (some local servers send
+    none) fails strict validation; it is read the SDK's lenient way instead."""
+    lenient = json.dumps(
+        {
+            "id": "c1",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "hi"},
+                    "finish_reason": "stop",
+                }
+            ],
+        }
+    )
+    with ScriptedServer([RawReply(body=lenient)]) as server:
+        async with candidate_for(server) as candidate:
+            reply = await candidate.complete(user("hi"), [])
+    assert reply.message.content == "hi"
+    assert reply.attempts == 1

@@ -58,10 +58,30 @@ def validate_arguments(tool: str, schema: dict[str, Any], arguments: Any) -> dic
         raise InvalidToolArgumentsError(
             f"the arguments of {tool} must be a JSON object, not {type(arguments).__name__}"
         )
-    problem = schema_problem(jsonschema.Draft202012Validator(schema), arguments)
+    validator = _validator(schema)
+    if validator.is_valid(arguments):
+        return arguments
+    problem = schema_problem(validator, arguments)
     if problem is not None:
         raise InvalidToolArgumentsError(f"invalid arguments for {tool}{problem}")
     return arguments
+
+
+_VALIDATORS: dict[int, tuple[dict[str, Any], jsonschema.Draft202012Validator]] = {}
+"""Validators by the id of their schema (kept with it, so that the id cannot be reused): a tool's
+schema is one object for a whole run, and making its validator costs more than validating."""
+_VALIDATORS_KEPT = 512
+
+
+def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    known = _VALIDATORS.get(id(schema))
+    if known is not None and known[0] is schema:
+        return known[1]
+    if len(_VALIDATORS) >= _VALIDATORS_KEPT:
+        _VALIDATORS.clear()
+    validator = jsonschema.Draft202012Validator(schema)
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
 
 
 def schema_problem(validator: jsonschema.protocols.Validator, arguments: Any) -> str | None:
