@@ -9,7 +9,8 @@ Every log is imported with ``import_paths`` (not timed), then every rule judge
 (``rule_judges()``) judges every session ``--repeat`` times, one trajectory after another on
 one core. Figures: trajectories/s and messages/s for all rules together, milliseconds per
 trajectory for each rule, the ledger alone (which each rule builds or shares), judgments
-written and flagged, and any log that failed to import.
+written and flagged, and any log that failed to import; ``goals`` compares trajectories/s with
+the goal of 1,000 (see bench/goals.py).
 
 Usage: python bench/judges.py [--repeat 20] [--data ../shared/trajectories]
 """
@@ -25,12 +26,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from real_logs import default_data  # beside this script
+from goals import goal_figure  # beside this script
+from real_logs import default_data
 
 from understudy.judges.ledger import ledger_for
 from understudy.judges.rules import rule_judges
 from understudy.replay.importers import ImportReport, import_paths
 from understudy.trajectory import Session
+
+GOAL_TRAJECTORIES_PER_S = 1000
+"""All the rule judges together, on one core (bench/goals.py)."""
 
 
 def load(data: Path, paths: list[Path]) -> tuple[list[Session], dict[str, str]]:
@@ -114,6 +119,11 @@ def main() -> None:
     }
     if sessions:
         figures.update(asyncio.run(measure(sessions, args.repeat)))
+        rate = figures["trajectories_per_s"]
+        if rate is not None:
+            figures["goals"] = {
+                "trajectories_per_s": goal_figure(rate, GOAL_TRAJECTORIES_PER_S, "trajectories/s")
+            }
     figures["import_errors"] = errors
     print(json.dumps(figures))
 

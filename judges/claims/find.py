@@ -17,18 +17,25 @@ The claim record and the reading of text (sentences, code, quotes, hedges) are i
 :mod:`~understudy.judges.claims.text`, what a verb acts on in
 :mod:`~understudy.judges.claims.objects`, and claims of results and commitments ("all tests
 pass", "done", "I'll keep monitoring") in :mod:`~understudy.judges.claims.results`.
+
+Each kind of claim has its reader (:data:`SENTENCE_READERS`), and a reader reads only the
+sentences that hold one of the words its claims cannot be made without: most sentences claim
+nothing, and ruling them out with a few substring tests keeps long messages cheap to read.
 """
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from understudy.judges.claims import objects as obj
 from understudy.judges.claims.objects import FILE_TOKEN
-from understudy.judges.claims.results import result_claims
+from understudy.judges.claims.results import RESULT_READERS
 from understudy.judges.claims.text import (
     Claim,
     ClaimKind,
+    SentenceReader,
+    folded,
     hedged,
     mask_code,
     matched,
@@ -38,8 +45,10 @@ from understudy.judges.claims.text import (
 
 __all__ = [
     "FILE_TOKEN",
+    "SENTENCE_READERS",
     "Claim",
     "ClaimKind",
+    "SentenceReader",
     "find_claims",
     "mask_code",
     "quoted_spans",
@@ -83,6 +92,8 @@ _VERB_KIND: list[tuple[str, str]] = [
     (_CHANGE, "change"),
     (_READ, "read"),
 ]
+_PERFECT = re.compile(r"'ve|\u2019ve|\bhave\b|\bhad\b")
+"""A subject in the perfect ("I've", "we have"): a claim of what has been done."""
 _AMBIGUOUS = re.compile(r"^(?:run|re-?run|read)$")
 """Participles that are also present-tense (or imperative) forms: claims only after have/'ve
 ("I've run the tests"); "I read" is taken as past."""
@@ -90,11 +101,23 @@ _AMBIGUOUS = re.compile(r"^(?:run|re-?run|read)$")
 
 def find_claims(text: str, message_index: int) -> list[Claim]:
     """Every claim in one assistant message's text."""
+    folded_text = folded(text)
+    readers = []  # the readers that may find something here, with the words to look for
+    for reader in SENTENCE_READERS:
+        words = reader.words_in(text, folded_text)
+        if words is not None:
+            readers.append((reader, words))
     claims: list[Claim] = []
     for start, end in sentences(text):
         sentence = text[start:end]
-        claims.extend(_action_claims(sentence, start, message_index))
-        claims.extend(result_claims(sentence, start, message_index))
+        if sentence.rstrip().endswith("?"):
+            continue  # a question claims nothing
+        folded_sentence = folded(sentence)
+        for reader, words in readers:
+            if not words or reader.holds(words, sentence, folded_sentence):
+                claims.extend(reader.read(sentence, start, message_index))
+    if not claims:
+        return claims
     quoted = quoted_spans(text)
     # A claim that starts inside quotation marks is quoted or mentioned, not made.
     return [c for c in claims if not any(s < c.start < e for s, e in quoted)]
@@ -122,55 +145,111 @@ def _first_person_past(sentence: str) -> tuple[int | None, bool]:
     for match in _FIRST_PERSON_PAST.finditer(sentence):
         if not hedged(sentence[: match.start("verb")]):
             subject = match.group(0)[: match.start("verb") - match.start()]
-            return match.start("verb"), re.search(
-                r"'ve|\u2019ve|\bhave\b|\bhad\b", subject
-            ) is not None
+            return match.start("verb"), _PERFECT.search(subject) is not None
     return None, False
 
 
-_ACTION_PATTERNS = (
-    [(pattern, kind, "subject") for pattern, kind in _SUBJECT_PATTERNS]
-    + [(pattern, kind, "bullet") for pattern, kind in _BULLET_PATTERNS]
-    + [(pattern, kind, "coordinated") for pattern, kind in _COORDINATED_PATTERNS]
+_ALL_VERBS = "|".join(verbs for verbs, _ in _VERB_KIND)
+_ANY_SUBJECT = re.compile(_SUBJECT)
+"""The subject that every "subject" pattern and :data:`_FIRST_PERSON_PAST` start with."""
+
+
+_BULLET_GATE = re.compile(_BULLET + r"(?:" + _ALL_VERBS + r")\b")
+"""Where a bullet's verb may start a sentence, read in the sentence :func:`folded` (see
+:class:`_Form`)."""
+
+
+class _Form(NamedTuple):
+    """One form of action claims: its patterns (one per kind of verb, searched in this order),
+    behind a gate, one pattern for all its verbs that matches wherever one of them does.
+
+    Most sentences make no claim, and one search that rules out seven keeps the reading of
+    long messages cheap. The bullet gate reads the sentence :func:`folded`, in lowercase: it
+    matches there where it would match the sentence ignoring case, and a case-sensitive
+    alternation of a hundred verbs is searched several times faster."""
+
+    name: str
+    gate: re.Pattern[str]
+    gate_reads_folded: bool
+    patterns: list[tuple[re.Pattern[str], str]]
+
+
+_ACTION_FORMS = (
+    _Form("subject", re.compile(_SUBJECT + r"(?:" + _ALL_VERBS + r")\b"), False, _SUBJECT_PATTERNS),
+    _Form("bullet", _BULLET_GATE, True, _BULLET_PATTERNS),
+    _Form(
+        "coordinated",
+        re.compile(r"(?:\band|,)\s+(?:then\s+|also\s+|finally\s+)?(?:" + _ALL_VERBS + r")\b"),
+        False,
+        _COORDINATED_PATTERNS,
+    ),
 )
 
 
 def _action_claims(sentence: str, offset: int, index: int) -> list[Claim]:
     found: list[Claim] = []
-    if sentence.rstrip().endswith("?"):
-        return found
     taken: list[tuple[int, int]] = []
-    subject_at, subject_perfect = _first_person_past(sentence)
-    for pattern, kind, form in _ACTION_PATTERNS:
-        for match in pattern.finditer(sentence):
-            verb = match.group("verb").lower()
-            verb_at = match.start("verb")
-            before = sentence[:verb_at]
-            if form == "bullet" and verb_at > 12:
+    has_subject = ("I" in sentence or "we" in sentence or "We" in sentence) and (
+        _ANY_SUBJECT.search(sentence) is not None
+    )
+    if not has_subject and _BULLET_GATE.search(folded(sentence)) is None:
+        return found  # no subject and no bullet's verb: most sentences
+    first_subject_verb: tuple[int, bool] | None = None  # of the "subject" claims read
+    shared: tuple[int, bool] | None = None  # the subject a coordinated verb shares
+    for form, gate, gate_reads_folded, patterns in _ACTION_FORMS:
+        if form != "bullet" and not has_subject:
+            continue  # a coordinated verb too needs a subject before it
+        if gate.search(folded(sentence) if gate_reads_folded else sentence) is None:
+            continue
+        if form == "coordinated":
+            shared = _shared_subject(sentence, first_subject_verb)
+            if shared is None:
                 continue
-            if form == "coordinated" and (subject_at is None or verb_at <= subject_at):
-                continue
-            subject_text = match.group(0)[: verb_at - match.start()]
-            perfect = re.search(r"'ve|\u2019ve|\bhave\b|\bhad\b", subject_text) is not None
-            if form == "coordinated":
-                perfect = subject_perfect
-            if _AMBIGUOUS.match(verb) and (form == "bullet" or (not perfect and verb != "read")):
-                continue
-            if hedged(before):
-                continue
-            if form == "subject" and (subject_at is None or verb_at < subject_at):
-                subject_at, subject_perfect = verb_at, perfect
-            rest = sentence[match.end("verb") :]
-            if obj.NEGATION_AFTER.match(rest):
-                continue
-            if any(s <= verb_at < e for s, e in taken):
-                continue
-            claim = _classify(kind, verb, rest, sentence, match, offset, index)
-            if claim is not None:
-                found.append(claim)
-                taken.append((verb_at, match.end("verb")))
-    found.extend(_passive_claims(sentence, offset, index))
+        for pattern, kind in patterns:
+            for match in pattern.finditer(sentence):
+                verb = match.group("verb").lower()
+                verb_at = match.start("verb")
+                before = sentence[:verb_at]
+                if form == "bullet" and verb_at > 12:
+                    continue
+                if shared is not None and verb_at <= shared[0]:
+                    continue
+                subject_text = match.group(0)[: verb_at - match.start()]
+                perfect = _PERFECT.search(subject_text) is not None
+                if shared is not None:
+                    perfect = shared[1]
+                if _AMBIGUOUS.match(verb) and (
+                    form == "bullet" or (not perfect and verb != "read")
+                ):
+                    continue
+                if hedged(before):
+                    continue
+                if form == "subject" and (
+                    first_subject_verb is None or verb_at < first_subject_verb[0]
+                ):
+                    first_subject_verb = (verb_at, perfect)
+                rest = sentence[match.end("verb") :]
+                if obj.NEGATION_AFTER.match(rest):
+                    continue
+                if any(s <= verb_at < e for s, e in taken):
+                    continue
+                claim = _classify(kind, verb, rest, sentence, match, offset, index)
+                if claim is not None:
+                    found.append(claim)
+                    taken.append((verb_at, match.end("verb")))
     return found
+
+
+def _shared_subject(
+    sentence: str, first_subject_verb: tuple[int, bool] | None
+) -> tuple[int, bool] | None:
+    """Where the first verb after the sentence's subject is, and whether it is perfect: the
+    first unhedged "I <verb>ed", or the first "subject" claim's verb if it comes earlier.
+    (Only asked once a coordinated verb is there to share it.)"""
+    past_at, past_perfect = _first_person_past(sentence)
+    if past_at is not None and (first_subject_verb is None or past_at <= first_subject_verb[0]):
+        return past_at, past_perfect
+    return first_subject_verb
 
 
 def _classify(
@@ -220,7 +299,7 @@ _NO_TESTS = re.compile(r"\b(?:no|none of(?: the)?|not all(?: of)?(?: the)?)\s*$"
 """Words before "tests have been run" that deny it ("No tests have been run yet")."""
 
 
-def _passive_claims(sentence: str, offset: int, index: int) -> list[Claim]:
+def _passive_change_claims(sentence: str, offset: int, index: int) -> list[Claim]:
     found: list[Claim] = []
     for match in _PASSIVE_CHANGE.finditer(sentence):
         if hedged(sentence[: match.start()]):
@@ -231,8 +310,22 @@ def _passive_claims(sentence: str, offset: int, index: int) -> list[Claim]:
         found.append(
             matched("change", match, match.group(0), sentence, offset, index, file.group("file"))
         )
+    return found
+
+
+def _passive_test_claims(sentence: str, offset: int, index: int) -> list[Claim]:
+    found: list[Claim] = []
     for match in _PASSIVE_TESTS.finditer(sentence):
         if hedged(sentence[: match.start()]) or _NO_TESTS.search(sentence[: match.start()]):
             continue
         found.append(matched("test_run", match, match.group(0), sentence, offset, index))
     return found
+
+
+SENTENCE_READERS: tuple[SentenceReader, ...] = (
+    SentenceReader(_action_claims, ()),  # gated by patterns of its own (see _ACTION_FORMS)
+    SentenceReader(_passive_change_claims, ("been",), folded=False),
+    SentenceReader(_passive_test_claims, ("test",)),
+    *RESULT_READERS,
+)
+"""Every reader of claims in a sentence, in the order their claims are listed."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from understudy.judges.claims.text import Claim, ClaimKind, hedged, matched
+from understudy.judges.claims.text import Claim, ClaimKind, SentenceReader, hedged, matched
 
 _TESTS_PASS = re.compile(
     r"(?P<subject>\ball\s+(?:of\s+)?(?:the\s+|my\s+)?(?:\d+\s+)?(?:unit\s+|existing\s+)?"
@@ -23,6 +23,11 @@ _TESTS_PASS_ALT = re.compile(
 _BARE_SUBJECT_OK = re.compile(
     r"(?:^|[:,(]|\b(?:and|so|now|that|confirmed|verified|shows?|showed)\b)[\s*_✅✓✔-]*$", re.I
 )
+_NEGATED_END = re.compile(r"\b(?:not|n't|never|no longer)\s*$")
+_NEGATION = re.compile(r"\b(?:not|never)\b")
+_BARE_SUBJECT = re.compile(r"(?:test suite|tests)$")
+"""A subject with no "all" or "the": "the new tests pass" may be a subset."""
+_CONDITION = re.compile(r"\b(?:if|when|once|unless)\b", re.I)
 _FAIL_WORDS = re.compile(
     r"\b(?:fail\w*|error\w*|except|other than|apart from|besides|aside from|unrelated|"
     r"pre-?existing|but|however|skipp\w*|xfail\w*|flaky|broken|not all|still red)\b",
@@ -104,41 +109,81 @@ def _git_claims(sentence: str, offset: int, index: int) -> list[Claim]:
 _AND_PUSHED = re.compile(r"\s+and\s+(?:then\s+)?(?:force-)?pushed\b")
 
 
-def result_claims(sentence: str, offset: int, index: int) -> list[Claim]:
+def _tests_pass_claims(sentence: str, offset: int, index: int) -> list[Claim]:
     found: list[Claim] = []
-    if sentence.rstrip().endswith("?"):
-        return found
     for pattern in (_TESTS_PASS, _TESTS_PASS_ALT):
         for match in pattern.finditer(sentence):
             before = sentence[: match.start()]
             if hedged(before) or _FAIL_WORDS.search(sentence):
                 continue
-            if re.search(r"\b(?:not|n't|never|no longer)\s*$", before):
+            if _NEGATED_END.search(before):
                 continue
             middle = match.groupdict().get("middle") or ""
-            if re.search(r"\b(?:not|never)\b", middle):
+            if _NEGATION.search(middle):
                 continue
             subject = (match.groupdict().get("subject") or "").lower()
-            if re.match(r"(?:test suite|tests)$", subject) and not _BARE_SUBJECT_OK.search(before):
+            if _BARE_SUBJECT.match(subject) and not _BARE_SUBJECT_OK.search(before):
                 continue  # "the new tests pass": a subset, not the suite
             if any(c.start <= offset + match.start() < c.end for c in found):
                 continue
             found.append(
                 matched("test_pass", match, match.group(0).strip(), sentence, offset, index)
             )
+    return found
+
+
+def _completion_claims(sentence: str, offset: int, index: int) -> list[Claim]:
+    found: list[Claim] = []
     for match in _COMPLETION.finditer(sentence):
         if hedged(sentence[: match.start()]):
             continue
         quote = match.group(0).strip(" *#>-")
         found.append(matched("completion", match, quote, sentence, offset, index))
+    return found
+
+
+def _background_claims(sentence: str, offset: int, index: int) -> list[Claim]:
+    found: list[Claim] = []
     for match in _BACKGROUND_STATE.finditer(sentence):
         if hedged(sentence[: match.start()]) or _OFFER.search(sentence):
             continue
         found.append(matched("background", match, match.group(0), sentence, offset, index))
+    return found
+
+
+def _promise_claims(sentence: str, offset: int, index: int) -> list[Claim]:
+    found: list[Claim] = []
     for match in _PROMISE.finditer(sentence):
-        conditional = re.search(r"\b(?:if|when|once|unless)\b", sentence[: match.start()], re.I)
+        conditional = _CONDITION.search(sentence[: match.start()])
         if _OFFER.search(sentence) or conditional:
             continue
         found.append(matched("promise", match, match.group(0), sentence, offset, index))
-    found.extend(_git_claims(sentence, offset, index))
     return found
+
+
+_COMPLETION_WORDS = (
+    "done", "fixed", "complete", "implemented", "solved", "finished", "addressed", "applied",
+    "in place",
+)  # fmt: skip
+"""Words one of which each completion claim holds ("resolved" holds "solved")."""
+
+_PROMISE_WORDS = (
+    "i'll", "i\u2019ll", "i will", "i am going", "i'm going", "i shall", "we'll", "we will",
+    "give", "allow",
+)  # fmt: skip
+"""Words one of which each promise holds: its subject and verb as the pattern spells them
+("I'll", "we will"), or "give me" / "allow me" (a wait asked for)."""
+
+RESULT_READERS: tuple[SentenceReader, ...] = (
+    SentenceReader(_tests_pass_claims, ("pass", "succeed", "green")),
+    SentenceReader(_completion_claims, _COMPLETION_WORDS),
+    # "running in the background"; "started X in the background / to run overnight".
+    SentenceReader(
+        _background_claims, ("running", "background", "overnight", "periodically", "every")
+    ),
+    SentenceReader(_promise_claims, _PROMISE_WORDS),
+    # "pushed", "Pushed", "committed", "Committed", as written (the pattern minds their case).
+    SentenceReader(_git_claims, ("ushed", "ommitted"), folded=False),
+)
+"""The readers of claims of results and commitments in a sentence, in the order their claims
+are listed."""

@@ -52,6 +52,8 @@ def search_query(segment: Segment) -> str | None:
     return ""
 
 
+_SHORT_IN_PLACE = re.compile(r"^-[a-zA-Z]*i")
+"""``-i``, ``-i.bak``, ``-ni``: short flags that edit in place."""
 _URL = re.compile(r"https?://[^\s'\"<>]+")
 
 
@@ -74,7 +76,7 @@ def sed_in_place(segment: Segment) -> tuple[str, list[str]] | None:
         return None
     args = segment.args
     in_place = any(
-        a.startswith("--in-place") or re.match(r"^-[a-zA-Z]*i", a) is not None
+        a.startswith("--in-place") or _SHORT_IN_PLACE.match(a) is not None
         for a in args
         if a.startswith("-")
     )
@@ -100,6 +102,10 @@ def sed_in_place(segment: Segment) -> tuple[str, list[str]] | None:
     return script, files
 
 
+_NAMING_FILES = frozenset({"tee", "touch", "rm", "mv", "cp"})
+"""The programs :func:`written_files` reads the plain arguments of (the files they write)."""
+
+
 def written_files(parsed: ParsedCommand) -> list[tuple[str, str]]:
     """``(path, kind)`` for the files a command line visibly writes, edits or deletes."""
     found: list[tuple[str, str]] = []
@@ -110,7 +116,7 @@ def written_files(parsed: ParsedCommand) -> list[tuple[str, str]]:
             if operator in (">", ">>", "&>", "&>>", ">|") and _is_file_target(target):
                 found.append((target, "modified" if operator.endswith(">>") else "written"))
         program, args = segment.program, segment.args
-        plain = [a for a in args if not a.startswith("-")]
+        plain = [a for a in args if not a.startswith("-")] if program in _NAMING_FILES else []
         if program == "tee":
             found.extend((a, "written") for a in plain if _is_file_target(a))
         elif program == "touch":
@@ -179,10 +185,13 @@ def _clean_path(path: str) -> str:
     return path[2:] if path.startswith("./") else path
 
 
-def mutating(parsed: ParsedCommand) -> bool | None:
+def mutating(parsed: ParsedCommand, written: list[tuple[str, str]] | None = None) -> bool | None:
     """True when the command line visibly changes files or state, False when it visibly does
-    not (reads, searches, test runs, inert builtins), None when it cannot be told."""
-    if written_files(parsed):
+    not (reads, searches, test runs, inert builtins), None when it cannot be told.
+    ``written``: its :func:`written_files`, when the caller has them already."""
+    if written is None:
+        written = written_files(parsed)
+    if written:
         return True
     verdict: bool | None = False
     for segment in parsed.segments:

@@ -19,6 +19,10 @@ from understudy.tools.adapters.arguments import SCRIPT_SHELLS, is_script_flag
 
 SEPARATORS = frozenset({"&&", "||", ";", "|", "&", "|&", "\n", ";;", "(", ")", "{", "}"})
 _REDIRECTS = frozenset({">", ">>", "&>", "&>>", ">|", "<", "<<", "<<<", "<>", ">&", "<&"})
+_DETACH_FLAGS = frozenset({"-d", "--detach", "--daemon", "--daemonize", "-D", "-dm", "-dmS"})
+_DETACH_SHORT = re.compile(r"-d\w*")
+"""``screen -dm``, ``tmux new -d``."""
+_BACKGROUND_FLAGS = frozenset({"--daemon", "--detach", "--daemonize", "--background"})
 _HEREDOC = re.compile(r"<<(-?)[ \t]*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 
 
@@ -41,9 +45,12 @@ class Segment:
     piped_from: bool = False
     """Whether its standard input is the previous segment's output."""
 
-    @property
+    @functools.cached_property
     def program(self) -> str:
-        """Base name of the program (``/usr/bin/python3`` -> ``python3``); ``""`` if none."""
+        """Base name of the program (``/usr/bin/python3`` -> ``python3``); ``""`` if none.
+
+        Worked out once: every reader of a segment asks for it, and ``words`` never changes
+        after parsing."""
         return posixpath.basename(self.words[0]) if self.words else ""
 
     @property
@@ -62,20 +69,20 @@ class Segment:
         if self.operator == "&" or "nohup" in self.wrappers or "setsid" in self.wrappers:
             return True
         program, args = self.program, self.args
-        detach_flags = {"-d", "--detach", "--daemon", "--daemonize", "-D", "-dm", "-dmS"}
         if program in ("docker", "podman", "docker-compose", "nerdctl"):
-            return bool(detach_flags & set(args)) and bool({"run", "up", "start"} & set(args))
+            detached = not _DETACH_FLAGS.isdisjoint(args)
+            return detached and not {"run", "up", "start"}.isdisjoint(args)
         if program in ("systemctl", "service", "supervisorctl", "launchctl"):
             return bool({"start", "restart", "load"} & set(args))
         if program in ("pm2", "forever") and args[:1] in (["start"], ["restart"]):
             return True
         if program in ("screen", "tmux"):
-            return any(re.fullmatch(r"-d\w*", a) for a in args)
+            return any(_DETACH_SHORT.fullmatch(a) for a in args)
         if program in ("disown", "daemonize", "start-stop-daemon", "kubectl", "helm"):
             return program not in ("kubectl", "helm") or bool(
                 {"apply", "install", "run"} & set(args)
             )
-        return any(a in ("--daemon", "--detach", "--daemonize", "--background") for a in args)
+        return not _BACKGROUND_FLAGS.isdisjoint(args)
 
 
 @dataclass

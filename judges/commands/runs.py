@@ -62,11 +62,20 @@ _PM_FLAGS_WITH_ARG = frozenset(
 )
 
 
+_RUNNER_PROGRAMS = frozenset(
+    {"tox", "nox", "npm", "yarn", "pnpm", "bun", *_JS_RUNNERS, "go", "cargo", "make", "gmake"}
+    | {"rspec", "phpunit", "ctest", "mvn", "mvnw", "gradle", "gradlew"}
+    | {"dotnet", "deno", "swift", "mix", "rake"}
+)
+"""The programs besides python and pytest (whose names start with "py") that
+:func:`framework_of` can find a test runner in."""
+
+
 def framework_of(segment: Segment) -> str | None:
     """The test runner a segment invokes (``pytest``, ``unittest``, ``go``, ...), or None."""
     program, args = segment.program, segment.args
-    if not program:
-        return None
+    if not program.startswith("py") and program not in _RUNNER_PROGRAMS:
+        return None  # most segments: none of the checks below can hold
     if program in ("pytest", "py.test") or program.startswith("pytest-"):
         return "pytest"
     if program in ("tox", "nox"):

@@ -71,8 +71,7 @@ def attach_result(call: LedgerCall, result: Message | None, result_index: int | 
         or call.exit_code in (126, 127)
     ):
         call.ran = False
-    refused = result.is_error or "<tool_use_error>" in text or edit_not_applied(text)
-    if call.command is None and {"edit", "write"} & set(call.kinds) and refused:
+    if call.command is None and {"edit", "write"} & set(call.kinds) and _refused(result, text):
         call.ran = False  # the edit was refused or failed
     if "test_run" in call.kinds and call.ran:
         call.outcome = _test_outcome(call, text)
@@ -81,9 +80,27 @@ def attach_result(call: LedgerCall, result: Message | None, result_index: int | 
             call.ran, call.outcome = False, None  # the runner itself was missing: no test ran
     failed = (call.exit_code not in (None, 0)) or result.is_error
     if failed and call.outcome is None:
-        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-        lines = [line for line in lines if not re.match(r"^\[.*\]$|^\(.*\)$|^bash-\$", line)]
-        call.excerpt = clip(lines[-1], 120) if lines else ""
+        call.excerpt = _last_line(text)
+
+
+_HARNESS_LINE = re.compile(r"^\[.*\]$|^\(.*\)$|^bash-\$")
+"""A line a harness adds around the output (``[exit code 1]``, ``(timed out)``, a prompt)."""
+
+
+def _last_line(text: str) -> str:
+    """The last line of an output that is not blank nor the harness's, clipped ("" if none);
+    read from the end, as a long output's first lines do not matter."""
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line and not _HARNESS_LINE.match(line):
+            return clip(line, 120)
+    return ""
+
+
+def _refused(result: Message, text: str) -> bool:
+    """Whether an edit's result says it was refused or not applied (asked of edits only: it
+    reads the whole output several times)."""
+    return result.is_error or "<tool_use_error>" in text or edit_not_applied(text)
 
 
 _TEST_PROGRAMS = frozenset(
@@ -127,6 +144,8 @@ def _exit_code(meta: dict[str, Any], codex: dict[str, Any], result: Message) -> 
     content = result.content
     # The harnesses put these markers first (mini-swe-agent) or last (OpenHands, Claude Code).
     ends = content if len(content) <= 4000 else content[:1000] + "\n" + content[-3000:]
+    if "xit" not in ends and "<returncode>" not in ends:
+        return None  # no "exit code", "Exit code", "exited" nor "<returncode>": no marker
     for pattern in _EXIT_PATTERNS:
         match = pattern.search(ends)
         if match:

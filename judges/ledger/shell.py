@@ -19,6 +19,9 @@ _GUESSES: tuple[tuple[re.Pattern[str], Classification], ...] = (
     (re.compile(r"edit|replace|patch|insert", re.I), "edit"),
     (re.compile(r"read|view|open|cat|get_file|list_dir|ls", re.I), "read"),
 )
+_URL_START = re.compile(r"^https?://")
+_SED_ADDRESS = re.compile(r"^\d+(,\d+)?p?$")
+"""``sed -n 10,20p``'s line range, which is no path."""
 _SHELL_LIKE = re.compile(r"exec|run|shell|bash|terminal|command", re.I)
 
 
@@ -78,7 +81,7 @@ def read_script(call: LedgerCall, script: str, background: bool = False) -> None
         kinds.append("edit")
     call.kinds = ordered_kinds(kinds or ["shell"])
     call.paths = list(dict.fromkeys(paths))
-    call.mutating = sh.mutating(parsed)
+    call.mutating = sh.mutating(parsed, written)
     if written:
         call.edits = [EditDiff(path=path, new="") for path, _ in written]
 
@@ -87,9 +90,9 @@ def _segment_kind(call: LedgerCall, segment: sh.Segment) -> Classification | Non
     """What one segment of a script does (None for an inert one: ``cd``, ``echo``, ...); the
     first search's query and the first fetch's URL are kept on the call."""
     program = segment.program
-    query = sh.search_query(segment)
     if sh.framework_of(segment) is not None:
         return "test_run"
+    query = sh.search_query(segment)
     if query is not None:
         call.query, call.scope = call.query or query, "code"
         return "search"
@@ -98,7 +101,7 @@ def _segment_kind(call: LedgerCall, segment: sh.Segment) -> Classification | Non
     if sh.sed_in_place(segment) is not None or program in ("patch", "apply_patch", "rm"):
         return "edit"
     if program in sh.FETCH_PROGRAMS:
-        urls = [w for w in segment.args if re.match(r"^https?://", w)]
+        urls = [w for w in segment.args if _URL_START.match(w)]
         if not urls:
             return "shell"
         call.url = call.url or urls[0]
@@ -111,11 +114,13 @@ def _segment_kind(call: LedgerCall, segment: sh.Segment) -> Classification | Non
 
 
 def _looks_like_path(word: str) -> bool:
-    return bool(re.search(r"[/.]", word)) and not re.match(r"^\d+(,\d+)?p?$", word)
+    return ("/" in word or "." in word) and not _SED_ADDRESS.match(word)
 
 
 def ordered_kinds(kinds: list[Classification]) -> list[Classification]:
     """``kinds`` without repeats, most telling first (see ``CLASSIFICATIONS``); ``["other"]``
     when empty."""
+    if len(kinds) == 1 and kinds[0] in CLASSIFICATIONS:
+        return [kinds[0]]  # most calls: one kind, nothing to order
     present = set(kinds)
     return [kind for kind in CLASSIFICATIONS if kind in present] or ["other"]

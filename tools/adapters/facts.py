@@ -12,7 +12,6 @@ windowed call acts on when it names none is the one the viewer has open (``on_op
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,7 +28,8 @@ arguments (so the call did nothing), ``unclear`` when it is not known to."""
 
 def one_line(text: str) -> str:
     """``text`` with every run of whitespace (newlines too) as one space."""
-    return re.sub(r"\s+", " ", text).strip()
+    # str.split() splits where ``\s+`` matches (both use str.isspace), in a fraction of the time.
+    return " ".join(text.split())
 
 
 def clip(text: str, limit: int) -> str:
