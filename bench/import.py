@@ -16,11 +16,12 @@ Prints one JSON object, ``{"mixed": {...}, "json_list": {...}}``, each with
 
     {"input_mb", "files", "sessions", "messages", "seconds", "sessions_per_s", "mb_per_s",
      "peak_rss_mb", "rss_before_import_mb", "rss_growth_mb", "peak_traced_mb" (with
-     --tracemalloc), "redactions", "errors", ...}
+     --tracemalloc), "redactions", "errors", ..., "goals": {"mb_per_s": ...}}
 
 ``peak_rss_mb`` is the importing process's peak resident set size (``resource.getrusage``);
 ``rss_before_import_mb`` is it just before the import (the interpreter and libraries), and
-``rss_growth_mb`` the difference. ``--tracemalloc`` adds the peak of Python allocations
+``rss_growth_mb`` the difference. ``goals.mb_per_s`` compares ``mb_per_s`` with the goal of
+50 MB/s (:func:`goals.goal_figure`). ``--tracemalloc`` adds the peak of Python allocations
 during the import (slower). Exits with 1 on import errors or an unbounded ``json_list``.
 
 Usage: ``python bench/import.py [--mb 100] [--json-list-mb 100] [--case all|mixed|json_list]
@@ -42,9 +43,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from goals import goal_figure  # beside this script
+
 from understudy.replay.importers import IMPORTERS, ImportReport, get_importer, import_paths
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "trajectories"
+MB_PER_S_GOAL = 50.0
+"""Import throughput goal, for each case (``goals.mb_per_s``)."""
 
 
 def build(root: Path, target_bytes: int) -> tuple[int, int]:
@@ -135,6 +140,7 @@ def measure(root: Path, files: int, size: int, redact: bool, trace: bool) -> dic
         "redactions": dict(sorted(redactions.items())),
         "errors": len(errors),
         "first_errors": errors[:3],
+        "goals": {"mb_per_s": goal_figure(size / 2**20 / seconds, MB_PER_S_GOAL, "MB/s")},
     }
 
 

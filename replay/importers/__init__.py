@@ -21,6 +21,7 @@ stop an import of thousands.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ from understudy.errors import LogFormatError
 from understudy.registry import Registry
 from understudy.replay.importers.base import Importer, ImportIssue, ImportReport
 from understudy.replay.importers.common import check_not_binary, head_bytes
-from understudy.replay.importers.file_head import ZIP_MAGIC
+from understudy.replay.importers.file_head import ZIP_MAGIC, holding_head
 from understudy.replay.redact import redact_session
 from understudy.trajectory import Session
 
@@ -124,10 +125,19 @@ def detect_format(path: Path | str) -> str:
     last message lists the formats tried.
     """
     path = Path(path)
+    _check_regular_file(path)
+    with holding_head(path):  # every detector reads the head: read the file once
+        return _detect_format(path)
+
+
+def _check_regular_file(path: Path) -> None:
     if not path.exists():
         raise LogFormatError(f"{path}: no such file")
     if not path.is_file():
         raise LogFormatError(f"{path}: not a regular file")
+
+
+def _detect_format(path: Path) -> str:
     head = head_bytes(path)
     if head.startswith(ZIP_MAGIC):
         name = _detected(path)
@@ -213,23 +223,29 @@ def import_paths(
         name = fmt
         try:
             if explicit_importer is None:
-                name = detect_format(path)
-            else:
-                _check_explicit(fmt, path)
-            report.format = name
-            importer = explicit_importer or get_importer(name)
+                _check_regular_file(path)
+            # Detection and the start of loading (the binary check, say) read the head of the
+            # file: it is read once. Nothing is yielded while it is held.
+            with holding_head(path):
+                if explicit_importer is None:
+                    name = _detect_format(path)
+                else:
+                    _check_explicit(fmt, path)
+                report.format = name
+                importer = explicit_importer or get_importer(name)
+                sessions = _load(importer, name, path, report, strict)
+                first = next(sessions, None)
             counted = report.sessions
-            for session in _load(importer, name, path, report, strict):
+            for session in () if first is None else itertools.chain([first], sessions):
                 # Before redaction: the ids an importer warned about are the logged ones.
                 report.check_orphans(path, session)
                 if redact:
                     session, counts = redact_session(session)
                     report.add_redactions(counts)
-                session = _unique(session, seen)
                 if report.sessions == counted:  # unless the importer counted it already
-                    report.count(session)
+                    report.count(session)  # (before the id is made unique: the same counts)
                 counted = report.sessions
-                yield path, session
+                yield path, _unique(session, seen)
         except LogFormatError as exc:
             report.error = str(exc)
             if explicit or strict:

@@ -45,12 +45,14 @@ from typing import Any, NamedTuple, cast
 import pydantic
 
 from understudy.errors import LogFormatError
+from understudy.replay.importers import fast_json
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     as_list,
     as_object,
     as_text,
     check_not_binary,
+    first_line,
     first_user_text,
     flatten_content,
     head_text,
@@ -101,9 +103,9 @@ class AtifImporter:
         native file of imported ATIF sessions, say) is not taken for one.
         """
         head = head_text(path)
-        first = head.lstrip().split("\n", 1)[0]
+        first = first_line(head.lstrip())
         try:
-            value = json.loads(first)
+            value = fast_json.loads(first)
         except (json.JSONDecodeError, RecursionError):
             value = None
         if value is not None:
@@ -118,10 +120,15 @@ class AtifImporter:
         if indent is None:
             return False
         top = "^" + re.escape(indent.group(1)) + '"{}"\\s*:\\s*'
-        if re.search(top.format("schema_version") + '"ATIF-v\\d', head, re.MULTILINE):
+        # The substring tests first: a multi-line regex search of the whole head is slow.
+        if '"schema_version"' in head and re.search(
+            top.format("schema_version") + '"ATIF-v\\d', head, re.MULTILINE
+        ):
             return True
         return (
-            re.search(top.format("steps") + "\\[", head, re.MULTILINE) is not None
+            '"steps"' in head
+            and '"step_id"' in head
+            and re.search(top.format("steps") + "\\[", head, re.MULTILINE) is not None
             and re.search(r'"step_id"\s*:\s*\d', head) is not None
             and re.search(r'"source"\s*:\s*"(?:agent|user|system)"', head) is not None
         )

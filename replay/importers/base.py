@@ -58,6 +58,10 @@ class ImportReport(BaseModel):
     # check_orphans then skips -- and lets go of, so that no session outlives its turn.
     _noted_orphans: list[str | None] = PrivateAttr(default_factory=list)
     _orphans_warned: Session | None = PrivateAttr(default=None)
+    # The orphans of the session last checked (warn_orphans, check_orphans), for count to reuse
+    # when it counts the same session (import_paths counts each session just after checking
+    # it: unchanged, unless redacted); count lets go of it.
+    _orphans_checked: tuple[Session, list[int]] | None = PrivateAttr(default=None)
 
     def warn(
         self, path: Path | str, message: str, line: int | None = None, where: str | None = None
@@ -90,7 +94,7 @@ class ImportReport(BaseModel):
         Each warning names the file, ``line`` when given, and the message as
         ``{where}messages[i]`` (``where`` a prefix such as ``"[3]."``), with the session id.
         """
-        self._warn_orphans(path, session, line, where)
+        self._orphans_checked = (session, self._warn_orphans(path, session, line, where))
         self._orphans_warned = session
 
     def check_orphans(self, path: Path | str, session: Session) -> None:
@@ -99,12 +103,14 @@ class ImportReport(BaseModel):
         if self._orphans_warned is session:
             self._orphans_warned = None
             return
-        self._warn_orphans(path, session, None, "")
+        self._orphans_checked = (session, self._warn_orphans(path, session, None, ""))
 
     def _warn_orphans(
         self, path: Path | str, session: Session, line: int | None, where: str
-    ) -> None:
-        for index in orphan_results(session):
+    ) -> list[int]:
+        """Warn about the orphan results of ``session``; return their indices."""
+        orphans = orphan_results(session)
+        for index in orphans:
             call_id = session.messages[index].tool_call_id
             if call_id in self._noted_orphans:
                 self._noted_orphans.remove(call_id)
@@ -115,6 +121,7 @@ class ImportReport(BaseModel):
                 line=line,
                 where=f"{where}messages[{index}]",
             )
+        return orphans
 
     def count(self, session: Session) -> None:
         """Add a finished session to the counts, orphan tool results included.
@@ -126,7 +133,9 @@ class ImportReport(BaseModel):
         self.sessions += 1
         self.messages += len(session.messages)
         self.tool_calls += sum(len(message.tool_calls) for message in session.messages)
-        self.orphan_results += len(orphan_results(session))
+        checked, self._orphans_checked = self._orphans_checked, None
+        orphans = checked[1] if checked is not None and checked[0] is session else None
+        self.orphan_results += len(orphan_results(session) if orphans is None else orphans)
 
     def add(self, other: ImportReport) -> None:
         """Add another file's counts, redactions and warnings (a total over files)."""
@@ -155,7 +164,8 @@ def orphan_results(session: Session) -> list[int]:
     calls: set[str] = set()
     orphans: list[int] = []
     for index, message in enumerate(session.messages):
-        calls.update(call.id for call in message.tool_calls)
+        if message.tool_calls:  # most messages make none
+            calls.update([call.id for call in message.tool_calls])
         if message.role == "tool" and (message.tool_call_id not in calls):
             orphans.append(index)
     return orphans

@@ -53,13 +53,13 @@ from understudy.replay.importers.common import (
     check_not_binary,
     feed_jsonl,
     flatten_content,
+    head_jsonl,
     head_text,
     infer_tool_specs,
     json_type_name,
     log_error,
     make_tool_call,
     parse_timestamp,
-    peek_jsonl,
     session_id,
     tool_result,
 )
@@ -89,8 +89,9 @@ class ClaudeCodeImporter:
 
     def detect(self, path: Path) -> bool:
         """True when the first lines look like Claude Code session lines."""
-        values = peek_jsonl(path, count=8)
-        for value in values:
+        seen = False
+        for value in head_jsonl(path, count=8):  # most files tell from their first line
+            seen = True
             if not isinstance(value, dict):
                 return False
             kind = value.get("type")
@@ -110,7 +111,7 @@ class ClaudeCodeImporter:
                 return True
             if kind not in _OTHER_TYPES:
                 return False
-        if values:
+        if seen:
             return False
         # A first line too long to peek at: look for the keys every conversation line has.
         head = head_text(path)

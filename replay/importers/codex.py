@@ -51,6 +51,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from understudy.replay.importers import fast_json
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     ResultLinks,
@@ -166,7 +167,7 @@ def parse_function_output(output: Any) -> tuple[str, dict[str, Any], bool]:
     parsed: Any = None
     if output.lstrip().startswith("{"):
         try:
-            parsed = json.loads(output)
+            parsed = fast_json.loads(output)
         except (json.JSONDecodeError, RecursionError):
             parsed = None
     if isinstance(parsed, dict) and "output" in parsed:

@@ -47,15 +47,23 @@ from typing import Any
 from pydantic import ValidationError
 
 from understudy.errors import LogFormatError
+from understudy.replay.importers import fast_json
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.file_head import (
     HEAD_BYTES,
     check_not_binary,
+    first_line,
     head_bytes,
+    head_jsonl,
     head_text,
     peek_jsonl,
 )
-from understudy.replay.importers.jsonl_lines import UNPARSED, numbered_lines, parse_json_line
+from understudy.replay.importers.jsonl_lines import (
+    UNPARSED,
+    decode_line,
+    numbered_lines,
+    parse_json_line,
+)
 from understudy.replay.importers.log_errors import (
     EntryWarnings,
     json_line_error,
@@ -109,11 +117,13 @@ __all__ = [
     "check_not_binary",
     "feed_jsonl",
     "file_stem",
+    "first_line",
     "first_line_is_json",
     "first_user_text",
     "flatten_content",
     "function_tool_call",
     "head_bytes",
+    "head_jsonl",
     "head_text",
     "infer_tool_specs",
     "iter_jsonl",
@@ -138,6 +148,8 @@ __all__ = [
 
 # The limits are read from this module at call time (tests lower them with monkeypatch, and
 # stream.py reads MAX_JSON_BYTES from here), so the readers that apply them live here too.
+
+_BOM = b"\xef\xbb\xbf"
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 """Longest JSONL line :func:`iter_jsonl` accepts; longer lines are a clear error, not an OOM."""
@@ -178,8 +190,8 @@ def iter_jsonl(
     it are kept. With ``strict`` (or without a report) it raises instead.
     """
     lines = numbered_lines(path, report, strict, _line_limit(max_line_bytes))
-    for number, text, value in lines:
-        yield number, parse_json_line(path, number, text) if value is UNPARSED else value
+    for number, raw, value in lines:
+        yield number, parse_json_line(path, number, raw) if value is UNPARSED else value
 
 
 def iter_jsonl_text(
@@ -194,8 +206,8 @@ def iter_jsonl_text(
     same errors and truncation rule apply, except that lines other than the last are not
     checked for being JSON -- parse them and raise :func:`json_line_error` on failure.
     """
-    for number, text, _ in numbered_lines(path, report, strict, _line_limit(max_line_bytes)):
-        yield number, text
+    for number, raw, _ in numbered_lines(path, report, strict, _line_limit(max_line_bytes)):
+        yield number, decode_line(path, number, raw)
 
 
 def feed_jsonl(
@@ -238,7 +250,7 @@ def first_line_is_json(path: Path) -> bool:
     if len(raw) > MAX_LINE_BYTES:
         return True  # iter_jsonl reports the over-long line clearly
     try:
-        json.loads(raw.decode("utf-8", errors="strict").removeprefix("\ufeff"))
+        fast_json.loads(raw.decode("utf-8", errors="strict").removeprefix("\ufeff"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return False
     return True
@@ -273,7 +285,8 @@ def load_json(path: Path, max_bytes: int | None = None) -> Any:
         line = data.count(b"\n", 0, exc.start) + 1
         raise log_error(path, f"not UTF-8 text ({exc.reason})", line=line) from None
     try:
-        return json.loads(text)
+        # The bytes read are the text's encoding, unless a BOM was dropped from the text.
+        return fast_json.loads(text, None if data.startswith(_BOM) else data)
     except json.JSONDecodeError as exc:
         # A string without its closing quote runs to the end: the document ends inside it.
         if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):

@@ -98,12 +98,12 @@ class InspectImporter:
         text = head_text(path)
         if not text.lstrip().startswith("{"):
             return False
+        # Each test searches the whole head: "eval" (in both forms) is looked for once.
+        if '"eval"' not in text:
+            return False
         return (
-            '"eval"' in text
-            and '"status"' in text
-            and ('"eval_id"' in text or '"task_id"' in text)
-            and '"plan"' in text
-        ) or ('"eval"' in text and '"eval_id"' in text and '"samples"' in text)
+            '"status"' in text and ('"eval_id"' in text or '"task_id"' in text) and '"plan"' in text
+        ) or ('"eval_id"' in text and '"samples"' in text)
 
     def load(self, path: Path, report: ImportReport, strict: bool = False) -> Iterator[Session]:
         """One session per sample, in the order the log stores them."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from understudy.errors import LogFormatError
-from understudy.replay.importers import common
+from understudy.replay.importers import common, fast_json
 from understudy.replay.importers.common import json_problem, json_type_name, log_error
 from understudy.replay.importers.file_head import ZIP_MAGIC
 
@@ -85,7 +85,7 @@ def local_entries(handle: IO[bytes]) -> Iterator[tuple[str, bytes, str | None]]:
 def parse_member(path: Path, name: str, data: bytes) -> Any:
     """The JSON of a member's bytes; errors name the member."""
     try:
-        return json.loads(data.decode("utf-8"))
+        return fast_json.loads(data.decode("utf-8"), data)
     except UnicodeDecodeError as exc:
         raise log_error(path, f"not UTF-8 text ({exc.reason})", where=name) from None
     except json.JSONDecodeError as exc:

@@ -13,10 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from understudy.replay.importers import fast_json
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.log_errors import json_line_error, json_problem, log_error
 
-__all__ = ["UNPARSED", "numbered_lines", "parse_json_line"]
+__all__ = ["UNPARSED", "decode_line", "numbered_lines", "parse_json_line"]
+
+_BOM = b"\xef\xbb\xbf"
+_READ_BUFFER = 256 * 1024  # log lines run to kilobytes: most end within one buffer, few reads
 
 UNPARSED: Any = object()
 """The value of a line that was not parsed (every line but the last)."""
@@ -24,10 +28,14 @@ UNPARSED: Any = object()
 
 def numbered_lines(
     path: Path, report: ImportReport | None, strict: bool, max_line_bytes: int
-) -> Iterator[tuple[int, str, Any]]:
-    """(number, text, value) per non-blank line; value is parsed for the last line only."""
+) -> Iterator[tuple[int, bytes, Any]]:
+    """(number, bytes, value) per non-blank line; value is parsed for the last line only.
+
+    The lines are handed over as read: a line orjson parses needs no decoding (see
+    :func:`parse_json_line`); :func:`decode_line` gives the text of the others.
+    """
     try:
-        handle = path.open("rb")
+        handle = path.open("rb", buffering=_READ_BUFFER)
     except OSError as exc:
         raise log_error(path, f"cannot read: {exc.strerror or exc}") from None
     with handle:
@@ -46,11 +54,11 @@ def numbered_lines(
                     "or a line too long to import",
                     line=number,
                 )
-            if not raw.strip():
+            if raw.isspace():  # (never empty here) blank: skipped
                 continue
             seen_any = True
             if pending is not None:
-                yield pending[0], _decode_line(path, *pending, last=False), UNPARSED
+                yield pending[0], pending[1], UNPARSED
             pending = (number, raw)
         if pending is None:
             if not seen_any:
@@ -65,13 +73,18 @@ def numbered_lines(
                 raise log_error(path, f"truncated last line: {cut.reason}", line=line_no) from None
             report.warn(path, f"truncated last line ignored: {cut.reason}", line=line_no)
             return
-        yield line_no, text, value
+        yield line_no, raw, value
 
 
 class _TruncatedLine(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def decode_line(path: Path, number: int, raw: bytes) -> str:
+    """The text of line ``number`` (read as ``raw``); LogFormatError when it is not UTF-8."""
+    return _decode_line(path, number, raw, last=False)
 
 
 def _decode_line(path: Path, number: int, raw: bytes, last: bool) -> str:
@@ -86,16 +99,21 @@ def _decode_line(path: Path, number: int, raw: bytes, last: bool) -> str:
         ) from None
 
 
-def parse_json_line(path: Path, number: int, text: str) -> Any:
+def parse_json_line(path: Path, number: int, raw: bytes) -> Any:
+    """The value of line ``number`` (read as ``raw``), or the error for the line."""
+    value = fast_json.vouched(raw)
+    if value is not fast_json.UNVOUCHED:
+        return value  # orjson read it: it is UTF-8, and JSON
+    text = decode_line(path, number, raw)
     try:
-        return json.loads(text)
+        return fast_json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         raise json_line_error(path, number, text) from None
 
 
 def _parse_last_line(path: Path, number: int, text: str, raw: bytes) -> Any:
     try:
-        return json.loads(text)
+        return fast_json.loads(text, None if raw.startswith(_BOM) else raw)
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()) or not raw.endswith(b"\n"):
             raise _TruncatedLine(f"invalid JSON ({json_problem(exc)})") from None

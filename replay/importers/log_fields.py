@@ -4,6 +4,7 @@ logged model response, timestamps in any common form, and session ids."""
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,6 +116,7 @@ def reasoning_content(message: dict[str, Any]) -> str | None:
 # --------------------------------------------------------------------------- time and ids
 
 
+_FRACTION = re.compile(r"\.\d+")
 _EPOCH_MS_THRESHOLD = 1e11  # seconds-since-epoch values stay below this until the year 5138
 
 
@@ -136,13 +138,18 @@ def parse_timestamp(value: Any) -> datetime | None:
     text = value.strip()
     if not text:
         return None
-    try:
-        return _from_epoch(float(text))
-    except ValueError:
-        pass
-    text = re.sub(r"[zZ]$", "+00:00", text)
+    if ":" not in text:  # else no number (an ISO time): spare the failing float()
+        try:
+            return _from_epoch(float(text))
+        except ValueError:
+            pass
+    if text[-1] in "zZ":
+        text = text[:-1] + "+00:00"
     # Python 3.11 accepts only 3 or 6 fraction digits in some forms: normalize to 6.
-    text = re.sub(r"(\.\d+)", lambda m: "." + (m.group(1)[1:] + "000000")[:6], text, count=1)
+    fraction = _FRACTION.search(text)
+    if fraction is not None and fraction.end() - fraction.start() != 7:
+        digits = (fraction.group()[1:] + "000000")[:6]
+        text = f"{text[: fraction.start()]}.{digits}{text[fraction.end() :]}"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
@@ -164,6 +171,7 @@ def _from_epoch(seconds: float) -> datetime | None:
 _STEM_SUFFIXES = (".traj.json", ".jsonl", ".json", ".traj", ".eval", ".zip")
 
 
+@functools.lru_cache(maxsize=64)  # asked once per session: a list holds thousands
 def file_stem(path: Path | str) -> str:
     """A file's name without its log suffix: ``a.traj.json`` -> ``a``, ``b.jsonl`` -> ``b``."""
     name = Path(path).name

@@ -19,9 +19,11 @@ import pydantic
 
 from understudy.errors import LogFormatError, SchemaError
 from understudy.jsonl import parse_line
+from understudy.replay.importers import fast_json
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     check_not_binary,
+    first_line,
     head_text,
     iter_jsonl_text,
     json_line_error,
@@ -43,9 +45,9 @@ class NativeImporter:
     def detect(self, path: Path) -> bool:
         """The first line is a JSON object shaped like a Session (``id`` and ``source.format``)."""
         head = head_text(path)
-        first = head.split("\n", 1)[0]
+        first = first_line(head)
         try:
-            value = json.loads(first)
+            value = fast_json.loads(first)
         except (json.JSONDecodeError, RecursionError):
             return bool(_HEAD.match(head))
         return _looks_like_session(value)

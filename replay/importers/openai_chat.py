@@ -35,10 +35,12 @@ import pydantic
 
 from understudy.errors import LogFormatError
 from understudy.jsonl import pydantic_problems, schema_problems
+from understudy.replay.importers import fast_json
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     check_not_binary,
     file_stem,
+    first_line,
     first_user_text,
     flatten_content,
     function_tool_call,
@@ -110,12 +112,12 @@ class OpenAIChatImporter:
         head = head_text(path).lstrip()
         if not head:
             return False
-        first = head.split("\n", 1)[0]
+        first = first_line(head)
         try:
-            value = json.loads(first)
+            value = fast_json.loads(first)
         except (json.JSONDecodeError, RecursionError):
             try:  # a small pretty-printed file fits in the window whole
-                value = json.loads(head)
+                value = fast_json.loads(head)
             except (json.JSONDecodeError, RecursionError):
                 value = None
         if value is not None:

@@ -130,6 +130,17 @@ _EVENT_SIGNATURE = re.compile(r'"(action|observation)"\s*:\s*"[a-z_]+"')
 _SOURCE_SIGNATURE = re.compile(r'"source"\s*:\s*"(agent|user|environment)"')
 
 
+def _has_events(head: str) -> bool:
+    """Whether the head shows event records (an action or observation, and its source)."""
+    # The substring tests first: a regex search of the whole head is slow.
+    return (
+        ('"action"' in head or '"observation"' in head)
+        and _EVENT_SIGNATURE.search(head) is not None
+        and '"source"' in head
+        and _SOURCE_SIGNATURE.search(head) is not None
+    )
+
+
 class OpenHandsImporter:
     """OpenHands event lists (``*.json``) and evaluation ``output.jsonl`` files."""
 
@@ -138,15 +149,12 @@ class OpenHandsImporter:
     def detect(self, path: Path) -> bool:
         head = head_text(path)
         stripped = head.lstrip()
-        events = _EVENT_SIGNATURE.search(head) is not None and (
-            _SOURCE_SIGNATURE.search(head) is not None
-        )
         if stripped.startswith("["):
-            return re.match(r"\[\s*(\{|\])", stripped) is not None and events
+            return re.match(r"\[\s*(\{|\])", stripped) is not None and _has_events(head)
         if stripped.startswith("{"):
             if '"trajectory_format"' in head or '"mini_version"' in head:
                 return False
-            return '"instance_id"' in head and ('"agent_class"' in head or events)
+            return '"instance_id"' in head and ('"agent_class"' in head or _has_events(head))
         return False
 
     def load(self, path: Path, report: ImportReport, strict: bool = False) -> Iterator[Session]:

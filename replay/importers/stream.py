@@ -29,12 +29,15 @@ refuses a document that is small enough to read whole, the document is read with
 precise message (line, column, "truncated"). A larger document gets ijson's message with the
 entry it was in and the line reached. Entries delivered before a problem stay delivered: the
 import keeps them (see :func:`understudy.replay.importers.import_paths`).
+
+A list is first read the fast way (:mod:`~understudy.replay.importers.json_items`: large reads,
+each element parsed by orjson), which hands over to the careful way above at the first thing
+it does not vouch for, so that the outcome -- elements and errors -- is the same.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +54,8 @@ from understudy.replay.importers.common import (
     load_json,
     log_error,
 )
+from understudy.replay.importers.json_depth import JsonDepth
+from understudy.replay.importers.json_items import MAX_BUFFER, Irregular, fast_elements
 
 __all__ = [
     "MAX_DEPTH",
@@ -68,13 +73,6 @@ MAX_DEPTH = 1000
 _BOM = b"\xef\xbb\xbf"
 _WHITESPACE = b" \t\r\n"
 _SCAN_CHUNK = 1024 * 1024
-# A complete JSON string; the rest of one (up to its closing quote) when a chunk starts inside.
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
-_STEP = [0] * 256
-_STEP[ord("[")] = _STEP[ord("{")] = 1
-_STEP[ord("]")] = _STEP[ord("}")] = -1
 _STARTS = frozenset({"start_map", "start_array"})
 _ENDS = frozenset({"end_map", "end_array"})
 _Entry = TypeVar("_Entry")  # what a streamed document delivers: an element, a member
@@ -153,10 +151,30 @@ def iter_json_array(path: Path) -> Generator[tuple[int, Any], None, None]:
     empty, binary, truncated or invalid file, one that is not a list, an element larger than
     :data:`~understudy.replay.importers.common.MAX_JSON_BYTES` or nesting deeper than
     :data:`MAX_DEPTH`. See the module docs for documents ijson refuses.
+
+    Plain well-formed lists are read by :func:`~understudy.replay.importers.json_items
+    .fast_elements`; from the first thing it does not vouch for, the rest as described here.
     """
     check_not_binary(path)
     if first_json_byte(path) != b"[":
         raise log_error(path, "expected a JSON list")
+    delivered = 0
+    # The fast reader delivers elements up to MAX_BUFFER bytes: allowed only when the careful
+    # reader would deliver them too (a cap lowered far below it, by tests, rules it out).
+    if common.MAX_JSON_BYTES >= 4 * MAX_BUFFER:
+        try:
+            with _open(path) as handle:
+                for element in fast_elements(handle, MAX_DEPTH):
+                    yield delivered, element
+                    delivered += 1
+            return
+        except Irregular:
+            pass
+    yield from itertools.islice(_careful_array(path), delivered, None)
+
+
+def _careful_array(path: Path) -> Generator[tuple[int, Any], None, None]:
+    """:func:`iter_json_array` with ijson, bounds checked as it reads."""
     with _open(path) as handle:
         reader = _Reader(handle, path, "[0]")
         elements = enumerate(ijson.items(reader, "item", use_float=True))
@@ -307,7 +325,7 @@ class _Reader:
         self.mark = 0  # offset when the last entry was delivered
         self.newlines = 0
         self.eof = False
-        self.depth = _Depth()
+        self.depth = JsonDepth(MAX_DEPTH)
         self.max_entry = common.MAX_JSON_BYTES
 
     @property
@@ -346,48 +364,3 @@ class _Reader:
                 line=self.line,
             )
         return data
-
-
-class _Depth:
-    """The nesting depth of JSON text fed chunk by chunk; brackets within strings don't count.
-
-    Strings are removed with a regular expression (fast), so the cost is a pass over each chunk
-    in C; the exact running maximum is computed only when a chunk could reach the limit.
-    """
-
-    def __init__(self) -> None:
-        self.depth = 0
-        self.in_string = False
-        self.escaped = False  # the text so far ends inside a string, on a lone backslash
-
-    def feed(self, chunk: bytes) -> int:
-        """Take the next chunk; return the greatest depth reached within it."""
-        position = 0
-        if self.in_string:
-            if self.escaped:
-                position, self.escaped = 1, False  # the escaped byte is the first of the chunk
-            rest = _STRING_REST.match(chunk, position)
-            if rest is None:
-                self._ends_in_string(chunk[position:])
-                return self.depth
-            position = rest.end()
-            self.in_string = False
-        outside = _STRING.sub(b"", chunk[position:])
-        quote = outside.find(b'"')  # an unterminated string runs to the end of the chunk
-        if quote >= 0:
-            self._ends_in_string(outside[quote + 1 :])
-            outside = outside[:quote]
-        brackets = outside.translate(None, _NOT_BRACKETS)
-        opens = brackets.count(b"[") + brackets.count(b"{")
-        deepest = self.depth + opens
-        if deepest > MAX_DEPTH:  # only then is the exact running maximum worth computing
-            deepest = self.depth + max(
-                itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0
-            )
-        self.depth = max(0, self.depth + 2 * opens - len(brackets))
-        return deepest
-
-    def _ends_in_string(self, content: bytes) -> None:
-        self.in_string = True
-        backslashes = len(content) - len(content.rstrip(b"\\"))
-        self.escaped = backslashes % 2 == 1

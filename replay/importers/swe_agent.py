@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from understudy.replay.importers import fast_json
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
     EntryWarnings,
@@ -100,7 +101,7 @@ def _maybe_json_object(value: Any) -> dict[str, Any]:
     """A dict, or a string holding a JSON object (some versions store ``replay_config`` so)."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = fast_json.loads(value)
         except (json.JSONDecodeError, RecursionError):
             return {}
     return as_object(value)
@@ -270,6 +271,8 @@ def _command_arguments(command: _Command | None, text: str) -> dict[str, Any]:
 
 _FENCE = re.compile(r"^```[^\n`]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 _RUN_DIR = re.compile(r"^(?P<model>[^_].*?)__.+__t-[\d.]+__p-[\d.]+__c-[\d.]+")
+_TRAJECTORY_KEY = re.compile(r'"trajectory"\s*:\s*\[')
+_HISTORY_KEY = re.compile(r'"history"\s*:\s*\[')
 
 
 def _fenced_command(text: str) -> str | None:
@@ -287,13 +290,18 @@ class SweAgentImporter:
         head = head_text(path)
         if not head.lstrip().startswith("{") or '"trajectory_format"' in head:
             return False
-        has_trajectory = re.search(r'"trajectory"\s*:\s*\[', head) is not None
-        has_history = re.search(r'"history"\s*:\s*\[', head) is not None
-        if path.name.endswith(".traj") and (has_trajectory or has_history):
-            return True
+        # The substring tests first, and each search only when it matters: a regex search of
+        # the whole head is slow (every quote starts an attempt).
+        has_trajectory = '"trajectory"' in head and _TRAJECTORY_KEY.search(head) is not None
+
+        def has_history() -> bool:
+            return '"history"' in head and _HISTORY_KEY.search(head) is not None
+
         if not has_trajectory:
-            return False
-        return has_history or ('"observation"' in head and '"action"' in head)
+            return path.name.endswith(".traj") and has_history()
+        if path.name.endswith(".traj"):
+            return True
+        return has_history() or ('"observation"' in head and '"action"' in head)
 
     def load(self, path: Path, report: ImportReport, strict: bool = False) -> Iterator[Session]:
         data = load_json(path)

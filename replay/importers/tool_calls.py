@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from understudy.replay.importers import fast_json
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.log_errors import EntryWarnings, json_type_name
 from understudy.replay.importers.log_fields import as_list, as_object
@@ -45,7 +46,7 @@ def parse_arguments(raw: Any) -> tuple[dict[str, Any], str | None]:
         return {}, None
     if isinstance(raw, str):
         try:
-            parsed = json.loads(raw)
+            parsed = fast_json.loads(raw)
         except (json.JSONDecodeError, RecursionError):
             return {}, raw
         if isinstance(parsed, dict):

@@ -4,6 +4,9 @@
 - :mod:`~understudy.replay.redact.placeholders`: the kinds and the consistent placeholders;
 - :mod:`~understudy.replay.redact.patterns`: the patterns each kind is found by;
 - :mod:`~understudy.replay.redact.rules`: the ordered rules that apply them;
+- :mod:`~understudy.replay.redact.gate`: which strings of a session the rules may change,
+  found for all of them at once;
+- :mod:`~understudy.replay.redact.walk`: collecting and rewriting the strings of a session;
 - :mod:`~understudy.replay.redact.network`, :mod:`~understudy.replay.redact.users`: addresses
   and user names.
 """

@@ -20,6 +20,15 @@ def char_before(text: str, index: int) -> str:
     return text[index - 1] if index > 0 else ""
 
 
+def lower_each(text: str) -> str:
+    """``text`` lower-cased one character for one (a few non-ASCII letters lengthen when
+    lowered; they are kept as they are), so that positions in it are positions in ``text``."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
 KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 """Characters of an API key: one just before a key shape means it is part of a longer token."""
 WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")

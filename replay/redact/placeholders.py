@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
+from understudy.replay.redact.gate import note_unchanged, rules_for, was_unchanged
 from understudy.replay.redact.patterns import Span
 from understudy.replay.redact.rules import RULES, SHORT_TEXT_RULES
 from understudy.replay.redact.users import KnownUsers
@@ -35,14 +36,23 @@ def unnumbered(text: str) -> str:
     return PLACEHOLDER.sub(lambda match: f"<{match.group(1)}>", text)
 
 
-_MEMO_MAX_CHARS = 256
-"""Strings up to this length are memoised per session (ids, names, paths repeat a lot)."""
+# Every string redacted is memoised for the session: ids, names and paths repeat a lot, and so
+# do long outputs and prompts. (A name learned after a string was memoised makes the session
+# stale: it is redacted again, knowing every name from the start.)
 
 
 class Redactor:
     """Placeholder assignment for one session: the same value always gets the same name."""
 
-    def __init__(self, users: KnownUsers | None = None) -> None:
+    def __init__(
+        self,
+        users: KnownUsers | None = None,
+        candidates: dict[str, frozenset[int]] | None = None,
+    ) -> None:
+        self.candidates = candidates
+        """When known, the only strings any rule but the learned user names can change, each
+        with the indexes of the rules that may (:func:`~understudy.replay.redact.gate
+        .may_change`); None: any string, any rule."""
         self._names: dict[str, dict[str, str]] = {kind: {} for kind in KINDS}
         self._next: dict[str, int] = dict.fromkeys(KINDS, 1)
         self.counts: Counter[str] = Counter()
@@ -62,6 +72,26 @@ class Redactor:
         spellings = self.users.add(name)
         if spellings and not self.stale:
             self.stale = any(any(map(seen.__contains__, spellings)) for seen in self._seen)
+
+    def _has_user(self, text: str) -> bool:
+        """Whether ``text`` holds a spelling of a user name learned so far."""
+        return bool(self.users.regex) and any(map(text.__contains__, self.users.triggers))
+
+    def needs(self, strings: list[str]) -> bool:
+        """Whether :meth:`text` may change any of ``strings`` (else :meth:`skip` them)."""
+        if self.candidates is None or not self.candidates.keys().isdisjoint(strings):
+            return True
+        triggers = self.users.triggers
+        if not triggers:
+            return False
+        joined = "\n".join(strings)  # one search per name (no name holds a newline)
+        return any(map(joined.__contains__, triggers))
+
+    def skip(self, strings: list[str]) -> None:
+        """Note strings :meth:`needs` rules out, as :meth:`text` would note them."""
+        if not self.saw_placeholders and has_placeholder("\n".join(strings)):
+            self.saw_placeholders = True
+        self._seen.extend(strings)
 
     def reserve(self, text: str) -> None:
         """Note placeholders already in ``text`` so new ones do not reuse their numbers."""
@@ -87,33 +117,48 @@ class Redactor:
         """``text`` with every secret and personal value replaced."""
         if "<" in text and not self.saw_placeholders and PLACEHOLDER.search(text):
             self.saw_placeholders = True
+        gated = None if self.candidates is None else self.candidates.get(text)
+        # No rule would find anything in a string no gate hit (or found clean before), unless
+        # it holds a user name learned since.
+        clean = gated is None or was_unchanged(text)
+        if self.candidates is not None and clean and not self._has_user(text):
+            self._seen.append(text)
+            return text
         rules = RULES
         if len(text) < 7:  # too short for any rule but a learned user name
             if self.users.regex is None:
                 self._seen.append(text)
                 return text
             rules = SHORT_TEXT_RULES
-        memo = len(text) <= _MEMO_MAX_CHARS
-        if memo:
-            hit = self._memo.get(text)
-            if hit is not None:
-                if hit[1]:
-                    self.counts.update(hit[1])
-                return hit[0]
+        hit = self._memo.get(text)
+        if hit is not None:
+            if hit[1]:
+                self.counts.update(hit[1])
+            return hit[0]
         logged = len(self._log)
         original = text
+        unaware = gated is not None and not self.users.regex  # of any user name, so far
         # One replacement can expose another (``a@b.comDB_PASSWORD=x`` becomes
         # ``<EMAIL_1>_PASSWORD=x``): repeat until nothing changes, so redaction is idempotent.
-        for _ in range(4):
+        if rules is not RULES:
+            gated = None
+        for round_ in range(4):
             before = text
-            for rule in rules:
+            if rules is RULES and self.candidates is not None and round_:
+                gated = rules_for(text)  # what the previous round changed may hold more
+            for index, rule in enumerate(rules):
+                # Until a rule changes the text, the gates tell which other rules can apply.
+                gated_out = gated is not None and index not in gated
+                if gated_out and text is before and rule.triggers:
+                    continue
                 if any(map(text.__contains__, rule.triggers or self.users.triggers)):
                     text = _apply(text, rule.find(self, text))
             if text == before:
                 break
         self._seen.append(original)  # after: the names it taught were looked for in it
-        if memo:
-            self._memo[original] = (text, tuple(self._log[logged:]))
+        if unaware and text is original and len(self._log) == logged and not self.users.regex:
+            note_unchanged(original)  # nothing found, and no user name was involved
+        self._memo[original] = (text, tuple(self._log[logged:]))
         del self._log[logged:]
         return text
 

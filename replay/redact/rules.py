@@ -38,6 +38,7 @@ from understudy.replay.redact.patterns import (
     WORD_CHARS,
     Span,
     char_before,
+    lower_each,
 )
 from understudy.replay.redact.users import POSIX_TRIGGERS, WINDOWS_TRIGGERS, home_users
 
@@ -59,6 +60,13 @@ class Rule:
     cheaper than any regex scan, so most strings are ruled out at C speed). None of its own
     (``()``): the rule runs on strings containing a user name the Redactor learned."""
     find: Callable[[Redactor, str], Iterator[Span]]
+    gates: tuple[str, ...] = ()
+    """Regexes of which one is certain to match in any string the rule changes (the start of
+    its pattern, or a literal its matches hold), searched in the text as written. A rule
+    without gates of either kind is gated by its triggers. See
+    :mod:`understudy.replay.redact.gate`."""
+    lower_gates: tuple[str, ...] = ()
+    """Gates searched in the lower-cased text (for rules that ignore case)."""
 
 
 def _cases(*words: str) -> tuple[str, ...]:
@@ -126,9 +134,7 @@ def _find_bearer(r: Redactor, text: str) -> Iterator[Span]:
 
 
 def _find_secrets(r: Redactor, text: str) -> Iterator[Span]:
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a few non-ASCII letters change length when lowered
-        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    lowered = lower_each(text)
     spans: list[Span] = []
     for word in SECRET_WORDS:
         index = lowered.find(word)
@@ -213,15 +219,28 @@ def _find_known_users(r: Redactor, text: str) -> Iterator[Span]:
 _KNOWN_USERS = Rule("user", (), _find_known_users)
 
 RULES: tuple[Rule, ...] = (
-    Rule("private_key", ("PRIVATE KEY",), _find_private_keys),
-    Rule("jwt", ("eyJ",), _find_jwts),
+    Rule("private_key", ("PRIVATE KEY",), _find_private_keys, gates=("PRIVATE KEY",)),
+    Rule("jwt", ("eyJ",), _find_jwts, gates=("eyJ",)),
     Rule(
         "api_key",
         (*(t for ts, _ in API_KEY_PATTERNS for t in ts), *AWS_SECRET_TRIGGERS),
         _find_api_keys,
+        # The literal start of each key pattern (the AWS key ids among them), and the
+        # triggers of an AWS secret access key, lower-cased.
+        gates=(
+            *("sk-", "gh[pousr]_", "github_pat_", "xox[abposr]-", "xapp-", "A[KS]IA", "AIza"),
+            *("k_(?:live|test)_", "hf_", "glpat-", "npm_"),
+        ),
+        lower_gates=("ecret_access_key", "ecretaccesskey", "ecret access key"),
     ),
-    Rule("token", _cases("bearer", "authorization"), _find_bearer),
-    Rule("url_password", ("://",), _find_url_passwords),
+    Rule(
+        "token",
+        _cases("bearer", "authorization"),
+        _find_bearer,
+        lower_gates=("bearer", "authorization"),
+    ),
+    # The start of the pattern, up to the colon before the password.
+    Rule("url_password", ("://",), _find_url_passwords, gates=(r"://[^\s/?#@:<>\"'`]{0,64}:",)),
     Rule(
         "secret",
         # Substrings of every secret word in its usual spellings (password, Passphrase,
@@ -231,13 +250,24 @@ RULES: tuple[Rule, ...] = (
             *("_key", "_KEY", "-key", "-KEY", "pikey", "piKey", "PIKEY"),
         ),
         _find_secrets,
+        # A secret word as the rule finds it (lower-cased), then how both value patterns start.
+        lower_gates=tuple(
+            word + r"[\"']?[ \t]*[:=]"
+            for word in ("pass(?:word|wd|phrase)", "secret", "token", "_key", "api-?key")
+        ),
     ),
-    Rule("email", ("@",), _find_emails),
-    Rule("user", (*POSIX_TRIGGERS, *WINDOWS_TRIGGERS), _find_home_users),
+    Rule("email", ("@",), _find_emails, gates=("@[A-Za-z0-9]",)),
+    Rule(
+        "user",
+        (*POSIX_TRIGGERS, *WINDOWS_TRIGGERS),
+        _find_home_users,
+        gates=("/home/", "/Users/", r"sers[\\/]", r"SERS[\\/]"),
+    ),
     _KNOWN_USERS,
-    Rule("ip", (" > ",), find_ported_ips),
-    Rule("ip", (".",), find_ipv4),
-    Rule("ip", (":",), find_ipv6),
+    # tcpdump's arrow and the endpoint after it, a dotted quad's tail, IPv6's colons.
+    Rule("ip", (" > ",), find_ported_ips, gates=(r" > [^\s>]{2,60}?\.[A-Za-z0-9\-]{1,15}:(?!\S)",)),
+    Rule("ip", (".",), find_ipv4, gates=(r"\.\d{1,3}\.\d{1,3}\.\d",)),
+    Rule("ip", (":",), find_ipv6, gates=(":[0-9A-Fa-f]{0,4}:",)),
 )
 """Every rule, in the order the Redactor runs them."""
 

@@ -99,6 +99,12 @@ A session is redacted in one pass that learns user names as it goes; it is redac
 (knowing the names) only when a name turns out to occur in a string redacted before it was
 learned, and numbered after existing placeholders only when it holds some.
 
+Most strings hold nothing to redact: the rules are run only on the strings their gates single
+out (:mod:`understudy.replay.redact.gate`, one search of each gate over all the strings of a
+session), and only the parts of a session that hold such strings are rebuilt
+(:mod:`understudy.replay.redact.walk`); the outcome is the same as running every rule on
+every string.
+
 This module walks a session; the per-session :class:`Redactor` (placeholder numbering) is in
 :mod:`understudy.replay.redact.placeholders`, the rule for each kind in
 :mod:`understudy.replay.redact.rules` (IP addresses in :mod:`understudy.replay.redact.network`,
@@ -109,12 +115,12 @@ user names in :mod:`understudy.replay.redact.users`) and the patterns they match
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from typing import Any, TypeVar
+from itertools import chain
+from operator import itemgetter
 
-from pydantic import BaseModel
-
+from understudy.replay.redact.gate import may_change
 from understudy.replay.redact.placeholders import KINDS, Redactor
+from understudy.replay.redact.walk import model_parts, transform_parts, walk
 from understudy.trajectory import Session
 
 __all__ = ["KINDS", "Redactor", "redact_session", "redact_text"]
@@ -127,72 +133,26 @@ def redact_text(text: str) -> tuple[str, Counter[str]]:
     return redactor.text(text), redactor.counts
 
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
 def redact_session(session: Session) -> tuple[Session, Counter[str]]:
     """A copy of ``session`` with secrets and personal data replaced, and counts per kind.
 
     Every string value anywhere in the session is rewritten (dictionary keys are kept); parts
     that need no change are shared with the input, not copied. The input is not modified.
     """
-    redactor = Redactor()
-    redacted = _transform_model(session, redactor.text)
+    parts = model_parts(session)
+    candidates = may_change(chain.from_iterable(map(itemgetter(3), parts)))  # the strings
+    if not candidates:
+        # No rule can change any string, so no user name is learned either: nothing to do.
+        return session, Counter()
+    redactor = Redactor(candidates=candidates)
+    redacted = transform_parts(session, parts, redactor.text, redactor.needs, redactor.skip)
     renumber = redactor.saw_placeholders and bool(redactor.counts)
     if redactor.stale or renumber:
         # Start again, knowing what the first pass learned too late: the user names found in
         # home directories after strings that hold them, or the placeholders already in the
         # session (new values must be numbered after them; only partly redacted input).
-        redactor = Redactor(redactor.users)
+        redactor = Redactor(redactor.users, candidates=candidates)
         if renumber:
-            _walk(session, redactor.reserve)
-        redacted = _transform_model(session, redactor.text)
+            walk(session, redactor.reserve)
+        redacted = transform_parts(session, parts, redactor.text, redactor.needs, redactor.skip)
     return redacted, redactor.counts
-
-
-def _walk(value: Any, visit: Callable[[str], None]) -> None:
-    if isinstance(value, str):
-        visit(value)
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            _walk(getattr(value, name), visit)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _walk(item, visit)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _walk(item, visit)
-
-
-def _transform_model(model: ModelT, fix: Callable[[str], str]) -> ModelT:
-    changed: dict[str, Any] = {}
-    for name in type(model).model_fields:
-        old = getattr(model, name)
-        new = _transform(old, fix)
-        if new is not old:
-            changed[name] = new
-    return model.model_copy(update=changed) if changed else model
-
-
-def _transform(value: Any, fix: Callable[[str], str]) -> Any:
-    """``value`` with ``fix`` applied to every string; the same object when nothing changed."""
-    if isinstance(value, str):
-        new = fix(value)
-        return value if new == value else new
-    if isinstance(value, BaseModel):
-        return _transform_model(value, fix)
-    if isinstance(value, dict | list):
-        out: Any = None  # a copy, made at the first change
-        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
-            new = _transform(item, fix)
-            if new is not item:
-                if out is None:
-                    out = value.copy()
-                out[key] = new
-        return value if out is None else out
-    if isinstance(value, tuple):
-        new_items = [_transform(item, fix) for item in value]
-        if all(a is b for a, b in zip(new_items, value, strict=True)):
-            return value
-        return tuple(new_items)
-    return value

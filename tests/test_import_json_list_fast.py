@@ -1,0 +1,101 @@
+"""The fast reader of JSON lists (orjson on elements cut out of large reads) must deliver exactly
+what the careful reader (ijson, bounds checked on each read) does: the same elements, then the
+same error -- whatever the layout, and wherever a problem is."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from understudy.errors import LogFormatError
+from understudy.replay.importers import common, json_items
+from understudy.replay.importers.json_items import MAX_BUFFER
+from understudy.replay.importers.stream import iter_json_array
+
+
+def _outcome(path: Path) -> tuple[str, str | None]:
+    delivered: list[Any] = []
+    try:
+        for entry in iter_json_array(path):
+            delivered.append(entry)
+    except LogFormatError as exc:
+        return json.dumps(delivered), str(exc)
+    return json.dumps(delivered), None
+
+
+def _careful_outcome(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str | None]:
+    # Below this cap the fast reader stands aside; far above any element here, it changes
+    # nothing else.
+    with monkeypatch.context() as patch:
+        patch.setattr(common, "MAX_JSON_BYTES", 4 * MAX_BUFFER - 1)
+        return _outcome(path)
+
+
+def _item(rnd: random.Random, n: int) -> dict[str, Any]:
+    text = f'hi {n} [{{,]}}" \\ ' * rnd.randint(1, 5)
+    call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    messages = [
+        {"role": "user", "content": text},
+        {"role": "assistant", "content": "x", "tool_calls": [call]},
+    ]
+    return {"messages": messages, "n": n, "f": 1.5e-7 * n}
+
+
+def _dump(items: list[Any], layout: str) -> str:
+    if layout == "line":
+        return "[\n" + ",\n".join(json.dumps(item) for item in items) + "\n]\n"
+    if layout == "one":
+        return json.dumps(items)
+    if layout == "crlf":
+        return json.dumps(items, indent=1).replace("\n", "\r\n")
+    return json.dumps(items, indent=2)
+
+
+def _variants(layout: str, rnd: random.Random) -> dict[str, str]:
+    items = [_item(rnd, n) for n in range(300)]
+    base = _dump(items, layout)
+    variants = {"ok": base, "bom": "\ufeff" + base, "empty": "[]", "spaces": " [ \n ] \n"}
+    variants["scalars"] = _dump([1, "a", None, *items[:3]], layout)
+    for k in range(8):
+        at = rnd.randrange(len(base))
+        variants[f"cut{k}"] = base[:at]
+        junk = rnd.choice(["}", "]", ",", "x", "NaN", '"', "\\", "[[[[", "{}", " ,", "1e999"])
+        variants[f"junk{k}"] = base[:at] + junk + base[at:]
+    odd = ["123456789012345678901234567890", "-9999999999999999999", "NaN", "Infinity"]
+    odd += ['"\\ud800"', "1e400", "18446744073709551615"]
+    for k, value in enumerate(odd):
+        with_odd: list[Any] = list(items)
+        with_odd.insert(rnd.randrange(len(with_odd)), {"odd": "ODD"})
+        variants[f"odd{k}"] = _dump(with_odd, layout).replace('"ODD"', value)
+    for k in range(6):
+        # Nesting past the limit, anywhere: the careful reader refuses it as soon as it reads
+        # it, before delivering what came earlier in the same read.
+        deep: list[Any] = list(items)
+        deep.insert(rnd.randrange(len(deep)), "DEEP")
+        variants[f"deep{k}"] = _dump(deep, layout).replace('"DEEP"', "[" * 1200 + "]" * 1200)
+    return variants
+
+
+@pytest.mark.parametrize("layout", ["line", "one", "indent", "crlf"])
+def test_fast_and_careful_readers_agree(
+    layout: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rnd = random.Random(layout)
+    for name, text in _variants(layout, rnd).items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(text, encoding="utf-8")
+        assert _outcome(path) == _careful_outcome(path, monkeypatch), name
+
+
+def test_an_element_too_big_for_the_fast_reader_is_read_carefully(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(json_items, "MAX_BUFFER", 256 * 1024)
+    big = {"messages": [{"role": "user", "content": "x" * (1024 * 1024)}]}
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps([{"messages": []}, big, {"messages": []}]))
+    assert [index for index, _ in iter_json_array(path)] == [0, 1, 2]

@@ -1,0 +1,148 @@
+"""The gates that spare most strings the redaction rules: they must never keep a rule from a
+string it would change, and a session must come out exactly as when every rule sees every
+string (the Redactor without candidates)."""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from understudy.replay.importers import import_paths, iter_log_files
+from understudy.replay.redact import redact_session
+from understudy.replay.redact.gate import SHORTEST, may_change, rules_for
+from understudy.replay.redact.patterns import SECRET_WORDS
+from understudy.replay.redact.placeholders import Redactor
+from understudy.replay.redact.rules import RULES
+from understudy.replay.redact.walk import transform_model, walk
+from understudy.trajectory import Message, Session, SourceInfo
+
+TESTS = Path(__file__).parent
+SAMPLES = TESTS / "data" / "trajectories"
+
+
+def _literals() -> list[str]:
+    """Every string written in the redaction tests: secrets, addresses, names and near misses."""
+    found: list[str] = []
+    for path in sorted(TESTS.glob("test_redact*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.append(node.value)
+    return found
+
+
+LITERALS = _literals()
+
+# Pieces that rules look for, and pieces that come close; random texts are built from them.
+_PIECES = [
+    *("sk-", "ghp_", "github_pat_", "xoxb-", "AKIA", "AIza", "sk_live_", "hf_", "glpat-", "npm_"),
+    *("eyJ", "PRIVATE KEY", "-----BEGIN ", "Bearer ", "Authorization: token ", "://", "@"),
+    *("/home/", "/Users/", "C:\\Users\\", "C:/USERS/", " > ", ":", "::", ".", "=", ": ", '"', "'"),
+    *("password", "PASSWORD", "Secret_Key", "token", "TOKEN", "api-key", "ApiKey", "passwd"),
+    *("secret access key", "aws_secret_access_key", "\n", " ", "\t", "<", ">", "_", "-", "/"),
+    *("alice", "Alice", "bob", "example.com", "corp.io", "10", "192", "168", "0", "1", "255"),
+    *("fe80", "abcd", "x1Y2z3AbCd", "A1b2C3d4E5", "\u212a", "\u0130", "\u017f", "\u00e9"),
+]
+
+
+def _rule_changes(index: int, text: str) -> bool:
+    """Whether rule ``index`` on its own finds something to replace in ``text``."""
+    return any(True for _ in RULES[index].find(Redactor(), text))
+
+
+def _check_gates(text: str) -> None:
+    gated = rules_for(text)
+    for index, rule in enumerate(RULES):
+        if rule.triggers and index not in gated:
+            assert not _rule_changes(index, text), (rule.kind, text)
+
+
+def test_no_gate_misses_a_string_its_rule_changes() -> None:
+    texts = LITERALS + ["\n".join(LITERALS[i : i + 5]) for i in range(0, len(LITERALS), 5)]
+    for text in texts:
+        _check_gates(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30))
+def test_no_gate_misses_random_texts(pieces: list[str]) -> None:
+    _check_gates("".join(pieces))
+
+
+def test_strings_no_gate_hits_are_left_alone() -> None:
+    found = may_change(LITERALS)
+    for text in LITERALS:
+        if text not in found and len(text) >= SHORTEST:
+            assert Redactor().text(text) == text
+
+
+def test_every_secret_word_has_a_gate() -> None:
+    secret = next(rule for rule in RULES if rule.kind == "secret")
+    for word in SECRET_WORDS:
+        assert rules_for(f"{word.upper()}=abc12345def") >= {RULES.index(secret)}, word
+
+
+def _reference(session: Session) -> tuple[Session, Counter[str]]:
+    """What redact_session does with every rule on every string (no gates)."""
+    redactor = Redactor()
+    redacted = transform_model(session, redactor.text)
+    renumber = redactor.saw_placeholders and bool(redactor.counts)
+    if redactor.stale or renumber:
+        redactor = Redactor(redactor.users)
+        if renumber:
+            walk(session, redactor.reserve)
+        redacted = transform_model(session, redactor.text)
+    return redacted, redactor.counts
+
+
+def _same(session: Session) -> None:
+    redacted, counts = redact_session(session)
+    expected, expected_counts = _reference(session)
+    assert redacted.model_dump_json() == expected.model_dump_json()
+    assert +counts == +expected_counts
+
+
+@pytest.mark.parametrize(
+    "path",
+    [path for path, _ in iter_log_files([SAMPLES]) if path.suffix != ".md"],
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_sample_sessions_come_out_as_without_gates(path: Path) -> None:
+    for _, session in import_paths([path], redact=False):
+        _same(session)
+
+
+def test_sessions_of_the_redaction_tests_come_out_as_without_gates() -> None:
+    # Late home directories (a second pass), placeholders already there, repeated values.
+    texts = [*LITERALS, "user <EMAIL_3> wrote", "see /home/zoltan/x", "zoltan@corp.io"]
+    for start in range(0, len(texts), 7):
+        chunk = texts[start : start + 7]
+        session = Session(
+            id="s",
+            source=SourceInfo(format="native"),
+            task=chunk[0],
+            messages=[Message(role="user", content=text, meta={"x": [text]}) for text in chunk],
+            meta={"late": "/Users/marguerite/work and marguerite"},
+        )
+        _same(session)
+
+
+def test_a_string_found_clean_before_still_gets_a_name_learned_later() -> None:
+    # The first session notes the string as holding nothing; in the second, "bobbington" is a
+    # learned user name, before and after the string.
+    text = "std::vector at 12:34:56 by bobbington"
+    first = Session(
+        id="a", source=SourceInfo(format="native"), messages=[Message(role="user", content=text)]
+    )
+    _same(first)
+    for order in ([text, "cd /home/bobbington"], ["cd /home/bobbington", text, text]):
+        messages = [Message(role="user", content=content) for content in order]
+        _same(Session(id="b", source=SourceInfo(format="native"), messages=messages))
+        redacted, _ = redact_session(
+            Session(id="b", source=SourceInfo(format="native"), messages=messages)
+        )
+        assert "bobbington" not in redacted.model_dump_json()
