@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import signal
 import threading
 from collections.abc import Callable
-from types import FrameType
+
+# Re-exported: SIGTERM as a normal exit is what lets the clean-up below run.
+from understudy.shutdown import exit_on_sigterm as exit_on_sigterm
 
 _live: dict[str, Callable[[], None]] = {}
 _lock = threading.Lock()
@@ -45,16 +46,6 @@ def remove_all() -> None:
         # Best effort: one failure must not keep the others from being removed.
         with contextlib.suppress(Exception):
             remove()
-
-
-def exit_on_sigterm() -> None:
-    """Turn SIGTERM into a normal exit so that the atexit clean-up runs (main thread only)."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
 
 
 atexit.register(remove_all)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from understudy.errors import ConfigError
-from understudy.jsonl import read_models
-from understudy.trajectory import Session
+
+if TYPE_CHECKING:
+    from understudy.trajectory import Session
 
 
 def console(stderr: bool = False) -> Console:
@@ -22,6 +24,10 @@ def console(stderr: bool = False) -> Console:
 
 
 def load_sessions(files: list[Path]) -> list[Session]:
+    # Loaded when sessions are read: the command line starts without pydantic and jsonschema.
+    from understudy.jsonl import read_models
+    from understudy.trajectory import Session
+
     sessions: list[Session] = []
     for path in files:
         if not path.is_file():

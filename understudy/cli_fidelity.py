@@ -6,16 +6,14 @@ Registered on the main app by :mod:`understudy.cli`; the measurement itself is
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 
 from understudy.cli_common import console, load_sessions
@@ -31,12 +29,10 @@ from understudy.cli_sandbox import (
     environment_options,
     sandbox_settings,
 )
-from understudy.replay.fidelity import (
-    FidelitySettings,
-    SessionFidelity,
-    fidelity_summary,
-    measure_fidelity,
-)
+
+# The library is imported by the functions that use it: the command line starts without it.
+if TYPE_CHECKING:
+    from understudy.replay.fidelity import SessionFidelity
 
 
 def fidelity(
@@ -82,6 +78,12 @@ def fidelity(
     repository, the coverage of the workspace rebuilt from the log, see --workspace). The exit code
     is 0 whatever the fidelity, 1 only for unreadable input.
     """
+    import asyncio
+
+    from rich.progress import Progress
+
+    from understudy.replay.fidelity import FidelitySettings, fidelity_summary, measure_fidelity
+
     sessions, mirrors = environment_options(load_sessions(sessions_files), envs, repo_mirror)
     settings = FidelitySettings(
         repo_mirrors=mirrors,

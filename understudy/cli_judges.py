@@ -6,38 +6,19 @@ Registered on the main app by :mod:`understudy.cli`; the work itself is
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from understudy.cli_common import console, counts
 from understudy.errors import ConfigError
-from understudy.jsonl import read_models
-from understudy.judges.llm import LLMJudge
-from understudy.judges.report import (
-    detectable_line,
-    errors_line,
-    summarize_run,
-    summary_table,
-)
-from understudy.judges.rules import rule_judges
-from understudy.judges.runner import (
-    BASELINE_JUDGMENTS_FILE,
-    JUDGING_FILE,
-    JUDGMENTS_FILE,
-    judge_run,
-    judge_sessions,
-    read_judgments,
-)
-from understudy.judges.taxonomy import load_taxonomy
-from understudy.judges.thresholds import breaches, parse_threshold
-from understudy.judges.weights import load_weights
-from understudy.replay.reproduce.target import flagged_rollouts
-from understudy.replay.rundir import RunDir
-from understudy.trajectory import Judgment, Session
+
+# The library is imported by the functions that use it: the command line starts without it.
+if TYPE_CHECKING:
+    from understudy.judges.llm import LLMJudge
+    from understudy.trajectory import Judgment
 
 
 def judge(
@@ -77,6 +58,21 @@ def judge(
     [bold]--baseline[/bold], the original turns into baseline_judgments.jsonl). A sessions file
     is judged as it was logged: the original model's own behaviour.
     """
+    import asyncio
+
+    from understudy.jsonl import read_models
+    from understudy.judges.llm import LLMJudge
+    from understudy.judges.rules import rule_judges
+    from understudy.judges.runner import (
+        BASELINE_JUDGMENTS_FILE,
+        JUDGING_FILE,
+        JUDGMENTS_FILE,
+        judge_run,
+        judge_sessions,
+    )
+    from understudy.judges.taxonomy import load_taxonomy
+    from understudy.trajectory import Session
+
     wanted = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
     loaded = load_taxonomy(taxonomy)
     if wanted is not None:
@@ -178,6 +174,15 @@ def report(
 
     [bold]Exit codes[/bold]: 0 fine; 1 a --fail-on threshold is breached (or bad input).
     """
+    from understudy.judges.report import (
+        detectable_line,
+        errors_line,
+        summarize_run,
+        summary_table,
+    )
+    from understudy.judges.thresholds import breaches, parse_threshold
+    from understudy.judges.weights import load_weights
+
     thresholds = [parse_threshold(spec) for spec in fail_on or []]
     weighting = load_weights(weights, run_dir) if weights is not None else None
     summary = summarize_run(run_dir, baseline, weights=weighting)
@@ -207,6 +212,10 @@ FLAGGED_ROWS = 20
 def flagged_lines(run_dir: Path) -> list[str]:
     """One line per flagged rollout: its number, id, categories, flagged messages, and the
     command that opens the reproduction at that step (whole, so that it can be copied)."""
+    from understudy.judges.runner import JUDGMENTS_FILE, read_judgments
+    from understudy.replay.reproduce.target import flagged_rollouts
+    from understudy.replay.rundir import RunDir
+
     rollouts = RunDir(run_dir).rollouts()
     flagged = flagged_rollouts(rollouts, read_judgments(run_dir / JUDGMENTS_FILE))
     if not flagged:

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
 from understudy.cli_common import console
 from understudy.errors import UnderstudyError
-from understudy.jsonl import read_models, write_models
-from understudy.replay.export import export_sessions
-from understudy.replay.importers import import_paths, iter_log_files
-from understudy.replay.importers.base import ImportReport
-from understudy.trajectory import Session
+
+# The library is imported by the functions that use it: the command line starts without it.
+if TYPE_CHECKING:
+    from understudy.replay.importers.base import ImportReport
 
 
 class ExportChoice(StrEnum):
@@ -56,6 +54,11 @@ def import_logs(
     and writes nothing. The summary gives sessions, messages, tool calls, orphan tool results,
     redactions per kind and warnings per file, never the values.
     """
+    from rich.progress import Progress
+
+    from understudy.jsonl import write_models
+    from understudy.replay.importers import import_paths, iter_log_files
+
     # A cheap walk first, so that the progress bar knows how many files there are.
     total = sum(1 for _ in iter_log_files(paths))
     reports: dict[Path, ImportReport] = {}
@@ -132,5 +135,9 @@ def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="File or directory to write.")],
 ) -> None:
     """Export sessions for other tools: ATIF trajectories or OpenAI chat conversations."""
+    from understudy.jsonl import read_models
+    from understudy.replay.export import export_sessions
+    from understudy.trajectory import Session
+
     count = export_sessions(read_models(sessions_file, Session), fmt.value, output)
     console().print(f"{count} session(s) exported as {fmt.value} to {output}")

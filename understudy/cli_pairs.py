@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
 from understudy.cli_common import console
 from understudy.errors import ConfigError
-from understudy.replay.pairs import build_pairs, pair_stats
+
+# The library is imported by the commands that use it: the command line starts without it.
 
 pairs_app = typer.Typer(
     help="The pair database: real tool calls and their recorded results, which the tool "
@@ -53,6 +53,10 @@ def pairs_build(
 
     [dim]Example: understudy pairs build sessions.jsonl -o pairs.db[/dim]
     """
+    from rich.progress import Progress
+
+    from understudy.replay.pairs import build_pairs
+
     for path in sessions_files:
         if not path.is_file():
             raise ConfigError(f"{path}: no such file")
@@ -81,6 +85,8 @@ def pairs_stats(
 ) -> None:
     """Say what a pair database holds: pairs and sessions, errors, schema version, and counts
     per canonical tool, logged tool, source format and agent."""
+    from understudy.replay.pairs import pair_stats
+
     stats = pair_stats(database)
     if as_json:
         typer.echo(json.dumps(stats, indent=2))

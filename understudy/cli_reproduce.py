@@ -9,17 +9,15 @@ current step and records its parent in ``run.json``; :func:`judge_branch` judges
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from understudy.cli_common import console, counts, load_sessions
 from understudy.cli_sandbox import (
@@ -32,25 +30,15 @@ from understudy.cli_sandbox import (
     sandbox_settings,
 )
 from understudy.errors import ConfigError
-from understudy.judges.report import summarize_run, summary_table
-from understudy.judges.rules import rule_judges
-from understudy.judges.runner import JUDGMENTS_FILE, judge_run, read_judgments
-from understudy.replay.candidate import OpenAICandidate, OriginalCandidate
-from understudy.replay.cuts import check_cut
-from understudy.replay.reproduce.target import (
-    Trajectory,
-    find_rollout,
-    flagged_rollout,
-    of_rollout,
-    of_session,
-    session_named,
-)
-from understudy.replay.reproduce.workbench import Reproduction, SteppedCall, state_runner
-from understudy.replay.rundir import RunDir
-from understudy.replay.runner import RunSettings, run_to_dir
-from understudy.replay.simulate import NO_SIMULATOR, SimulatorConfig
-from understudy.run_files import SESSIONS_FILE
-from understudy.trajectory import Rollout
+
+# The library is imported by the functions that use it: the command line starts without it.
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from understudy.replay.reproduce.target import Trajectory
+    from understudy.replay.reproduce.workbench import Reproduction, SteppedCall
+    from understudy.replay.runner import RunSettings
+    from understudy.trajectory import Rollout
 
 
 @dataclass
@@ -70,6 +58,17 @@ def load_target(
     target: Path, rollout_id: str | None, flagged: int | None, session_id: str | None
 ) -> Trajectory:
     """The trajectory named on the command line (see ``understudy reproduce --help``)."""
+    from understudy.judges.runner import JUDGMENTS_FILE, read_judgments
+    from understudy.replay.reproduce.target import (
+        find_rollout,
+        flagged_rollout,
+        of_rollout,
+        of_session,
+        session_named,
+    )
+    from understudy.replay.rundir import RunDir
+    from understudy.run_files import SESSIONS_FILE
+
     if target.is_dir():
         run_dir = RunDir(target)
         sessions = load_sessions([target / SESSIONS_FILE])
@@ -100,6 +99,11 @@ async def branch_run(
     repro: Reproduction, request: BranchRequest, base: RunSettings, parent: dict[str, Any]
 ) -> dict[str, Any]:
     """A run continuing the trajectory from the current step; its run.json names the parent."""
+    from understudy.replay.candidate import OpenAICandidate, OriginalCandidate
+    from understudy.replay.cuts import check_cut
+    from understudy.replay.rundir import RunDir
+    from understudy.replay.runner import run_to_dir
+
     session = repro.branch_session()
     check_cut(session, repro.step)  # before the branch's run directory is made
     settings = base.model_copy(
@@ -131,6 +135,10 @@ async def branch_run(
 
 async def judge_branch(output: Path) -> Table:
     """The rule judges over a branch's rollouts; the rates table."""
+    from understudy.judges.report import summarize_run, summary_table
+    from understudy.judges.rules import rule_judges
+    from understudy.judges.runner import judge_run
+
     await judge_run(output, rule_judges())
     return summary_table(summarize_run(output), title=f"rule judges: {output}")
 
@@ -140,6 +148,9 @@ def state_settings(
 ) -> RunSettings:
     """Settings for building environments and states at a step (no candidate, no simulator),
     with a run id ``PURPOSE-<random>`` that labels the containers."""
+    from understudy.replay.runner import RunSettings
+    from understudy.replay.simulate import NO_SIMULATOR, SimulatorConfig
+
     return RunSettings(
         run_id=f"{purpose}-{uuid.uuid4().hex[:8]}",
         repo_mirrors=mirrors,
@@ -208,6 +219,8 @@ async def _non_interactive(
 ) -> int:
     """``--exec``, ``--shell`` and ``--branch``, in that order: the exit code (of the command,
     else of the shell)."""
+    import asyncio
+
     code = 0
     if batch.command is not None:
         result = await repro.exec(batch.command)
@@ -295,6 +308,8 @@ def reproduce(
     [dim]Examples: understudy reproduce runs/r1 --flagged 1 --exec 'git diff' ·
     understudy reproduce sessions.jsonl --session s1 --step 12 --branch --model m -o runs/b1[/dim]
     """
+    import asyncio
+
     trajectory = load_target(target, rollout_id, flagged, session_id)
     if branch and output is None:
         raise typer.BadParameter("--branch needs --output")
@@ -314,6 +329,8 @@ def reproduce(
 async def _reproduce(
     trajectory: Trajectory, target: Path, settings: RunSettings, step: int | None, batch: Batch
 ) -> int:
+    from understudy.replay.reproduce.workbench import Reproduction, state_runner
+
     with tempfile.TemporaryDirectory(prefix="understudy-reproduce-") as scratch:
         repro = Reproduction(trajectory, state_runner(settings, Path(scratch)))
         parent = parent_record(target, trajectory)

@@ -6,16 +6,14 @@ Registered on the main app by :mod:`understudy.cli`; the work itself is
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import Counter
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from understudy.cli_common import console, counts, load_sessions, select_sessions
@@ -41,28 +39,19 @@ from understudy.cli_simulate import (
     SimulatorOption,
     simulator_config,
 )
-from understudy.judges.report import summarize_run, summary_table
-from understudy.judges.rules import rule_judges
-from understudy.judges.runner import judge_run
-from understudy.judges.view import load_view, write_report
-from understudy.logging import configure_logging
-from understudy.replay.candidate import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT_S,
-    OpenAICandidate,
-    OriginalCandidate,
-)
-from understudy.replay.cuts import check_cut, parse_cut
-from understudy.replay.demo import DEMO_MODEL, demo_policy, demo_sessions
-from understudy.replay.loop import LoopLimits
-from understudy.replay.rundir import RunDir
-from understudy.replay.runner import CandidateFactory, RunSettings, run_to_dir
-from understudy.run_files import REPORT_FILE
-from understudy.sandbox.backends import run_backend
-from understudy.sandbox.images import build_base_image
-from understudy.testing import ScriptedServer
-from understudy.tools.policy import ToolPolicy
-from understudy.trajectory import Rollout, Session
+
+# The library is imported by the functions that use it: the command line starts without it.
+if TYPE_CHECKING:
+    from understudy.replay.rundir import RunDir
+    from understudy.replay.runner import CandidateFactory, RunSettings
+    from understudy.trajectory import Rollout, Session
+
+REQUEST_TIMEOUT_S = 120.0
+"""Default of ``--request-timeout``: ``DEFAULT_TIMEOUT_S`` of :mod:`understudy.replay.candidate`
+(a test keeps them equal), named here so that the help shows it without loading the candidate."""
+MAX_RETRIES = 3
+"""Default of ``--max-retries``: ``DEFAULT_MAX_RETRIES`` of :mod:`understudy.replay.candidate`
+(a test keeps them equal)."""
 
 
 class PrefixErrorsChoice(StrEnum):
@@ -81,6 +70,13 @@ def _run_with_progress(
     config_record: dict[str, Any],
 ) -> dict[str, Any]:
     """Run with a progress bar on stderr; Ctrl-C stops cleanly, keeping what was written."""
+    import asyncio
+
+    from rich.progress import Progress, TextColumn
+
+    from understudy.logging import configure_logging
+    from understudy.replay.runner import run_to_dir
+
     run_dir.path.mkdir(parents=True, exist_ok=True)
     run_dir.keep_sessions(sessions)
     configure_logging(events_file=run_dir.events_file)
@@ -224,7 +220,7 @@ def run(
             help="Seconds one model request may take before it is retried; with --max-retries "
             "it bounds a turn on a hung endpoint to (N+1) x S seconds plus a few of back-off.",
         ),
-    ] = DEFAULT_TIMEOUT_S,
+    ] = REQUEST_TIMEOUT_S,
     max_retries: Annotated[
         int,
         typer.Option(
@@ -233,7 +229,7 @@ def run(
             "reply that is not a chat completion), with exponential back-off; then the "
             "rollout ends in error.",
         ),
-    ] = DEFAULT_MAX_RETRIES,
+    ] = MAX_RETRIES,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue a run: skip rollouts already written.")
     ] = False,
@@ -293,6 +289,12 @@ def run(
     --max-error-rate); 1 bad input or settings; 2 bad usage; 3 rollouts ended in error beyond
     --max-error-rate, or all of them did; 130 interrupted (written rollouts are kept).
     """
+    from understudy.replay.cuts import check_cut, parse_cut
+    from understudy.replay.loop import LoopLimits
+    from understudy.replay.rundir import RunDir
+    from understudy.replay.runner import RunSettings
+    from understudy.tools.policy import ToolPolicy
+
     if original == (model is not None):
         raise typer.BadParameter("give either --model or --original")
     ToolPolicy.parse(tools)  # a bad policy fails here, before the run directory is touched
@@ -331,34 +333,49 @@ def run(
             sandbox, sandbox_root, read_only_root, disk_limit, allow_base_image, workspace
         ),
     )
-    if original:
-        candidate_for: CandidateFactory = OriginalCandidate
-        record: dict[str, Any] = {"candidate": "original"}
-    else:
-        assert model is not None
-        shared = OpenAICandidate(
-            model,
-            base_url=base_url,
-            api_key_env=api_key_env,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            timeout_s=request_timeout,
-            max_retries=max_retries,
-        )
-        candidate_for = lambda session: shared  # noqa: E731 - one client for every session
-        record = {
-            "candidate": {
-                "model": model,
-                "base_url": base_url,
-                "request_timeout_s": request_timeout,
-                "max_retries": max_retries,
-            }
-        }
+    candidate_for, record = _candidate(
+        model, base_url, api_key_env, temperature, max_tokens, request_timeout, max_retries
+    )
     if envs is not None:
         record["envs"] = str(envs)
     summary = _run_with_progress(sessions, settings, candidate_for, run_dir, resume, record)
     _print_summary(summary, run_dir)
     _exit_on_errors(summary, max_error_rate)
+
+
+def _candidate(
+    model: str | None,
+    base_url: str | None,
+    api_key_env: str,
+    temperature: float | None,
+    max_tokens: int | None,
+    request_timeout: float,
+    max_retries: int,
+) -> tuple[CandidateFactory, dict[str, Any]]:
+    """The candidates of ``run`` (without ``model``: the sessions' own recorded turns) and what
+    run.json records of them."""
+    from understudy.replay.candidate import OpenAICandidate, OriginalCandidate
+
+    if model is None:
+        return OriginalCandidate, {"candidate": "original"}
+    shared = OpenAICandidate(
+        model,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        timeout_s=request_timeout,
+        max_retries=max_retries,
+    )
+    record: dict[str, Any] = {
+        "candidate": {
+            "model": model,
+            "base_url": base_url,
+            "request_timeout_s": request_timeout,
+            "max_retries": max_retries,
+        }
+    }
+    return lambda session: shared, record  # one client for every session
 
 
 ERRORED_RUN_EXIT = 3
@@ -395,6 +412,21 @@ def demo(
     rollouts are then judged by the rule detectors and the rates printed. The base image is
     built first if it is missing.
     """
+    import asyncio
+
+    from understudy.judges.report import summarize_run, summary_table
+    from understudy.judges.rules import rule_judges
+    from understudy.judges.runner import judge_run
+    from understudy.judges.view import load_view, write_report
+    from understudy.replay.candidate import OpenAICandidate
+    from understudy.replay.demo import DEMO_MODEL, demo_policy, demo_sessions
+    from understudy.replay.rundir import RunDir
+    from understudy.replay.runner import RunSettings
+    from understudy.run_files import REPORT_FILE
+    from understudy.sandbox.backends import run_backend
+    from understudy.sandbox.images import build_base_image
+    from understudy.testing import ScriptedServer
+
     output = output or Path("runs") / f"demo-{datetime.now():%Y%m%d-%H%M%S}"
     backend = choose_sandbox()  # without an engine: the local backend, which needs no image
     if run_backend(backend).uses_base_image:

@@ -4,26 +4,45 @@ code lives: ``--envs``, ``--repo-mirror`` and ``--workspace``."""
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.text import Text
 
 from understudy.cli_common import console
 from understudy.errors import ConfigError
-from understudy.replay.env_resolution import WORKSPACE_MODES, WorkspaceMode
-from understudy.replay.env_rows import load_env_rows
-from understudy.sandbox.backends import backend_names, check_backend_name, run_backend
-from understudy.sandbox.config import SandboxConfig
-from understudy.sandbox.repo_source import parse_mirror_rules
-from understudy.trajectory import Session
+
+# The library is imported by the functions that use it: the command line starts without it.
+if TYPE_CHECKING:
+    from understudy.replay.env_resolution import WorkspaceMode
+    from understudy.trajectory import Session
+
+BUILT_IN_BACKENDS: tuple[tuple[str, str], ...] = (
+    ("docker", "isolated containers"),
+    ("local", "NO isolation: this machine, as this user"),
+)
+"""The backends :mod:`understudy.sandbox.backends` declares, with their summaries, in order (a
+test keeps them equal): the options' help names them without loading the sandbox package."""
+
+WORKSPACE_CHOICES = ("auto", "log", "repo")
+"""The values of ``--workspace``: ``WORKSPACE_MODES`` of :mod:`understudy.replay.env_resolution`
+(a test keeps them equal), named here for the same reason."""
+
+
+def declared_backends() -> list[tuple[str, str]]:
+    """The declared backends and their summaries: from the table when the sandbox package is
+    loaded (another backend may have been declared), else the built-in ones it starts with."""
+    table = sys.modules.get("understudy.sandbox.backends")
+    if table is None:
+        return list(BUILT_IN_BACKENDS)
+    return [(name, table.run_backend(name).summary) for name in table.backend_names()]
 
 
 def _sandbox_help() -> str:
-    described = ", ".join(f"'{name}' ({run_backend(name).summary})" for name in backend_names())
+    described = ", ".join(f"'{name}' ({summary})" for name, summary in declared_backends())
     return (
         f"Where tool calls run: {described}, or 'auto': docker when an engine answers, else "
         "local with a warning."
@@ -31,7 +50,7 @@ def _sandbox_help() -> str:
 
 
 SANDBOX_HELP = _sandbox_help()
-SANDBOX_METAVAR = "[" + "|".join(["auto", *backend_names()]) + "]"
+SANDBOX_METAVAR = "[" + "|".join(["auto", *(name for name, _ in declared_backends())]) + "]"
 """The help and the metavar name the backends declared when the command line is imported;
 ``--sandbox`` takes any backend declared by the time it is parsed."""
 
@@ -60,6 +79,8 @@ ALLOW_BASE_IMAGE_HELP = (
 
 def sandbox_name(value: str) -> str:
     """The value of ``--sandbox``: ``auto`` or a declared backend (else a usage error)."""
+    from understudy.sandbox.backends import check_backend_name
+
     try:
         return check_backend_name(value)
     except ConfigError as exc:
@@ -103,7 +124,9 @@ WORKSPACE_HELP = (
 )
 WorkspaceOption = Annotated[
     str,
-    typer.Option("--workspace", metavar="[" + "|".join(WORKSPACE_MODES) + "]", help=WORKSPACE_HELP),
+    typer.Option(
+        "--workspace", metavar="[" + "|".join(WORKSPACE_CHOICES) + "]", help=WORKSPACE_HELP
+    ),
 ]
 """The options as ``run`` and ``fidelity`` declare them (one declaration for both)."""
 
@@ -116,6 +139,8 @@ def choose_sandbox(choice: str = "auto") -> str:
     engine is ``local``. A backend without isolation is announced on stderr so that nobody
     mistakes it for isolated.
     """
+    from understudy.sandbox.backends import run_backend
+
     if choice == "auto":
         backend = run_backend("auto", warn=_warn)
     else:
@@ -133,6 +158,11 @@ def choose_sandbox(choice: str = "auto") -> str:
 
 def check_sandbox_options(backend: str, read_only_root: bool, disk_limit: str | None) -> None:
     """Refuse, before any work starts, what the chosen backend or engine cannot do."""
+    from pydantic import ValidationError
+
+    from understudy.sandbox.backends import run_backend
+    from understudy.sandbox.config import SandboxConfig
+
     chosen = run_backend(backend)
     if not chosen.isolated and (read_only_root or disk_limit is not None):
         raise ConfigError(
@@ -175,6 +205,8 @@ def sandbox_settings(
 
 def workspace_mode(value: str) -> WorkspaceMode:
     """The value of ``--workspace`` (else a usage error naming the choices)."""
+    from understudy.replay.env_resolution import WORKSPACE_MODES
+
     for mode in WORKSPACE_MODES:
         if value == mode:
             return mode
@@ -186,6 +218,9 @@ def environment_options(
 ) -> tuple[list[Session], list[str]]:
     """The sessions with the environments ``--envs`` sets, and the ``--repo-mirror`` rules,
     both checked before any work starts (a bad row or rule is a ConfigError naming it)."""
+    from understudy.replay.env_rows import load_env_rows
+    from understudy.sandbox.repo_source import parse_mirror_rules
+
     mirrors = list(repo_mirror or [])
     parse_mirror_rules(mirrors)
     if envs is None:

@@ -11,16 +11,18 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from understudy.cli_common import console
-from understudy.endpoints import is_loopback
 from understudy.errors import ConfigError
 from understudy.registry import Registry
-from understudy.testing import Policy, ScriptedServer, ScriptItem, load_script
+
+# The library is imported by the functions that use it: the command line starts without it.
+if TYPE_CHECKING:
+    from understudy.testing import Policy, ScriptedServer, ScriptItem
 
 POLICIES: Registry[Policy] = Registry(
     "policy",
@@ -67,6 +69,8 @@ def serve_scripted(
     [bold]understudy run --base-url[/bold] is printed on start; no API key is needed. Nothing
     about the requests is logged or kept.
     """
+    from understudy.testing import ScriptedServer
+
     answers = _answers(script, policy)
     server = ScriptedServer(answers, models=[model], host=host, port=port, keep_requests=False)
     try:
@@ -84,6 +88,8 @@ def serve_scripted(
 
 def _answers(script: Path | None, policy: str | None) -> list[ScriptItem] | Policy:
     """The script of ``--script``, or the policy named by ``--policy`` (exactly one of them)."""
+    from understudy.testing import load_script
+
     if (script is None) == (policy is None):
         names = ", ".join(POLICIES.names())
         raise typer.BadParameter(f"give either --script FILE or --policy NAME ({names})")
@@ -98,6 +104,8 @@ def _answers(script: Path | None, policy: str | None) -> list[ScriptItem] | Poli
 
 
 def _announce(server: ScriptedServer, model: str, host: str) -> None:
+    from understudy.endpoints import is_loopback
+
     out = console()
     out.print(f"scripted model {escape(model)!r} serving at {server.base_url}")
     out.print(

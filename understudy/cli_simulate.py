@@ -6,15 +6,13 @@ The work itself is :mod:`understudy.replay.simulate` (the simulators) and
 
 from __future__ import annotations
 
-import asyncio
 import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
 from understudy.cli_common import console, load_sessions
@@ -27,22 +25,14 @@ from understudy.cli_sandbox import (
     WorkspaceOption,
     environment_options,
 )
-from understudy.endpoints import api_key_for, endpoint_url
 from understudy.errors import ConfigError
-from understudy.judges.stats import jeffreys_interval
-from understudy.replay.pairs import build_from_sessions
-from understudy.replay.reproduce import Reproduction, of_session
-from understudy.replay.reproduce.workbench import state_runner
-from understudy.replay.runner import RunSettings
-from understudy.replay.simulate import SIMULATORS, SimulatorConfig, Simulators
-from understudy.replay.simulate.simcheck import (
-    Comparison,
-    PicksReal,
-    check_session_in_sandbox,
-    check_sessions,
-    summarize,
-)
-from understudy.trajectory import Session
+
+# The library is imported by the functions that use it: the command line starts without it.
+if TYPE_CHECKING:
+    from understudy.replay.runner import RunSettings
+    from understudy.replay.simulate import SimulatorConfig, Simulators
+    from understudy.replay.simulate.simcheck import Comparison, PicksReal
+    from understudy.trajectory import Session
 
 SimulatorOption = Annotated[
     str,
@@ -94,6 +84,9 @@ def simulator_config(
     leave_out_session: bool = False,
 ) -> SimulatorConfig:
     """The simulator settings of the command line, checked before anything runs."""
+    from understudy.endpoints import api_key_for, endpoint_url
+    from understudy.replay.simulate import SIMULATORS, SimulatorConfig
+
     if name not in ("none", *SIMULATORS.names()) and "." not in name and ":" not in name:
         valid = ", ".join(["none", *SIMULATORS.names()])
         raise typer.BadParameter(f"unknown simulator {name!r}; valid: {valid} (or a dotted path)")
@@ -173,6 +166,9 @@ def simcheck(
 
     [dim]Example: understudy simcheck sessions.jsonl --pairs pairs.db --json[/dim]
     """
+    from understudy.replay.pairs import build_from_sessions
+    from understudy.replay.simulate.simcheck import summarize
+
     sessions, mirrors = environment_options(load_sessions(sessions_files), envs, repo_mirror)
     sandboxes = (
         state_settings("simcheck", mirrors, sandbox, allow_base_image, workspace)
@@ -247,6 +243,13 @@ def _check_with_progress(
     concurrency: int,
     sandboxes: RunSettings | None = None,
 ) -> list[Comparison]:
+    import asyncio
+
+    from rich.progress import Progress
+
+    from understudy.replay.simulate import Simulators
+    from understudy.replay.simulate.simcheck import check_sessions
+
     total = sum(1 for session in sessions for _ in session.answered_calls())
 
     async def checked() -> list[Comparison]:
@@ -280,6 +283,10 @@ async def _in_sandbox(
 ) -> list[Comparison]:
     """One session's calls simulated in its rebuilt environment, stepped call by call (see
     :func:`~understudy.replay.simulate.simcheck.check_session_in_sandbox`)."""
+    from understudy.replay.reproduce import Reproduction, of_session
+    from understudy.replay.reproduce.workbench import state_runner
+    from understudy.replay.simulate.simcheck import check_session_in_sandbox
+
     with tempfile.TemporaryDirectory(prefix="understudy-simcheck-") as scratch:
         stand = Reproduction(of_session(session), state_runner(settings, Path(scratch)))
         try:
@@ -292,6 +299,8 @@ async def _in_sandbox(
 
 def with_interval(summary: dict[str, Any]) -> dict[str, Any]:
     """The discriminator's accuracy and its 95% Jeffreys interval, added to ``summary``."""
+    from understudy.judges.stats import jeffreys_interval
+
     found = summary.get("discriminator")
     if found:
         low, high = jeffreys_interval(found["correct"], found["n"])

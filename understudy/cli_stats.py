@@ -13,14 +13,8 @@ from rich.table import Table
 
 from understudy.cli_common import console
 from understudy.errors import ConfigError
-from understudy.jsonl import read_models
-from understudy.judges.agreement import Label, agreement
-from understudy.judges.backtest import backtest as run_backtest
-from understudy.judges.backtest import median_error
-from understudy.judges.planning import plan as make_plan
-from understudy.judges.report import summarize, summarize_run
-from understudy.run_files import JUDGMENTS_FILE
-from understudy.trajectory import Judgment
+
+# The library is imported by the commands that use it: the command line starts without it.
 
 
 def plan(
@@ -57,6 +51,8 @@ def plan(
 
     [dim]Example: understudy plan --rate 0.01 --ratio 2 --samples-per-session 4[/dim]
     """
+    from understudy.judges.planning import plan as make_plan
+
     try:
         made = make_plan(rate, ratio, error, samples_per_session, icc)
     except ValueError as problem:
@@ -105,6 +101,11 @@ def judge_eval(
     A label line is {"target_id": ROLLOUT_OR_SESSION_ID, "category": ID, "flagged": true} with
     optional "labeler" and "note" ([bold]understudy schema --model Label[/bold]).
     """
+    from understudy.jsonl import read_models
+    from understudy.judges.agreement import Label, agreement
+    from understudy.run_files import JUDGMENTS_FILE
+    from understudy.trajectory import Judgment
+
     source = judgments / JUDGMENTS_FILE if judgments.is_dir() else judgments
     if not source.is_file():
         raise ConfigError(f"{source}: no such file")
@@ -170,6 +171,12 @@ def backtest(
     max(f/a, a/f), whether the interval covered the actual rate, and the median multiplicative
     error over the categories.
     """
+    from understudy.jsonl import read_models
+    from understudy.judges.backtest import backtest as run_backtest
+    from understudy.judges.backtest import median_error
+    from understudy.judges.report import summarize, summarize_run
+    from understudy.trajectory import Judgment
+
     predicted = summarize_run(forecast, write=False)
     if actual.is_dir():
         happened = summarize_run(actual, write=False)

@@ -9,33 +9,27 @@ unknown option. Errors win over failures: a run with both exits 2.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
 from understudy.cli_common import console
 from understudy.cli_sandbox import SandboxOption, choose_sandbox
 from understudy.errors import UnderstudyError
-from understudy.judges.base import Judge
-from understudy.judges.llm import LLMJudge
-from understudy.judges.rules import rule_judges
-from understudy.judges.taxonomy import load_taxonomy
-from understudy.logging import configure_logging
-from understudy.sandbox.backends import run_backend
-from understudy.sandbox.images import build_base_image
-from understudy.scenarios.expect import ScenarioResult
-from understudy.scenarios.junit import junit_document, write_junit
-from understudy.scenarios.load import Suite, load_suite, shipped_suites
-from understudy.scenarios.model import Scenario
-from understudy.scenarios.run import SuiteRunSettings, default_judges, read_results, run_suite
-from understudy.scenarios.scripted import ROLES, SCRIPTED_PREFIX
+
+# The library is imported by the functions that use it: the command line starts without it.
+if TYPE_CHECKING:
+    from understudy.judges.base import Judge
+    from understudy.judges.llm import LLMJudge
+    from understudy.scenarios.expect import ScenarioResult
+    from understudy.scenarios.load import Suite
+    from understudy.scenarios.model import Scenario
+    from understudy.scenarios.run import SuiteRunSettings
 
 PASSED, FAILED, HARNESS_ERROR = 0, 1, 2
 """Exit codes of ``suite run`` and ``suite selftest``."""
@@ -89,6 +83,8 @@ def list_scenarios(
     ] = False,
 ) -> None:
     """List a suite's scenarios: the harness each session comes from and what each expects."""
+    from understudy.scenarios.load import load_suite, shipped_suites
+
     loaded: Suite = _guarded(lambda: load_suite(suite))
     out = console()
     table = Table(title=f"suite {loaded.name} ({loaded.path})", show_edge=False)
@@ -189,6 +185,10 @@ def run(
     [dim]Example: understudy suite run --model my-model --base-url http://127.0.0.1:8000/v1
     --junit suite.xml[/dim]
     """
+    from understudy.scenarios.junit import junit_document, write_junit
+    from understudy.scenarios.load import load_suite
+    from understudy.scenarios.run import SuiteRunSettings, read_results
+
     if not model:
         raise typer.BadParameter("give the candidate model", param_hint="--model")
     loaded: Suite = _guarded(lambda: load_suite(suite))
@@ -232,6 +232,11 @@ def selftest(
     targets the candidate (judge self-tests on a recorded continuation must pass for both).
     Exit codes as for [bold]suite run[/bold].
     """
+    from understudy.scenarios.junit import junit_document, write_junit
+    from understudy.scenarios.load import load_suite
+    from understudy.scenarios.run import SuiteRunSettings
+    from understudy.scenarios.scripted import ROLES, SCRIPTED_PREFIX
+
     loaded: Suite = _guarded(lambda: load_suite(suite))
     backend = _guarded(lambda: _ready_backend(sandbox))
     output = output or _default_output(f"{loaded.name}-selftest")
@@ -269,6 +274,9 @@ def _as_expected(role: str, scenario: Scenario, result: ScenarioResult) -> bool:
 
 
 def _ready_backend(choice: str) -> str:
+    from understudy.sandbox.backends import run_backend
+    from understudy.sandbox.images import build_base_image
+
     backend = choose_sandbox(choice)
     if run_backend(backend).uses_base_image:
         with console(stderr=True).status("preparing the base image"):
@@ -283,6 +291,11 @@ def _default_output(name: str) -> Path:
 def _judges_factory(
     scenarios: Sequence[Scenario], judge_model: str | None, judge_base_url: str | None
 ) -> tuple[Any, LLMJudge | None]:
+    from understudy.judges.llm import LLMJudge
+    from understudy.judges.rules import rule_judges
+    from understudy.judges.taxonomy import load_taxonomy
+    from understudy.scenarios.run import default_judges
+
     llm: LLMJudge | None = None
     if judge_model:
         wanted = list(dict.fromkeys(c for s in scenarios for c in s.expect.categories()))
@@ -306,6 +319,13 @@ def _run(
     label: str,
 ) -> list[ScenarioResult]:
     """Run the scenarios with a progress bar; Ctrl-C keeps what was decided (exit 130)."""
+    import asyncio
+
+    from rich.progress import Progress
+
+    from understudy.logging import configure_logging
+    from understudy.scenarios.run import run_suite
+
     output.mkdir(parents=True, exist_ok=True)
     configure_logging(events_file=output / "events.jsonl")
     columns = [*Progress.get_default_columns()]

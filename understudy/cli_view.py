@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from understudy.cli_common import console
-from understudy.judges.view import ViewServer, load_view, write_report
 from understudy.run_files import REPORT_FILE
 
 
@@ -50,6 +49,9 @@ def view(
     reproduce command, side by side with the original continuation or another run's rollout.
     Keys: j / k flagged rollouts, n / p messages, / search, Esc close.
     """
+    # Loaded when the command runs: the command line starts without it.
+    from understudy.judges.view import ViewServer, load_view, write_report
+
     loaded = load_view(run_dir, compare)
     if not serve:
         target = write_report(loaded, output or run_dir / REPORT_FILE)

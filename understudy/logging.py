@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import structlog
+if TYPE_CHECKING:
+    import structlog
 
 _json_handle: Any = None
 _console_level = "WARNING"
@@ -28,6 +29,10 @@ def configure_logging(level: str | None = None, events_file: Path | None = None)
     if _json_handle is not None:
         _json_handle.close()
         _json_handle = None
+    if events_file is None and "structlog" not in sys.modules:
+        return  # nothing has logged yet: the first get_logger configures this level
+    import structlog  # loaded when something logs: a command that does not starts without it
+
     levels = logging.getLevelNamesMapping()  # a new dict at each call: taken once, not per event
     threshold = levels.get(level.upper(), logging.WARNING)
     console = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
@@ -63,6 +68,8 @@ def configure_logging(level: str | None = None, events_file: Path | None = None)
 
 
 def _stderr_logger(*_: Any) -> structlog.PrintLogger:
+    import structlog
+
     # sys.stderr is looked up at each call rather than bound once: it may be swapped (pytest's
     # capture, click's CliRunner) and the old stream closed, which broke every later log call.
     return structlog.PrintLogger(file=sys.stderr)
@@ -70,6 +77,8 @@ def _stderr_logger(*_: Any) -> structlog.PrintLogger:
 
 def get_logger(name: str) -> Any:
     """A structlog logger bound to a component name (warnings only, until configured)."""
+    import structlog
+
     if not structlog.is_configured():
         configure_logging()
     return structlog.get_logger(component=name)
