@@ -58,10 +58,7 @@ def validate_arguments(tool: str, schema: dict[str, Any], arguments: Any) -> dic
         raise InvalidToolArgumentsError(
             f"the arguments of {tool} must be a JSON object, not {type(arguments).__name__}"
         )
-    validator = _validator(schema)
-    if validator.is_valid(arguments):
-        return arguments
-    problem = schema_problem(validator, arguments)
+    problem = schema_problem(schema_validator(schema), arguments)
     if problem is not None:
         raise InvalidToolArgumentsError(f"invalid arguments for {tool}{problem}")
     return arguments
@@ -73,7 +70,8 @@ schema is one object for a whole run, and making its validator costs more than v
 _VALIDATORS_KEPT = 512
 
 
-def _validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+def schema_validator(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """The validator of ``schema``, made once while the schema object lives."""
     known = _VALIDATORS.get(id(schema))
     if known is not None and known[0] is schema:
         return known[1]

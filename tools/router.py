@@ -33,8 +33,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jsonschema
-
 from understudy.errors import (
     InvalidToolArgumentsError,
     SimulatorError,
@@ -47,7 +45,7 @@ from understudy.protocols import Sandbox, SimulationRequest, Simulator
 from understudy.tools import LIVE_TOOL_NAMES, make_tool
 from understudy.tools.adapters import describe_call, find_adapter
 from understudy.tools.base import Adapter, CanonicalCall, Tool, ToolOutcome
-from understudy.tools.common import schema_problem
+from understudy.tools.common import schema_problem, schema_validator
 from understudy.tools.forced import FORCED_BY, ForcedResult, ForcedResults
 from understudy.tools.network import network_need
 from understudy.tools.policy import Step, ToolPolicy
@@ -82,10 +80,8 @@ class ToolRouter:
         self._session_id = session_id
         """The session replayed, told to the simulator."""
         self._specs = {spec.name: spec for spec in tools}
-        # Built once per rollout, not per call: tool calls are the hot path.
-        self._validators = {
-            spec.name: jsonschema.Draft202012Validator(spec.parameters) for spec in tools
-        }
+        # Looked up once per rollout, not per call: tool calls are the hot path.
+        self._validators = {spec.name: schema_validator(spec.parameters) for spec in tools}
         self._recordings = recordings
         self._sandbox = sandbox
         self._policy = policy or ToolPolicy()

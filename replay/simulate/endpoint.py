@@ -43,6 +43,8 @@ from understudy.endpoints import (
     check_retries,
     completion_problem,
     endpoint_url,
+    parsed_completion,
+    post_completion,
     request_options,
     retry_delay,
     short_reason,
@@ -55,7 +57,6 @@ from understudy.replay.simulate.cache import ReplyCache, request_key
 
 if TYPE_CHECKING:  # the client is loaded with the endpoint: the CLI starts without it
     import openai
-    from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -298,11 +299,8 @@ class SimulatorEndpoint:
 
         self.requests_sent += 1
         try:
-            raw = await self._client.chat.completions.with_raw_response.create(
-                model=self.model,
-                messages=cast("list[ChatCompletionMessageParam]", conversation),
-                **options,
-            )
+            body = {"model": self.model, "messages": conversation, **options}
+            raw = await post_completion(self._client, body)
         except openai.APIStatusError as exc:
             reason = status_reason(exc)
             if mode == STRUCTURED and _rejects_response_format(exc):
@@ -320,7 +318,7 @@ class SimulatorEndpoint:
         problem = completion_problem(raw.content)
         if problem is not None:
             return _Failure(f"HTTP {raw.status_code}: {problem}", retryable=True)
-        completion = cast("ChatCompletion", raw.parse())
+        completion = parsed_completion(raw)
         message = completion.choices[0].message
         return message.content or message.refusal or ""
 
