@@ -74,7 +74,6 @@ def may_change(strings: Iterable[str]) -> dict[str, frozenset[int]]:
     Strings found unchanged before (:func:`note_unchanged`) are left out: a session whose
     gated strings all are -- timestamps that look like IPv6 addresses, say -- is done at once.
     """
-    global _known_bytes
     unique = dict.fromkeys(strings).keys()
     # Set operations, in C: most strings of a session are short or were seen before.
     fresh = [text for text in unique - _known if len(text) >= SHORTEST]
@@ -82,11 +81,7 @@ def may_change(strings: Iterable[str]) -> dict[str, frozenset[int]]:
     if not fresh:
         return found
     hits = _hits(fresh)
-    size = sum(map(len, fresh)) + _STRING_OVERHEAD * len(fresh)
-    _known_bytes += size
-    if _known_bytes > _KNOWN_MAX_BYTES:
-        _forget()
-        _known_bytes = size
+    _charge(sum(map(len, fresh)) + _STRING_OVERHEAD * len(fresh))
     _known.update(fresh)
     for index, rules in hits.items():
         found[fresh[index]] = _gated[fresh[index]] = frozenset(rules)
@@ -96,17 +91,23 @@ def may_change(strings: Iterable[str]) -> dict[str, frozenset[int]]:
 def note_unchanged(text: str) -> None:
     """Remember that no rule changes ``text`` (but the learned user names, which the Redactor
     checks for itself): a gate hit it, and it turned out to hold nothing."""
-    global _known_bytes
-    _known_bytes += len(text) + _STRING_OVERHEAD
-    if _known_bytes > _KNOWN_MAX_BYTES:
-        _forget()
-        _known_bytes = 0
+    _charge(len(text) + _STRING_OVERHEAD)
     _unchanged.add(text)
 
 
 def was_unchanged(text: str) -> bool:
     """Whether :func:`note_unchanged` noted ``text`` (and has not forgotten it)."""
     return text in _unchanged
+
+
+def _charge(size: int) -> None:
+    """Count ``size`` more bytes of remembered strings, forgetting them all first when that
+    would pass the bound."""
+    global _known_bytes
+    if _known_bytes + size > _KNOWN_MAX_BYTES:
+        _forget()
+        _known_bytes = 0
+    _known_bytes += size
 
 
 def _forget() -> None:
@@ -123,15 +124,11 @@ def rules_for(text: str) -> frozenset[int]:
     Asked of a text some rule has just changed (``/home/<USER_1>/...``): remembered like the
     gates of :func:`may_change`, since such texts repeat from session to session too.
     """
-    global _known_bytes
     found = _rules_of.get(text)
     if found is None:
         rules = _hits([text]).get(0)
         found = frozenset() if rules is None else frozenset(rules)
-        _known_bytes += len(text) + _STRING_OVERHEAD
-        if _known_bytes > _KNOWN_MAX_BYTES:
-            _forget()
-            _known_bytes = len(text) + _STRING_OVERHEAD
+        _charge(len(text) + _STRING_OVERHEAD)
         _rules_of[text] = found
     return found
 
