@@ -192,9 +192,11 @@ class Runner:
             parse_mirror_rules(settings.repo_mirrors), settings.workspace, self.builder.has_image
         )
         """Each session's clone source and commit (see :mod:`understudy.replay.env_resolution`)."""
-        self._built: dict[str, BuiltEnv] = {}
-        """Environments built (or found) in this run, by their spec: every rollout after the
-        first of an environment reuses it rather than asking the engine about its images again."""
+        self._built: dict[str, asyncio.Task[BuiltEnv]] = {}
+        """Environments built (or found) in this run, by their spec: every rollout of an
+        environment shares its one build, also while it is still going, rather than asking the
+        engine about its images again. A failed build is forgotten, so the next rollout tries
+        again."""
         self._model_slots = asyncio.Semaphore(settings.model_concurrency)
         self._sandbox_slots = asyncio.Semaphore(settings.sandboxes)
         self.prefixes = self.backend.prefixes(settings.run_id)
@@ -290,12 +292,21 @@ class Runner:
     async def _environment(self, spec: EnvSpec) -> BuiltEnv:
         """The built environment of ``spec``: built (or found) once per run."""
         key = spec.model_dump_json()
-        known = self._built.get(key)
-        if known is not None:
-            return known
-        env = await self.builder.build(spec)
-        self._built[key] = env.model_copy(update={"cached": True})
-        return env
+        building = self._built.get(key)
+        if building is None:
+            building = asyncio.ensure_future(self.builder.build(spec))
+            self._built[key] = building
+            first = True
+        else:
+            first = False
+        try:
+            # Shielded: one rollout's cancellation must not cancel a build others wait for.
+            env = await asyncio.shield(building)
+        except BaseException:
+            if building.done() and self._built.get(key) is building:
+                del self._built[key]
+            raise
+        return env if first else env.model_copy(update={"cached": True})
 
     async def _prepared_rollout(
         self, session: Session, cut: int, sample: int, candidate: _Limited
