@@ -26,9 +26,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from understudy.errors import EnvBuildError, ImageNotFoundError, SandboxError
 from understudy.logging import get_logger
-from understudy.protocols import Candidate, CandidateReply, Sandbox, SeedableCandidate
+from understudy.protocols import (
+    Candidate,
+    CandidateReply,
+    PlannedRollout,
+    Sandbox,
+    SeedableCandidate,
+)
 from understudy.replay.cuts import Cut, choose_cuts
 from understudy.replay.env_resolution import EnvResolver, WorkspaceMode
+from understudy.replay.executors import ExecutorSettings, make_executor
 from understudy.replay.loop import LoopLimits, failure_kind, new_rollout, run_rollout
 from understudy.replay.pairs import build_from_sessions
 from understudy.replay.prefix import PrefixErrors, describe_call, needs_prefix, session_agent
@@ -160,7 +167,7 @@ class _Limited:
         await self._candidate.close()
 
 
-def plan(sessions: Sequence[Session], settings: RunSettings) -> list[tuple[Session, int, int]]:
+def plan(sessions: Sequence[Session], settings: RunSettings) -> list[PlannedRollout]:
     """Every (session, cut, sample) of the run, in order."""
     return [
         (session, cut, sample)
@@ -215,28 +222,29 @@ class Runner:
 
     async def run(
         self,
-        work: list[tuple[Session, int, int]],
+        work: list[PlannedRollout],
         done: set[RolloutKey],
-        progress: Progress = lambda rollout: None,
-    ) -> Counter[str]:
-        """Run every planned rollout not in ``done``; counts of rollouts by status."""
-        statuses: Counter[str] = Counter()
+        finished: Callable[[Rollout], None],
+    ) -> None:
+        """Play every planned rollout not in ``done`` here, in this process (the ``local``
+        executor), handing each to ``finished`` as it ends."""
 
         async def one(session: Session, cut: int, sample: int) -> None:
-            try:
-                rollout = await self._rollout(session, cut, sample)
-            except Exception as failure:
-                log.exception("rollout crashed", session=session.id, cut=cut, sample=sample)
-                rollout = _failed(session, cut, sample, self._candidate(session, sample), failure)
-            self.run_dir.append(rollout)
-            statuses[rollout.status] += 1
-            progress(rollout)
+            finished(await self.play(session, cut, sample))
 
         async with asyncio.TaskGroup() as group:
             for session, cut, sample in work:
                 if (session.id, cut, sample) not in done:
                     group.create_task(one(session, cut, sample))
-        return statuses
+
+    async def play(self, session: Session, cut: int, sample: int) -> Rollout:
+        """One planned rollout, whatever happens: a crash of understudy itself is an ``error``
+        rollout of kind ``harness`` (its traceback in the events), not an exception."""
+        try:
+            return await self._rollout(session, cut, sample)
+        except Exception as failure:
+            log.exception("rollout crashed", session=session.id, cut=cut, sample=sample)
+            return _failed(session, cut, sample, self._candidate(session, sample), failure)
 
     async def _rollout(self, session: Session, cut: int, sample: int) -> Rollout:
         candidate = _Limited(self._candidate(session, sample), self._model_slots)
@@ -358,6 +366,16 @@ class Runner:
         return rollout
 
 
+def local_executor(
+    options: ExecutorSettings,
+    settings: RunSettings,
+    candidate_for: CandidateFactory,
+    run_dir: RunDir,
+) -> Runner:
+    """The ``local`` executor: a Runner in this process."""
+    return Runner(settings, candidate_for, run_dir)
+
+
 def _workspace_guard(
     session: Session, cut: int, env_record: dict[str, Any]
 ) -> WorkspaceGuard | None:
@@ -434,11 +452,15 @@ async def run_to_dir(
     config_record: dict[str, Any] | None = None,
     on_plan: Callable[[int, int], None] = lambda total, skipped: None,
     progress: Progress = lambda rollout: None,
+    executor: ExecutorSettings | None = None,
 ) -> dict[str, Any]:
-    """A whole run into ``run_dir``: plan, skip what is written, run the rest, summarize."""
+    """A whole run into ``run_dir``: plan, skip what is written, run the rest on ``executor``
+    (default: in this process), summarize. This process alone writes ``run_dir``."""
+    executor = executor or ExecutorSettings()
     record = {
         "settings": settings.model_dump(mode="json"),
         **(config_record or {}),
+        "executor": executor.model_dump(mode="json"),
         "hashes": run_hashes(sessions, settings),
     }
     _warn_if_sessions_changed(run_dir, record["hashes"], resume)
@@ -448,11 +470,16 @@ async def run_to_dir(
     skipped = sum((session.id, cut, sample) in done for session, cut, sample in work)
     on_plan(len(work), skipped)
     log.info("run planned", rollouts=len(work), skipped=skipped, sessions=len(sessions))
-    runner = Runner(settings, candidate_for, run_dir)
+
+    def finished(rollout: Rollout) -> None:
+        run_dir.append(rollout)
+        progress(rollout)
+
+    runner = make_executor(executor, settings, candidate_for, run_dir)
     try:
         if resume:
             await runner.remove_leftovers()
-        await runner.run(work, done, progress)
+        await runner.run(work, done, finished)
     finally:
         await runner.close()
     summary = summarize(run_dir.rollouts())

@@ -76,6 +76,31 @@ def _docker_gate(request: pytest.FixtureRequest) -> None:
         docker_unavailable(ENGINE_HELP)
 
 
+# -- Ray ----------------------------------------------------------------------------------------
+
+REQUIRE_RAY = os.environ.get("UNDERSTUDY_REQUIRE_RAY") == "1"
+RAY_CPUS = 2
+"""CPUs of the tests' local Ray instance (this machine's count)."""
+
+
+@pytest.fixture(scope="session")
+def ray_instance() -> Iterator[None]:
+    """A local Ray instance shared by the session's Ray tests (started once: it takes seconds);
+    Ray tests skip without Ray installed, or fail when UNDERSTUDY_REQUIRE_RAY=1."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        message = "Ray is not installed (pip install -e '.[ray]')"
+        if REQUIRE_RAY:
+            pytest.fail(f"{message} (UNDERSTUDY_REQUIRE_RAY=1, so this fails)", pytrace=False)
+        pytest.skip(message)
+    from understudy.replay.executors.ray_cluster import connect, disconnect
+
+    started = connect(None, local_cpus=RAY_CPUS)
+    yield
+    disconnect(started)
+
+
 @pytest.fixture(scope="session")
 def base_image() -> str:
     """The base image tag; skips (or fails) if there is no engine or no image."""

@@ -42,6 +42,7 @@ from understudy.cli_simulate import (
 
 # The library is imported by the functions that use it: the command line starts without it.
 if TYPE_CHECKING:
+    from understudy.replay.executors import ExecutorSettings
     from understudy.replay.rundir import RunDir
     from understudy.replay.runner import CandidateFactory, RunSettings
     from understudy.trajectory import Rollout, Session
@@ -52,6 +53,13 @@ REQUEST_TIMEOUT_S = 120.0
 MAX_RETRIES = 3
 """Default of ``--max-retries``: ``DEFAULT_MAX_RETRIES`` of :mod:`understudy.replay.candidate`
 (a test keeps them equal)."""
+
+
+class ExecutorChoice(StrEnum):
+    """Where the rollouts are played (see understudy.replay.executors)."""
+
+    local = "local"
+    ray = "ray"
 
 
 class PrefixErrorsChoice(StrEnum):
@@ -68,6 +76,7 @@ def _run_with_progress(
     run_dir: RunDir,
     resume: bool,
     config_record: dict[str, Any],
+    executor: ExecutorSettings | None = None,
 ) -> dict[str, Any]:
     """Run with a progress bar on stderr; Ctrl-C stops cleanly, keeping what was written."""
     import asyncio
@@ -108,6 +117,7 @@ def _run_with_progress(
                     config_record,
                     on_plan=planned,
                     progress=finished,
+                    executor=executor,
                 )
             )
         except KeyboardInterrupt:
@@ -276,6 +286,45 @@ def run(
             "before the run exits with code 3. A run whose every rollout errored always fails.",
         ),
     ] = 0.0,
+    executor: Annotated[
+        ExecutorChoice,
+        typer.Option(
+            help="Where rollouts are played: 'local' (this process) or 'ray' (workers on a Ray "
+            "cluster, each node building its environments on its own Docker engine; needs "
+            "pip install 'understudy[ray]'). This process alone writes the run directory.",
+        ),
+    ] = ExecutorChoice.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="The Ray cluster to join (auto, ray://HEAD:10001, HEAD:6379); default: start "
+            "Ray on this machine for the run.",
+        ),
+    ] = None,
+    ray_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Ray workers, each playing up to --sandboxes rollouts at once; default: one "
+            "per node (nodes without a Docker engine are reported and left out).",
+        ),
+    ] = None,
+    ray_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME=VALUE",
+            help="With --executor ray: an environment variable of every worker (repeatable), "
+            "e.g. DOCKER_HOST of the nodes' engines. The candidate's API key is passed on.",
+        ),
+    ] = None,
+    max_in_flight: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="With --executor ray: most rollouts in flight in all (default: "
+            "workers x --sandboxes).",
+        ),
+    ] = None,
 ) -> None:
     """Let a candidate model take over logged sessions after a cut, with live or replayed tools.
 
@@ -290,6 +339,7 @@ def run(
     --max-error-rate, or all of them did; 130 interrupted (written rollouts are kept).
     """
     from understudy.replay.cuts import check_cut, parse_cut
+    from understudy.replay.executors import ExecutorSettings
     from understudy.replay.loop import LoopLimits
     from understudy.replay.rundir import RunDir
     from understudy.replay.runner import RunSettings
@@ -297,6 +347,19 @@ def run(
 
     if original == (model is not None):
         raise typer.BadParameter("give either --model or --original")
+    if executor is ExecutorChoice.local and (
+        ray_address or ray_workers or max_in_flight or ray_env
+    ):
+        raise typer.BadParameter(
+            "--ray-address, --ray-workers, --ray-env and --max-in-flight go with --executor ray"
+        )
+    executor_settings = ExecutorSettings(
+        name=executor.value,
+        address=ray_address,
+        workers=ray_workers,
+        max_in_flight=max_in_flight,
+        worker_env=_assignments(ray_env or [], "--ray-env"),
+    )
     ToolPolicy.parse(tools)  # a bad policy fails here, before the run directory is touched
     simulation = simulator_config(
         simulator,
@@ -338,7 +401,9 @@ def run(
     )
     if envs is not None:
         record["envs"] = str(envs)
-    summary = _run_with_progress(sessions, settings, candidate_for, run_dir, resume, record)
+    summary = _run_with_progress(
+        sessions, settings, candidate_for, run_dir, resume, record, executor_settings
+    )
     _print_summary(summary, run_dir)
     _exit_on_errors(summary, max_error_rate)
 
@@ -354,11 +419,13 @@ def _candidate(
 ) -> tuple[CandidateFactory, dict[str, Any]]:
     """The candidates of ``run`` (without ``model``: the sessions' own recorded turns) and what
     run.json records of them."""
-    from understudy.replay.candidate import OpenAICandidate, OriginalCandidate
+    from understudy.replay.candidate import OriginalCandidate
+    from understudy.replay.shared_candidate import SharedCandidate
 
     if model is None:
         return OriginalCandidate, {"candidate": "original"}
-    shared = OpenAICandidate(
+    # One client for every session (per process: workers of another executor make their own).
+    shared = SharedCandidate(
         model,
         base_url=base_url,
         api_key_env=api_key_env,
@@ -375,7 +442,19 @@ def _candidate(
             "max_retries": max_retries,
         }
     }
-    return lambda session: shared, record  # one client for every session
+    shared.candidate()  # a missing key or a bad setting fails here, before the run starts
+    return shared, record
+
+
+def _assignments(given: list[str], option: str) -> dict[str, str]:
+    """``NAME=VALUE`` options as a mapping."""
+    found = {}
+    for assignment in given:
+        name, sep, value = assignment.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{option} takes NAME=VALUE, not {assignment!r}")
+        found[name.strip()] = value
+    return found
 
 
 ERRORED_RUN_EXIT = 3

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +19,14 @@ _json_handle: Any = None
 _console_level = "WARNING"
 
 
-def configure_logging(level: str | None = None, events_file: Path | None = None) -> None:
-    """Send warnings (or ``level``) to stderr; with ``events_file``, every event as JSON lines.
+def configure_logging(
+    level: str | None = None,
+    events_file: Path | None = None,
+    events_sink: Callable[[str], None] | None = None,
+) -> None:
+    """Send warnings (or ``level``) to stderr; with ``events_file``, every event as JSON lines;
+    with ``events_sink``, every event's JSON line to that function as well (a worker of another
+    executor hands its events to the process that writes the run directory).
 
     Without ``level``, the level of the previous call is kept (so a command can add an events
     file to what the command line set up).
@@ -29,7 +36,7 @@ def configure_logging(level: str | None = None, events_file: Path | None = None)
     if _json_handle is not None:
         _json_handle.close()
         _json_handle = None
-    if events_file is None and "structlog" not in sys.modules:
+    if events_file is None and events_sink is None and "structlog" not in sys.modules:
         return  # nothing has logged yet: the first get_logger configures this level
     import structlog  # loaded when something logs: a command that does not starts without it
 
@@ -41,15 +48,19 @@ def configure_logging(level: str | None = None, events_file: Path | None = None)
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    if events_file is not None:
-        _json_handle = events_file.open("a", encoding="utf-8")
+    if events_file is not None or events_sink is not None:
+        if events_file is not None:
+            _json_handle = events_file.open("a", encoding="utf-8")
         json_renderer = structlog.processors.JSONRenderer()
 
         def tee_json(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
             rendered = json_renderer(None, "", dict(event))
             text = rendered.decode() if isinstance(rendered, bytes) else rendered
-            _json_handle.write(text + "\n")
-            _json_handle.flush()
+            if events_sink is not None:
+                events_sink(text)
+            if _json_handle is not None:
+                _json_handle.write(text + "\n")
+                _json_handle.flush()
             return event
 
         processors.append(tee_json)
@@ -65,6 +76,16 @@ def configure_logging(level: str | None = None, events_file: Path | None = None)
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
+
+
+def write_event_lines(lines: Iterable[str]) -> None:
+    """Append events rendered elsewhere (JSON lines from a worker's ``events_sink``) to the
+    events file, if one is configured."""
+    if _json_handle is None:
+        return
+    for line in lines:
+        _json_handle.write(line + "\n")
+    _json_handle.flush()
 
 
 def _stderr_logger(*_: Any) -> structlog.PrintLogger:

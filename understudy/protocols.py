@@ -25,6 +25,11 @@ live and how to add one:
   in :data:`understudy.replay.simulate.SIMULATORS`.
 - :class:`Judge` (verdicts on one trajectory; defined in :mod:`understudy.judges.base`): rule
   judges in ``judges/rules/`` (listed in ``RULES`` there), the LLM judge in ``judges/llm/``.
+- :class:`Executor` (where a run's rollouts are played; here): ``local``
+  (:class:`understudy.replay.runner.Runner`, asyncio in this process) and ``ray``
+  (:mod:`understudy.replay.executors.ray_driver`, workers on a Ray cluster), by short name in
+  :data:`understudy.replay.executors.EXECUTORS`. Either way this process alone writes the run
+  directory.
 - :class:`Candidate` (the model under test; here):
   :class:`understudy.replay.candidate.OpenAICandidate` for any OpenAI-compatible endpoint;
   the scripted server in :mod:`understudy.testing` stands in for one in tests.
@@ -36,13 +41,13 @@ not import the subpackages (which themselves import the seams defined here).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from understudy.trajectory import Message, ToolCall, ToolSpec
+from understudy.trajectory import Message, Rollout, RolloutKey, Session, ToolCall, ToolSpec
 
 if TYPE_CHECKING:
     from understudy.judges.base import Judge
@@ -55,6 +60,7 @@ __all__ = [
     "CandidateReply",
     "ChangeKind",
     "ExecResult",
+    "Executor",
     "FileChange",
     "Importer",
     "Judge",
@@ -289,4 +295,36 @@ class Router(Protocol):
 
     async def call(self, call: ToolCall, conversation: list[Message] | None = None) -> Message:
         """The tool message answering ``call`` (``conversation``: the messages before it)."""
+        ...
+
+
+PlannedRollout = tuple[Session, int, int]
+"""One rollout of a run's plan: the session, the cut, the sample."""
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Plays a run's planned rollouts and hands each finished one back to this process, which
+    alone writes the run directory.
+
+    ``run`` returns when every rollout not in ``done`` has been handed to ``finished`` (with
+    ``status`` ``error`` if it could not be played); a rollout is never handed back twice.
+    Cancelling ``run`` stops what is in flight and leaves no sandbox behind.
+    """
+
+    async def run(
+        self,
+        work: list[PlannedRollout],
+        done: set[RolloutKey],
+        finished: Callable[[Rollout], None],
+    ) -> None:
+        """Play every rollout of ``work`` whose key is not in ``done``."""
+        ...
+
+    async def remove_leftovers(self) -> None:
+        """Remove what a killed earlier process of this run left behind (its containers)."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the executor holds (workers, endpoints, pair stores)."""
         ...

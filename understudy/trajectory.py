@@ -200,14 +200,16 @@ class CandidateInfo(_Model):
 
 RolloutStatus = Literal["completed", "max_steps", "timeout", "error"]
 
-RolloutErrorKind = Literal["environment", "sandbox", "candidate", "prefix", "harness"]
+RolloutErrorKind = Literal["environment", "sandbox", "candidate", "prefix", "harness", "worker"]
 """Why a rollout ended in ``error``:
 
 - ``environment``: its environment could not be built or its declared image is absent;
 - ``sandbox``: the container failed or vanished under it;
 - ``candidate``: the model endpoint failed for good (after its retries), or answered garbage;
 - ``prefix``: the state at the cut could not be rebuilt (``--prefix-errors abort``);
-- ``harness``: understudy itself failed (a bug: the traceback is in events.jsonl).
+- ``harness``: understudy itself failed (a bug: the traceback is in events.jsonl);
+- ``worker``: the executor's worker running it died (a Ray node lost, a process killed), and
+  so did the workers it was retried on.
 """
 
 

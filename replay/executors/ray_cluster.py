@@ -1,0 +1,117 @@
+"""Joining a Ray cluster (or starting Ray on this machine) and placing work on its nodes.
+
+Shared by the executors that use Ray: ``run --executor ray`` and ``judge --executor ray``.
+Ray is an optional extra, imported only here and by the modules that run on Ray.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from understudy.errors import ConfigError
+from understudy.logging import get_logger
+
+log = get_logger("executors.ray")
+
+RAY_NAMESPACE = "understudy"
+"""The Ray namespace of understudy's workers, so that ``ray list actors`` shows them apart."""
+INSTALL_HINT = "pip install 'understudy[ray]'"
+LOCAL_OBJECT_STORE_BYTES = 512 * 1024 * 1024
+"""Object store of a Ray instance started on this machine: rollouts and sessions are small, and
+Ray's default (30% of memory) would take RAM that sandboxes need."""
+
+
+def import_ray() -> ModuleType:
+    """The ``ray`` module, or a ConfigError saying how to install it."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigError(f"the ray executor needs Ray ({exc}): {INSTALL_HINT}") from None
+    return ray
+
+
+def connect(address: str | None, local_cpus: int | None = None) -> bool:
+    """Join the cluster at ``address``, or start Ray on this machine when ``address`` is None;
+    nothing when this process already joined one. Whether this call started the connection
+    (and so should end it with :func:`disconnect`)."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    options: dict[str, Any] = {
+        "namespace": RAY_NAMESPACE,
+        # Workers hand their events back with their results; their own stderr would scribble
+        # over the progress bar.
+        "log_to_driver": False,
+        "logging_level": "warning",
+    }
+    if address is None:
+        options.update(
+            include_dashboard=False,
+            num_cpus=local_cpus,
+            object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+        )
+    try:
+        ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = address or "this machine"
+        raise ConfigError(f"cannot start or join Ray at {where}: {exc}") from exc
+    log.info("ray connected", address=address or "local", nodes=len(alive_nodes()))
+    return True
+
+
+def disconnect(started: bool) -> None:
+    """End the connection :func:`connect` started (a local instance stops with it)."""
+    if started:
+        import_ray().shutdown()
+
+
+@dataclass(frozen=True)
+class RayNode:
+    """One alive node of the cluster."""
+
+    node_id: str
+    address: str
+    cpus: float
+
+
+def alive_nodes() -> list[RayNode]:
+    """The cluster's alive nodes, the head first."""
+    ray = import_ray()
+    nodes = [
+        RayNode(
+            node_id=str(node["NodeID"]),
+            address=str(node.get("NodeManagerAddress", "")),
+            cpus=float(node.get("Resources", {}).get("CPU", 0.0)),
+        )
+        for node in ray.nodes()
+        if node.get("Alive")
+    ]
+    head = ray.get_runtime_context().get_node_id()
+    return sorted(nodes, key=lambda node: node.node_id != head)
+
+
+def pinned_to(node: RayNode) -> Any:
+    """The scheduling strategy that places an actor or task on ``node`` and nowhere else."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return NodeAffinitySchedulingStrategy(node_id=node.node_id, soft=False)
+
+
+def worker_environment(names: dict[str, str]) -> dict[str, Any]:
+    """Ray options that give workers ``names`` as environment variables (an API key the
+    driver has and the nodes may not); none when there is nothing to give."""
+    return {"runtime_env": {"env_vars": dict(names)}} if names else {}
+
+
+def node_label() -> str:
+    """This process's node, for events: its Ray node id when it runs on Ray, else its pid."""
+    try:
+        ray = import_ray()
+        if ray.is_initialized():
+            return str(ray.get_runtime_context().get_node_id())[:12]
+    except ConfigError:
+        pass
+    return f"pid-{os.getpid()}"

@@ -1,0 +1,397 @@
+"""RayExecutor: a run's rollouts played by workers on a Ray cluster; this process writes.
+
+The driver (this process) starts :class:`~understudy.replay.executors.ray_worker.RolloutWorker`
+actors, one per node by default, each pinned to its node, and hands them rollouts: at most the
+run's ``sandboxes`` per worker and ``max_in_flight`` in all, so that a cluster is never sent
+more than it plays. Each finished rollout comes back with the events its worker logged; the
+driver alone appends both to the run directory, so ``--resume`` works whichever executor wrote
+what is there.
+
+A worker that dies (its process killed, its node lost) loses only the rollouts it was playing:
+Ray starts it again, and those rollouts are played again, up to ``retries`` times each, then
+recorded as ``error`` rollouts of kind ``worker``. A worker that cannot come back is dropped;
+when none is left, the run stops with what it wrote kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from understudy.errors import ConfigError, UnderstudyError
+from understudy.logging import get_logger, write_event_lines
+from understudy.protocols import PlannedRollout
+from understudy.replay.executors import ExecutorSettings
+from understudy.replay.executors.ray_cluster import (
+    RayNode,
+    alive_nodes,
+    connect,
+    disconnect,
+    import_ray,
+    pinned_to,
+    worker_environment,
+)
+from understudy.replay.loop import new_rollout
+from understudy.replay.rundir import RunDir
+from understudy.replay.runner import RUN_PAIRS, CandidateFactory, RunSettings
+from understudy.trajectory import Rollout, RolloutErrorKind, RolloutKey
+
+log = get_logger("executors.ray")
+
+WORKER_START_S = 300.0
+"""How long a worker may take to start (Ray starting its process, importing understudy)."""
+RESTART_POLL_S = 0.5
+"""How often a worker that is being started again is asked whether it is up."""
+WORKER_CLOSE_S = 60.0
+"""How long a worker may take to close its sandboxes when the run ends."""
+
+
+def worker_name_prefix(run_id: str) -> str:
+    """The start of the Ray actor names of a run's workers (namespace ``understudy``)."""
+    return f"understudy-{run_id}-worker-"
+
+
+class ExecutorError(UnderstudyError, RuntimeError):
+    """The executor cannot go on (no worker left to play rollouts)."""
+
+
+@dataclass
+class _Worker:
+    actor: Any
+    where: str
+    """host (node id) of the worker, for messages."""
+    load: int = 0
+    checking: asyncio.Future[None] | None = None
+    """Set while the worker is being waited for after it died: nothing is sent to it then."""
+
+
+@dataclass
+class _Flight:
+    item: PlannedRollout
+    attempt: int
+    worker: _Worker
+
+
+@dataclass
+class _Plan:
+    todo: deque[tuple[PlannedRollout, int]] = field(default_factory=deque)
+    """Rollouts still to send, with how many times each was tried already."""
+
+
+class RayExecutor:
+    """Plays rollouts on Ray workers (see the module's docstring)."""
+
+    def __init__(
+        self,
+        options: ExecutorSettings,
+        settings: RunSettings,
+        candidate_for: CandidateFactory,
+        run_dir: RunDir,
+    ) -> None:
+        import_ray()  # a clear error before anything starts when Ray is not installed
+        self.options = options
+        self.settings = settings
+        self.candidate_for = candidate_for
+        self.run_dir = run_dir
+        self.workers: list[_Worker] = []
+        """The workers of the run in progress."""
+        self._nodes: list[RayNode] = []
+        """The nodes workers were started on."""
+
+    async def remove_leftovers(self) -> None:
+        """Nothing here: each worker removes what killed workers of the run left on its node
+        when it starts (a worker started again after a crash as well)."""
+
+    async def close(self) -> None:
+        """Nothing is held between runs: workers end with :meth:`run`."""
+
+    async def run(
+        self,
+        work: list[PlannedRollout],
+        done: set[RolloutKey],
+        finished: Callable[[Rollout], None],
+    ) -> None:
+        plan = _Plan(deque((item, 0) for item in work if _key(item) not in done))
+        if not plan.todo:
+            return
+        started = connect(self.options.address, self.options.local_cpus)
+        try:
+            self.workers = await self._start_workers()
+            await _Dispatch(self, finished).play(plan)
+        finally:
+            await self._stop_workers()
+            disconnect(started)
+
+    @property
+    def per_worker(self) -> int:
+        """Rollouts sent to one worker at once: its sandboxes."""
+        return self.settings.sandboxes
+
+    @property
+    def max_in_flight(self) -> int:
+        """Rollouts in flight across the cluster at once."""
+        return self.options.max_in_flight or self.per_worker * max(len(self.workers), 1)
+
+    async def _start_workers(self) -> list[_Worker]:
+        """Start the workers, one per node unless told how many; keep those that can play."""
+        ray = import_ray()
+        from understudy.replay.executors.ray_worker import RolloutWorker
+
+        nodes = alive_nodes()
+        count = self.options.workers or len(nodes)
+        environment: dict[str, str] = {
+            **getattr(self.candidate_for, "environment", dict)(),
+            **self.options.worker_env,
+        }
+        remote = ray.remote(RolloutWorker)
+        options: dict[str, Any] = {
+            "num_cpus": 0,  # a worker waits on sandboxes and endpoints; --sandboxes bounds it
+            "max_restarts": self.options.retries,
+            "max_task_retries": 0,  # the driver retries, so that it knows what was lost
+            "max_concurrency": self.per_worker + 4,
+            **worker_environment(environment),
+        }
+        settings_json = self.settings.model_dump_json()
+        pairs = self._pairs()
+        actors = []
+        batch = uuid.uuid4().hex[:6]
+        for number in range(count):
+            node = nodes[number % len(nodes)]
+            strategy = pinned_to(node)
+            # Named, so that `ray list actors` tells whose they are.
+            name = f"{worker_name_prefix(self.settings.run_id)}{batch}-{number}"
+            try:
+                actor = remote.options(**options, name=name, scheduling_strategy=strategy).remote(
+                    settings_json, self.candidate_for, pairs
+                )
+            except TypeError as exc:  # pickling the candidate factory or the settings
+                raise ConfigError(f"the run cannot be sent to Ray workers: {exc}") from exc
+            actors.append((actor, node))
+            if node not in self._nodes:
+                self._nodes.append(node)
+        return await self._ready_workers(actors)
+
+    async def _ready_workers(self, actors: list[tuple[Any, Any]]) -> list[_Worker]:
+        ray = import_ray()
+        workers, problems = [], []
+        for actor, node in actors:
+            try:
+                info = await asyncio.wait_for(_awaited(actor.ready.remote()), WORKER_START_S)
+            except (TimeoutError, ray.exceptions.RayError) as exc:
+                problems.append(f"{node.address}: the worker did not start ({_reason(exc)})")
+                ray.kill(actor, no_restart=True)
+                continue
+            where = f"{info['host']} ({str(info['node'])[:12]})"
+            if info["problem"]:
+                log.warning("node not used", node=where, reason=info["problem"])
+                problems.append(f"{where}: {info['problem']}")
+                ray.kill(actor, no_restart=True)
+                continue
+            workers.append(_Worker(actor, where))
+        if not workers:
+            raise ConfigError(
+                "no Ray worker can play rollouts: " + "; ".join(problems) + ". Start a Docker "
+                "engine on the nodes, or pass --sandbox local (no isolation)."
+            )
+        log.info("ray workers ready", workers=len(workers), left_out=len(problems))
+        return workers
+
+    def _pairs(self) -> bytes | None:
+        """The pair database the workers' simulators draw on, when they draw on one."""
+        simulator = self.settings.simulator
+        if simulator.name == "none":
+            return None
+        path = simulator.pairs or self.run_dir.path / RUN_PAIRS
+        return path.read_bytes() if path.is_file() else None
+
+    async def _stop_workers(self) -> None:
+        """Let every worker close its sandboxes, then end its process."""
+        ray = import_ray()
+        workers, self.workers = self.workers, []
+        closing = [_awaited(worker.actor.close.remote()) for worker in workers]
+        if closing:
+            await asyncio.wait(
+                [asyncio.ensure_future(close) for close in closing], timeout=WORKER_CLOSE_S
+            )
+        for worker in workers:
+            ray.kill(worker.actor, no_restart=True)
+        await self._sweep_nodes()
+
+    async def _sweep_nodes(self) -> None:
+        """Remove, on every node, the run's containers whose worker died (a worker killed and
+        not started again leaves its sandboxes behind)."""
+        if not self._nodes:
+            return
+        ray = import_ray()
+        from understudy.replay.executors.ray_worker import sweep_node
+
+        sweep = ray.remote(sweep_node)
+        backend = self.settings.backend
+        sweeps = [
+            _awaited(
+                sweep.options(num_cpus=0, scheduling_strategy=pinned_to(node)).remote(
+                    self.settings.run_id, backend
+                )
+            )
+            for node in self._nodes
+        ]
+        done, _ = await asyncio.wait(sweeps, timeout=WORKER_CLOSE_S)
+        for finished in done:
+            failure = finished.exception()
+            if failure is not None:
+                log.warning("node not swept", error=_reason(failure))
+
+
+class _Dispatch:
+    """Sends rollouts to workers as they have room and takes back what they finish."""
+
+    def __init__(self, executor: RayExecutor, finished: Callable[[Rollout], None]) -> None:
+        self._executor = executor
+        self._finished = finished
+        self._sessions: dict[str, Any] = {}
+        """Each session's JSON in Ray's object store, put once for all its rollouts."""
+        self._in_flight: dict[asyncio.Future[Any], _Flight] = {}
+
+    async def play(self, plan: _Plan) -> None:
+        try:
+            while plan.todo or self._in_flight:
+                self._send(plan)
+                waiting = set(self._in_flight) | self._checks()
+                if not waiting:
+                    raise ExecutorError(
+                        "every Ray worker died; the rollouts written so far are kept: "
+                        "continue with --resume"
+                    )
+                ended, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                for future in ended:
+                    flight = self._in_flight.pop(future, None)
+                    if flight is not None:
+                        flight.worker.load -= 1
+                        self._settle(future, flight, plan)
+        finally:
+            await self._cancel_in_flight()
+
+    def _send(self, plan: _Plan) -> None:
+        ray = import_ray()
+        room = self._executor.max_in_flight - len(self._in_flight)
+        while plan.todo and room > 0:
+            worker = self._least_loaded()
+            if worker is None:
+                return
+            item, attempt = plan.todo.popleft()
+            session, cut, sample = item
+            if session.id not in self._sessions:
+                self._sessions[session.id] = ray.put(session.model_dump_json())
+            reference = worker.actor.play.remote(self._sessions[session.id], cut, sample)
+            self._in_flight[_awaited(reference)] = _Flight(item, attempt, worker)
+            worker.load += 1
+            room -= 1
+
+    def _least_loaded(self) -> _Worker | None:
+        ready = [
+            worker
+            for worker in self._executor.workers
+            if worker.checking is None and worker.load < self._executor.per_worker
+        ]
+        return min(ready, key=lambda worker: worker.load, default=None)
+
+    def _checks(self) -> set[asyncio.Future[Any]]:
+        return {w.checking for w in self._executor.workers if w.checking is not None}
+
+    def _settle(self, future: asyncio.Future[Any], flight: _Flight, plan: _Plan) -> None:
+        """Hand a finished rollout back, or play a lost one again."""
+        ray = import_ray()
+        try:
+            rollout_json, events = future.result()
+        except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
+            self._lost(flight, plan, exc)
+            return
+        except ray.exceptions.RayError as exc:
+            rollout = self._errored(flight.item, "harness", f"the Ray task failed: {_reason(exc)}")
+            log.error("ray task failed", error=_reason(exc), worker=flight.worker.where)
+            self._finished(rollout)
+            return
+        write_event_lines(events)
+        self._finished(Rollout.model_validate_json(rollout_json))
+
+    def _lost(self, flight: _Flight, plan: _Plan, failure: Exception) -> None:
+        """The worker died under a rollout: try it again (first in line), or record it."""
+        session, cut, sample = flight.item
+        log.warning(
+            "ray worker died",
+            worker=flight.worker.where,
+            session=session.id,
+            cut=cut,
+            sample=sample,
+            attempt=flight.attempt + 1,
+            error=_reason(failure),
+        )
+        if flight.attempt < self._executor.options.retries:
+            plan.todo.appendleft((flight.item, flight.attempt + 1))
+        else:
+            tries = flight.attempt + 1
+            reason = f"its Ray worker died {tries} time(s) while playing it ({_reason(failure)})"
+            self._finished(self._errored(flight.item, "worker", reason))
+        if flight.worker.checking is None:
+            flight.worker.checking = asyncio.ensure_future(self._wait_for(flight.worker))
+
+    async def _wait_for(self, worker: _Worker) -> None:
+        """Wait for a worker that died to be started again; drop it if it is not."""
+        try:
+            await asyncio.wait_for(_restarted(worker.actor), WORKER_START_S)
+        except (TimeoutError, import_ray().exceptions.RayError) as exc:
+            log.warning("ray worker dropped", worker=worker.where, error=_reason(exc))
+            self._executor.workers.remove(worker)
+            return
+        worker.checking = None
+
+    def _errored(self, item: PlannedRollout, kind: RolloutErrorKind, reason: str) -> Rollout:
+        session, cut, sample = item
+        rollout = new_rollout(session, cut, sample, self._executor.candidate_for(session))
+        rollout.status, rollout.error, rollout.error_kind = "error", reason, kind
+        return rollout
+
+    async def _cancel_in_flight(self) -> None:
+        """Stop what workers are still playing (a Ctrl-C, an error): they close its sandboxes."""
+        if not self._in_flight:
+            return
+        ray = import_ray()
+        for future in self._in_flight:
+            reference = getattr(future, "reference", None)
+            if reference is not None:
+                ray.cancel(reference)
+        await asyncio.wait(list(self._in_flight), timeout=WORKER_CLOSE_S)
+        self._in_flight.clear()
+
+
+async def _restarted(actor: Any) -> None:
+    """Return once ``actor`` answers again (Ray is starting it again after a crash)."""
+    unavailable = import_ray().exceptions.ActorUnavailableError
+    while True:
+        try:
+            await _awaited(actor.ready.remote())
+            return
+        except unavailable:
+            await asyncio.sleep(RESTART_POLL_S)
+
+
+def _awaited(reference: Any) -> asyncio.Future[Any]:
+    """An asyncio future of a Ray object reference (kept on it, so that it can be cancelled)."""
+    future = asyncio.wrap_future(reference.future())
+    future.reference = reference  # type: ignore[attr-defined]
+    return future
+
+
+def _key(item: PlannedRollout) -> RolloutKey:
+    session, cut, sample = item
+    return (session.id, cut, sample)
+
+
+def _reason(failure: BaseException) -> str:
+    """The first line of a Ray error, short."""
+    text = str(failure).strip().splitlines()
+    return (text[0] if text else type(failure).__name__)[:300]
