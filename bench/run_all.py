@@ -3,7 +3,8 @@
 Each benchmark runs in a process of its own, as ``python bench/NAME.py ARGS``, and prints one
 JSON object; every figure it lists under ``goals`` becomes a row: the benchmark, the figure, its
 value, the goal, the ratio to the goal (1.0 or more is met) and whether it is met. The scale run
-adds its memory growth and sessions/min, which have no goal of their own. ``--output FILE``
+adds its memory growth and sessions/min, and the Ray run its rollouts/s and driver CPU per rollout
+by executor, which have no goal of their own. ``--output FILE``
 also writes every benchmark's whole JSON object to FILE.
 
 Exits with 1 when a benchmark fails, 0 otherwise (a goal missed is a row that says so, not a
@@ -32,6 +33,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "import": ([], ["--mb", "20", "--json-list-mb", "20"]),
     "harness": ([], ["--rollouts", "4"]),
     "scale": ([], ["--sessions", "200", "--concurrency", "1,8"]),
+    "ray": ([], ["--rollouts", "16", "--calls", "3"]),
 }
 """Each benchmark's arguments: in a full run, and with ``--quick``."""
 
@@ -91,6 +93,36 @@ def rows(name: str, figures: dict[str, Any]) -> list[list[str]]:
                 name,
                 "memory growth over the run",
                 f"{figures['max_rss_growth_mb']:g} MB",
+                "-",
+                "-",
+                "-",
+            ]
+        )
+    if name == "ray":
+        table += ray_rows(figures)
+    return table
+
+
+RAY_CASES = {
+    "local": "local executor",
+    "ray_workers_1": "Ray, 1 worker",
+    "ray_workers_2": "Ray, 2 workers",
+}
+"""The cases of ``bench/ray.py`` that get rows, and what the rows call them."""
+
+
+def ray_rows(figures: dict[str, Any]) -> list[list[str]]:
+    """Rows of ``bench/ray.py``'s figures, which have no goals: throughput and the driver's CPU
+    per rollout by executor."""
+    table = []
+    for case, label in RAY_CASES.items():
+        value = figures[case]
+        table.append(["ray", f"rollouts/s, {label}", f"{value['rollouts_per_s']:g}", "-", "-", "-"])
+        table.append(
+            [
+                "ray",
+                f"driver CPU per rollout, {label}",
+                f"{value['driver_cpu_ms_per_rollout']:g} ms",
                 "-",
                 "-",
                 "-",

@@ -21,6 +21,10 @@ error records (``meta["judge_error"]``, see :mod:`understudy.judges.llm`) do not
 judged: their targets are judged again on resume, and a new record (a verdict, or another error
 record) is appended after the old one. Calls run concurrently (``concurrency`` at a time), which
 is what the LLM judge needs.
+
+Where the calls are made: in this process by default, or, given ``ray=RayJudging(...)``, by
+workers on a Ray cluster (:mod:`understudy.judges.ray_judging`); either way this process alone
+writes the judgments (:mod:`understudy.judges.recording`), so resume works whichever judged.
 """
 
 from __future__ import annotations
@@ -28,13 +32,24 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from understudy.errors import ConfigError, SchemaError
+from understudy.errors import ConfigError
 from understudy.jsonl import append_models, read_models, write_json
 from understudy.judges.base import Judge
+from understudy.judges.recording import (
+    JudgingStats,
+    JudgingWork,
+    JudgmentKey,
+    Progress,
+    Recorder,
+    covered_categories,
+    is_judge_error,
+    open_output,
+    read_judgments,
+)
 from understudy.logging import get_logger
 from understudy.run_files import (
     BASELINE_JUDGMENTS_FILE,
@@ -45,12 +60,14 @@ from understudy.run_files import (
 )
 from understudy.trajectory import (
     CandidateInfo,
-    Judgment,
     Rollout,
     Session,
     error_kind,
     latest_rollouts,
 )
+
+if TYPE_CHECKING:
+    from understudy.judges.ray_judging import RayJudging
 
 __all__ = [
     "BASELINE_JUDGMENTS_FILE",
@@ -58,6 +75,8 @@ __all__ = [
     "JUDGMENTS_FILE",
     "SESSIONS_FILE",
     "JudgingStats",
+    "JudgmentKey",
+    "Progress",
     "baseline_cuts",
     "covered_categories",
     "is_judge_error",
@@ -72,155 +91,39 @@ __all__ = [
 log = get_logger("judges.runner")
 
 
-JudgmentKey = tuple[str, str, str]
-"""(target_id, judge, category)."""
-Progress = Callable[[str, list[Judgment]], None]
-"""Called with the target id and the judgments written, after each (trajectory, judge) call."""
-
-
-@dataclass
-class JudgingStats:
-    """What a judging pass did."""
-
-    calls: int = 0
-    """(trajectory, judge) calls made."""
-    skipped: int = 0
-    """(trajectory, judge) pairs already judged in full."""
-    written: int = 0
-    """Judgment lines appended."""
-    judge_errors: int = 0
-    """Of those, judge error records."""
-    flagged: int = 0
-    """Of those, flagged verdicts."""
-    by_judge: dict[str, int] = field(default_factory=dict)
-    """Lines written per judge."""
-    skipped_errored: dict[str, int] = field(default_factory=dict)
-    """Rollouts not judged because they ended in error, by error kind."""
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "calls": self.calls,
-            "skipped": self.skipped,
-            "written": self.written,
-            "judge_errors": self.judge_errors,
-            "flagged": self.flagged,
-            "by_judge": dict(self.by_judge),
-            "skipped_errored": dict(self.skipped_errored),
-        }
-
-
-def is_judge_error(judgment: Judgment) -> bool:
-    """A record of a judge that could not give a verdict (not a verdict)."""
-    return bool(judgment.meta.get("judge_error"))
-
-
-def covered_categories(judge: Judge) -> frozenset[str] | None:
-    """The category ids a judge rules on, when it says (``category_ids``, ``categories`` or
-    ``category``); None when it does not."""
-    ids = getattr(judge, "category_ids", None)
-    if ids is None:
-        categories = getattr(judge, "categories", None)
-        if categories is not None:
-            ids = [getattr(category, "id", category) for category in categories]
-    if ids is None:
-        single = getattr(judge, "category", None)
-        if single is not None:
-            ids = [getattr(single, "id", single)]
-    if ids is None:
-        return None
-    return frozenset(str(item) for item in ids)
-
-
-def read_judgments(path: Path | str) -> list[Judgment]:
-    """Every judgment in a judgments file (empty when it does not exist)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    return list(read_models(path, Judgment))
-
-
-def _open_output(out: Path, resume: bool) -> set[JudgmentKey]:
-    """Prepare ``out`` for appending; the keys already judged (not counting error records)."""
-    has_lines = out.exists() and out.stat().st_size > 0
-    if has_lines and not resume:
-        raise ConfigError(
-            f"{out} already holds judgments; resume to continue judging into it, "
-            "or choose another output file"
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not has_lines:
-        return set()
-    data = out.read_bytes()
-    if not data.endswith(b"\n"):
-        # Killed in the middle of a write: that call was in flight and is judged again.
-        with out.open("r+b") as handle:
-            handle.truncate(data.rfind(b"\n") + 1)
-    try:
-        existing = read_judgments(out)
-    except SchemaError as exc:
-        raise ConfigError(f"cannot resume: {out} is damaged: {exc}") from exc
-    return {(j.target_id, j.judge, j.category) for j in existing if not is_judge_error(j)}
-
-
-@dataclass(frozen=True)
-class _Work:
-    target_id: str
-    session: Session
-    rollout: Rollout | None
-    judge: Judge
-
-
 async def _judge_all(
-    work: Sequence[_Work],
+    work: Sequence[JudgingWork],
     out: Path,
     resume: bool,
     concurrency: int,
     progress: Progress | None,
+    ray: RayJudging | None,
 ) -> JudgingStats:
     if concurrency < 1:
         raise ConfigError(f"concurrency must be 1 or more, not {concurrency}")
-    done = _open_output(out, resume)
-    judged: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for target_id, judge_name, category in done:
-        judged[target_id, judge_name].add(category)
-    stats = JudgingStats()
-    pending: list[_Work] = []
-    for item in work:
-        have = judged.get((item.target_id, item.judge.name), set())
-        covered = covered_categories(item.judge)
-        if have and (covered is None or covered <= have):
-            stats.skipped += 1
-        else:
-            pending.append(item)
-    log.info("judging planned", calls=len(pending), skipped=stats.skipped, output=str(out))
-    lock = asyncio.Lock()
-    queue: Iterator[_Work] = iter(pending)
+    recorder = Recorder(out, open_output(out, resume), progress)
+    pending = recorder.pending(work)
+    if ray is not None:
+        from understudy.judges.ray_judging import judge_on_ray
 
-    async def run_one(item: _Work) -> None:
+        await judge_on_ray(pending, recorder, ray, concurrency)
+    else:
+        await _judge_here(pending, recorder, concurrency)
+    return recorder.stats
+
+
+async def _judge_here(pending: Sequence[JudgingWork], recorder: Recorder, concurrency: int) -> None:
+    """Make the calls in this process, ``concurrency`` at a time."""
+    lock = asyncio.Lock()
+    queue: Iterator[JudgingWork] = iter(pending)
+
+    async def run_one(item: JudgingWork) -> None:
         judgments = await item.judge.judge(item.session, item.rollout)
         async with lock:
-            have = judged[item.target_id, item.judge.name]
-            fresh: list[Judgment] = []
-            for judgment in judgments:
-                if judgment.target_id != item.target_id:
-                    raise ConfigError(
-                        f"judge {item.judge.name} returned a judgment for {judgment.target_id} "
-                        f"while judging {item.target_id}"
-                    )
-                if judgment.category in have:
-                    continue  # judged before this run was resumed
-                fresh.append(judgment)
-                if not is_judge_error(judgment):
-                    have.add(judgment.category)
+            fresh = recorder.take(item, judgments)
             if fresh:
-                await asyncio.to_thread(append_models, out, fresh)
-            stats.calls += 1
-            stats.written += len(fresh)
-            stats.judge_errors += sum(is_judge_error(j) for j in fresh)
-            stats.flagged += sum(j.flagged for j in fresh)
-            stats.by_judge[item.judge.name] = stats.by_judge.get(item.judge.name, 0) + len(fresh)
-        if progress is not None:
-            progress(item.target_id, fresh)
+                await asyncio.to_thread(append_models, recorder.out, fresh)
+            recorder.counted(item, fresh)
 
     async def worker() -> None:
         for item in queue:
@@ -234,7 +137,6 @@ async def _judge_all(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-    return stats
 
 
 def _write_judging_record(
@@ -285,6 +187,7 @@ async def judge_rollouts(
     resume: bool = True,
     concurrency: int = 8,
     progress: Progress | None = None,
+    ray: RayJudging | None = None,
 ) -> JudgingStats:
     """Judge each rollout (with its session) by each judge, appending to ``out``."""
     _check_judges(judges)
@@ -296,11 +199,11 @@ async def judge_rollouts(
         )
         raise ConfigError(f"rollouts continue sessions that were not given: {shown}")
     work = [
-        _Work(rollout.id, by_id[rollout.session_id], rollout, judge)
+        JudgingWork(rollout.id, by_id[rollout.session_id], rollout, judge)
         for rollout in rollouts
         for judge in judges
     ]
-    return await _judge_all(work, Path(out), resume, concurrency, progress)
+    return await _judge_all(work, Path(out), resume, concurrency, progress, ray)
 
 
 def original_continuation(session: Session, cut: int) -> Rollout:
@@ -325,6 +228,7 @@ async def judge_sessions(
     resume: bool = True,
     concurrency: int = 8,
     progress: Progress | None = None,
+    ray: RayJudging | None = None,
 ) -> JudgingStats:
     """Judge each session alone (the baseline) by each judge, appending to ``out``.
 
@@ -332,12 +236,12 @@ async def judge_sessions(
     above 0 is judged as the continuation of its own first ``cut`` messages, like a rollout.
     """
     _check_judges(judges)
-    work: list[_Work] = []
+    work: list[JudgingWork] = []
     for session in sessions:
         cut = (cuts or {}).get(session.id, 0)
         rollout = original_continuation(session, cut) if cut > 0 else None
-        work.extend(_Work(session.id, session, rollout, judge) for judge in judges)
-    return await _judge_all(work, Path(out), resume, concurrency, progress)
+        work.extend(JudgingWork(session.id, session, rollout, judge) for judge in judges)
+    return await _judge_all(work, Path(out), resume, concurrency, progress, ray)
 
 
 def _load_sessions(source: Path | Sequence[Session]) -> list[Session]:
@@ -367,6 +271,7 @@ async def judge_run(
     baseline: bool = False,
     concurrency: int = 8,
     progress: Progress | None = None,
+    ray: RayJudging | None = None,
 ) -> dict[str, JudgingStats]:
     """Judge a run directory's rollouts into its ``judgments.jsonl``.
 
@@ -393,6 +298,7 @@ async def judge_run(
         resume=resume,
         concurrency=concurrency,
         progress=progress,
+        ray=ray,
     )
     judged.skipped_errored = dict(Counter(error_kind(rollout) for rollout in errored))
     (run_dir / JUDGMENTS_FILE).touch()  # judged, even when every rollout was skipped
@@ -408,5 +314,6 @@ async def judge_run(
             resume=resume,
             concurrency=concurrency,
             progress=progress,
+            ray=ray,
         )
     return results

@@ -43,11 +43,10 @@ def outcome(rollouts: list[Rollout]) -> dict[tuple[str, int, int], tuple[str, di
     return {(r.session_id, r.cut, r.sample): (r.status, r.tool_stats) for r in rollouts}
 
 
-def containers_of(run_id: str) -> list[Any]:
-    found = docker_client().containers.list(
-        all=True, filters={"label": f"{labels.RUN_ID}={run_id}"}
-    )
-    return list(found)
+def containers_of(run_id: str) -> list[str]:
+    """The ids of the run's containers (listed in one call: some may go while it is asked)."""
+    found = docker_client().api.containers(all=True, filters={"label": f"{labels.RUN_ID}={run_id}"})
+    return [str(container["Id"]) for container in found]
 
 
 async def run_demo(
@@ -149,9 +148,11 @@ def test_cli_run_on_ray_writes_worker_events_and_resumes_a_local_run(
     assert containers_of(run_id) == []
 
 
+@pytest.mark.parametrize("sandbox", ["docker", "auto"])
 def test_a_node_without_a_docker_engine_is_reported_not_used(
-    tmp_path: Path, base_image: str, run_id: str, ray_instance: None
+    tmp_path: Path, base_image: str, run_id: str, ray_instance: None, sandbox: str
 ) -> None:
+    """Also with ``auto``: a node does not fall back to running without isolation."""
     sessions_file = tmp_path / "sessions.jsonl"
     with sessions_file.open("w") as handle:
         write_models(handle, demo_sessions(tmp_path / "repos")[:1])
@@ -161,7 +162,7 @@ def test_a_node_without_a_docker_engine_is_reported_not_used(
             [
                 "run", str(sessions_file), "--model", DEMO_MODEL, "--base-url", server.base_url,
                 "-o", str(tmp_path / "run"), "--run-id", run_id, "--executor", "ray",
-                "--sandbox", "docker", "--ray-env", "DOCKER_HOST=unix:///nonexistent.sock",
+                "--sandbox", sandbox, "--ray-env", "DOCKER_HOST=unix:///nonexistent.sock",
             ],
         )  # fmt: skip
     assert result.exit_code == 1, result.output

@@ -7,6 +7,7 @@ Registered on the main app by :mod:`understudy.cli`; the work itself is
 from __future__ import annotations
 
 from collections import Counter
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,8 +18,16 @@ from understudy.errors import ConfigError
 
 # The library is imported by the functions that use it: the command line starts without it.
 if TYPE_CHECKING:
-    from understudy.judges.llm import LLMJudge
+    from understudy.judges.portable import PortableLLMJudge
+    from understudy.judges.ray_judging import RayJudging
     from understudy.trajectory import Judgment
+
+
+class JudgeExecutorChoice(StrEnum):
+    """Where the judging calls are made (see understudy.judges.ray_judging)."""
+
+    local = "local"
+    ray = "ray"
 
 
 def judge(
@@ -50,7 +59,31 @@ def judge(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Judgments file for a sessions file.")
     ] = None,
-    concurrency: Annotated[int, typer.Option(min=1, help="Trajectories judged at once.")] = 8,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Trajectories judged at once (with --executor ray: by each worker)."
+        ),
+    ] = 8,
+    executor: Annotated[
+        JudgeExecutorChoice,
+        typer.Option(
+            help="Where the judges run: 'local' (this process) or 'ray' (workers on a Ray "
+            "cluster, sent batches of trajectories; needs pip install 'understudy\\[ray]'). This "
+            "process alone writes the judgments.",
+        ),
+    ] = JudgeExecutorChoice.local,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            help="The Ray cluster to join (auto, ray://HEAD:10001, HEAD:6379); default: start "
+            "Ray on this machine for the pass.",
+        ),
+    ] = None,
+    ray_workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Ray workers; default: one per node of the cluster."),
+    ] = None,
 ) -> None:
     """Judge trajectories: append verdicts to judgments.jsonl (resumable).
 
@@ -61,41 +94,28 @@ def judge(
     import asyncio
 
     from understudy.jsonl import read_models
-    from understudy.judges.llm import LLMJudge
-    from understudy.judges.rules import rule_judges
-    from understudy.judges.runner import (
-        BASELINE_JUDGMENTS_FILE,
-        JUDGING_FILE,
-        JUDGMENTS_FILE,
-        judge_run,
-        judge_sessions,
-    )
+    from understudy.judges.runner import JUDGING_FILE, judge_run, judge_sessions
     from understudy.judges.taxonomy import load_taxonomy
     from understudy.trajectory import Session
 
+    ray = _ray_settings(executor, ray_address, ray_workers)
     wanted = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
     loaded = load_taxonomy(taxonomy)
     if wanted is not None:
         loaded.select(wanted)  # unknown ids: a ConfigError listing the valid ones
     sessions: list[Session] = []  # read before the judge's HTTP client exists
-    if target.is_dir():
-        written_to = target / JUDGMENTS_FILE
-        where = str(written_to)
-        if baseline:
-            where += f", baseline judgments in {target / BASELINE_JUDGMENTS_FILE}"
-    else:
-        written_to = output or target.with_name(target.stem + ".judgments.jsonl")
-        where = str(written_to)
+    written_to, where = _output_of(target, output, baseline)
+    if not target.is_dir():
         sessions = list(read_models(target, Session))
-    judges: list[Any] = list(rule_judges(wanted))
-    llm_judge: LLMJudge | None = None
+    llm_judge: PortableLLMJudge | None = None
     if judge_model and not rules_only:
-        llm_judge = LLMJudge.from_taxonomy(
+        from understudy.judges.portable import PortableLLMJudge
+
+        llm_judge = PortableLLMJudge.from_taxonomy(
             judge_model, loaded, wanted, base_url=judge_base_url, api_key_env=api_key_env
         )
-        judges.append(llm_judge)
-    if not judges:
-        raise ConfigError("no judge covers the selected categories; give --judge-model")
+        llm_judge.instance()  # a bad setting or a missing key fails here, before judging
+    judges = _judges(wanted, llm_judge)
     seen: Counter[str] = Counter()
 
     def progress(target_id: str, judgments: list[Judgment]) -> None:
@@ -103,18 +123,15 @@ def judge(
         seen["flagged"] += sum(j.flagged for j in judgments)
 
     skipped: dict[str, int] = {}
+    options: dict[str, Any] = {"concurrency": concurrency, "progress": progress, "ray": ray}
 
     async def judge_all() -> None:
         try:
             if target.is_dir():
-                passes = await judge_run(
-                    target, judges, baseline=baseline, concurrency=concurrency, progress=progress
-                )
+                passes = await judge_run(target, judges, baseline=baseline, **options)
                 skipped.update(passes["rollouts"].skipped_errored)
             else:
-                await judge_sessions(
-                    sessions, judges, written_to, concurrency=concurrency, progress=progress
-                )
+                await judge_sessions(sessions, judges, written_to, **options)
         finally:
             # The judge's HTTP client belongs to this event loop: close it before the loop ends.
             if llm_judge is not None:
@@ -131,6 +148,45 @@ def judge(
         f"judged {seen['trajectories']} trajectory/judge pair(s), {seen['flagged']} flagged "
         f"verdict(s); judgments in {where}"
     )
+
+
+def _ray_settings(
+    executor: JudgeExecutorChoice, address: str | None, workers: int | None
+) -> RayJudging | None:
+    """The Ray settings of ``--executor ray`` (None for local); ``--ray-*`` need it."""
+    if executor is JudgeExecutorChoice.local:
+        if address or workers:
+            raise typer.BadParameter("--ray-address and --ray-workers go with --executor ray")
+        return None
+    from understudy.judges.ray_judging import RayJudging
+
+    return RayJudging(address=address, workers=workers)
+
+
+def _output_of(target: Path, output: Path | None, baseline: bool) -> tuple[Path, str]:
+    """The judgments file of ``target``, and where the judgments go, to say at the end."""
+    from understudy.judges.runner import BASELINE_JUDGMENTS_FILE, JUDGMENTS_FILE
+
+    if target.is_dir():
+        written_to = target / JUDGMENTS_FILE
+        where = str(written_to)
+        if baseline:
+            where += f", baseline judgments in {target / BASELINE_JUDGMENTS_FILE}"
+        return written_to, where
+    written_to = output or target.with_name(target.stem + ".judgments.jsonl")
+    return written_to, str(written_to)
+
+
+def _judges(wanted: list[str] | None, llm_judge: PortableLLMJudge | None) -> list[Any]:
+    """The rule judges of the ``wanted`` categories, and the LLM judge when there is one."""
+    from understudy.judges.rules import rule_judges
+
+    judges: list[Any] = list(rule_judges(wanted))
+    if llm_judge is not None:
+        judges.append(llm_judge)
+    if not judges:
+        raise ConfigError("no judge covers the selected categories; give --judge-model")
+    return judges
 
 
 def report(

@@ -291,7 +291,7 @@ def run(
         typer.Option(
             help="Where rollouts are played: 'local' (this process) or 'ray' (workers on a Ray "
             "cluster, each node building its environments on its own Docker engine; needs "
-            "pip install 'understudy[ray]'). This process alone writes the run directory.",
+            "pip install 'understudy\\[ray]'). This process alone writes the run directory.",
         ),
     ] = ExecutorChoice.local,
     ray_address: Annotated[
@@ -393,7 +393,13 @@ def run(
         repo_mirrors=mirrors,
         simulator=simulation,
         **sandbox_settings(
-            sandbox, sandbox_root, read_only_root, disk_limit, allow_base_image, workspace
+            sandbox,
+            sandbox_root,
+            read_only_root,
+            disk_limit,
+            allow_base_image,
+            workspace,
+            on_other_nodes=executor is ExecutorChoice.ray,
         ),
     )
     candidate_for, record = _candidate(

@@ -187,12 +187,19 @@ def sandbox_settings(
     disk_limit: str | None,
     allow_base_image: bool,
     workspace: str = "auto",
+    on_other_nodes: bool = False,
 ) -> dict[str, Any]:
     """The sandbox settings of ``run`` and ``fidelity`` from their options: the backend chosen
-    (:func:`choose_sandbox`) and the options checked against it, before any work starts."""
+    (:func:`choose_sandbox`) and the options checked against it, before any work starts.
+
+    ``on_other_nodes``: the sandboxes start on other machines (``--executor ray``), which decide
+    for themselves; this one's engine, or lack of one, says nothing about theirs."""
     mode = workspace_mode(workspace)
-    backend = choose_sandbox(sandbox)
-    check_sandbox_options(backend, read_only_root, disk_limit)
+    if on_other_nodes:
+        backend = sandbox
+    else:
+        backend = choose_sandbox(sandbox)
+        check_sandbox_options(backend, read_only_root, disk_limit)
     return {
         "backend": backend,
         "allow_base_image": allow_base_image,

@@ -6,7 +6,9 @@ Ray is an optional extra, imported only here and by the modules that run on Ray.
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -19,6 +21,12 @@ log = get_logger("executors.ray")
 RAY_NAMESPACE = "understudy"
 """The Ray namespace of understudy's workers, so that ``ray list actors`` shows them apart."""
 INSTALL_HINT = "pip install 'understudy[ray]'"
+WORKER_START_S = 300.0
+"""How long a worker may take to start (Ray starting its process, importing understudy)."""
+WORKER_CLOSE_S = 60.0
+"""How long a worker may take to close what it holds (sandboxes, clients) at the end."""
+RESTART_POLL_S = 0.5
+"""How often a worker that Ray is starting again is asked whether it is up."""
 LOCAL_OBJECT_STORE_BYTES = 512 * 1024 * 1024
 """Object store of a Ray instance started on this machine: rollouts and sessions are small, and
 Ray's default (30% of memory) would take RAM that sandboxes need."""
@@ -48,6 +56,9 @@ def connect(address: str | None, local_cpus: int | None = None) -> bool:
         "logging_level": "warning",
     }
     if address is None:
+        # "local": a new instance for this run, even where RAY_ADDRESS is set or a cluster
+        # started with `ray start` runs (joining one is what --ray-address says).
+        address = "local"
         options.update(
             include_dashboard=False,
             num_cpus=local_cpus,
@@ -56,9 +67,9 @@ def connect(address: str | None, local_cpus: int | None = None) -> bool:
     try:
         ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        where = address or "this machine"
+        where = "this machine" if address == "local" else address
         raise ConfigError(f"cannot start or join Ray at {where}: {exc}") from exc
-    log.info("ray connected", address=address or "local", nodes=len(alive_nodes()))
+    log.info("ray connected", address=address, nodes=len(alive_nodes()))
     return True
 
 
@@ -115,3 +126,50 @@ def node_label() -> str:
     except ConfigError:
         pass
     return f"pid-{os.getpid()}"
+
+
+def awaited(reference: Any) -> asyncio.Future[Any]:
+    """An asyncio future of a Ray object reference (kept on it, so that it can be cancelled)."""
+    future = asyncio.wrap_future(reference.future())
+    future.reference = reference  # type: ignore[attr-defined]
+    return future
+
+
+async def restarted(actor: Any) -> None:
+    """Return once ``actor`` answers its ``ready`` again (Ray is starting it after a crash);
+    a RayError if it is gone for good."""
+    unavailable = import_ray().exceptions.ActorUnavailableError
+    while True:
+        try:
+            await awaited(actor.ready.remote())
+            return
+        except unavailable:
+            await asyncio.sleep(RESTART_POLL_S)
+
+
+def cancel_references(futures: Iterable[asyncio.Future[Any]]) -> None:
+    """Ask Ray to cancel the tasks behind futures made by :func:`awaited`."""
+    ray = import_ray()
+    for future in futures:
+        reference = getattr(future, "reference", None)
+        if reference is not None:
+            ray.cancel(reference)
+
+
+def forget_outcomes(futures: Iterable[asyncio.Future[Any]]) -> None:
+    """Mark the errors of futures given up on as seen (a cancelled task's, a worker that died
+    while closing), so that asyncio does not report them as never retrieved."""
+    for future in futures:
+        if future.done() and not future.cancelled():
+            future.exception()
+
+
+def short_reason(failure: BaseException) -> str:
+    """The first and last lines of a Ray error, short (a task's error ends with the exception
+    that ended it, after its traceback)."""
+    lines = [line.strip() for line in str(failure).splitlines() if line.strip()]
+    if not lines:
+        return type(failure).__name__
+    if len(lines) == 1:
+        return lines[0][:300]
+    return f"{lines[0][:200]} ... {lines[-1][:200]}"

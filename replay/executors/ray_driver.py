@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,12 +27,19 @@ from understudy.logging import get_logger, write_event_lines
 from understudy.protocols import PlannedRollout
 from understudy.replay.executors import ExecutorSettings
 from understudy.replay.executors.ray_cluster import (
+    WORKER_CLOSE_S,
+    WORKER_START_S,
     RayNode,
     alive_nodes,
+    awaited,
+    cancel_references,
     connect,
     disconnect,
+    forget_outcomes,
     import_ray,
     pinned_to,
+    restarted,
+    short_reason,
     worker_environment,
 )
 from understudy.replay.loop import new_rollout
@@ -41,13 +48,6 @@ from understudy.replay.runner import RUN_PAIRS, CandidateFactory, RunSettings
 from understudy.trajectory import Rollout, RolloutErrorKind, RolloutKey
 
 log = get_logger("executors.ray")
-
-WORKER_START_S = 300.0
-"""How long a worker may take to start (Ray starting its process, importing understudy)."""
-RESTART_POLL_S = 0.5
-"""How often a worker that is being started again is asked whether it is up."""
-WORKER_CLOSE_S = 60.0
-"""How long a worker may take to close its sandboxes when the run ends."""
 
 
 def worker_name_prefix(run_id: str) -> str:
@@ -180,9 +180,9 @@ class RayExecutor:
         workers, problems = [], []
         for actor, node in actors:
             try:
-                info = await asyncio.wait_for(_awaited(actor.ready.remote()), WORKER_START_S)
+                info = await asyncio.wait_for(awaited(actor.ready.remote()), WORKER_START_S)
             except (TimeoutError, ray.exceptions.RayError) as exc:
-                problems.append(f"{node.address}: the worker did not start ({_reason(exc)})")
+                problems.append(f"{node.address}: the worker did not start ({short_reason(exc)})")
                 ray.kill(actor, no_restart=True)
                 continue
             where = f"{info['host']} ({str(info['node'])[:12]})"
@@ -212,11 +212,10 @@ class RayExecutor:
         """Let every worker close its sandboxes, then end its process."""
         ray = import_ray()
         workers, self.workers = self.workers, []
-        closing = [_awaited(worker.actor.close.remote()) for worker in workers]
+        closing = [awaited(worker.actor.close.remote()) for worker in workers]
         if closing:
-            await asyncio.wait(
-                [asyncio.ensure_future(close) for close in closing], timeout=WORKER_CLOSE_S
-            )
+            await asyncio.wait(closing, timeout=WORKER_CLOSE_S)
+            forget_outcomes(closing)
         for worker in workers:
             ray.kill(worker.actor, no_restart=True)
         await self._sweep_nodes()
@@ -232,7 +231,7 @@ class RayExecutor:
         sweep = ray.remote(sweep_node)
         backend = self.settings.backend
         sweeps = [
-            _awaited(
+            awaited(
                 sweep.options(num_cpus=0, scheduling_strategy=pinned_to(node)).remote(
                     self.settings.run_id, backend
                 )
@@ -243,7 +242,7 @@ class RayExecutor:
         for finished in done:
             failure = finished.exception()
             if failure is not None:
-                log.warning("node not swept", error=_reason(failure))
+                log.warning("node not swept", error=short_reason(failure))
 
 
 class _Dispatch:
@@ -253,10 +252,14 @@ class _Dispatch:
         self._executor = executor
         self._finished = finished
         self._sessions: dict[str, Any] = {}
-        """Each session's JSON in Ray's object store, put once for all its rollouts."""
+        """Each session's JSON in Ray's object store, put once for all its rollouts and
+        dropped after the last (so that the store holds the sessions in play, not the run's)."""
+        self._unfinished: Counter[str] = Counter()
+        """Rollouts of each session not handed back yet."""
         self._in_flight: dict[asyncio.Future[Any], _Flight] = {}
 
     async def play(self, plan: _Plan) -> None:
+        self._unfinished.update(session.id for (session, _, _), _ in plan.todo)
         try:
             while plan.todo or self._in_flight:
                 self._send(plan)
@@ -287,7 +290,7 @@ class _Dispatch:
             if session.id not in self._sessions:
                 self._sessions[session.id] = ray.put(session.model_dump_json())
             reference = worker.actor.play.remote(self._sessions[session.id], cut, sample)
-            self._in_flight[_awaited(reference)] = _Flight(item, attempt, worker)
+            self._in_flight[awaited(reference)] = _Flight(item, attempt, worker)
             worker.load += 1
             room -= 1
 
@@ -311,12 +314,14 @@ class _Dispatch:
             self._lost(flight, plan, exc)
             return
         except ray.exceptions.RayError as exc:
-            rollout = self._errored(flight.item, "harness", f"the Ray task failed: {_reason(exc)}")
-            log.error("ray task failed", error=_reason(exc), worker=flight.worker.where)
-            self._finished(rollout)
+            rollout = self._errored(
+                flight.item, "harness", f"the Ray task failed: {short_reason(exc)}"
+            )
+            log.error("ray task failed", error=short_reason(exc), worker=flight.worker.where)
+            self._hand_back(rollout)
             return
         write_event_lines(events)
-        self._finished(Rollout.model_validate_json(rollout_json))
+        self._hand_back(Rollout.model_validate_json(rollout_json))
 
     def _lost(self, flight: _Flight, plan: _Plan, failure: Exception) -> None:
         """The worker died under a rollout: try it again (first in line), or record it."""
@@ -328,26 +333,37 @@ class _Dispatch:
             cut=cut,
             sample=sample,
             attempt=flight.attempt + 1,
-            error=_reason(failure),
+            error=short_reason(failure),
         )
         if flight.attempt < self._executor.options.retries:
             plan.todo.appendleft((flight.item, flight.attempt + 1))
         else:
             tries = flight.attempt + 1
-            reason = f"its Ray worker died {tries} time(s) while playing it ({_reason(failure)})"
-            self._finished(self._errored(flight.item, "worker", reason))
+            reason = (
+                f"its Ray worker died {tries} time(s) while playing it ({short_reason(failure)})"
+            )
+            self._hand_back(self._errored(flight.item, "worker", reason))
         if flight.worker.checking is None:
             flight.worker.checking = asyncio.ensure_future(self._wait_for(flight.worker))
 
     async def _wait_for(self, worker: _Worker) -> None:
         """Wait for a worker that died to be started again; drop it if it is not."""
         try:
-            await asyncio.wait_for(_restarted(worker.actor), WORKER_START_S)
+            await asyncio.wait_for(restarted(worker.actor), WORKER_START_S)
         except (TimeoutError, import_ray().exceptions.RayError) as exc:
-            log.warning("ray worker dropped", worker=worker.where, error=_reason(exc))
+            log.warning("ray worker dropped", worker=worker.where, error=short_reason(exc))
             self._executor.workers.remove(worker)
             return
         worker.checking = None
+
+    def _hand_back(self, rollout: Rollout) -> None:
+        """A rollout done with: to the run directory; its session's JSON leaves the object
+        store after its last rollout."""
+        self._finished(rollout)
+        self._unfinished[rollout.session_id] -= 1
+        if self._unfinished[rollout.session_id] <= 0:
+            self._sessions.pop(rollout.session_id, None)
+            del self._unfinished[rollout.session_id]
 
     def _errored(self, item: PlannedRollout, kind: RolloutErrorKind, reason: str) -> Rollout:
         session, cut, sample = item
@@ -357,41 +373,17 @@ class _Dispatch:
 
     async def _cancel_in_flight(self) -> None:
         """Stop what workers are still playing (a Ctrl-C, an error): they close its sandboxes."""
+        for worker in self._executor.workers:
+            if worker.checking is not None:
+                worker.checking.cancel()
         if not self._in_flight:
             return
-        ray = import_ray()
-        for future in self._in_flight:
-            reference = getattr(future, "reference", None)
-            if reference is not None:
-                ray.cancel(reference)
+        cancel_references(self._in_flight)
         await asyncio.wait(list(self._in_flight), timeout=WORKER_CLOSE_S)
+        forget_outcomes(self._in_flight)
         self._in_flight.clear()
-
-
-async def _restarted(actor: Any) -> None:
-    """Return once ``actor`` answers again (Ray is starting it again after a crash)."""
-    unavailable = import_ray().exceptions.ActorUnavailableError
-    while True:
-        try:
-            await _awaited(actor.ready.remote())
-            return
-        except unavailable:
-            await asyncio.sleep(RESTART_POLL_S)
-
-
-def _awaited(reference: Any) -> asyncio.Future[Any]:
-    """An asyncio future of a Ray object reference (kept on it, so that it can be cancelled)."""
-    future = asyncio.wrap_future(reference.future())
-    future.reference = reference  # type: ignore[attr-defined]
-    return future
 
 
 def _key(item: PlannedRollout) -> RolloutKey:
     session, cut, sample = item
     return (session.id, cut, sample)
-
-
-def _reason(failure: BaseException) -> str:
-    """The first line of a Ray error, short."""
-    text = str(failure).strip().splitlines()
-    return (text[0] if text else type(failure).__name__)[:300]
