@@ -14,7 +14,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from understudy.errors import UnderstudyError
 from understudy.jsonl import append_models
 from understudy.judges.base import Judge
 from understudy.judges.recording import JudgingWork, Recorder, failed_judgments
@@ -22,6 +21,8 @@ from understudy.logging import get_logger, write_event_lines
 from understudy.replay.executors.ray_cluster import (
     WORKER_CLOSE_S,
     WORKER_START_S,
+    RayWorkersLostError,
+    WorkerHandle,
     awaited,
     cancel_references,
     forget_outcomes,
@@ -32,22 +33,6 @@ from understudy.replay.executors.ray_cluster import (
 from understudy.trajectory import Judgment
 
 log = get_logger("judges.ray")
-
-
-class JudgingExecutorError(UnderstudyError, RuntimeError):
-    """The pass cannot go on on Ray (no worker left to judge)."""
-
-
-@dataclass
-class WorkerHandle:
-    """A worker of the pass, as the driver sees it."""
-
-    actor: Any
-    where: str
-    """host (node id) of the worker, for messages."""
-    load: int = 0
-    checking: asyncio.Future[None] | None = None
-    """Set while the worker is being waited for after it died: nothing is sent to it then."""
 
 
 @dataclass
@@ -115,7 +100,7 @@ class BatchDispatch:
                     w.checking for w in self._workers if w.checking is not None
                 }
                 if not waiting:
-                    raise JudgingExecutorError(
+                    raise RayWorkersLostError(
                         "every Ray worker died; the judgments written so far are kept: "
                         "judge again to continue"
                     )

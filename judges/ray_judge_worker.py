@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from understudy.judges.base import Judge
-from understudy.logging import configure_logging, get_logger
+from understudy.logging import get_logger
+from understudy.replay.executors.ray_cluster import WorkerEvents
 from understudy.trajectory import Rollout, Session
 
 log = get_logger("judges.ray_worker")
@@ -37,8 +38,7 @@ class JudgeWorker:
     ``concurrency`` calls at once, over all the batches it is given."""
 
     def __init__(self, judges: Sequence[Judge], concurrency: int) -> None:
-        self._events: list[str] = []
-        configure_logging(events_sink=self._events.append)
+        self._events = WorkerEvents()
         self._judges = list(judges)
         self._concurrency = concurrency
         self._slots: asyncio.Semaphore | None = None
@@ -80,8 +80,7 @@ class JudgeWorker:
             return [judgment.model_dump_json() for judgment in judgments]
 
         results = await asyncio.gather(*(call(*entry) for entry in batch["calls"]))
-        events, self._events[:] = list(self._events), []
-        return list(results), events
+        return list(results), self._events.drain()
 
     async def close(self) -> None:
         """Close the judges that hold clients (the LLM judge's)."""

@@ -32,15 +32,13 @@ from understudy.errors import ConfigError
 from understudy.judges.base import Judge
 from understudy.judges.ray_dispatch import (
     BatchDispatch,
-    JudgingExecutorError,
-    WorkerHandle,
     make_batches,
 )
 from understudy.judges.recording import JudgingWork, Recorder
 from understudy.logging import get_logger
 from understudy.replay.executors.ray_cluster import (
     WORKER_CLOSE_S,
-    WORKER_START_S,
+    WorkerHandle,
     alive_nodes,
     awaited,
     connect,
@@ -48,11 +46,11 @@ from understudy.replay.executors.ray_cluster import (
     forget_outcomes,
     import_ray,
     pinned_to,
-    short_reason,
+    ready_workers,
     worker_environment,
 )
 
-__all__ = ["JudgingExecutorError", "RayJudging", "judge_on_ray"]
+__all__ = ["RayJudging", "judge_on_ray"]
 
 log = get_logger("judges.ray")
 
@@ -169,15 +167,7 @@ async def _start_workers(
             judges_ref, concurrency
         )
         actors.append((actor, node))
-    workers, problems = [], []
-    for actor, node in actors:
-        try:
-            info = await asyncio.wait_for(awaited(actor.ready.remote()), WORKER_START_S)
-        except (TimeoutError, ray.exceptions.RayError) as exc:
-            problems.append(f"{node.address}: the worker did not start ({short_reason(exc)})")
-            ray.kill(actor, no_restart=True)
-            continue
-        workers.append(WorkerHandle(actor, f"{info['host']} ({str(info['node'])[:12]})"))
+    workers, problems = await ready_workers(actors)
     if not workers:
         raise ConfigError("no Ray worker can judge: " + "; ".join(problems))
     log.info("ray judges ready", workers=len(workers), left_out=len(problems))

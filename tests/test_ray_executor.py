@@ -49,6 +49,26 @@ def containers_of(run_id: str) -> list[str]:
     return [str(container["Id"]) for container in found]
 
 
+def kill_a_busy_worker(run_id: str, restart: bool, killed: list[str]) -> None:
+    """Kill a worker of the run while it plays rollouts (Ray starts it again if ``restart``);
+    its name goes to ``killed``."""
+    import ray
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not killed:
+        names = [
+            actor["name"]
+            for actor in ray.util.list_named_actors(all_namespaces=True)
+            if actor["name"].startswith(worker_name_prefix(run_id))
+        ]
+        if names and containers_of(run_id):
+            time.sleep(1.0)  # its sandboxes are up and the model is answering
+            actor = ray.get_actor(names[0], namespace=RAY_NAMESPACE)
+            ray.kill(actor, no_restart=not restart)
+            killed.append(names[0])
+        time.sleep(0.1)
+
+
 async def run_demo(
     sessions: list[Session], base_url: str, run_dir: Path, run_id: str, **executor: Any
 ) -> dict[str, Any]:
@@ -83,28 +103,10 @@ async def test_ray_rollouts_equal_local_ones(
 async def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
     tmp_path: Path, base_image: str, run_id: str, ray_instance: None
 ) -> None:
-    import ray
-
     sessions = demo_sessions(tmp_path / "repos")
     slowed = lambda request: demo_policy(request).model_copy(update={"delay_s": 0.5})  # noqa: E731
     killed: list[str] = []
-
-    def kill_one_worker_once_busy() -> None:
-        """Kill a worker (Ray starts it again) while it plays rollouts."""
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not killed:
-            names = [
-                actor["name"]
-                for actor in ray.util.list_named_actors(all_namespaces=True)
-                if actor["name"].startswith(worker_name_prefix(run_id))
-            ]
-            if names and containers_of(run_id):
-                time.sleep(1.0)  # its sandboxes are up and the model is answering
-                ray.kill(ray.get_actor(names[0], namespace=RAY_NAMESPACE), no_restart=False)
-                killed.append(names[0])
-            time.sleep(0.1)
-
-    killer = threading.Thread(target=kill_one_worker_once_busy)
+    killer = threading.Thread(target=kill_a_busy_worker, args=(run_id, True, killed))
     with ScriptedServer(slowed, models=[DEMO_MODEL]) as server:
         killer.start()
         summary = await run_demo(
@@ -119,6 +121,32 @@ async def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(
     events = (tmp_path / "run" / "rollouts.jsonl").read_text()
     assert events.count("\n") == 6
     assert containers_of(run_id) == []  # the restarted worker removed what the dead one left
+
+
+async def test_rollouts_whose_worker_died_past_the_retries_are_worker_errors(
+    tmp_path: Path, base_image: str, run_id: str, ray_instance: None
+) -> None:
+    """No retries: a killed worker's rollouts in flight become errors of kind ``worker`` (run
+    again by --resume), the other worker plays the rest, and nothing is written twice."""
+    sessions = demo_sessions(tmp_path / "repos")
+    slowed = lambda request: demo_policy(request).model_copy(update={"delay_s": 0.5})  # noqa: E731
+    killed: list[str] = []
+    killer = threading.Thread(target=kill_a_busy_worker, args=(run_id, False, killed))
+    with ScriptedServer(slowed, models=[DEMO_MODEL]) as server:
+        killer.start()
+        summary = await run_demo(
+            sessions, server.base_url, tmp_path / "run", run_id, name="ray", workers=2, retries=0
+        )
+        killer.join()
+    assert killed, "no worker was killed"
+    lines = list(read_models(tmp_path / "run" / "rollouts.jsonl", Rollout))
+    keys = Counter((r.session_id, r.cut, r.sample) for r in lines)
+    assert len(keys) == 6 and set(keys.values()) == {1}
+    errored = [r for r in lines if r.status == "error"]
+    assert errored and {r.error_kind for r in errored} == {"worker"}, summary
+    assert all("Ray worker died 1 time(s)" in (r.error or "") for r in errored)
+    assert summary["status"].get("completed", 0) == 6 - len(errored)
+    assert containers_of(run_id) == []  # swept when the run ended
 
 
 def test_cli_run_on_ray_writes_worker_events_and_resumes_a_local_run(

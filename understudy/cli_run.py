@@ -339,7 +339,6 @@ def run(
     --max-error-rate, or all of them did; 130 interrupted (written rollouts are kept).
     """
     from understudy.replay.cuts import check_cut, parse_cut
-    from understudy.replay.executors import ExecutorSettings
     from understudy.replay.loop import LoopLimits
     from understudy.replay.rundir import RunDir
     from understudy.replay.runner import RunSettings
@@ -347,18 +346,8 @@ def run(
 
     if original == (model is not None):
         raise typer.BadParameter("give either --model or --original")
-    if executor is ExecutorChoice.local and (
-        ray_address or ray_workers or max_in_flight or ray_env
-    ):
-        raise typer.BadParameter(
-            "--ray-address, --ray-workers, --ray-env and --max-in-flight go with --executor ray"
-        )
-    executor_settings = ExecutorSettings(
-        name=executor.value,
-        address=ray_address,
-        workers=ray_workers,
-        max_in_flight=max_in_flight,
-        worker_env=_assignments(ray_env or [], "--ray-env"),
+    executor_settings = _executor_settings(
+        executor, ray_address, ray_workers, max_in_flight, ray_env
     )
     ToolPolicy.parse(tools)  # a bad policy fails here, before the run directory is touched
     simulation = simulator_config(
@@ -450,6 +439,30 @@ def _candidate(
     }
     shared.candidate()  # a missing key or a bad setting fails here, before the run starts
     return shared, record
+
+
+def _executor_settings(
+    executor: ExecutorChoice,
+    ray_address: str | None,
+    ray_workers: int | None,
+    max_in_flight: int | None,
+    ray_env: list[str] | None,
+) -> ExecutorSettings:
+    """Where the rollouts are played, from the options (the Ray ones only with Ray)."""
+    from understudy.replay.executors import ExecutorSettings
+
+    ray_options = ray_address or ray_workers or max_in_flight or ray_env
+    if executor is ExecutorChoice.local and ray_options:
+        raise typer.BadParameter(
+            "--ray-address, --ray-workers, --ray-env and --max-in-flight go with --executor ray"
+        )
+    return ExecutorSettings(
+        name=executor.value,
+        address=ray_address,
+        workers=ray_workers,
+        max_in_flight=max_in_flight,
+        worker_env=_assignments(ray_env or [], "--ray-env"),
+    )
 
 
 def _assignments(given: list[str], option: str) -> dict[str, str]:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from understudy.errors import ConfigError, UnderstudyError
+from understudy.errors import ConfigError
 from understudy.logging import get_logger, write_event_lines
 from understudy.protocols import PlannedRollout
 from understudy.replay.executors import ExecutorSettings
@@ -30,6 +30,8 @@ from understudy.replay.executors.ray_cluster import (
     WORKER_CLOSE_S,
     WORKER_START_S,
     RayNode,
+    RayWorkersLostError,
+    WorkerHandle,
     alive_nodes,
     awaited,
     cancel_references,
@@ -38,6 +40,7 @@ from understudy.replay.executors.ray_cluster import (
     forget_outcomes,
     import_ray,
     pinned_to,
+    ready_workers,
     restarted,
     short_reason,
     worker_environment,
@@ -55,25 +58,11 @@ def worker_name_prefix(run_id: str) -> str:
     return f"understudy-{run_id}-worker-"
 
 
-class ExecutorError(UnderstudyError, RuntimeError):
-    """The executor cannot go on (no worker left to play rollouts)."""
-
-
-@dataclass
-class _Worker:
-    actor: Any
-    where: str
-    """host (node id) of the worker, for messages."""
-    load: int = 0
-    checking: asyncio.Future[None] | None = None
-    """Set while the worker is being waited for after it died: nothing is sent to it then."""
-
-
 @dataclass
 class _Flight:
     item: PlannedRollout
     attempt: int
-    worker: _Worker
+    worker: WorkerHandle
 
 
 @dataclass
@@ -97,7 +86,7 @@ class RayExecutor:
         self.settings = settings
         self.candidate_for = candidate_for
         self.run_dir = run_dir
-        self.workers: list[_Worker] = []
+        self.workers: list[WorkerHandle] = []
         """The workers of the run in progress."""
         self._nodes: list[RayNode] = []
         """The nodes workers were started on."""
@@ -136,7 +125,7 @@ class RayExecutor:
         """Rollouts in flight across the cluster at once."""
         return self.options.max_in_flight or self.per_worker * max(len(self.workers), 1)
 
-    async def _start_workers(self) -> list[_Worker]:
+    async def _start_workers(self) -> list[WorkerHandle]:
         """Start the workers, one per node unless told how many; keep those that can play."""
         ray = import_ray()
         from understudy.replay.executors.ray_worker import RolloutWorker
@@ -175,23 +164,8 @@ class RayExecutor:
                 self._nodes.append(node)
         return await self._ready_workers(actors)
 
-    async def _ready_workers(self, actors: list[tuple[Any, Any]]) -> list[_Worker]:
-        ray = import_ray()
-        workers, problems = [], []
-        for actor, node in actors:
-            try:
-                info = await asyncio.wait_for(awaited(actor.ready.remote()), WORKER_START_S)
-            except (TimeoutError, ray.exceptions.RayError) as exc:
-                problems.append(f"{node.address}: the worker did not start ({short_reason(exc)})")
-                ray.kill(actor, no_restart=True)
-                continue
-            where = f"{info['host']} ({str(info['node'])[:12]})"
-            if info["problem"]:
-                log.warning("node not used", node=where, reason=info["problem"])
-                problems.append(f"{where}: {info['problem']}")
-                ray.kill(actor, no_restart=True)
-                continue
-            workers.append(_Worker(actor, where))
+    async def _ready_workers(self, actors: list[tuple[Any, RayNode]]) -> list[WorkerHandle]:
+        workers, problems = await ready_workers(actors)
         if not workers:
             raise ConfigError(
                 "no Ray worker can play rollouts: " + "; ".join(problems) + ". Start a Docker "
@@ -265,7 +239,7 @@ class _Dispatch:
                 self._send(plan)
                 waiting = set(self._in_flight) | self._checks()
                 if not waiting:
-                    raise ExecutorError(
+                    raise RayWorkersLostError(
                         "every Ray worker died; the rollouts written so far are kept: "
                         "continue with --resume"
                     )
@@ -294,7 +268,7 @@ class _Dispatch:
             worker.load += 1
             room -= 1
 
-    def _least_loaded(self) -> _Worker | None:
+    def _least_loaded(self) -> WorkerHandle | None:
         ready = [
             worker
             for worker in self._executor.workers
@@ -346,7 +320,7 @@ class _Dispatch:
         if flight.worker.checking is None:
             flight.worker.checking = asyncio.ensure_future(self._wait_for(flight.worker))
 
-    async def _wait_for(self, worker: _Worker) -> None:
+    async def _wait_for(self, worker: WorkerHandle) -> None:
         """Wait for a worker that died to be started again; drop it if it is not."""
         try:
             await asyncio.wait_for(restarted(worker.actor), WORKER_START_S)

@@ -10,7 +10,6 @@ process before it left on the node.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -19,7 +18,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from understudy.logging import configure_logging, get_logger
+from understudy.logging import get_logger
+from understudy.replay.executors.ray_cluster import WorkerEvents
 from understudy.replay.rundir import RunDir
 from understudy.replay.runner import RUN_PAIRS, CandidateFactory, Runner, RunSettings
 from understudy.sandbox.engine import engine_available
@@ -38,10 +38,7 @@ class RolloutWorker:
     """Plays rollouts of one run on this node (made by the driver with ``ray.remote``)."""
 
     def __init__(self, settings_json: str, candidate_for: CandidateFactory, pairs: bytes | None):
-        self._events: list[str] = []
-        self._label = f"{socket.gethostname()}:{os.getpid()}"
-        """Which worker logged an event (host and pid), in its ``worker`` field."""
-        configure_logging(events_sink=self._keep_event)
+        self._events = WorkerEvents()
         self._scratch = Path(tempfile.mkdtemp(prefix="understudy-worker-"))
         settings = RunSettings.model_validate_json(settings_json)
         if pairs is not None:
@@ -81,8 +78,7 @@ class RolloutWorker:
         if self._runner is None:
             raise RuntimeError(f"this worker cannot play rollouts: {self.problem}")
         rollout = await self._runner.play(self._session(session_json), cut, sample)
-        events, self._events[:] = list(self._events), []
-        return rollout.model_dump_json(), events
+        return rollout.model_dump_json(), self._events.drain()
 
     async def close(self) -> None:
         """Close the runner (its simulators' stores and endpoints) and remove the scratch."""
@@ -91,11 +87,6 @@ class RolloutWorker:
                 await self._runner.close()
         finally:
             shutil.rmtree(self._scratch, ignore_errors=True)
-
-    def _keep_event(self, line: str) -> None:
-        event = json.loads(line)
-        event["worker"] = self._label
-        self._events.append(json.dumps(event))
 
     def _session(self, session_json: str) -> Session:
         """The session of ``session_json``, parsed once while it keeps coming."""
