@@ -96,9 +96,8 @@ async def judge_on_ray(
     batches = deque(make_batches(pending, settings.batch_size))
     started = connect(settings.address, settings.local_cpus)
     try:
-        # Held until the pass ends: a worker that Ray starts again is made from it again.
-        judges_ref = _put_judges(judges)
-        workers = await _start_workers(judges_ref, _environment(judges), settings, concurrency)
+        _check_judges_travel(judges)
+        workers = await _start_workers(judges, _environment(judges), settings, concurrency)
         try:
             dispatch = BatchDispatch(
                 workers, recorder, judges, settings.batches_per_worker, settings.retries
@@ -129,11 +128,13 @@ def _environment(judges: list[Judge]) -> dict[str, str]:
     return names
 
 
-def _put_judges(judges: list[Judge]) -> Any:
-    """The judges in Ray's object store, for the workers (a ConfigError if they cannot go)."""
+def _check_judges_travel(judges: list[Judge]) -> None:
+    """A ConfigError if the judges cannot be sent to workers. They go with each worker's start
+    (small: settings, not clients), not through the object store, so that a worker Ray starts
+    again after a crash is made from them again whatever became of a stored copy."""
     ray = import_ray()
     try:
-        return ray.put(judges)
+        ray.cloudpickle.dumps(judges)
     except (TypeError, ValueError, AttributeError, pickle.PicklingError) as exc:
         names = ", ".join(judge.name for judge in judges)
         cause = exc.__cause__ or exc  # Ray's own message is a page of diagnostics
@@ -145,7 +146,7 @@ def _put_judges(judges: list[Judge]) -> Any:
 
 
 async def _start_workers(
-    judges_ref: Any, environment: dict[str, str], settings: RayJudging, concurrency: int
+    judges: list[Judge], environment: dict[str, str], settings: RayJudging, concurrency: int
 ) -> list[WorkerHandle]:
     """Start the workers, one per node unless told how many, and wait until they answer."""
     ray = import_ray()
@@ -164,7 +165,7 @@ async def _start_workers(
     for number in range(settings.workers or len(nodes)):
         node = nodes[number % len(nodes)]
         actor = remote.options(**options, scheduling_strategy=pinned_to(node)).remote(
-            judges_ref, concurrency
+            judges, concurrency
         )
         actors.append((actor, node))
     workers, problems = await ready_workers(actors)

@@ -19,6 +19,9 @@ from understudy.sandbox.local_env import LocalEnvBuilder
 from understudy.testing import ScriptedServer
 from understudy.trajectory import Rollout, Session
 
+# The local backend says it has no isolation at each start; these tests know.
+pytestmark = pytest.mark.filterwarnings("ignore:LocalSandbox has NO isolation")
+
 
 def count_builds(monkeypatch: pytest.MonkeyPatch, fail_first: int = 0) -> Counter[str]:
     """Count the local builder's builds by repository; each takes a moment, so that rollouts
