@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -295,3 +296,62 @@ def test_the_real_logs_play_the_same_on_ray_as_here(
     assert {r.env_fidelity for r in runs["ray"]} == {r.env_fidelity for r in runs["local"]}
     for executor in ("local", "ray"):
         assert containers_of(f"{run_id}-{executor}") == []
+
+
+TWO_NODE_RUN = """
+import asyncio, json, sys
+from pathlib import Path
+import ray
+from ray.cluster_utils import Cluster
+from understudy.logging import configure_logging
+from understudy.replay.demo import DEMO_MODEL, demo_policy, demo_sessions
+from understudy.replay.executors import ExecutorSettings
+from understudy.replay.rundir import RunDir
+from understudy.replay.runner import RunSettings, run_to_dir
+from understudy.replay.shared_candidate import SharedCandidate
+from understudy.testing import ScriptedServer
+
+root, run_id = Path(sys.argv[1]), sys.argv[2]
+store = {"num_cpus": 1, "object_store_memory": 100 * 1024 * 1024}
+cluster = Cluster(initialize_head=True, head_node_args=store)
+cluster.add_node(**store)
+ray.init(address=cluster.address, log_to_driver=False)
+try:
+    (root / "run").mkdir()
+    configure_logging(events_file=root / "run" / "events.jsonl")
+    with ScriptedServer(demo_policy, models=[DEMO_MODEL]) as server:
+        summary = asyncio.run(run_to_dir(
+            demo_sessions(root / "repos"),
+            RunSettings(run_id=run_id, samples=2, sandboxes=2),
+            SharedCandidate(DEMO_MODEL, base_url=server.base_url),
+            RunDir(root / "run"),
+            executor=ExecutorSettings(name="ray"),
+        ))
+    print(json.dumps({"status": summary["status"], "nodes": len(ray.nodes())}))
+finally:
+    ray.shutdown()
+    cluster.shutdown()
+"""
+
+
+@pytest.mark.slow
+def test_a_cluster_of_two_nodes_gets_a_worker_on_each(
+    tmp_path: Path, base_image: str, run_id: str, ray_instance: None
+) -> None:
+    """Two Ray nodes (on this machine, a cluster of their own in another process): one worker
+    pinned to each by default, both playing. (``ray_instance``: skipped or failed as the other
+    Ray tests when Ray is missing.)"""
+    played = subprocess.run(
+        [sys.executable, "-c", TWO_NODE_RUN, str(tmp_path), run_id],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert played.returncode == 0, played.stderr[-3000:]
+    result = json.loads(played.stdout.strip().splitlines()[-1])
+    assert result == {"status": {"completed": 6}, "nodes": 2}
+    events = [json.loads(line) for line in (tmp_path / "run" / "events.jsonl").open()]
+    ready = [event for event in events if event.get("event") == "ray workers ready"]
+    assert [(event["workers"], event["left_out"]) for event in ready] == [(2, 0)]
+    assert len({event["worker"] for event in events if "worker" in event}) == 2
+    assert containers_of(run_id) == []
