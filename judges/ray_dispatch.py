@@ -19,16 +19,14 @@ from understudy.judges.base import Judge
 from understudy.judges.recording import JudgingWork, Recorder, failed_judgments
 from understudy.logging import get_logger, write_event_lines
 from understudy.replay.executors.ray_cluster import (
-    WORKER_CLOSE_S,
     WORKER_START_S,
     RayWorkersLostError,
     WorkerHandle,
     awaited,
-    cancel_references,
-    forget_outcomes,
     import_ray,
     restarted,
     short_reason,
+    stop_in_flight,
 )
 from understudy.trajectory import Judgment
 
@@ -212,14 +210,5 @@ class BatchDispatch:
         worker.checking = None
 
     async def _cancel_in_flight(self) -> None:
-        """Stop what workers are still judging (a Ctrl-C, an error), and the waits for workers
-        that died."""
-        for worker in self._workers:
-            if worker.checking is not None:
-                worker.checking.cancel()
-        if not self._in_flight:
-            return
-        cancel_references(self._in_flight)
-        await asyncio.wait(list(self._in_flight), timeout=WORKER_CLOSE_S)
-        forget_outcomes(self._in_flight)
-        self._in_flight.clear()
+        """Stop what workers are still judging (a Ctrl-C, an error)."""
+        await stop_in_flight(self._workers, self._in_flight)

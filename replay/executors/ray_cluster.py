@@ -235,3 +235,19 @@ class WorkerEvents:
         """The events logged since the last call."""
         lines, self._lines = self._lines, []
         return lines
+
+
+async def stop_in_flight(
+    workers: Iterable[WorkerHandle], in_flight: dict[asyncio.Future[Any], Any]
+) -> None:
+    """Stop what workers are still working on (a Ctrl-C, an error), and the waits for workers
+    that died; ``in_flight`` (futures made by :func:`awaited`) is emptied."""
+    for worker in workers:
+        if worker.checking is not None:
+            worker.checking.cancel()
+    if not in_flight:
+        return
+    cancel_references(in_flight)
+    await asyncio.wait(list(in_flight), timeout=WORKER_CLOSE_S)
+    forget_outcomes(in_flight)
+    in_flight.clear()

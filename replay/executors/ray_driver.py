@@ -34,7 +34,6 @@ from understudy.replay.executors.ray_cluster import (
     WorkerHandle,
     alive_nodes,
     awaited,
-    cancel_references,
     connect,
     disconnect,
     forget_outcomes,
@@ -43,6 +42,7 @@ from understudy.replay.executors.ray_cluster import (
     ready_workers,
     restarted,
     short_reason,
+    stop_in_flight,
     worker_environment,
 )
 from understudy.replay.loop import new_rollout
@@ -347,15 +347,7 @@ class _Dispatch:
 
     async def _cancel_in_flight(self) -> None:
         """Stop what workers are still playing (a Ctrl-C, an error): they close its sandboxes."""
-        for worker in self._executor.workers:
-            if worker.checking is not None:
-                worker.checking.cancel()
-        if not self._in_flight:
-            return
-        cancel_references(self._in_flight)
-        await asyncio.wait(list(self._in_flight), timeout=WORKER_CLOSE_S)
-        forget_outcomes(self._in_flight)
-        self._in_flight.clear()
+        await stop_in_flight(self._executor.workers, self._in_flight)
 
 
 def _key(item: PlannedRollout) -> RolloutKey:
