@@ -18,16 +18,8 @@ from understudy.jsonl import append_models
 from understudy.judges.base import Judge
 from understudy.judges.recording import JudgingWork, Recorder, failed_judgments
 from understudy.logging import get_logger, write_event_lines
-from understudy.replay.executors.ray_cluster import (
-    WORKER_START_S,
-    RayWorkersLostError,
-    WorkerHandle,
-    awaited,
-    import_ray,
-    restarted,
-    short_reason,
-    stop_in_flight,
-)
+from understudy.replay.executors.ray_cluster import import_ray, short_reason
+from understudy.replay.executors.ray_pool import WorkerHandle, WorkerPool
 from understudy.trajectory import Judgment
 
 log = get_logger("judges.ray")
@@ -74,61 +66,39 @@ class BatchDispatch:
     """Sends batches to workers as they have room and records what comes back."""
 
     def __init__(
-        self,
-        workers: list[WorkerHandle],
-        recorder: Recorder,
-        judges: list[Judge],
-        batches_per_worker: int,
-        retries: int,
+        self, pool: WorkerPool[Batch], recorder: Recorder, judges: list[Judge], retries: int
     ) -> None:
-        self._workers = workers
-        """The live workers (one that cannot come back is removed from the list)."""
+        self._pool = pool
         self._recorder = recorder
         self._judge_index = {id(judge): number for number, judge in enumerate(judges)}
         """Each judge's place in the list the workers were given."""
-        self._per_worker = batches_per_worker
         self._retries = retries
-        self._in_flight: dict[asyncio.Future[Any], tuple[Batch, WorkerHandle]] = {}
 
     async def judge(self, todo: deque[Batch]) -> None:
+        lost_all = "every Ray worker died; the judgments written so far are kept: judge again"
+        lost_all += " to continue"
         try:
-            while todo or self._in_flight:
+            while todo or self._pool.in_flight:
                 self._send(todo)
-                waiting = set(self._in_flight) | {
-                    w.checking for w in self._workers if w.checking is not None
-                }
-                if not waiting:
-                    raise RayWorkersLostError(
-                        "every Ray worker died; the judgments written so far are kept: "
-                        "judge again to continue"
-                    )
-                ended, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 raised: Exception | None = None
-                for future in ended:
-                    flight = self._in_flight.pop(future, None)
-                    if flight is None:
-                        continue
-                    flight[1].load -= 1
+                for call in await self._pool.finished(lost_all):
                     try:
-                        await self._settle(future, *flight, todo)
+                        await self._settle(call.future, call.item, call.worker, todo)
                     except Exception as exc:  # a judge raised: record the rest that came back
                         raised = raised or exc
                 if raised is not None:
                     raise raised
         finally:
-            await self._cancel_in_flight()
+            await self._pool.stop_in_flight()
 
     def _send(self, todo: deque[Batch]) -> None:
         while todo:
-            ready = [w for w in self._workers if w.checking is None and w.load < self._per_worker]
-            worker = min(ready, key=lambda w: w.load, default=None)
+            worker = self._pool.least_loaded()
             if worker is None:
                 return
             batch = todo.popleft()
             payload = batch_payload(batch.calls, self._judge_index)
-            reference = worker.actor.judge_batch.remote(payload)
-            self._in_flight[awaited(reference)] = (batch, worker)
-            worker.load += 1
+            self._pool.sent(worker, worker.actor.judge_batch.remote(payload), batch)
 
     async def _settle(
         self, future: asyncio.Future[Any], batch: Batch, worker: WorkerHandle, todo: deque[Batch]
@@ -194,21 +164,4 @@ class BatchDispatch:
             tries = batch.attempt + 1
             reason = f"its Ray worker died {tries} time(s) while judging ({short_reason(failure)})"
             await self._record_failed(batch, reason)
-        if worker.checking is None:
-            worker.checking = asyncio.ensure_future(self._wait_for(worker))
-
-    async def _wait_for(self, worker: WorkerHandle) -> None:
-        """Wait for a worker that died to be started again; drop it if it is not."""
-        ray = import_ray()
-        try:
-            await asyncio.wait_for(restarted(worker.actor), WORKER_START_S)
-        except (TimeoutError, ray.exceptions.RayError) as exc:
-            log.warning("ray judge worker dropped", worker=worker.where, error=short_reason(exc))
-            self._workers.remove(worker)
-            ray.kill(worker.actor, no_restart=True)
-            return
-        worker.checking = None
-
-    async def _cancel_in_flight(self) -> None:
-        """Stop what workers are still judging (a Ctrl-C, an error)."""
-        await stop_in_flight(self._workers, self._in_flight)
+        self._pool.died(worker)

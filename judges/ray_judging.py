@@ -22,7 +22,6 @@ batches and records what comes back; :mod:`understudy.judges.ray_judge_worker` i
 
 from __future__ import annotations
 
-import asyncio
 import pickle
 from collections import deque
 from dataclasses import dataclass
@@ -30,25 +29,18 @@ from typing import Any
 
 from understudy.errors import ConfigError
 from understudy.judges.base import Judge
-from understudy.judges.ray_dispatch import (
-    BatchDispatch,
-    make_batches,
-)
+from understudy.judges.ray_dispatch import Batch, BatchDispatch, make_batches
 from understudy.judges.recording import JudgingWork, Recorder
 from understudy.logging import get_logger
 from understudy.replay.executors.ray_cluster import (
-    WORKER_CLOSE_S,
-    WorkerHandle,
     alive_nodes,
-    awaited,
     connect,
     disconnect,
-    forget_outcomes,
     import_ray,
     pinned_to,
-    ready_workers,
     worker_environment,
 )
+from understudy.replay.executors.ray_pool import WorkerHandle, WorkerPool, ready_workers
 
 __all__ = ["RayJudging", "judge_on_ray"]
 
@@ -98,13 +90,11 @@ async def judge_on_ray(
     try:
         _check_judges_travel(judges)
         workers = await _start_workers(judges, _environment(judges), settings, concurrency)
+        pool: WorkerPool[Batch] = WorkerPool(workers, settings.batches_per_worker)
         try:
-            dispatch = BatchDispatch(
-                workers, recorder, judges, settings.batches_per_worker, settings.retries
-            )
-            await dispatch.judge(batches)
+            await BatchDispatch(pool, recorder, judges, settings.retries).judge(batches)
         finally:
-            await _stop_workers(workers)
+            await pool.stop()
     finally:
         disconnect(started)
 
@@ -173,14 +163,3 @@ async def _start_workers(
         raise ConfigError("no Ray worker can judge: " + "; ".join(problems))
     log.info("ray judges ready", workers=len(workers), left_out=len(problems))
     return workers
-
-
-async def _stop_workers(workers: list[WorkerHandle]) -> None:
-    """Let every worker close its judges' clients, then end its process."""
-    ray = import_ray()
-    closing = [awaited(w.actor.close.remote()) for w in workers]
-    if closing:
-        await asyncio.wait(closing, timeout=WORKER_CLOSE_S)
-        forget_outcomes(closing)
-    for worker in workers:
-        ray.kill(worker.actor, no_restart=True)

@@ -14,7 +14,7 @@ directory, so ``--resume`` works whichever executor wrote what is there.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from understudy.protocols import Executor
     from understudy.replay.rundir import RunDir
     from understudy.replay.runner import CandidateFactory, RunSettings
-
-ExecutorName = Literal["local", "ray"]
 
 
 class ExecutorSettings(BaseModel):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from understudy.errors import ConfigError, UnderstudyError
+from understudy.errors import ConfigError
 from understudy.logging import configure_logging, get_logger
 
 log = get_logger("executors.ray")
@@ -177,46 +177,6 @@ def short_reason(failure: BaseException) -> str:
     return f"{lines[0][:200]} ... {lines[-1][:200]}"
 
 
-class RayWorkersLostError(UnderstudyError, RuntimeError):
-    """Every Ray worker died: the work cannot go on (what was written is kept)."""
-
-
-@dataclass
-class WorkerHandle:
-    """A Ray worker (actor) as the driver sees it."""
-
-    actor: Any
-    where: str
-    """host (node id) of the worker, for messages."""
-    load: int = 0
-    """Calls sent to it and not answered yet."""
-    checking: asyncio.Future[None] | None = None
-    """Set while the worker is being waited for after it died: nothing is sent to it then."""
-
-
-async def ready_workers(actors: list[tuple[Any, RayNode]]) -> tuple[list[WorkerHandle], list[str]]:
-    """Wait for each started actor to answer its ``ready``: those that can work, and what kept
-    the others out (a worker that did not start, or whose ``ready`` names a ``problem``, such as
-    a node without a Docker engine); those are ended."""
-    ray = import_ray()
-    workers, problems = [], []
-    for actor, node in actors:
-        try:
-            info = await asyncio.wait_for(awaited(actor.ready.remote()), WORKER_START_S)
-        except (TimeoutError, ray.exceptions.RayError) as exc:
-            problems.append(f"{node.address}: the worker did not start ({short_reason(exc)})")
-            ray.kill(actor, no_restart=True)
-            continue
-        where = f"{info['host']} ({str(info['node'])[:12]})"
-        if info.get("problem"):
-            log.warning("node not used", node=where, reason=info["problem"])
-            problems.append(f"{where}: {info['problem']}")
-            ray.kill(actor, no_restart=True)
-            continue
-        workers.append(WorkerHandle(actor, where))
-    return workers, problems
-
-
 class WorkerEvents:
     """What a worker logs, kept to go back to the driver with its results (the driver alone
     writes events.jsonl); each event names the worker (host:pid) in its ``worker`` field."""
@@ -235,19 +195,3 @@ class WorkerEvents:
         """The events logged since the last call."""
         lines, self._lines = self._lines, []
         return lines
-
-
-async def stop_in_flight(
-    workers: Iterable[WorkerHandle], in_flight: dict[asyncio.Future[Any], Any]
-) -> None:
-    """Stop what workers are still working on (a Ctrl-C, an error), and the waits for workers
-    that died; ``in_flight`` (futures made by :func:`awaited`) is emptied."""
-    for worker in workers:
-        if worker.checking is not None:
-            worker.checking.cancel()
-    if not in_flight:
-        return
-    cancel_references(in_flight)
-    await asyncio.wait(list(in_flight), timeout=WORKER_CLOSE_S)
-    forget_outcomes(in_flight)
-    in_flight.clear()

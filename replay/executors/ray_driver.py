@@ -19,7 +19,6 @@ import asyncio
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from understudy.errors import ConfigError
@@ -28,23 +27,17 @@ from understudy.protocols import PlannedRollout
 from understudy.replay.executors import ExecutorSettings
 from understudy.replay.executors.ray_cluster import (
     WORKER_CLOSE_S,
-    WORKER_START_S,
     RayNode,
-    RayWorkersLostError,
-    WorkerHandle,
     alive_nodes,
     awaited,
     connect,
     disconnect,
-    forget_outcomes,
     import_ray,
     pinned_to,
-    ready_workers,
-    restarted,
     short_reason,
-    stop_in_flight,
     worker_environment,
 )
+from understudy.replay.executors.ray_pool import Finished, WorkerHandle, WorkerPool, ready_workers
 from understudy.replay.loop import new_rollout
 from understudy.replay.rundir import RunDir
 from understudy.replay.runner import RUN_PAIRS, CandidateFactory, RunSettings
@@ -58,17 +51,8 @@ def worker_name_prefix(run_id: str) -> str:
     return f"understudy-{run_id}-worker-"
 
 
-@dataclass
-class _Flight:
-    item: PlannedRollout
-    attempt: int
-    worker: WorkerHandle
-
-
-@dataclass
-class _Plan:
-    todo: deque[tuple[PlannedRollout, int]] = field(default_factory=deque)
-    """Rollouts still to send, with how many times each was tried already."""
+_Attempt = tuple[PlannedRollout, int]
+"""A rollout to send, with how many times it was tried already (its worker died)."""
 
 
 class RayExecutor:
@@ -86,8 +70,8 @@ class RayExecutor:
         self.settings = settings
         self.candidate_for = candidate_for
         self.run_dir = run_dir
-        self.workers: list[WorkerHandle] = []
-        """The workers of the run in progress."""
+        self._pool: WorkerPool[_Attempt] = WorkerPool([], settings.sandboxes)
+        """The workers of the run in progress; each plays up to the run's sandboxes at once."""
         self._nodes: list[RayNode] = []
         """The nodes workers were started on."""
 
@@ -104,26 +88,22 @@ class RayExecutor:
         done: set[RolloutKey],
         finished: Callable[[Rollout], None],
     ) -> None:
-        plan = _Plan(deque((item, 0) for item in work if _key(item) not in done))
-        if not plan.todo:
+        todo: deque[_Attempt] = deque((item, 0) for item in work if _key(item) not in done)
+        if not todo:
             return
         started = connect(self.options.address, self.options.local_cpus)
         try:
-            self.workers = await self._start_workers()
-            await _Dispatch(self, finished).play(plan)
+            self._pool.workers = await self._start_workers()
+            await _Dispatch(self, self._pool, finished).play(todo)
         finally:
-            await self._stop_workers()
+            await self._pool.stop()
+            await self._sweep_nodes()
             disconnect(started)
-
-    @property
-    def per_worker(self) -> int:
-        """Rollouts sent to one worker at once: its sandboxes."""
-        return self.settings.sandboxes
 
     @property
     def max_in_flight(self) -> int:
         """Rollouts in flight across the cluster at once."""
-        return self.options.max_in_flight or self.per_worker * max(len(self.workers), 1)
+        return self.options.max_in_flight or self._pool.per_worker * max(len(self._pool.workers), 1)
 
     async def _start_workers(self) -> list[WorkerHandle]:
         """Start the workers, one per node unless told how many; keep those that can play."""
@@ -141,7 +121,7 @@ class RayExecutor:
             "num_cpus": 0,  # a worker waits on sandboxes and endpoints; --sandboxes bounds it
             "max_restarts": self.options.retries,
             "max_task_retries": 0,  # the driver retries, so that it knows what was lost
-            "max_concurrency": self.per_worker + 4,
+            "max_concurrency": self._pool.per_worker + 4,
             **worker_environment(environment),
         }
         settings_json = self.settings.model_dump_json()
@@ -182,18 +162,6 @@ class RayExecutor:
         path = simulator.pairs or self.run_dir.path / RUN_PAIRS
         return path.read_bytes() if path.is_file() else None
 
-    async def _stop_workers(self) -> None:
-        """Let every worker close its sandboxes, then end its process."""
-        ray = import_ray()
-        workers, self.workers = self.workers, []
-        closing = [awaited(worker.actor.close.remote()) for worker in workers]
-        if closing:
-            await asyncio.wait(closing, timeout=WORKER_CLOSE_S)
-            forget_outcomes(closing)
-        for worker in workers:
-            ray.kill(worker.actor, no_restart=True)
-        await self._sweep_nodes()
-
     async def _sweep_nodes(self) -> None:
         """Remove, on every node, the run's containers whose worker died (a worker killed and
         not started again leaves its sandboxes behind)."""
@@ -222,113 +190,85 @@ class RayExecutor:
 class _Dispatch:
     """Sends rollouts to workers as they have room and takes back what they finish."""
 
-    def __init__(self, executor: RayExecutor, finished: Callable[[Rollout], None]) -> None:
+    def __init__(
+        self,
+        executor: RayExecutor,
+        pool: WorkerPool[_Attempt],
+        finished: Callable[[Rollout], None],
+    ) -> None:
         self._executor = executor
+        self._pool = pool
         self._finished = finished
         self._sessions: dict[str, Any] = {}
         """Each session's JSON in Ray's object store, put once for all its rollouts and
         dropped after the last (so that the store holds the sessions in play, not the run's)."""
         self._unfinished: Counter[str] = Counter()
         """Rollouts of each session not handed back yet."""
-        self._in_flight: dict[asyncio.Future[Any], _Flight] = {}
 
-    async def play(self, plan: _Plan) -> None:
-        self._unfinished.update(session.id for (session, _, _), _ in plan.todo)
+    async def play(self, todo: deque[_Attempt]) -> None:
+        self._unfinished.update(session.id for (session, _, _), _ in todo)
+        lost_all = (
+            "every Ray worker died; the rollouts written so far are kept: continue with --resume"
+        )
         try:
-            while plan.todo or self._in_flight:
-                self._send(plan)
-                waiting = set(self._in_flight) | self._checks()
-                if not waiting:
-                    raise RayWorkersLostError(
-                        "every Ray worker died; the rollouts written so far are kept: "
-                        "continue with --resume"
-                    )
-                ended, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-                for future in ended:
-                    flight = self._in_flight.pop(future, None)
-                    if flight is not None:
-                        flight.worker.load -= 1
-                        self._settle(future, flight, plan)
+            while todo or self._pool.in_flight:
+                self._send(todo)
+                for call in await self._pool.finished(lost_all):
+                    self._settle(call, todo)
         finally:
-            await self._cancel_in_flight()
+            await self._pool.stop_in_flight()
 
-    def _send(self, plan: _Plan) -> None:
+    def _send(self, todo: deque[_Attempt]) -> None:
         ray = import_ray()
-        room = self._executor.max_in_flight - len(self._in_flight)
-        while plan.todo and room > 0:
-            worker = self._least_loaded()
+        room = self._executor.max_in_flight - len(self._pool.in_flight)
+        while todo and room > 0:
+            worker = self._pool.least_loaded()
             if worker is None:
                 return
-            item, attempt = plan.todo.popleft()
-            session, cut, sample = item
+            attempt = todo.popleft()
+            session, cut, sample = attempt[0]
             if session.id not in self._sessions:
                 self._sessions[session.id] = ray.put(session.model_dump_json())
             reference = worker.actor.play.remote(self._sessions[session.id], cut, sample)
-            self._in_flight[awaited(reference)] = _Flight(item, attempt, worker)
-            worker.load += 1
+            self._pool.sent(worker, reference, attempt)
             room -= 1
 
-    def _least_loaded(self) -> WorkerHandle | None:
-        ready = [
-            worker
-            for worker in self._executor.workers
-            if worker.checking is None and worker.load < self._executor.per_worker
-        ]
-        return min(ready, key=lambda worker: worker.load, default=None)
-
-    def _checks(self) -> set[asyncio.Future[Any]]:
-        return {w.checking for w in self._executor.workers if w.checking is not None}
-
-    def _settle(self, future: asyncio.Future[Any], flight: _Flight, plan: _Plan) -> None:
+    def _settle(self, call: Finished[_Attempt], todo: deque[_Attempt]) -> None:
         """Hand a finished rollout back, or play a lost one again."""
         ray = import_ray()
         try:
-            rollout_json, events = future.result()
+            rollout_json, events = call.future.result()
         except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as exc:
-            self._lost(flight, plan, exc)
+            self._lost(call, todo, exc)
             return
         except ray.exceptions.RayError as exc:
-            rollout = self._errored(
-                flight.item, "harness", f"the Ray task failed: {short_reason(exc)}"
-            )
-            log.error("ray task failed", error=short_reason(exc), worker=flight.worker.where)
-            self._hand_back(rollout)
+            reason = f"the Ray task failed: {short_reason(exc)}"
+            log.error("ray task failed", error=short_reason(exc), worker=call.worker.where)
+            self._hand_back(self._errored(call.item[0], "harness", reason))
             return
         write_event_lines(events)
         self._hand_back(Rollout.model_validate_json(rollout_json))
 
-    def _lost(self, flight: _Flight, plan: _Plan, failure: Exception) -> None:
+    def _lost(self, call: Finished[_Attempt], todo: deque[_Attempt], failure: Exception) -> None:
         """The worker died under a rollout: try it again (first in line), or record it."""
-        session, cut, sample = flight.item
+        item, tries = call.item
+        session, cut, sample = item
         log.warning(
             "ray worker died",
-            worker=flight.worker.where,
+            worker=call.worker.where,
             session=session.id,
             cut=cut,
             sample=sample,
-            attempt=flight.attempt + 1,
+            attempt=tries + 1,
             error=short_reason(failure),
         )
-        if flight.attempt < self._executor.options.retries:
-            plan.todo.appendleft((flight.item, flight.attempt + 1))
+        if tries < self._executor.options.retries:
+            todo.appendleft((item, tries + 1))
         else:
-            tries = flight.attempt + 1
-            reason = (
-                f"its Ray worker died {tries} time(s) while playing it ({short_reason(failure)})"
-            )
-            self._hand_back(self._errored(flight.item, "worker", reason))
-        if flight.worker.checking is None:
-            flight.worker.checking = asyncio.ensure_future(self._wait_for(flight.worker))
-
-    async def _wait_for(self, worker: WorkerHandle) -> None:
-        """Wait for a worker that died to be started again; drop it if it is not."""
-        try:
-            await asyncio.wait_for(restarted(worker.actor), WORKER_START_S)
-        except (TimeoutError, import_ray().exceptions.RayError) as exc:
-            log.warning("ray worker dropped", worker=worker.where, error=short_reason(exc))
-            self._executor.workers.remove(worker)
-            return
-        worker.checking = None
+            reason = f"its Ray worker died {tries + 1} time(s) while playing it"
+            reason += f" ({short_reason(failure)})"
+            self._hand_back(self._errored(item, "worker", reason))
+        self._pool.died(call.worker)
 
     def _hand_back(self, rollout: Rollout) -> None:
         """A rollout done with: to the run directory; its session's JSON leaves the object
@@ -344,10 +284,6 @@ class _Dispatch:
         rollout = new_rollout(session, cut, sample, self._executor.candidate_for(session))
         rollout.status, rollout.error, rollout.error_kind = "error", reason, kind
         return rollout
-
-    async def _cancel_in_flight(self) -> None:
-        """Stop what workers are still playing (a Ctrl-C, an error): they close its sandboxes."""
-        await stop_in_flight(self._executor.workers, self._in_flight)
 
 
 def _key(item: PlannedRollout) -> RolloutKey:

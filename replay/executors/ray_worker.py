@@ -46,13 +46,9 @@ class RolloutWorker:
             (self._scratch / RUN_PAIRS).write_bytes(pairs)
             simulator = settings.simulator.model_copy(update={"pairs": None, "cache": None})
             settings = settings.model_copy(update={"simulator": simulator})
-        self.problem: str | None = None
-        """Why this node cannot play the run's rollouts (None when it can)."""
-        if settings.backend in ENGINE_BACKENDS:
-            if engine_available():
-                settings = settings.model_copy(update={"backend": "docker"})
-            else:
-                self.problem = "no Docker engine answers on this node"
+        # problem: why this node cannot play the run's rollouts (None when it can).
+        backend, self.problem = node_backend(settings.backend)
+        settings = settings.model_copy(update={"backend": backend})
         self._runner = (
             Runner(settings, candidate_for, RunDir(self._scratch)) if self.problem is None else None
         )
@@ -100,14 +96,21 @@ class RolloutWorker:
         return session
 
 
+def node_backend(backend: str) -> tuple[str, str | None]:
+    """The backend this node plays ``backend`` with, and why it cannot (None when it can)."""
+    if backend not in ENGINE_BACKENDS:
+        return backend, None
+    if not engine_available():
+        return backend, "no Docker engine answers on this node"
+    return "docker", None
+
+
 def sweep_node(run_id: str, backend: str) -> None:
     """Remove the run's containers on this node whose owner process is gone (a Ray task)."""
     import asyncio
 
     from understudy.sandbox.backends import run_backend
 
-    if backend in ENGINE_BACKENDS:
-        if not engine_available():
-            return
-        backend = "docker"
-    asyncio.run(run_backend(backend).remove_leftovers(run_id))
+    backend, problem = node_backend(backend)
+    if problem is None:
+        asyncio.run(run_backend(backend).remove_leftovers(run_id))
