@@ -12,15 +12,15 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import docker.errors
-from docker.models.containers import Container
 
 from understudy.errors import ImageNotFoundError
 from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.engine import docker_client
-from understudy.sandbox.hardening import container_options, start_error
+from understudy.sandbox.hardening import SandboxUser, container_options, start_error
 from understudy.sandbox.tracking import forget, track
 
 T = TypeVar("T")
@@ -75,16 +75,28 @@ def commit_container(
     return str(committed["Id"])
 
 
-def run_container(client: docker.DockerClient, config: SandboxConfig) -> Container:
+@dataclass(frozen=True)
+class StartedContainer:
+    """A sandbox's container, made and started."""
+
+    id: str
+    user: SandboxUser
+    """Who its commands run as."""
+
+
+def run_container(client: docker.DockerClient, config: SandboxConfig) -> StartedContainer:
     """Create and start a hardened container (blocking); tracked from the moment it exists.
 
     See :mod:`~understudy.sandbox.hardening` for what it is made of."""
-    options = container_options(client, config)
+    request = container_options(client, config)
     try:
         # create + start rather than run: run pulls a missing image, and a sandbox must neither
         # reach a registry nor turn a typo into a download.
-        container = client.containers.create(
-            config.image, name=container_name(config.run_id), **options
+        created = client.api.create_container(
+            config.image,
+            name=container_name(config.run_id),
+            host_config=client.api.create_host_config(**request.host),
+            **request.container,
         )
     except docker.errors.ImageNotFound:
         raise ImageNotFoundError(
@@ -93,22 +105,22 @@ def run_container(client: docker.DockerClient, config: SandboxConfig) -> Contain
         ) from None
     except docker.errors.APIError as exc:
         raise start_error(client, config, exc) from exc
-    container_id = str(container.id)
+    container_id = str(created["Id"])
     track(container_id, functools.partial(remove_container, client.api, container_id))
     try:
-        container.start()
+        client.api.start(container_id)
     except docker.errors.APIError as exc:
         remove_container(client.api, container_id)
         forget(container_id)
         raise start_error(client, config, exc) from exc
-    return container
+    return StartedContainer(container_id, request.user)
 
 
-def discard_container(creating: asyncio.Future[Container]) -> None:
+def discard_container(creating: asyncio.Future[StartedContainer]) -> None:
     """Remove a container whose start was cancelled, once the engine has made it."""
     if creating.cancelled() or creating.exception() is not None:
         return
-    _POOL.submit(_remove_and_forget, str(creating.result().id))
+    _POOL.submit(_remove_and_forget, creating.result().id)
 
 
 def _remove_and_forget(container_id: str) -> None:

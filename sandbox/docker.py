@@ -15,7 +15,6 @@ from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 import docker.errors
-from docker.models.containers import Container
 
 from understudy.errors import (
     SandboxClosedError,
@@ -28,6 +27,7 @@ from understudy.protocols import ExecResult, FileChange
 from understudy.sandbox import labels
 from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.containers import (
+    StartedContainer,
     discard_container,
     in_thread,
     remove_container,
@@ -36,8 +36,7 @@ from understudy.sandbox.containers import (
 from understudy.sandbox.docker_exec import PID_DIR, SingleExec
 from understudy.sandbox.docker_files import ContainerFiles
 from understudy.sandbox.docker_shell import DockerShellTransport
-from understudy.sandbox.engine import docker_client
-from understudy.sandbox.hardening import SandboxUser
+from understudy.sandbox.engine import docker_client, engine_connected
 from understudy.sandbox.lifecycle import Env, SandboxLifecycle
 from understudy.sandbox.shell_session import (
     CHECKPOINT_NAME,
@@ -68,16 +67,16 @@ _DROP_CARRIED_STATE = (
 class DockerSandbox(SandboxLifecycle):
     """A sandbox in a Docker container. Start it with :meth:`start`; always :meth:`close` it."""
 
-    def __init__(self, container: Container, config: SandboxConfig) -> None:
-        self._container = container
+    def __init__(self, container: StartedContainer, config: SandboxConfig) -> None:
+        self._container_id = container.id
         self._config = config
-        self._api = container.client.api if container.client else docker_client().api
+        self._api = docker_client().api
         self._closed = False
         self._shells: dict[bool, ShellSession] = {}
         """The persistent shells, by ``stateful``; started on first use."""
         self._no_shell = False
         """The image has no bash: every command takes the one-exec-per-command path."""
-        self._user = SandboxUser.parse((container.labels or {}).get(labels.USER, "root"))
+        self._user = container.user
         self._files = ContainerFiles(
             self._api, self.id, self._guard, self._user, config.workdir, config.read_only_root
         )
@@ -88,7 +87,8 @@ class DockerSandbox(SandboxLifecycle):
     async def start(cls, config: SandboxConfig | None = None) -> DockerSandbox:
         """Start a container from ``config.image`` with the hardening defaults."""
         config = config or SandboxConfig()
-        client = await in_thread(docker_client)
+        # The first call connects to the engine, which blocks.
+        client = await in_thread(docker_client) if not engine_connected() else docker_client()
         creating = asyncio.ensure_future(in_thread(run_container, client, config))
         try:
             container = await asyncio.shield(creating)
@@ -119,7 +119,7 @@ class DockerSandbox(SandboxLifecycle):
     @property
     def id(self) -> str:
         """The container id."""
-        return str(self._container.id)
+        return self._container_id
 
     @property
     def name(self) -> str:

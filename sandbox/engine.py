@@ -44,6 +44,11 @@ def docker_client() -> docker.DockerClient:
         return _client
 
 
+def engine_connected() -> bool:
+    """Whether :func:`docker_client` has connected already (it then returns without blocking)."""
+    return _client is not None
+
+
 class _OnePoolUnixAdapter(UnixHTTPAdapter):
     """The docker SDK's adapter for a local socket, with one pool of connections for all URLs.
 

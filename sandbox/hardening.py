@@ -96,25 +96,32 @@ def image_user(image_attrs: dict[str, Any]) -> SandboxUser:
     return ROOT if own in ("", "root", "0", "0:0") else SandboxUser(own)
 
 
-def container_options(client: docker.DockerClient, config: SandboxConfig) -> dict[str, Any]:
-    """The keyword arguments of ``containers.create`` for a sandbox of ``config`` (blocking: the
-    image is inspected for its user)."""
+@dataclass(frozen=True)
+class ContainerRequest:
+    """What the engine's create call takes for one sandbox, in its own two parts (the
+    low-level API: ``containers.create`` would inspect the container again once made)."""
+
+    user: SandboxUser
+    """Who its commands run as (also in the ``understudy.user`` label)."""
+    container: dict[str, Any]
+    """The keyword arguments of ``APIClient.create_container`` besides image and name."""
+    host: dict[str, Any]
+    """The keyword arguments of ``APIClient.create_host_config``."""
+
+
+def container_options(client: docker.DockerClient, config: SandboxConfig) -> ContainerRequest:
+    """The create request for a sandbox of ``config`` (blocking: the image is inspected for
+    its user)."""
+    api: Any = client.api  # the SDK's low-level calls are untyped
     try:
-        user = image_user(client.images.get(config.image).attrs)
+        user = image_user(api.inspect_image(config.image))
     except docker.errors.ImageNotFound:
         raise ImageNotFoundError(
             f"image {config.image!r} is not present on the Docker engine; "
             "build the base image with `understudy images build`"
         ) from None
-    options: dict[str, Any] = {
+    container: dict[str, Any] = {
         "command": KEEP_ALIVE,
-        "init": False,
-        "network_mode": "none",
-        "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges"],
-        "pids_limit": config.pids_limit,
-        "mem_limit": config.memory,
-        "nano_cpus": int(config.cpus * 1e9),
         "labels": {
             **labels.container_labels(config.run_id, config.labels),
             labels.USER: user.label(),
@@ -123,13 +130,22 @@ def container_options(client: docker.DockerClient, config: SandboxConfig) -> dic
         "environment": config.env,
         "hostname": "sandbox",
     }
+    host: dict[str, Any] = {
+        "init": False,
+        "network_mode": "none",
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "pids_limit": config.pids_limit,
+        "mem_limit": config.memory,
+        "nano_cpus": int(config.cpus * 1e9),
+    }
     if user.uid is not None and not user.is_root:
-        options["user"] = user.name
+        container["user"] = user.name
     if config.read_only_root:
-        options.update(_read_only(config, user))
+        host.update(_read_only(config, user))
     if config.disk_limit is not None:
-        options["storage_opt"] = {"size": config.disk_limit}
-    return options
+        host["storage_opt"] = {"size": config.disk_limit}
+    return ContainerRequest(user=user, container=container, host=host)
 
 
 def _read_only(config: SandboxConfig, user: SandboxUser) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from conftest import SandboxFactory
 
 from understudy.protocols import Sandbox
 from understudy.sandbox.docker import DockerSandbox
+from understudy.sandbox.engine import docker_client
 from understudy.sandbox.output import TRUNCATION_MARKER
 from understudy.tools.policy import ToolPolicy
 from understudy.tools.replay_store import ReplayStore
@@ -205,6 +206,6 @@ async def test_a_command_in_a_stopped_container_is_a_crash(sandbox: Sandbox) -> 
     await sandbox.exec("true", persistent=True)
     running = asyncio.ensure_future(sandbox.exec("sleep 60", persistent=True))
     await asyncio.sleep(0.5)
-    await asyncio.to_thread(sandbox._container.kill)
+    await asyncio.to_thread(docker_client().api.kill, sandbox.id)
     with pytest.raises(SandboxCrashedError):
         await asyncio.wait_for(running, 20)
