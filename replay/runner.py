@@ -37,9 +37,9 @@ from understudy.replay.cuts import Cut, choose_cuts
 from understudy.replay.env_resolution import EnvResolver, WorkspaceMode
 from understudy.replay.executors import ExecutorSettings, make_executor
 from understudy.replay.loop import LoopLimits, failure_kind, new_rollout, run_rollout
-from understudy.replay.pairs import build_from_sessions
 from understudy.replay.prefix import PrefixErrors, describe_call, needs_prefix, session_agent
 from understudy.replay.prefix_snapshot import PrefixSnapshot, snapshot_prefix
+from understudy.replay.run_pairs import build_run_pairs, run_simulator
 from understudy.replay.rundir import RolloutKey, RunDir
 from understudy.replay.simulate import NO_SIMULATOR, SimulatorConfig, Simulators
 from understudy.replay.workspace_guard import WorkspaceGuard
@@ -209,7 +209,7 @@ class Runner:
         self.prefixes = self.backend.prefixes(settings.run_id)
         """The state at each cut (docker: snapshots shared by the samples of a prefix)."""
         self.simulators = (
-            Simulators(run_simulator(settings, run_dir))
+            Simulators(run_simulator(settings.simulator, run_dir.path))
             if settings.simulator.name != NO_SIMULATOR
             else None
         )
@@ -465,7 +465,7 @@ async def run_to_dir(
     }
     _warn_if_sessions_changed(run_dir, record["hashes"], resume)
     done = run_dir.open(record, resume=resume)
-    build_run_pairs(settings, sessions, run_dir)
+    build_run_pairs(settings.simulator, sessions, run_dir.path, record["hashes"]["sessions_sha256"])
     work = plan(sessions, settings)
     skipped = sum((session.id, cut, sample) in done for session, cut, sample in work)
     on_plan(len(work), skipped)
@@ -485,35 +485,6 @@ async def run_to_dir(
     summary = summarize(run_dir.rollouts())
     run_dir.finish(summary)
     return summary
-
-
-RUN_PAIRS = "pairs.db"
-"""The pair database a run builds from its own sessions when it is given none."""
-SIMULATOR_CACHE = "simulator-cache.jsonl"
-"""Where a run keeps the llm simulator's replies when it is told no other place."""
-
-
-def run_simulator(settings: RunSettings, run_dir: RunDir) -> SimulatorConfig:
-    """The simulator settings with the run directory's pair database (once built, see
-    :func:`build_run_pairs`) and reply cache where none are given."""
-    config = settings.simulator
-    update: dict[str, Any] = {}
-    if config.pairs is None and (run_dir.path / RUN_PAIRS).is_file():
-        update["pairs"] = run_dir.path / RUN_PAIRS
-    if config.cache is None and config.name == "llm":
-        update["cache"] = run_dir.path / SIMULATOR_CACHE
-    return config.model_copy(update=update)
-
-
-def build_run_pairs(settings: RunSettings, sessions: Sequence[Session], run_dir: RunDir) -> None:
-    """Build (or bring up to date) the run's own pair database from its sessions, when the
-    simulator draws on it (no ``pairs`` given)."""
-    if settings.simulator.name == NO_SIMULATOR or settings.simulator.pairs is not None:
-        return
-    # The run directory already holds these sessions (sessions.jsonl): their pairs may stay
-    # beside them whether or not they were de-identified.
-    pairs = run_dir.path / RUN_PAIRS
-    build_from_sessions(pairs, ((str(run_dir.path), s) for s in sessions), check=False)
 
 
 def run_hashes(sessions: Sequence[Session], settings: RunSettings) -> dict[str, str]:

@@ -26,6 +26,8 @@ from understudy.replay.pairs import (
 )
 from understudy.replay.pairs.build import session_pairs
 from understudy.replay.pairs.schema import SCHEMA_V1
+from understudy.replay.run_pairs import RUN_PAIRS, RUN_PAIRS_SOURCE, build_run_pairs
+from understudy.replay.simulate import SimulatorConfig
 from understudy.trajectory import Message, Session, SourceInfo, ToolCall
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -286,3 +288,33 @@ def test_the_cli_names_a_missing_file_and_a_refused_session(tmp_path: Path) -> N
     assert code == 1 and "raw.jsonl" in output and "not de-identified" in output
     code, output = invoke("pairs", "stats", str(tmp_path / "absent.db"))
     assert code == 1 and "absent.db: no such file" in output
+
+
+def test_a_run_builds_its_pair_database_again_only_when_its_input_changed(
+    tmp_path: Path,
+) -> None:
+    config = SimulatorConfig()
+    first = [shell_session("s1", {"make build": "ok"})]
+    build_run_pairs(config, first, tmp_path, "digest-1")
+    assert count(tmp_path / RUN_PAIRS) == 1
+    # The same sessions again (a --resume): the database is left as it is. Told the same digest,
+    # even other sessions are not read, which shows that nothing was built.
+    second = [*first, shell_session("s2", {"make test": "passed"})]
+    build_run_pairs(config, second, tmp_path, "digest-1")
+    assert count(tmp_path / RUN_PAIRS) == 1
+    # Other sessions: brought up to date.
+    build_run_pairs(config, second, tmp_path, "digest-2")
+    assert count(tmp_path / RUN_PAIRS) == 2
+    # A database changed since it was built (rows lost) is built again, as is a lost record.
+    with sqlite3.connect(tmp_path / RUN_PAIRS) as database:
+        database.executescript("DELETE FROM pairs; DELETE FROM pairs_fts;")
+    build_run_pairs(config, second, tmp_path, "digest-2")
+    assert count(tmp_path / RUN_PAIRS) == 2
+    (tmp_path / RUN_PAIRS).unlink()
+    build_run_pairs(config, second, tmp_path, "digest-2")
+    assert count(tmp_path / RUN_PAIRS) == 2
+    # A damaged record: built again (the third session shows it was, as above).
+    (tmp_path / RUN_PAIRS_SOURCE).write_text("{torn")
+    third = [*second, shell_session("s3", {"make lint": "clean"})]
+    build_run_pairs(config, third, tmp_path, "digest-2")
+    assert count(tmp_path / RUN_PAIRS) == 3

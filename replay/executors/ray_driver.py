@@ -39,8 +39,9 @@ from understudy.replay.executors.ray_cluster import (
 )
 from understudy.replay.executors.ray_pool import Finished, WorkerHandle, WorkerPool, ready_workers
 from understudy.replay.loop import new_rollout
+from understudy.replay.run_pairs import RUN_PAIRS
 from understudy.replay.rundir import RunDir
-from understudy.replay.runner import RUN_PAIRS, CandidateFactory, RunSettings
+from understudy.replay.runner import CandidateFactory, RunSettings
 from understudy.trajectory import Rollout, RolloutErrorKind, RolloutKey
 
 log = get_logger("executors.ray")

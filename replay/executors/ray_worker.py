@@ -20,8 +20,9 @@ from typing import Any
 
 from understudy.logging import get_logger
 from understudy.replay.executors.ray_cluster import WorkerEvents
+from understudy.replay.run_pairs import RUN_PAIRS
 from understudy.replay.rundir import RunDir
-from understudy.replay.runner import RUN_PAIRS, CandidateFactory, Runner, RunSettings
+from understudy.replay.runner import CandidateFactory, Runner, RunSettings
 from understudy.sandbox.engine import engine_available
 from understudy.trajectory import Session
 
