@@ -2,7 +2,9 @@
 
 From ``session.messages[:cut]`` the candidate is asked for the next turn with the session's own
 tools on offer; every tool call in its turn is answered, in order, by the router; the loop ends
-at an assistant turn without tool calls (``completed``), after ``max_steps`` turns or a spent
+at an assistant turn without tool calls or once a call the harness ends its run with is
+answered (``completed``; ``meta["finished_by"]`` names that call's tool, see
+:func:`~understudy.tools.adapters.ends_run`), after ``max_steps`` turns or a spent
 token budget (``max_steps``), at the wall-clock limit (``timeout``), or when the endpoint or the
 sandbox fails for good (``error``). Whatever was produced until then is kept in the rollout.
 Each assistant message keeps the facts of the model call that produced it in
@@ -105,6 +107,7 @@ async def run_rollout(
     status: RolloutStatus = "max_steps"
     error: str | None = None
     kind: RolloutErrorKind | None = None
+    finished_by: str | None = None  # the tool of the call that ended the run, if one did
     started = time.monotonic()
     try:
         async with asyncio.timeout(limits.timeout_s):
@@ -118,8 +121,14 @@ async def run_rollout(
                     break
                 tools_started = time.monotonic()
                 for call in reply.message.tool_calls:
-                    produced.append(await router.call(call, [*prefix, *produced]))
+                    answered = await router.call(call, [*prefix, *produced])
+                    produced.append(answered)
+                    if finished_by is None and router.ends_run(answered):
+                        finished_by = call.name
                 timing["tools_s"] += time.monotonic() - tools_started
+                if finished_by is not None:  # the harness would ask nothing more
+                    status = "completed"
+                    break
                 if limits.token_budget and usage["total_tokens"] >= limits.token_budget:
                     error = f"token budget of {limits.token_budget} spent"
                     break
@@ -139,5 +148,6 @@ async def run_rollout(
             "usage": dict(usage),
             "timing": {key: round(value, 4) for key, value in timing.items()},
             "tool_stats": dict(router.stats),
+            "meta": {"finished_by": finished_by} if finished_by else {},
         }
     )

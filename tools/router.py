@@ -43,7 +43,7 @@ from understudy.errors import (
 from understudy.logging import get_logger
 from understudy.protocols import Sandbox, SimulationRequest, Simulator
 from understudy.tools import LIVE_TOOL_NAMES, make_tool
-from understudy.tools.adapters import describe_call, find_adapter
+from understudy.tools.adapters import describe_call, ends_run, find_adapter
 from understudy.tools.base import Adapter, CanonicalCall, Tool, ToolOutcome
 from understudy.tools.common import schema_problem, schema_validator
 from understudy.tools.forced import FORCED_BY, ForcedResult, ForcedResults
@@ -131,6 +131,16 @@ class ToolRouter:
             if served is not None:
                 return self._message(call, *served, diagnostics, started)
         return self._message(call, *_unavailable(call), diagnostics, started)
+
+    @staticmethod
+    def ends_run(answered: Message) -> bool:
+        """Whether the harness ends its run with the call that ``answered`` (a tool message of
+        :meth:`call`) answers: a finishing tool or a submission, unless the call was refused as
+        ill-formed (the harness would have shown the error and asked again)."""
+        diagnostics = answered.meta.get("diagnostics") or {}
+        if answered.name is None or "invalid" in diagnostics:
+            return False
+        return ends_run(answered.name, answered.meta)
 
     def _network_need(self, call: ToolCall) -> str | None:
         """Why the shell script the call runs needs the network the sandbox lacks, or None."""

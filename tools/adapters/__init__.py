@@ -78,7 +78,7 @@ from typing import Any
 from understudy.errors import ConfigError, ToolCallError
 from understudy.tools import get_tool
 from understudy.tools.adapters.arguments import is_patch_call
-from understudy.tools.adapters.base import BaseAdapter
+from understudy.tools.adapters.base import SUBMITTED, BaseAdapter
 from understudy.tools.adapters.describers import Describe, describe_patch, unreadable
 from understudy.tools.adapters.facts import CallFacts, EditDiff
 from understudy.tools.adapters.vocabulary import (
@@ -87,6 +87,7 @@ from understudy.tools.adapters.vocabulary import (
     AGENT_DESCRIBERS,
     DESCRIBERS,
     EDITS_NOT_APPLIED,
+    FINISHING,
     OPAQUE_READ_ONLY,
     USER_ANSWERED,
     USER_REFUSALS,
@@ -99,7 +100,9 @@ __all__ = [
     "AGENT_DESCRIBERS",
     "DESCRIBERS",
     "EDITS_NOT_APPLIED",
+    "FINISHING",
     "OPAQUE_READ_ONLY",
+    "SUBMITTED",
     "USER_ANSWERED",
     "USER_REFUSALS",
     "BaseAdapter",
@@ -108,6 +111,7 @@ __all__ = [
     "EditDiff",
     "describe_call",
     "edit_not_applied",
+    "ends_run",
     "find_adapter",
     "is_read_only",
     "is_user_answered",
@@ -294,6 +298,14 @@ def is_read_only(name: str, arguments: dict[str, Any], agent: str | None = None)
     except ToolCallError:
         return False
     return bool(get_tool(canonical.tool).read_only)
+
+
+def ends_run(name: str, result_meta: dict[str, Any]) -> bool:
+    """Whether the harness that logged a call named ``name`` ended its run once the call was
+    answered with a result of ``result_meta``: a finishing tool (:data:`FINISHING`), or a
+    result that is the run's submission (:data:`SUBMITTED` when executed, ``from_exit`` when
+    the log's own exit message answers it)."""
+    return name in FINISHING or bool(result_meta.get(SUBMITTED) or result_meta.get("from_exit"))
 
 
 def is_user_answered(name: str, agent: str | None = None) -> bool:

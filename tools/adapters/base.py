@@ -130,6 +130,11 @@ def numbered_lines(text: str) -> list[str]:
     return [line for line in text.split("\n") if NUMBERED_LINE.match(line)]
 
 
+SUBMITTED = "submitted"
+"""Meta key of a tool result with which a harness ended its run by what the command printed (a
+mini-swe-agent command whose output starts with its submission line)."""
+
+
 def with_meta(outcome: ToolOutcome, content: str, is_error: bool | None = None) -> ToolOutcome:
     """``outcome`` with new content (and error flag), keeping its meta."""
     return ToolOutcome(

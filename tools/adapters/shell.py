@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from understudy.errors import InvalidToolArgumentsError
 from understudy.tools.adapters.arguments import argv_script
 from understudy.tools.adapters.base import (
+    SUBMITTED,
     BaseAdapter,
     call,
     get_bool,
@@ -258,8 +259,9 @@ class MiniSweAgentBashAdapter(ShellAdapter):
             exception = f"The command timed out after {seconds} seconds and has been killed."
         returncode = -1 if _timed_out(outcome) else _exit_code(outcome)
         submitted = None if exception or returncode else mini_swe_agent_submission(outcome.content)
-        if submitted is not None:
-            return with_meta(outcome, submitted)
+        if submitted is not None:  # the run ends here (see vocabulary.SUBMITTED)
+            ended = with_meta(outcome, submitted)
+            return ended.model_copy(update={"meta": {**ended.meta, SUBMITTED: True}})
         return with_meta(
             outcome, mini_swe_agent_observation(_output(outcome), returncode, exception)
         )

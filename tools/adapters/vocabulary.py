@@ -173,6 +173,17 @@ USER_ANSWERED: frozenset[str] = frozenset(
 """Tools whose result is the user's answer (a choice, an approval, a rejection), not anything the
 environment printed: a replay cannot re-execute them, only serve the recorded answer."""
 
+FINISHING: frozenset[str] = frozenset(
+    {
+        "submit",  # SWE-agent (all versions), inspect_ai's basic agent
+        "finish",  # OpenHands
+        "task_complete",  # Terminus
+        "attempt_completion",  # Cline
+    }
+)
+"""Tools with which a harness ends its run: once such a call is answered, the agent is asked
+nothing more, whatever the answer was."""
+
 USER_REFUSALS: tuple[str, ...] = (
     "The user doesn't want to proceed with this tool use.",  # Claude Code: permission denied
     "[Request interrupted by user for tool use]",  # Claude Code: interrupted while it ran
