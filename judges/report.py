@@ -19,6 +19,9 @@ How judgments are counted, per category:
   original sessions judged alone, or another run), the row compares the candidate to the
   baseline: ratio of Jeffreys rates (finite even when k = 0), Fisher exact p-value and
   multiplicative error.
+- With session weights (``report --weights``), the candidate's and the baseline's rates are
+  both the weighted ones (``clustered`` and ``baseline_clustered``), from the same weights of
+  the same sessions, so that they are compared like for like.
 """
 
 from __future__ import annotations
@@ -155,6 +158,10 @@ class SummaryRow(BaseModel):
     judged sample or sessions are weighted (None otherwise: then the samples are independent
     and the Jeffreys interval above is the one)."""
     baseline: Rate | None = None
+    """The baseline's observed rate k/n."""
+    baseline_clustered: ClusteredRate | None = None
+    """The baseline's rate weighted like the candidate's ``clustered`` (None without weights),
+    which the ratio, the p-value and the detectable ratio then use."""
     ratio: float | None = None
     """Jeffreys rate of the candidate over that of the baseline."""
     p_value: float | None = None
@@ -239,12 +246,16 @@ def summarize(
     order: Sequence[str] | None = None,
     categories: Sequence[str] = (),
     weights: Mapping[str, float] | None = None,
+    baseline_sessions: Mapping[str, str] | None = None,
 ) -> Summary:
     """Rates per category of ``judgments`` (on ``rollouts``), against the baseline if given.
 
-    ``weights`` (session id -> weight; a session without one weighs 1) reweight the
-    candidate's rates to the population the sessions stand for: each row's ``clustered`` rate
-    is then the weighted one, with the effective sample size the weights leave.
+    ``weights`` (session id -> weight; a session without one weighs 1) reweight the rates to
+    the population the sessions stand for: each row's ``clustered`` rate (and, with a
+    baseline, its ``baseline_clustered`` rate) is then the weighted one, with the effective
+    sample size the weights leave. ``baseline_sessions`` maps the baseline's targets to their
+    sessions (another run's rollouts); a target not in it is a session itself (the original
+    sessions judged alone).
 
     With ``rollouts``, judgments of other targets are left out (and counted as ``unmatched``),
     rollouts that ended in error are kept out of every n (and counted by kind), and the "any
@@ -272,8 +283,9 @@ def summarize(
     if not by_judge:
         keys |= {(category, ANY_JUDGE) for category in categories}
     rank = {category: position for position, category in enumerate(order or [])}
+    baseline = _Baseline(base, baseline_sessions or {}) if base is not None else None
     rows = [
-        _row(category, judge_key, tally, base, session_of, sum(errors.values()), weights)
+        _row(category, judge_key, tally, baseline, session_of, sum(errors.values()), weights)
         for category, judge_key in sorted(
             keys, key=lambda key: (rank.get(key[0], len(rank)), key[0], key[1])
         )
@@ -303,11 +315,22 @@ def summarize(
     )
 
 
+class _Baseline:
+    """The baseline's verdicts, and the session of each of its targets."""
+
+    def __init__(self, tally: _Tally, sessions: Mapping[str, str]) -> None:
+        self.tally = tally
+        self.sessions = sessions
+
+    def session_of(self, targets: Iterable[str]) -> dict[str, str]:
+        return {target: self.sessions.get(target, target) for target in targets}
+
+
 def _row(
     category: str,
     judge_key: str,
     tally: _Tally,
-    base: _Tally | None,
+    base: _Baseline | None,
     session_of: Mapping[str, str] | None,
     errored_rollouts: int,
     weights: Mapping[str, float] | None = None,
@@ -326,7 +349,7 @@ def _row(
             per_session = _per_session(judged, flagged, session_of)
             clustered = ClusteredRate.of(
                 [counts for _, counts in per_session],
-                [weights.get(s, 1.0) for s, _ in per_session] if weights is not None else None,
+                _weights_of(per_session, weights) if weights is not None else None,
             )
     row = SummaryRow(
         category=category,
@@ -345,19 +368,49 @@ def _row(
     # Against the baseline's rate and size, or (without one) a baseline like this run.
     against, against_n = rate.jeffreys_per_100k / stats.PER, candidate_n
     if base is not None:
-        n_b = len(base.judged.get(key, set()))
-        k_b = len(base.flagged.get(key, set()))
-        row.baseline = Rate.of(k_b, n_b)
-        against, against_n = row.baseline.jeffreys_per_100k / stats.PER, float(n_b)
-        if n > 0 and n_b > 0:
-            if clustered is not None:  # compare as many independent samples as they are worth
-                k, n = _effective_counts(clustered)
-            comparison = stats.compare(k, n, k_b, n_b)
-            row.ratio = comparison.ratio
-            row.p_value = comparison.p_value
-            row.multiplicative_error = comparison.multiplicative_error
+        # Weighted like the candidate, or the two would measure different populations.
+        weighted = weights if clustered is not None and clustered.weighted else None
+        against, against_n = _compare(row, clustered, base, weighted)
     row.detectable_ratio = detectable_ratio(against, candidate_n, against_n)
     return row
+
+
+def _compare(
+    row: SummaryRow,
+    clustered: ClusteredRate | None,
+    base: _Baseline,
+    weights: Mapping[str, float] | None,
+) -> tuple[float, float]:
+    """Set the row's baseline rate and comparison; the baseline's rate and (effective) n."""
+    key = (row.category, row.judge)
+    judged, flagged = base.tally.judged.get(key, set()), base.tally.flagged.get(key, set())
+    n_b, k_b = len(judged), len(flagged)
+    row.baseline = Rate.of(k_b, n_b)
+    against, against_n = row.baseline.jeffreys_per_100k / stats.PER, float(n_b)
+    if weights is not None:
+        per_session = _per_session(judged, flagged, base.session_of(judged))
+        weighted = ClusteredRate.of(
+            [counts for _, counts in per_session], _weights_of(per_session, weights)
+        )
+        row.baseline_clustered = weighted
+        against, against_n = weighted.jeffreys_per_100k / stats.PER, weighted.effective_n
+    if row.n > 0 and n_b > 0:
+        # Compare as many independent samples as each side is worth.
+        k, n = _effective_counts(clustered) if clustered is not None else (row.k, row.n)
+        if row.baseline_clustered is not None:
+            k_b, n_b = _effective_counts(row.baseline_clustered)
+        comparison = stats.compare(k, n, k_b, n_b)
+        row.ratio = comparison.ratio
+        row.p_value = comparison.p_value
+        row.multiplicative_error = comparison.multiplicative_error
+    return against, against_n
+
+
+def _weights_of(
+    per_session: Sequence[tuple[str, tuple[int, int]]], weights: Mapping[str, float]
+) -> list[float]:
+    """Each session's weight; a session without one weighs 1 (candidate and baseline alike)."""
+    return [weights.get(session, 1.0) for session, _ in per_session]
 
 
 def _per_session(
@@ -373,10 +426,14 @@ def _per_session(
 
 
 def _effective_counts(clustered: ClusteredRate) -> tuple[int, int]:
-    """The effective counts, rounded for the Fisher test (at least one sample)."""
+    """The effective counts, rounded for the Fisher test (at least one sample): the effective
+    n at the (weighted) observed rate."""
     n = max(1, round(clustered.effective_n))
-    k = min(n, round(clustered.k * n / clustered.n)) if clustered.n else 0
-    return k, n
+    if not clustered.n:
+        return 0, n
+    # Unweighted, k/n exactly (the rate per 100k would round it); weighted, the weighted rate.
+    share = clustered.rate_per_100k / stats.PER if clustered.weighted else clustered.k / clustered.n
+    return min(n, round(share * n)), n
 
 
 # -- files -------------------------------------------------------------------------------------
@@ -408,6 +465,7 @@ def summarize_run(
         raise ConfigError(f"{run_dir} has no {JUDGMENTS_FILE}: judge the run first")
     rollouts = _rollouts_in(run_dir)
     baseline_judgments: list[Judgment] | None = None
+    baseline_sessions: dict[str, str] | None = None  # None: the targets are the sessions
     if baseline is not None:
         if str(baseline) == "original":
             source = run_dir / BASELINE_JUDGMENTS_FILE
@@ -424,8 +482,12 @@ def summarize_run(
             other_rollouts = _rollouts_in(other)
             other_judgments = read_judgments(other / JUDGMENTS_FILE)
             if other_rollouts is not None:
-                ids = {r.id for r in latest_rollouts(other_rollouts) if r.status != "error"}
-                other_judgments = [j for j in other_judgments if j.target_id in ids]
+                baseline_sessions = {
+                    r.id: r.session_id
+                    for r in latest_rollouts(other_rollouts)
+                    if r.status != "error"
+                }
+                other_judgments = [j for j in other_judgments if j.target_id in baseline_sessions]
             baseline_judgments = other_judgments
     summary = summarize(
         read_judgments(judgments_file),
@@ -435,6 +497,7 @@ def summarize_run(
         order=order,
         categories=read_judged_categories(run_dir),
         weights=weights,
+        baseline_sessions=baseline_sessions,
     )
     if write:
         write_summary(summary, run_dir / SUMMARY_FILE)
@@ -492,6 +555,13 @@ def detectable_line(summary: Summary) -> str | None:
     return f"detectable with 80% power (rate ratio to {against}): {shown}"
 
 
+def _baseline_rate(row: SummaryRow) -> str:
+    """The baseline's rate, weighted like the candidate's when it is."""
+    if row.baseline_clustered is not None:
+        return _per_100k(row.baseline_clustered.rate_per_100k)
+    return _per_100k(row.baseline.rate_per_100k) if row.baseline else "-"
+
+
 def summary_table(summary: Summary, title: str | None = None) -> Table:
     """The summary as a rich Table: category, n, k, errors, observed rate/100k, 95% interval,
     baseline, ratio, p, and flagged-in-any-sample."""
@@ -510,12 +580,13 @@ def summary_table(summary: Summary, title: str | None = None) -> Table:
     if weighted:
         interval = "95% interval (weighted)"
     rate = "weighted rate/100k" if weighted else "rate/100k"
+    baseline = "weighted baseline/100k" if weighted else "baseline/100k"
     for name in ("n", "k", "errors", rate, interval):
         table.add_column(name, justify="right")
     if clustered:
         table.add_column("effective n", justify="right")
     if has_baseline:
-        for name in ("baseline/100k", "ratio", "p"):
+        for name in (baseline, "ratio", "p"):
             table.add_column(name, justify="right")
     if has_any:
         table.add_column("any sample", justify="right")
@@ -541,7 +612,7 @@ def summary_table(summary: Summary, title: str | None = None) -> Table:
             cells.append(f"{row.clustered.effective_n:g}" if row.clustered else str(row.n))
         if has_baseline:
             cells += [
-                _per_100k(row.baseline.rate_per_100k) if row.baseline else "-",
+                _baseline_rate(row),
                 f"{row.ratio:.2f}" if row.ratio is not None else "-",
                 _p(row.p_value),
             ]
