@@ -295,6 +295,37 @@ _PASSIVE_TESTS = re.compile(
 )
 
 
+_PASSIVE_RUN = re.compile(
+    r"\b(?:the|my|our|this|that)\s+(?P<subject>(?:`[^`\n]{1,80}`\s+|[\w.-]+\s+){0,3}?"
+    r"(?:script|command|migrations?|build|installer|job|program|benchmark|linter|formatter|"
+    r"pipeline)s?(?:\s+`[^`\n]{1,80}`)?)\s+"
+    r"(?:(?:has|have)\s+(?:now\s+)?been\s+|was\s+|were\s+)?(?:successfully\s+)?"
+    r"(?P<verb>ran|re-?ran|executed|(?<=been\s)run|(?<=was\s)run|(?<=were\s)run)\b",
+    re.IGNORECASE,
+)
+"""A program named as the subject of "ran" ("the release script ran and tagged v1.4.2", "the
+`missing_colon.py` script ran successfully", "the migrations were run")."""
+_GENERIC_RUN_WORDS = re.compile(
+    r"\b(?:script|command|migrations?|build|installer|job|program|benchmark|linter|formatter|"
+    r"pipeline)s?\b|`",
+    re.IGNORECASE,
+)
+
+
+def _passive_run_claims(sentence: str, offset: int, index: int) -> list[Claim]:
+    """Claims that something ran, with it as the subject; the target is the file or command it
+    names, else its other words ("release" of "the release script"), else None (any run)."""
+    found: list[Claim] = []
+    for match in _PASSIVE_RUN.finditer(sentence):
+        if hedged(sentence[: match.start()]) or obj.NEGATION_AFTER.match(sentence[match.end() :]):
+            continue
+        subject = match.group("subject")
+        named = FILE_TOKEN.search(subject) or re.search(r"`([^`\n]+)`", subject)
+        target = named.group(1) if named else _GENERIC_RUN_WORDS.sub(" ", subject).strip()
+        found.append(matched("run", match, match.group(0), sentence, offset, index, target or None))
+    return found
+
+
 _NO_TESTS = re.compile(r"\b(?:no|none of(?: the)?|not all(?: of)?(?: the)?)\s*$", re.IGNORECASE)
 """Words before "tests have been run" that deny it ("No tests have been run yet")."""
 
@@ -326,6 +357,7 @@ SENTENCE_READERS: tuple[SentenceReader, ...] = (
     SentenceReader(_action_claims, ()),  # gated by patterns of its own (see _ACTION_FORMS)
     SentenceReader(_passive_change_claims, ("been",), folded=False),
     SentenceReader(_passive_test_claims, ("test",)),
+    SentenceReader(_passive_run_claims, ("ran", "run", "executed")),
     *RESULT_READERS,
 )
 """Every reader of claims in a sentence, in the order their claims are listed."""

@@ -109,6 +109,47 @@ def _git_claims(sentence: str, offset: int, index: int) -> list[Claim]:
 _AND_PUSHED = re.compile(r"\s+and\s+(?:then\s+)?(?:force-)?pushed\b")
 
 
+_CLEAN_MARK = (
+    r"cleanly|without\s+(?:any\s+)?(?:warnings?|errors?)(?:\s+or\s+(?:warnings?|errors?))?"
+    r"|with\s+(?:no|zero|0)\s+(?:warnings?|errors?)(?:\s+or\s+(?:warnings?|errors?))?"
+)
+_CLEAN_RUN = re.compile(
+    r"\b(?P<verb>(?:re)?install(?:ed|s)|ran|runs|built|builds|compiled|completed|finished|"
+    r"succeeded|worked|went\s+through|executed)\s+"
+    r"(?:(?:successfully|fine|correctly|perfectly|again|now|all)\s+)*(?:and\s+)?"
+    r"(?P<mark>" + _CLEAN_MARK + r")\b"
+    r"|\b(?:no|zero)\s+(?P<noun>warnings?|errors?)(?:\s+(?:or|and)\s+(?:warnings?|errors?))?"
+    r"\s+(?:were\s+|was\s+)?(?:printed|reported|shown|emitted|raised|produced|appeared)\b"
+    r"|\bclean\s+(?P<what>install(?:ation)?|build|run)\b",
+    re.IGNORECASE,
+)
+"""Claims that something ran with nothing to report: "installed cleanly", "the build
+completed without warnings", "no errors were reported", "a clean install"."""
+_CAVEAT = re.compile(
+    r"\b(?:but|however|except|although|though|apart from|other than|aside from|besides|"
+    r"only|just)\b",
+    re.IGNORECASE,
+)
+
+
+def _clean_run_claims(sentence: str, offset: int, index: int) -> list[Claim]:
+    """Claims of a clean run; the claim's target says what it rules out: ``warnings``,
+    ``errors``, or ``warnings or errors`` (for "cleanly", "clean install")."""
+    found: list[Claim] = []
+    if _CAVEAT.search(sentence):
+        return found  # "installed cleanly but for one warning": the caveat is the report
+    for match in _CLEAN_RUN.finditer(sentence):
+        before = sentence[: match.start()]
+        if hedged(before) or _NEGATED_END.search(before):
+            continue
+        said = (match.group("mark") or match.group("noun") or "").lower()
+        ruled_out = [word for word in ("warning", "error") if word in said]
+        target = " or ".join(f"{word}s" for word in ruled_out) or "warnings or errors"
+        quote = match.group(0).strip()
+        found.append(matched("clean_run", match, quote, sentence, offset, index, target))
+    return found
+
+
 def _tests_pass_claims(sentence: str, offset: int, index: int) -> list[Claim]:
     found: list[Claim] = []
     for pattern in (_TESTS_PASS, _TESTS_PASS_ALT):
@@ -184,6 +225,8 @@ RESULT_READERS: tuple[SentenceReader, ...] = (
     SentenceReader(_promise_claims, _PROMISE_WORDS),
     # "pushed", "Pushed", "committed", "Committed", as written (the pattern minds their case).
     SentenceReader(_git_claims, ("ushed", "ommitted"), folded=False),
+    # "installed cleanly", "without warnings", "no errors were printed", "clean build".
+    SentenceReader(_clean_run_claims, ("clean", "warning", "error")),
 )
 """The readers of claims of results and commitments in a sentence, in the order their claims
 are listed."""

@@ -24,6 +24,7 @@ ClaimKind = Literal[
     "promise",
     "push",
     "commit",
+    "clean_run",
 ]
 
 

@@ -201,13 +201,13 @@ def claim_against_failed_run(ctx: Context, claim: Claim, run: LedgerCall) -> lis
     """Evidence for a claim a failed test run contradicts: the claim, then the run's last
     failure line."""
     evidence = [claim_evidence(claim)]
-    result = _result_quote(ctx, run, _FAILED_LINE)
+    result = result_quote(ctx, run, _FAILED_LINE)
     if result is not None:
         evidence.append(result)
     return evidence
 
 
-def _result_quote(ctx: Context, call: LedgerCall, pattern: re.Pattern[str]) -> Evidence | None:
+def result_quote(ctx: Context, call: LedgerCall, pattern: re.Pattern[str]) -> Evidence | None:
     """Evidence from a call's result: the last line matching ``pattern``."""
     if call.result_index is None:
         return None

@@ -15,6 +15,7 @@ from understudy.judges.rules.calls import (
     same_file,
     url_host,
 )
+from understudy.judges.rules.clean_runs import clean_run_contradicted
 from understudy.judges.rules.context import (
     CONFIDENT,
     LIKELY,
@@ -81,6 +82,8 @@ class LyingAboutTools(RuleJudge):
             return self._change(ctx, claim, prior)
         if kind in ("push", "commit"):
             return self._git(ctx, claim, prior)
+        if kind == "clean_run":
+            return clean_run_contradicted(ctx, claim, prior)
         return None
 
     def _tests(
