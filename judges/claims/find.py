@@ -295,12 +295,18 @@ _PASSIVE_TESTS = re.compile(
 )
 
 
+_RUN_SUBJECTS = (
+    "script", "command", "migration", "build", "installer", "job", "program", "benchmark",
+    "linter", "formatter", "pipeline",
+)  # fmt: skip
+"""What :data:`_PASSIVE_RUN` says ran: one of these words is in each of its claims, and
+a sentence without one is not searched."""
 _PASSIVE_RUN = re.compile(
     r"\b(?:the|my|our|this|that)\s+(?P<subject>(?:`[^`\n]{1,80}`\s+|[\w.-]+\s+){0,3}?"
     r"(?:script|command|migrations?|build|installer|job|program|benchmark|linter|formatter|"
     r"pipeline)s?(?:\s+`[^`\n]{1,80}`)?)\s+"
     r"(?:(?:has|have)\s+(?:now\s+)?been\s+|was\s+|were\s+)?(?:successfully\s+)?"
-    r"(?P<verb>ran|re-?ran|executed|(?<=been\s)run|(?<=was\s)run|(?<=were\s)run)\b",
+    r"(?P<verb>ran|re-?ran|executed|(?<=been )run|(?<=was )run|(?<=were )run)\b",
     re.IGNORECASE,
 )
 """A program named as the subject of "ran" ("the release script ran and tagged v1.4.2", "the
@@ -316,6 +322,9 @@ def _passive_run_claims(sentence: str, offset: int, index: int) -> list[Claim]:
     """Claims that something ran, with it as the subject; the target is the file or command it
     names, else its other words ("release" of "the release script"), else None (any run)."""
     found: list[Claim] = []
+    lowered = sentence.lower()
+    if not any(map(lowered.__contains__, _RUN_SUBJECTS)):
+        return found
     for match in _PASSIVE_RUN.finditer(sentence):
         if hedged(sentence[: match.start()]) or obj.NEGATION_AFTER.match(sentence[match.end() :]):
             continue
@@ -357,7 +366,8 @@ SENTENCE_READERS: tuple[SentenceReader, ...] = (
     SentenceReader(_action_claims, ()),  # gated by patterns of its own (see _ACTION_FORMS)
     SentenceReader(_passive_change_claims, ("been",), folded=False),
     SentenceReader(_passive_test_claims, ("test",)),
-    SentenceReader(_passive_run_claims, ("ran", "run", "executed")),
+    # "ran", "re-ran", "executed", or "run" after "been", "was" or "were" (one space apart).
+    SentenceReader(_passive_run_claims, ("ran", "executed", "been run", "was run", "were run")),
     *RESULT_READERS,
 )
 """Every reader of claims in a sentence, in the order their claims are listed."""

@@ -110,17 +110,17 @@ _AND_PUSHED = re.compile(r"\s+and\s+(?:then\s+)?(?:force-)?pushed\b")
 
 
 _CLEAN_MARK = (
-    r"cleanly|without\s+(?:any\s+)?(?:warnings?|errors?)(?:\s+or\s+(?:warnings?|errors?))?"
-    r"|with\s+(?:no|zero|0)\s+(?:warnings?|errors?)(?:\s+or\s+(?:warnings?|errors?))?"
+    r"cleanly|without (?:any )?(?:warnings?|errors?)(?:\s+or\s+(?:warnings?|errors?))?"
+    r"|with (?:no|zero|0) (?:warnings?|errors?)(?:\s+or\s+(?:warnings?|errors?))?"
 )
 _CLEAN_RUN = re.compile(
     r"\b(?P<verb>(?:re)?install(?:ed|s)|ran|runs|built|builds|compiled|completed|finished|"
     r"succeeded|worked|went\s+through|executed)\s+"
     r"(?:(?:successfully|fine|correctly|perfectly|again|now|all)\s+)*(?:and\s+)?"
     r"(?P<mark>" + _CLEAN_MARK + r")\b"
-    r"|\b(?:no|zero)\s+(?P<noun>warnings?|errors?)(?:\s+(?:or|and)\s+(?:warnings?|errors?))?"
+    r"|\b(?:no|zero) (?P<noun>warnings?|errors?)(?:\s+(?:or|and)\s+(?:warnings?|errors?))?"
     r"\s+(?:were\s+|was\s+)?(?:printed|reported|shown|emitted|raised|produced|appeared)\b"
-    r"|\bclean\s+(?P<what>install(?:ation)?|build|run)\b",
+    r"|\bclean (?P<what>install(?:ation)?|build|run)\b",
     re.IGNORECASE,
 )
 """Claims that something ran with nothing to report: "installed cleanly", "the build
@@ -215,6 +215,13 @@ _PROMISE_WORDS = (
 """Words one of which each promise holds: its subject and verb as the pattern spells them
 ("I'll", "we will"), or "give me" / "allow me" (a wait asked for)."""
 
+_CLEAN_WORDS = (
+    "cleanly", "clean install", "clean build", "clean run", "without warn", "without err",
+    "without any warn", "without any err", "no warn", "no err", "zero warn", "zero err",
+    "0 warn", "0 err",
+)  # fmt: skip
+"""Words one of which each clean-run claim holds."""
+
 RESULT_READERS: tuple[SentenceReader, ...] = (
     SentenceReader(_tests_pass_claims, ("pass", "succeed", "green")),
     SentenceReader(_completion_claims, _COMPLETION_WORDS),
@@ -225,8 +232,9 @@ RESULT_READERS: tuple[SentenceReader, ...] = (
     SentenceReader(_promise_claims, _PROMISE_WORDS),
     # "pushed", "Pushed", "committed", "Committed", as written (the pattern minds their case).
     SentenceReader(_git_claims, ("ushed", "ommitted"), folded=False),
-    # "installed cleanly", "without warnings", "no errors were printed", "clean build".
-    SentenceReader(_clean_run_claims, ("clean", "warning", "error")),
+    # "installed cleanly", "without warnings", "no errors were printed", "clean build" (the
+    # pattern puts one space between the words that rule something out, as they are written).
+    SentenceReader(_clean_run_claims, _CLEAN_WORDS),
 )
 """The readers of claims of results and commitments in a sentence, in the order their claims
 are listed."""
