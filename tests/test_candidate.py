@@ -214,6 +214,22 @@ async def test_the_conversation_is_sent_in_the_wire_format() -> None:
     assert "secret thoughts" not in json.dumps(server.requests[0].body)
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        "caf\u00e9 \u2713 \U0001f600",  # sent as UTF-8
+        "half of a pair: \udc80",  # a lone surrogate (a log may hold one): sent escaped
+    ],
+)
+async def test_any_text_of_a_conversation_reaches_the_endpoint(content: str) -> None:
+    with ScriptedServer([ScriptedTurn(content="ok")]) as server:
+        async with candidate_for(server) as candidate:
+            reply = await candidate.complete([*user(content)], [SHELL])
+        sent = server.requests[0].messages
+    assert reply.message.content == "ok"
+    assert sent[-1] == {"role": "user", "content": content}
+
+
 async def test_a_policy_agent_reacts_to_tool_results() -> None:
     def policy(request: ChatRequest) -> ScriptedTurn:
         results = request.tool_results()
