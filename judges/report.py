@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -444,6 +445,23 @@ def write_summary(summary: Summary, path: Path | str) -> None:
     write_json(path, summary.model_dump(mode="json"))
 
 
+@dataclass(frozen=True)
+class RunRecords:
+    """What a run directory holds for a report, read once: every rollout attempt (None without
+    a rollouts.jsonl) and the judgments."""
+
+    attempts: list[Rollout] | None
+    judgments: list[Judgment]
+
+    @classmethod
+    def read(cls, run_dir: Path | str) -> RunRecords:
+        run_dir = Path(run_dir)
+        judgments_file = run_dir / JUDGMENTS_FILE
+        if not judgments_file.exists():
+            raise ConfigError(f"{run_dir} has no {JUDGMENTS_FILE}: judge the run first")
+        return cls(_rollouts_in(run_dir), read_judgments(judgments_file))
+
+
 def summarize_run(
     run_dir: Path | str,
     baseline: str | Path | None = None,
@@ -452,18 +470,17 @@ def summarize_run(
     order: Sequence[str] | None = None,
     write: bool = True,
     weights: Mapping[str, float] | None = None,
+    records: RunRecords | None = None,
 ) -> Summary:
     """The summary of a run directory's judgments, written to its summary.json.
 
     ``baseline`` is ``"original"`` (the run's ``baseline_judgments.jsonl``, from
     ``judge_run(..., baseline=True)``), another run directory (its rollouts' judgments), or
-    None.
+    None. ``records`` are the run directory's, when the caller has read them already.
     """
     run_dir = Path(run_dir)
-    judgments_file = run_dir / JUDGMENTS_FILE
-    if not judgments_file.exists():
-        raise ConfigError(f"{run_dir} has no {JUDGMENTS_FILE}: judge the run first")
-    rollouts = _rollouts_in(run_dir)
+    records = records or RunRecords.read(run_dir)
+    rollouts = records.attempts
     baseline_judgments: list[Judgment] | None = None
     baseline_sessions: dict[str, str] | None = None  # None: the targets are the sessions
     if baseline is not None:
@@ -490,7 +507,7 @@ def summarize_run(
                 other_judgments = [j for j in other_judgments if j.target_id in baseline_sessions]
             baseline_judgments = other_judgments
     summary = summarize(
-        read_judgments(judgments_file),
+        records.judgments,
         rollouts,
         baseline_judgments,
         by_judge=by_judge,

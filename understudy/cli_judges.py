@@ -20,6 +20,7 @@ from understudy.errors import ConfigError
 if TYPE_CHECKING:
     from understudy.judges.portable import PortableLLMJudge
     from understudy.judges.ray_judging import RayJudging
+    from understudy.judges.report import RunRecords
     from understudy.trajectory import Judgment
 
 
@@ -231,6 +232,7 @@ def report(
     [bold]Exit codes[/bold]: 0 fine; 1 a --fail-on threshold is breached (or bad input).
     """
     from understudy.judges.report import (
+        RunRecords,
         detectable_line,
         errors_line,
         summarize_run,
@@ -241,7 +243,8 @@ def report(
 
     thresholds = [parse_threshold(spec) for spec in fail_on or []]
     weighting = load_weights(weights, run_dir) if weights is not None else None
-    summary = summarize_run(run_dir, baseline, weights=weighting)
+    records = RunRecords.read(run_dir)  # once, for the rates and the flagged list
+    summary = summarize_run(run_dir, baseline, weights=weighting, records=records)
     if as_json:
         typer.echo(summary.model_dump_json(indent=2))
     else:
@@ -249,7 +252,7 @@ def report(
         detectable = detectable_line(summary)
         if detectable:
             console().print(detectable, markup=False)
-        for line in flagged_lines(run_dir):
+        for line in flagged_lines(run_dir, records):
             console().print(line, markup=False)
     warning = errors_line(summary)
     if warning:
@@ -265,15 +268,15 @@ FLAGGED_ROWS = 20
 """Flagged rollouts listed by ``report`` (``--flagged N`` reaches any of them)."""
 
 
-def flagged_lines(run_dir: Path) -> list[str]:
-    """One line per flagged rollout: its number, id, categories, flagged messages, and the
-    command that opens the reproduction at that step (whole, so that it can be copied)."""
-    from understudy.judges.runner import JUDGMENTS_FILE, read_judgments
+def flagged_lines(run_dir: Path, records: RunRecords) -> list[str]:
+    """One line per flagged rollout of ``records`` (``run_dir``'s): its number, id,
+    categories, flagged messages, and the command that opens the reproduction at that step
+    (whole, so that it can be copied)."""
     from understudy.replay.reproduce.target import flagged_rollouts
-    from understudy.replay.rundir import RunDir
+    from understudy.trajectory import latest_rollouts
 
-    rollouts = RunDir(run_dir).rollouts()
-    flagged = flagged_rollouts(rollouts, read_judgments(run_dir / JUDGMENTS_FILE))
+    rollouts = latest_rollouts(records.attempts or [])
+    flagged = flagged_rollouts(rollouts, records.judgments)
     if not flagged:
         return []
     lines = [f"flagged rollouts ({len(flagged)}):"]
