@@ -104,6 +104,12 @@ def resolve_env(
             if rebuilt is not None:
                 return rebuilt
         _check_workspace(session)
+        record["source"] = "image" if image is not None else "empty workspace"
+        record["reason"] = (
+            "the log names no repository: the image's own files"
+            if image is not None
+            else "the log names no repository or image, and shows no file it needs"
+        )
         return session, record
     if not (repo.url or repo.path):
         known = f" (the log names only the branch {repo.branch!r})" if repo.branch else ""

@@ -539,3 +539,20 @@ def test_run_rollouts_record_the_row_and_the_commit_head_was_resolved_to(
     assert rollout.meta["env"]["source"] == f"{repo.parent}/upstream"
     assert rollout.meta["env"]["row"]["line"] == 1
     assert "VERSION = 2" in rollout.messages[1].content
+
+
+def test_a_session_without_repository_says_where_its_files_come_from() -> None:
+    chat = Session(
+        id="chat",
+        source=SourceInfo(format="native"),
+        messages=[Message(role="user", content="Say hello.")],
+    )
+    _, record = resolve_env(chat, [], workspace="auto")
+    assert record["source"] == "empty workspace"
+    assert "names no repository or image" in record["reason"]
+    with_image = chat.model_copy(update={"env": EnvSpec(image="its-own")})
+    _, record = resolve_env(with_image, [])
+    assert record == {
+        "source": "image",
+        "reason": "the log names no repository: the image's own files",
+    }

@@ -104,7 +104,12 @@ def test_a_session_that_only_creates_files_needs_no_workspace() -> None:
     files, coverage = log_workspace(session)
     assert files == [] and coverage.empty
     assert coverage.created == ["/tmp/tmp74wiyiny/hello.sh"]
-    assert resolve_env(session, [], "auto") == (session, {})
+    resolved, record = resolve_env(session, [], "auto")
+    assert resolved == session  # nothing to rebuild: it starts empty, and says so
+    assert record == {
+        "source": "empty workspace",
+        "reason": "the log names no repository or image, and shows no file it needs",
+    }
 
 
 @needs_shared
