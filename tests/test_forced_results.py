@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import SandboxFactory
 from pydantic import ValidationError
 
 from understudy.tools.forced import FORCED_BY, ForcedResult, ForcedResults
@@ -120,3 +121,62 @@ async def test_the_router_serves_a_forced_result_before_the_policy_chain() -> No
     refused = await router.call(ToolCall(id="x", name="bash", arguments={}))
     assert refused.meta["diagnostics"]["invalid"] == "invalid_arguments"
     assert router.stats["simulated"] == 2
+
+
+SHOWN = "[File: /repo/a.txt (2 lines total)]\n(this is the forced window)\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "open_file"),
+    [
+        ("open", {"path": "a.txt"}, "/repo/a.txt"),  # opens its file
+        ("create", {"filename": "b.py"}, "/repo/b.py"),
+        ("goto", {"line_number": 2}, "/repo/a.txt"),  # keeps the one open
+        ("edit", {"search": "a", "replace": "b"}, "/repo/a.txt"),
+        ("find_file", {"file_name": "a.txt"}, "/repo/a.txt"),
+        ("search_dir", {"search_term": "x"}, "/repo/a.txt"),
+    ],
+)
+def test_swe_agent_tools_show_a_forced_result_with_the_state_footer(
+    name: str, arguments: dict[str, Any], open_file: str
+) -> None:
+    forced = ForcedResults([ForcedResult(tool=name, output=SHOWN)], "swe-agent")
+    shown = forced.answer(call(name, **arguments), cwd="/repo", open_file="/repo/a.txt")
+    assert shown is not None
+    assert shown.content == f"{SHOWN}(Open file: {open_file})\n(Current directory: /repo)\nbash-$"
+
+
+def test_tools_that_are_no_shell_command_show_a_forced_result_as_given() -> None:
+    for name, arguments in (
+        ("str_replace_editor", {"command": "view", "path": "/repo/a.txt"}),
+        ("web_search", {"query": "x"}),
+    ):
+        forced = ForcedResults([ForcedResult(tool=name, output=SHOWN)], "swe-agent")
+        shown = forced.answer(call(name, **arguments), cwd="/repo", open_file="/repo/a.txt")
+        assert shown is not None and shown.content == SHOWN
+
+
+@pytest.mark.parametrize("backend", [pytest.param("docker", marks=pytest.mark.docker)])
+async def test_a_forced_swe_agent_result_shows_the_file_a_live_call_opened(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    sandbox = await sandbox_factory.start(workdir="/repo")
+    await sandbox.write_file("a.txt", b"one\ntwo\n")
+    tools = [
+        ToolSpec(name="open", parameters={"type": "object"}),
+        ToolSpec(name="goto", parameters={"type": "object"}),
+    ]
+    router = ToolRouter(
+        tools,
+        ReplayStore([]),
+        sandbox,
+        ToolPolicy.parse("live"),
+        agent="swe-agent",
+        forced=[ForcedResult(tool="goto", output=SHOWN)],
+    )
+    opened = await router.call(call("open", path="a.txt"))
+    assert opened.provenance == Provenance.EXECUTED
+    assert "(Open file: /repo/a.txt)" in opened.content
+    moved = await router.call(call("goto", line_number=2))
+    assert moved.provenance == Provenance.SIMULATED
+    assert moved.content.endswith("(Open file: /repo/a.txt)\n(Current directory: /repo)\nbash-$")

@@ -17,12 +17,14 @@ tool's result is shown. A forced result's provenance is ``simulated`` with
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from understudy.errors import ToolCallError
 from understudy.tools.adapters import describe_call, find_adapter
 from understudy.tools.base import ToolOutcome
 from understudy.tools.shell import timeout_note
@@ -97,9 +99,12 @@ class ForcedResults:
     def __bool__(self) -> bool:
         return bool(self._rules)
 
-    def answer(self, call: ToolCall, cwd: str | None = None) -> ToolOutcome | None:
+    def answer(
+        self, call: ToolCall, cwd: str | None = None, open_file: str | None = None
+    ) -> ToolOutcome | None:
         """The forced outcome of ``call`` (rendered for its harness), or None; ``cwd`` is the
-        shell's working directory, which harnesses show beside a command's output."""
+        shell's working directory and ``open_file`` the file open in SWE-agent's viewer, which
+        harnesses show beside a command's output."""
         if not self._rules:
             return None
         facts = describe_call(call.name, call.arguments, self._agent)
@@ -110,13 +115,33 @@ class ForcedResults:
                 continue
             if rule.matches(call, canonical, script):
                 self._used[index] += 1
-                outcome = self._outcome(rule, call, script is not None, cwd)
+                shell = script is not None or self._runs_in_shell(call)
+                if facts is not None and facts.opens_file and facts.paths:
+                    open_file = posixpath.join(cwd or "/", facts.paths[0])  # open, create
+                outcome = self._outcome(rule, call, shell, cwd, open_file)
                 outcome.meta.update({"simulator": FORCED_BY, "forced_rule": index})
                 return outcome
         return None
 
+    def _runs_in_shell(self, call: ToolCall) -> bool:
+        """Whether the logged harness ran ``call`` as a shell command and showed its output as
+        one (SWE-agent's viewer and search tools: with the state footer), though the call's
+        facts name no script."""
+        adapter = find_adapter(call.name, self._agent)
+        if adapter is None:
+            return False
+        try:
+            return adapter.translate(call.name, call.arguments).tool == "shell"
+        except ToolCallError:
+            return False  # an ill-formed call: its forced result is shown as given
+
     def _outcome(
-        self, rule: ForcedResult, call: ToolCall, shell: bool, cwd: str | None
+        self,
+        rule: ForcedResult,
+        call: ToolCall,
+        shell: bool,
+        cwd: str | None,
+        open_file: str | None,
     ) -> ToolOutcome:
         if rule.verbatim or not shell:
             said = {} if rule.exit_code is None else {"exit_code": rule.exit_code}
@@ -130,6 +155,8 @@ class ForcedResults:
         }
         if cwd is not None:
             meta["cwd"] = cwd
+        if open_file is not None:
+            meta["open_file"] = posixpath.normpath(open_file)
         content = rule.output
         if rule.timed_out:  # as the shell tool words it; adapters reword it their own way
             meta["timeout_s"] = rule.timeout_s

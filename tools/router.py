@@ -94,6 +94,9 @@ class ToolRouter:
         self._cwd = sandbox.workdir if sandbox is not None else None
         """The shell's working directory as the last executed command left it (shown with
         forced shell results, as harnesses show it with every command's output)."""
+        self._open_file: str | None = None
+        """The file open in SWE-agent's viewer as the last executed call left it (shown with
+        forced results of SWE-agent's tools)."""
         self._tools: dict[str, Tool] = {}  # per rollout: tools may keep state (editor undo)
         self.stats: Counter[str] = Counter()
         """Counts by provenance (executed, replayed, ...), plus ``invalid`` and ``errors``."""
@@ -110,7 +113,7 @@ class ToolRouter:
             outcome = ToolOutcome.of_error(error)
             invalid = {"invalid": _invalid_kind(call, error), "reason": str(error)}
             return self._message(call, Provenance.UNAVAILABLE, outcome, invalid, started)
-        forced = self._forced.answer(call, self._cwd)
+        forced = self._forced.answer(call, self._cwd, self._open_file)
         if forced is not None:
             return self._message(call, Provenance.SIMULATED, forced, {"chain": FORCED_BY}, started)
         live_capable = canonical is not None and canonical.tool in LIVE_TOOL_NAMES
@@ -276,9 +279,11 @@ class ToolRouter:
         started: float,
     ) -> Message:
         self.stats[provenance.value] += 1
-        cwd = outcome.meta.get("cwd")
+        cwd, open_file = outcome.meta.get("cwd"), outcome.meta.get("probe")
         if provenance == Provenance.EXECUTED and isinstance(cwd, str) and cwd:
             self._cwd = cwd
+        if provenance == Provenance.EXECUTED and isinstance(open_file, str):
+            self._open_file = open_file or None  # the probe prints nothing when none is open
         if outcome.is_error:
             self.stats["errors"] += 1
         meta = {**outcome.meta, "router_s": round(time.monotonic() - started, 6)}
