@@ -23,6 +23,7 @@ from understudy.replay.importers.claude_code import ClaudeCodeImporter
 from understudy.replay.importers.codex import CodexImporter, parse_function_output
 from understudy.replay.importers.inspect_ai import InspectImporter
 from understudy.trajectory import Session
+from understudy.wire import message_to_wire
 
 DATA = Path(__file__).parent / "data" / "trajectories"
 CLAUDE_FILES = sorted((DATA / "claude-code").glob("*.jsonl"))
@@ -1140,3 +1141,20 @@ def test_inspect_orphan_results_are_warned_with_their_entry(tmp_path: Path) -> N
     json_path.write_text(json.dumps({**_synthetic_header(), "samples": [sample]}))
     _, report = _load(InspectImporter(), json_path)
     assert [issue.where for issue in report.issues] == ["samples[0].messages[4]"]
+
+
+@pytest.mark.parametrize("path", CODEX_FILES, ids=lambda p: p.name)
+def test_codex_results_go_to_the_model_as_codex_sent_them(path: Path) -> None:
+    """The importer reads each result out of its JSON, for judges and people; the candidate of
+    a replay is sent the JSON again, as Codex sent it and as live Codex results are shown."""
+    logged = {
+        line["payload"]["call_id"]: line["payload"]["output"]
+        for line in _lines(path)
+        if line.get("payload", {}).get("type") == "function_call_output"
+    }
+    (session,), _ = _load(CodexImporter(), path)
+    wrapped = [m for m in session.messages if m.meta.get("output_format") == "json"]
+    assert len(wrapped) >= 10
+    for message in wrapped:
+        assert message.content == json.loads(logged[message.tool_call_id])["output"]
+        assert message_to_wire(message)["content"] == logged[message.tool_call_id]

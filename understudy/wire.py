@@ -117,7 +117,7 @@ def message_to_wire(message: Message) -> dict[str, Any]:
         return {
             "role": "tool",
             "tool_call_id": message.tool_call_id or "",
-            "content": message.content,
+            "content": _as_the_model_saw_it(message),
         }
     if message.role == "assistant":
         calls = [tool_call_to_wire(call) for call in message.tool_calls]
@@ -125,6 +125,29 @@ def message_to_wire(message: Message) -> dict[str, Any]:
         content = (message.content or None) if calls else message.content
         return wire_assistant_message(content, calls)
     return {"role": message.role, "content": message.content}
+
+
+def codex_function_output(output: str, exit_code: int, duration_s: float) -> str:
+    """The ``function_call_output`` JSON that Codex CLI 0.40 sent the model for a shell call."""
+    metadata = {"exit_code": exit_code, "duration_seconds": duration_s}
+    payload = {"output": output, "metadata": metadata}
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def _as_the_model_saw_it(message: Message) -> str:
+    """A tool result's content as its harness showed it to the model: a Codex result that the
+    importer took out of its JSON (``meta.output_format == "json"``) goes back into it, as a
+    live Codex result is shown, so that a replay's conversation is in one form throughout."""
+    meta = message.meta
+    if meta.get("output_format") != "json":
+        return message.content
+    exit_code = meta.get("exit_code", 0)
+    duration = meta.get("duration_s", 0.0)
+    return codex_function_output(
+        message.content,
+        exit_code if isinstance(exit_code, int) else 0,
+        float(duration) if isinstance(duration, int | float) else 0.0,
+    )
 
 
 def content_text(content: Any) -> str:

@@ -25,6 +25,7 @@ import posixpath
 import re
 from typing import Any, ClassVar
 
+from understudy import wire
 from understudy.errors import InvalidToolArgumentsError
 from understudy.tools.adapters.arguments import argv_script
 from understudy.tools.adapters.base import (
@@ -536,11 +537,7 @@ def _codex_status(outcome: ToolOutcome) -> tuple[int, float]:
 def codex_function_output(outcome: ToolOutcome) -> str:
     """The ``function_call_output`` JSON Codex CLI 0.40 sent back for a shell call."""
     exit_code, duration = _codex_status(outcome)
-    payload = {
-        "output": outcome.content,
-        "metadata": {"exit_code": exit_code, "duration_seconds": duration},
-    }
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return wire.codex_function_output(outcome.content, exit_code, duration)
 
 
 def codex_output(shown: str) -> str:
