@@ -43,6 +43,7 @@ import git
 from understudy.errors import EnvBuildError
 from understudy.logging import get_logger
 from understudy.replay.logged_installs import logged_pip_install
+from understudy.replay.redact.placeholders import has_placeholder
 from understudy.replay.tree_evidence import tree_evidence
 from understudy.replay.workspace import log_workspace
 from understudy.replay.workspace_facts import git_baseline, logged_workdir, shows_git_repository
@@ -92,31 +93,24 @@ def resolve_env(
         return _from_log(session, record, "asked for (--workspace log)", force=True)
     repo = session.env.repo
     if repo is None:
-        image = session.env.image
-        absent = image is not None and has_image is not None and not has_image(image)
-        if workspace == "auto" and (image is None or absent):
-            reason = (
-                "the log names no repository or image"
-                if image is None
-                else f"its image {image!r} is not here and the log names no repository"
-            )
-            rebuilt = _from_log(session, record, reason, required=False)
-            if rebuilt is not None:
-                return rebuilt
-        _check_workspace(session)
-        record["source"] = "image" if image is not None else "empty workspace"
-        record["reason"] = (
-            "the log names no repository: the image's own files"
-            if image is not None
-            else "the log names no repository or image, and shows no file it needs"
-        )
-        return session, record
+        return _without_repository(session, record, workspace, has_image)
     if not (repo.url or repo.path):
         known = f" (the log names only the branch {repo.branch!r})" if repo.branch else ""
         if workspace == "auto":
             return _from_log(session, record, f"its repository is not known{known}")
         raise EnvBuildError(
             f"session {session.id}: its repository is not known{known}; "
+            + ENVS_HINT.replace("{id}", session.id)
+        )
+    if repo.url and not repo.path and has_placeholder(repo.url):
+        # De-identification took a user name out of it (a personal repository's owner): no
+        # clone or mirror can be had from it.
+        record["url"] = repo.url
+        reason = f"its repository URL was de-identified ({repo.url})"
+        if workspace == "auto":
+            return _from_log(session, record, reason)
+        raise EnvBuildError(
+            f"session {session.id}: {reason}; import the log with --no-redact, or "
             + ENVS_HINT.replace("{id}", session.id)
         )
     source = repo.path or repo.url or ""
@@ -146,6 +140,35 @@ def resolve_env(
         record["pip_install_from"] = f"the log's own pip install (message {logged[1]})"
     env = session.env.model_copy(update=update)
     return session.model_copy(update={"env": env}), record
+
+
+def _without_repository(
+    session: Session,
+    record: dict[str, Any],
+    workspace: WorkspaceMode,
+    has_image: Callable[[str], bool] | None,
+) -> tuple[Session, dict[str, Any]]:
+    """A session that names no repository: its image's files, its workspace rebuilt from the
+    log (``auto``, when it has no image here), or an empty workspace; and the record of which."""
+    image = session.env.image
+    absent = image is not None and has_image is not None and not has_image(image)
+    if workspace == "auto" and (image is None or absent):
+        reason = (
+            "the log names no repository or image"
+            if image is None
+            else f"its image {image!r} is not here and the log names no repository"
+        )
+        rebuilt = _from_log(session, record, reason, required=False)
+        if rebuilt is not None:
+            return rebuilt
+    _check_workspace(session)
+    record["source"] = "image" if image is not None else "empty workspace"
+    record["reason"] = (
+        "the log names no repository: the image's own files"
+        if image is not None
+        else "the log names no repository or image, and shows no file it needs"
+    )
+    return session, record
 
 
 Resolved = tuple[Session, dict[str, Any]]

@@ -556,3 +556,15 @@ def test_a_session_without_repository_says_where_its_files_come_from() -> None:
         "source": "image",
         "reason": "the log names no repository: the image's own files",
     }
+
+
+def test_a_repository_url_that_was_de_identified_is_named_as_the_reason(tmp_path: Path) -> None:
+    redacted = {"url": "https://github.com/<USER_1>/proj", "commit": "HEAD"}
+    with pytest.raises(EnvBuildError, match=r"URL was de-identified .*--no-redact.*--envs"):
+        resolve_env(session("mine", repo=redacted), [])
+    # With --workspace auto, the log's own files stand in, and the record says why.
+    logged = reading_session(tmp_path, "1:VERSION = 1", "app.py")
+    mine = logged.model_copy(update={"env": EnvSpec(repo=RepoSpec(**redacted), workdir="/repo")})
+    _, record = resolve_env(mine, [], workspace="auto")
+    assert record["url"] == redacted["url"]
+    assert record["workspace"]["reason"].startswith("its repository URL was de-identified")
