@@ -180,3 +180,25 @@ async def test_a_forced_swe_agent_result_shows_the_file_a_live_call_opened(
     moved = await router.call(call("goto", line_number=2))
     assert moved.provenance == Provenance.SIMULATED
     assert moved.content.endswith("(Open file: /repo/a.txt)\n(Current directory: /repo)\nbash-$")
+
+
+@pytest.mark.parametrize(
+    ("agent", "name", "arguments", "written"),
+    [
+        ("swe-agent", "search_dir", {"search_term": "x"}, "Found 1 matches\n(Open file: n/a)\n"
+         "(Current directory: /repo)\nbash-$"),
+        ("swe-agent", "bash", {"command": "ls"}, "a.txt\n(Open file: n/a)\n"
+         "(Current directory: /repo)\nbash-$"),
+        ("openhands", "execute_bash", {"command": "ls"}, "a.txt\n[The command completed with "
+         "exit code 0.]\n[Current working directory: /repo]\n[Command finished with exit code 0]"),
+    ],
+)  # fmt: skip
+def test_an_output_written_as_the_harness_shows_it_is_wrapped_once(
+    agent: str, name: str, arguments: dict[str, Any], written: str
+) -> None:
+    forced = ForcedResults([ForcedResult(tool=name, output=written)], agent)
+    shown = forced.answer(call(name, **arguments), cwd="/repo")
+    raw = ForcedResults([ForcedResult(tool=name, output=written.split("\n")[0] + "\n")], agent)
+    assert shown is not None
+    assert shown.content == raw.answer(call(name, **arguments), cwd="/repo").content  # type: ignore[union-attr]
+    assert shown.content.count("bash-$") + shown.content.count("Command finished") == 1

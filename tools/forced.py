@@ -157,11 +157,16 @@ class ForcedResults:
             meta["cwd"] = cwd
         if open_file is not None:
             meta["open_file"] = posixpath.normpath(open_file)
+        adapter = find_adapter(call.name, self._agent)
         content = rule.output
+        if adapter is not None:
+            # An output written as the harness shows it (with SWE-agent's footer, say) is what
+            # the command printed once the wrapper is taken off: shown once, not wrapped twice.
+            printed = adapter.unwrap(call.name, call.arguments, content)
+            content = printed if printed is not None else content
         if rule.timed_out:  # as the shell tool words it; adapters reword it their own way
             meta["timeout_s"] = rule.timeout_s
             separator = "" if not content or content.endswith("\n") else "\n"
             content = f"{content}{separator}{timeout_note(rule.timeout_s)}"
         outcome = ToolOutcome(content=content, is_error=rule.is_error or rule.timed_out, meta=meta)
-        adapter = find_adapter(call.name, self._agent)
         return adapter.render(call.name, call.arguments, outcome) if adapter else outcome

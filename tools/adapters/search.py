@@ -28,6 +28,7 @@ from understudy.tools.adapters.shell import (
     claude_error,
     swe_agent_observation,
     swe_agent_open_file,
+    swe_agent_output,
     with_open_file_probe,
 )
 from understudy.tools.base import CanonicalCall, ToolOutcome
@@ -274,6 +275,9 @@ class SweAgentSearchAdapter(CodeSearchAdapter):
 
     def read_only(self, name: str, arguments: dict[str, Any]) -> bool:
         return name != "submit"  # submit stages every change (git add -A)
+
+    def unwrap(self, name: str, arguments: dict[str, Any], shown: str) -> str | None:
+        return swe_agent_output(shown)  # the state footer is the harness's, not the tool's
 
     def describe(self, name: str, arguments: dict[str, Any]) -> CallFacts:
         # ``submit`` is read as the agent saying it is done: its diff is the submission, not a
