@@ -10,10 +10,10 @@ travel as they are: they hold nothing but their name.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from understudy.endpoints import key_environment
 from understudy.trajectory import Judgment, Rollout, Session
 
 if TYPE_CHECKING:
@@ -59,8 +59,7 @@ class PortableLLMJudge:
     def environment(self) -> dict[str, str]:
         """The variables a worker elsewhere needs to make the client (the API key's, when it is
         set here); never logged."""
-        name = str(self.options.get("api_key_env", "OPENAI_API_KEY"))
-        return {name: os.environ[name]} if name in os.environ else {}
+        return key_environment(self.options)
 
     async def close(self) -> None:
         """Close this process's judge, if one was made (another is made if it is used again)."""

@@ -8,9 +8,9 @@ client from them on first use.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from understudy.endpoints import key_environment
 from understudy.protocols import Candidate
 from understudy.trajectory import Session
 
@@ -40,8 +40,7 @@ class SharedCandidate:
     def environment(self) -> dict[str, str]:
         """The variables a worker elsewhere needs to make the client (the API key's, when it is
         set here); never logged."""
-        name = str(self.options.get("api_key_env", "OPENAI_API_KEY"))
-        return {name: os.environ[name]} if name in os.environ else {}
+        return key_environment(self.options)
 
     async def close(self) -> None:
         """Close this process's client, if one was made."""

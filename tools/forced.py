@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from understudy.errors import ToolCallError
 from understudy.tools.adapters import describe_call, find_adapter
-from understudy.tools.base import ToolOutcome
+from understudy.tools.base import Adapter, ToolOutcome
 from understudy.tools.shell import timeout_note
 from understudy.trajectory import ToolCall
 
@@ -115,58 +115,61 @@ class ForcedResults:
                 continue
             if rule.matches(call, canonical, script):
                 self._used[index] += 1
-                shell = script is not None or self._runs_in_shell(call)
+                adapter = find_adapter(call.name, self._agent)
+                shell = script is not None or _runs_in_shell(adapter, call)
                 if facts is not None and facts.opens_file and facts.paths:
                     open_file = posixpath.join(cwd or "/", facts.paths[0])  # open, create
-                outcome = self._outcome(rule, call, shell, cwd, open_file)
+                outcome = _outcome(rule, call, adapter, shell, cwd, open_file)
                 outcome.meta.update({"simulator": FORCED_BY, "forced_rule": index})
                 return outcome
         return None
 
-    def _runs_in_shell(self, call: ToolCall) -> bool:
-        """Whether the logged harness ran ``call`` as a shell command and showed its output as
-        one (SWE-agent's viewer and search tools: with the state footer), though the call's
-        facts name no script."""
-        adapter = find_adapter(call.name, self._agent)
-        if adapter is None:
-            return False
-        try:
-            return adapter.translate(call.name, call.arguments).tool == "shell"
-        except ToolCallError:
-            return False  # an ill-formed call: its forced result is shown as given
 
-    def _outcome(
-        self,
-        rule: ForcedResult,
-        call: ToolCall,
-        shell: bool,
-        cwd: str | None,
-        open_file: str | None,
-    ) -> ToolOutcome:
-        if rule.verbatim or not shell:
-            said = {} if rule.exit_code is None else {"exit_code": rule.exit_code}
-            return ToolOutcome(content=rule.output, is_error=rule.is_error, meta=said)
-        exit_code = rule.exit_code if rule.exit_code is not None else (124 if rule.timed_out else 0)
-        meta: dict[str, Any] = {
-            "exit_code": exit_code,
-            "timed_out": rule.timed_out,
-            "truncated": False,
-            "duration_s": rule.timeout_s if rule.timed_out else 0.0,
-        }
-        if cwd is not None:
-            meta["cwd"] = cwd
-        if open_file is not None:
-            meta["open_file"] = posixpath.normpath(open_file)
-        adapter = find_adapter(call.name, self._agent)
-        content = rule.output
-        if adapter is not None:
-            # An output written as the harness shows it (with SWE-agent's footer, say) is what
-            # the command printed once the wrapper is taken off: shown once, not wrapped twice.
-            printed = adapter.unwrap(call.name, call.arguments, content)
-            content = printed if printed is not None else content
-        if rule.timed_out:  # as the shell tool words it; adapters reword it their own way
-            meta["timeout_s"] = rule.timeout_s
-            separator = "" if not content or content.endswith("\n") else "\n"
-            content = f"{content}{separator}{timeout_note(rule.timeout_s)}"
-        outcome = ToolOutcome(content=content, is_error=rule.is_error or rule.timed_out, meta=meta)
-        return adapter.render(call.name, call.arguments, outcome) if adapter else outcome
+def _runs_in_shell(adapter: Adapter | None, call: ToolCall) -> bool:
+    """Whether the logged harness ran ``call`` as a shell command and showed its output as one
+    (SWE-agent's viewer and search tools: with the state footer), though the call's facts name
+    no script."""
+    if adapter is None:
+        return False
+    try:
+        return adapter.translate(call.name, call.arguments).tool == "shell"
+    except ToolCallError:
+        return False  # an ill-formed call: its forced result is shown as given
+
+
+def _outcome(
+    rule: ForcedResult,
+    call: ToolCall,
+    adapter: Adapter | None,
+    shell: bool,
+    cwd: str | None,
+    open_file: str | None,
+) -> ToolOutcome:
+    """``rule``'s result for ``call``: as given, or (a shell command's output) shown through
+    the call's adapter, as a live result would be."""
+    if rule.verbatim or not shell:
+        said = {} if rule.exit_code is None else {"exit_code": rule.exit_code}
+        return ToolOutcome(content=rule.output, is_error=rule.is_error, meta=said)
+    exit_code = rule.exit_code if rule.exit_code is not None else (124 if rule.timed_out else 0)
+    meta: dict[str, Any] = {
+        "exit_code": exit_code,
+        "timed_out": rule.timed_out,
+        "truncated": False,
+        "duration_s": rule.timeout_s if rule.timed_out else 0.0,
+    }
+    if cwd is not None:
+        meta["cwd"] = cwd
+    if open_file is not None:
+        meta["open_file"] = posixpath.normpath(open_file)
+    content = rule.output
+    if adapter is not None:
+        # An output written as the harness shows it (with SWE-agent's footer, say) is what
+        # the command printed once the wrapper is taken off: shown once, not wrapped twice.
+        printed = adapter.unwrap(call.name, call.arguments, content)
+        content = printed if printed is not None else content
+    if rule.timed_out:  # as the shell tool words it; adapters reword it their own way
+        meta["timeout_s"] = rule.timeout_s
+        separator = "" if not content or content.endswith("\n") else "\n"
+        content = f"{content}{separator}{timeout_note(rule.timeout_s)}"
+    outcome = ToolOutcome(content=content, is_error=rule.is_error or rule.timed_out, meta=meta)
+    return adapter.render(call.name, call.arguments, outcome) if adapter else outcome

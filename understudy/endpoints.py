@@ -84,6 +84,17 @@ def api_key_for(base_url: str | None, api_key_env: str) -> str:
     raise ConfigError(f"no API key for {where}: set the environment variable {api_key_env}")
 
 
+DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+"""The variable a client's API key is read from unless told another (``api_key_env``)."""
+
+
+def key_environment(options: Mapping[str, Any]) -> dict[str, str]:
+    """The variable a worker elsewhere needs to make a client of ``options`` (keyword arguments
+    with an optional ``api_key_env``): the API key's, when it is set here; never logged."""
+    name = str(options.get("api_key_env", DEFAULT_API_KEY_ENV))
+    return {name: os.environ[name]} if name in os.environ else {}
+
+
 def endpoint_url(base_url: str | None) -> str | None:
     """The endpoint a client talks to: ``base_url``, else ``OPENAI_BASE_URL``, else None (the
     openai client's default)."""
