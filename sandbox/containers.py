@@ -1,6 +1,7 @@
-"""Hardened containers: creating, starting and removing them, off the event loop.
+"""Hardened containers: creating, starting and removing them.
 
-The docker SDK blocks, so every call runs in a dedicated thread pool (``in_thread``).
+The docker SDK blocks, so its calls run in a dedicated thread pool (``in_thread``); the calls a
+sandbox makes on every rollout go through :mod:`~understudy.sandbox.engine_api`.
 """
 
 from __future__ import annotations
@@ -13,15 +14,24 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import docker.errors
+import docker.utils
 
 from understudy.errors import ImageNotFoundError
 from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.engine import docker_client
-from understudy.sandbox.hardening import SandboxUser, container_options, start_error
+from understudy.sandbox.hardening import (
+    ContainerRequest,
+    SandboxUser,
+    container_options,
+    start_error,
+)
 from understudy.sandbox.tracking import forget, track
+
+if TYPE_CHECKING:
+    from understudy.sandbox.engine_api import ThreadedEngineAPI
 
 T = TypeVar("T")
 
@@ -84,36 +94,62 @@ class StartedContainer:
     """Who its commands run as."""
 
 
-def run_container(client: docker.DockerClient, config: SandboxConfig) -> StartedContainer:
-    """Create and start a hardened container (blocking); tracked from the moment it exists.
+async def run_container(
+    engine: ThreadedEngineAPI, client: docker.DockerClient, config: SandboxConfig
+) -> StartedContainer:
+    """Create and start a hardened container; tracked from the moment it exists.
 
     See :mod:`~understudy.sandbox.hardening` for what it is made of."""
-    request = container_options(client, config)
+    not_present = ImageNotFoundError(
+        f"image {config.image!r} is not present on the Docker engine; "
+        "build the base image with `understudy images build`"
+    )
+    try:
+        request = container_options(await engine.inspect_image(config.image), config)
+    except docker.errors.ImageNotFound:
+        raise not_present from None
     try:
         # create + start rather than run: run pulls a missing image, and a sandbox must neither
         # reach a registry nor turn a typo into a download.
-        created = client.api.create_container(
-            config.image,
-            name=container_name(config.run_id),
-            host_config=client.api.create_host_config(**request.host),
-            **request.container,
+        container_id = await engine.create_container_from_config(
+            create_config(client.api, config.image, request), container_name(config.run_id)
         )
     except docker.errors.ImageNotFound:
-        raise ImageNotFoundError(
-            f"image {config.image!r} is not present on the Docker engine; "
-            "build the base image with `understudy images build`"
-        ) from None
+        raise not_present from None
     except docker.errors.APIError as exc:
-        raise start_error(client, config, exc) from exc
-    container_id = str(created["Id"])
+        raise await in_thread(start_error, client, config, exc) from exc
     track(container_id, functools.partial(remove_container, client.api, container_id))
     try:
-        client.api.start(container_id)
-    except docker.errors.APIError as exc:
-        remove_container(client.api, container_id)
-        forget(container_id)
-        raise start_error(client, config, exc) from exc
+        await engine.start(container_id)
+    except BaseException as exc:
+        await asyncio.shield(_remove_now(engine, container_id))
+        if isinstance(exc, docker.errors.APIError):
+            raise await in_thread(start_error, client, config, exc) from exc
+        raise
     return StartedContainer(container_id, request.user)
+
+
+async def _remove_now(engine: ThreadedEngineAPI, container_id: str) -> None:
+    await engine.remove_container(container_id)
+    forget(container_id)
+
+
+def create_config(api: Any, image: str, request: ContainerRequest) -> dict[str, Any]:
+    """The engine's create body for ``request`` (built by the SDK, without its I/O).
+
+    Unlike the SDK's ``create_container``, no proxy variables are added to the environment: a
+    sandbox has no network to use them on."""
+    options = dict(request.container)
+    environment = options.pop("environment", None)
+    if isinstance(environment, Mapping):
+        environment = docker.utils.format_environment(dict(environment))
+    config: dict[str, Any] = api.create_container_config(
+        image=image,
+        environment=environment or None,
+        host_config=api.create_host_config(**request.host),
+        **options,
+    )
+    return config
 
 
 def discard_container(creating: asyncio.Future[StartedContainer]) -> None:

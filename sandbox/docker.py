@@ -1,6 +1,7 @@
-"""DockerSandbox: one hardened container per sandbox, driven through the docker SDK.
+"""DockerSandbox: one hardened container per sandbox.
 
-The SDK is blocking, so every call runs in a dedicated thread pool and the event loop stays free.
+Its engine calls are coroutines (:mod:`~understudy.sandbox.engine_api`): over a local engine's
+socket from the event loop, else the docker SDK's in a thread pool.
 Commands go to the sandbox's persistent shells (:mod:`~understudy.sandbox.shell_session`, over
 :mod:`~understudy.sandbox.docker_shell`); a command that cannot, gets an exec of its own
 (:mod:`~understudy.sandbox.docker_exec`).
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
@@ -30,13 +31,13 @@ from understudy.sandbox.containers import (
     StartedContainer,
     discard_container,
     in_thread,
-    remove_container,
     run_container,
 )
 from understudy.sandbox.docker_exec import PID_DIR, SingleExec
 from understudy.sandbox.docker_files import ContainerFiles
 from understudy.sandbox.docker_shell import DockerShellTransport
 from understudy.sandbox.engine import docker_client, engine_connected
+from understudy.sandbox.engine_api import engine_api
 from understudy.sandbox.lifecycle import Env, SandboxLifecycle
 from understudy.sandbox.shell_session import (
     CHECKPOINT_NAME,
@@ -70,7 +71,7 @@ class DockerSandbox(SandboxLifecycle):
     def __init__(self, container: StartedContainer, config: SandboxConfig) -> None:
         self._container_id = container.id
         self._config = config
-        self._api = docker_client().api
+        self._api = engine_api()
         self._closed = False
         self._shells: dict[bool, ShellSession] = {}
         """The persistent shells, by ``stateful``; started on first use."""
@@ -89,7 +90,7 @@ class DockerSandbox(SandboxLifecycle):
         config = config or SandboxConfig()
         # The first call connects to the engine, which blocks.
         client = await in_thread(docker_client) if not engine_connected() else docker_client()
-        creating = asyncio.ensure_future(in_thread(run_container, client, config))
+        creating = asyncio.ensure_future(run_container(engine_api(), client, config))
         try:
             container = await asyncio.shield(creating)
         except asyncio.CancelledError:
@@ -110,11 +111,8 @@ class DockerSandbox(SandboxLifecycle):
     async def _remove(self) -> None:
         for shell in self._shells.values():
             await shell.close()
-        await in_thread(self._remove_now)
+        await self._api.remove_container(self.id)
         log.debug("sandbox closed", sandbox=self.name)
-
-    def _remove_now(self) -> None:
-        remove_container(self._api, self.id)
 
     @property
     def id(self) -> str:
@@ -303,13 +301,13 @@ class DockerSandbox(SandboxLifecycle):
     def _resolve(self, path: str) -> str:
         return str(PurePosixPath(self._config.workdir, path))
 
-    async def _guard(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run an SDK call in the pool, turning a vanished or stopped container into an error.
+    async def _guard(self, call: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """Make an engine call, turning a vanished or stopped container into an error.
 
         Other ``NotFound`` errors (a missing path) are left for the caller.
         """
         try:
-            return await in_thread(func, *args, **kwargs)
+            return await call(*args, **kwargs)
         except docker.errors.NotFound as exc:
             # Exec instances go away with their container.
             if "No such container" in str(exc) or "No such exec instance" in str(exc):

@@ -23,6 +23,7 @@ from docker.utils.socket import frames_iter
 
 from understudy.protocols import ExecResult
 from understudy.sandbox.containers import in_thread
+from understudy.sandbox.engine_api import ThreadedEngineAPI
 from understudy.sandbox.output import OutputCollector
 from understudy.sandbox.strays import MARK_SH, SWEEP
 
@@ -49,16 +50,12 @@ _KILL = f'{SWEEP}\nrm -f "$1"; exit 0'
 _FORGET = 'rm -f "$1"'
 
 
-def raw_socket(stream: Any) -> socket.socket | None:
-    """The OS socket under what ``exec_start(socket=True)`` returns."""
-    sock = getattr(stream, "_sock", stream)
-    return sock if isinstance(sock, socket.socket) else None
-
-
 class SingleExec:
     """One command in one exec of a container."""
 
-    def __init__(self, api: Any, container_id: str, guard: Guard, output_limit: int) -> None:
+    def __init__(
+        self, api: ThreadedEngineAPI, container_id: str, guard: Guard, output_limit: int
+    ) -> None:
         self._api = api
         self._container_id = container_id
         self._guard = guard
@@ -97,7 +94,7 @@ class SingleExec:
 
     async def _launch(
         self, argv: list[str], env: Mapping[str, str] | None, pid_file: str
-    ) -> tuple[str, Any]:
+    ) -> tuple[str, socket.socket]:
         """Create and start an exec: its id and output stream."""
         launch = asyncio.ensure_future(self._create_and_start(argv, env))
         try:
@@ -109,14 +106,15 @@ class SingleExec:
 
     async def _create_and_start(
         self, argv: list[str], env: Mapping[str, str] | None
-    ) -> tuple[str, Any]:
-        created = await self._guard(
+    ) -> tuple[str, socket.socket]:
+        exec_id = await self._guard(
             self._api.exec_create, self._container_id, argv, environment=dict(env or {})
         )
-        stream = await self._guard(self._api.exec_start, created["Id"], socket=True)
-        return str(created["Id"]), stream
+        return exec_id, await self._guard(self._api.exec_attach, exec_id)
 
-    async def _abandon(self, launch: asyncio.Future[tuple[str, Any]], pid_file: str) -> None:
+    async def _abandon(
+        self, launch: asyncio.Future[tuple[str, socket.socket]], pid_file: str
+    ) -> None:
         """Kill a command whose caller was cancelled while it was being started."""
         try:
             _, stream = await launch
@@ -126,7 +124,7 @@ class SingleExec:
         await self._kill_group(pid_file, stream, reader)
 
     @staticmethod
-    def _pump(stream: Any, collector: OutputCollector) -> None:
+    def _pump(stream: socket.socket, collector: OutputCollector) -> None:
         try:
             for _, data in frames_iter(stream, tty=False):  # type: ignore[no-untyped-call]
                 collector.add(data)
@@ -135,7 +133,12 @@ class SingleExec:
         finally:
             stream.close()
 
-    async def _kill_group(self, pid_file: str, stream: Any, reader: asyncio.Future[None]) -> None:
+    async def _kill_group(
+        self,
+        pid_file: str,
+        stream: socket.socket,
+        reader: asyncio.Future[None],
+    ) -> None:
         """Kill everything the command started, then make sure its output stream ends."""
         for _ in range(KILL_ATTEMPTS):
             # None: the container is gone, which ends the command too. Else 0 unless the marks
@@ -150,19 +153,19 @@ class SingleExec:
             await asyncio.wait_for(asyncio.shield(reader), 5)
         except TimeoutError:
             # Something the sweep could not kill (a process of another user) holds the output.
-            raw = raw_socket(stream)
-            if raw is not None:
-                raw.shutdown(socket.SHUT_RDWR)
+            stream.shutdown(socket.SHUT_RDWR)
             await reader
 
 
-async def run_beside(api: Any, container_id: str, argv: list[str], user: str = "") -> int | None:
+async def run_beside(
+    api: ThreadedEngineAPI, container_id: str, argv: list[str], user: str = ""
+) -> int | None:
     """Run ``argv`` in an exec of its own and wait for it: its exit code; None if the container
     is gone, -1 if the engine could not start it (as when the pids limit is used up)."""
     try:
-        created = await in_thread(api.exec_create, container_id, argv, user=user)
-        await in_thread(api.exec_start, created["Id"])
-        info = await in_thread(api.exec_inspect, created["Id"])
+        exec_id = await api.exec_create(container_id, argv, user=user)
+        await api.exec_run(exec_id)
+        info = await api.exec_inspect(exec_id)
     except docker.errors.NotFound:
         return None
     except docker.errors.APIError as exc:
@@ -171,7 +174,7 @@ async def run_beside(api: Any, container_id: str, argv: list[str], user: str = "
     return -1 if code is None else int(code)
 
 
-async def finished_exit_code(guard: Guard, api: Any, exec_id: str) -> int | None:
+async def finished_exit_code(guard: Guard, api: ThreadedEngineAPI, exec_id: str) -> int | None:
     """The exit code of an exec whose output has ended (the engine can take a moment to
     record it), or None if it records none."""
     for _ in range(50):

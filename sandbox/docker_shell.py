@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import socket
 import struct
-from typing import Any
 
 from understudy.errors import SandboxError
-from understudy.sandbox.docker_exec import Guard, finished_exit_code, raw_socket, run_beside
+from understudy.sandbox.docker_exec import Guard, finished_exit_code, run_beside
+from understudy.sandbox.engine_api import ThreadedEngineAPI
 from understudy.sandbox.shell_session import SHELL_ARGV
 from understudy.sandbox.strays import SWEEP
 
@@ -28,7 +28,12 @@ class DockerShellTransport:
     """Starts the shell as an exec in a container and talks to it over the attached socket."""
 
     def __init__(
-        self, api: Any, container_id: str, env: dict[str, str], workdir: str, guard: Guard
+        self,
+        api: ThreadedEngineAPI,
+        container_id: str,
+        env: dict[str, str],
+        workdir: str,
+        guard: Guard,
     ) -> None:
         self._api = api
         self._guard = guard
@@ -37,12 +42,11 @@ class DockerShellTransport:
         self._env = env
         self._workdir = workdir
         self._exec_id: str | None = None
-        self._stream: Any = None
         self._socket: socket.socket | None = None
         self._frames = bytearray()
 
     async def open(self) -> None:
-        created = await self._guard(
+        self._exec_id = await self._guard(
             self._api.exec_create,
             self._container_id,
             SHELL_ARGV,
@@ -50,11 +54,7 @@ class DockerShellTransport:
             environment=self._env,
             workdir=self._workdir,
         )
-        self._exec_id = str(created["Id"])
-        self._stream = await self._guard(self._api.exec_start, self._exec_id, socket=True)
-        raw = raw_socket(self._stream)
-        if raw is None:
-            raise SandboxError("the engine did not give a socket for the shell's stream")
+        raw = await self._guard(self._api.exec_attach, self._exec_id)
         raw.setblocking(False)
         self._socket = raw
         self._frames = bytearray()
@@ -115,7 +115,3 @@ class DockerShellTransport:
             with contextlib.suppress(OSError):
                 raw.shutdown(socket.SHUT_RDWR)
             raw.close()
-        if self._stream is not None:
-            with contextlib.suppress(OSError):
-                self._stream.close()
-            self._stream = None

@@ -75,6 +75,14 @@ def share_one_connection_pool(client: docker.DockerClient) -> None:
         adapter.close()
 
 
+def local_socket_path(client: docker.DockerClient) -> str | None:
+    """The path of the engine's unix socket, if the client reaches it through one."""
+    if not client.api.base_url.startswith("http+docker://"):
+        return None
+    adapter = client.api.get_adapter(client.api.base_url)
+    return adapter.socket_path if isinstance(adapter, UnixHTTPAdapter) else None
+
+
 def engine_available() -> bool:
     """Whether a Docker engine answers."""
     try:

@@ -29,7 +29,7 @@ import docker
 import docker.errors
 import docker.types
 
-from understudy.errors import ImageNotFoundError, SandboxError
+from understudy.errors import SandboxError
 from understudy.sandbox import labels
 from understudy.sandbox.config import SandboxConfig
 
@@ -104,22 +104,16 @@ class ContainerRequest:
     user: SandboxUser
     """Who its commands run as (also in the ``understudy.user`` label)."""
     container: dict[str, Any]
-    """The keyword arguments of ``APIClient.create_container`` besides image and name."""
+    """The keyword arguments of ``APIClient.create_container_config`` besides the image (the
+    environment as a mapping)."""
     host: dict[str, Any]
     """The keyword arguments of ``APIClient.create_host_config``."""
 
 
-def container_options(client: docker.DockerClient, config: SandboxConfig) -> ContainerRequest:
-    """The create request for a sandbox of ``config`` (blocking: the image is inspected for
-    its user)."""
-    api: Any = client.api  # the SDK's low-level calls are untyped
-    try:
-        user = image_user(api.inspect_image(config.image))
-    except docker.errors.ImageNotFound:
-        raise ImageNotFoundError(
-            f"image {config.image!r} is not present on the Docker engine; "
-            "build the base image with `understudy images build`"
-        ) from None
+def container_options(image_attrs: dict[str, Any], config: SandboxConfig) -> ContainerRequest:
+    """The create request for a sandbox of ``config`` from an image whose engine inspection is
+    ``image_attrs`` (its user is read from it)."""
+    user = image_user(image_attrs)
     container: dict[str, Any] = {
         "command": KEEP_ALIVE,
         "labels": {

@@ -43,7 +43,17 @@ def configure_logging(
     levels = logging.getLevelNamesMapping()  # a new dict at each call: taken once, not per event
     threshold = levels.get(level.upper(), logging.WARNING)
     console = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+
+    def drop_below_threshold(_: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        if levels.get(method.upper(), logging.INFO) < threshold:
+            raise structlog.DropEvent
+        return event
+
+    # Without JSON events, an event below the console's level is dropped before anything is
+    # done with it: the hot paths log at debug level.
+    early_drop = [drop_below_threshold] if events_file is None and events_sink is None else []
     processors: list[Any] = [
+        *early_drop,
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -64,11 +74,6 @@ def configure_logging(
             return event
 
         processors.append(tee_json)
-
-    def drop_below_threshold(_: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
-        if levels.get(method.upper(), logging.INFO) < threshold:
-            raise structlog.DropEvent
-        return event
 
     processors += [drop_below_threshold, console]
     structlog.configure(
