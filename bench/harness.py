@@ -4,7 +4,7 @@ Each rollout makes ``--calls`` shell calls (``echo``; 10 by default) in its own 
 then stops. The scripted model runs in a separate process so that its CPU time is not counted as
 the harness's. Figures, for concurrency 1, 4 and 8 (sandboxes and model requests at once):
 rollouts/s, tool calls/s, and the harness's CPU time per tool call (this process, all threads:
-agent loop, model requests, router, docker SDK calls, run files).
+agent loop, model requests, router, engine calls, run files).
 
 That average includes each rollout's fixed costs (its container made, started, diffed and
 removed), so two more figures split it, from a second run at concurrency 4 with four times the
