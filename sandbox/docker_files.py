@@ -24,14 +24,12 @@ import docker.errors
 from understudy.errors import SandboxError, SandboxFileNotFoundError
 from understudy.logging import get_logger
 from understudy.protocols import ChangeKind, ExecResult, FileChange
-from understudy.sandbox.containers import in_thread
+from understudy.sandbox.engine_api import ThreadedEngineAPI
 from understudy.sandbox.hardening import SandboxUser
 
 log = get_logger("sandbox.docker")
 
 MAX_SYMLINKS = 40
-GO_MODE_DIR = 1 << 31
-"""os.ModeDir in the file mode of the engine's path-stat header."""
 _KIND_NAMES: dict[int, ChangeKind] = {0: "modified", 1: "added", 2: "deleted"}
 # Paths the engine itself adds to every container.
 _ENGINE_PATHS = frozenset({"/dev", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"})
@@ -49,7 +47,7 @@ class ContainerFiles:
 
     def __init__(
         self,
-        api: Any,
+        api: ThreadedEngineAPI,
         container_id: str,
         guard: Guard,
         user: SandboxUser,
@@ -82,12 +80,9 @@ class ContainerFiles:
 
     async def _fetch(self, full: str) -> tuple[tarfile.TarInfo, bytes, str]:
         """The archive entry at ``full``: its header, its bytes if a file, its link target."""
-        chunks, stat = await self._stat(full)
-        if int(stat.get("mode", 0)) & GO_MODE_DIR:
-            # Refused before the body is read: it is a tar of everything below the directory.
-            chunks.close()
+        stat, data = await self._archive(full)
+        if data is None:  # a directory: its archive, everything below it, was left unread
             raise SandboxError(f"not a regular file in the sandbox: {full}")
-        data = b"".join(await in_thread(list, chunks))
         with tarfile.open(fileobj=io.BytesIO(data)) as archive:
             member = archive.next()
             if member is None:
@@ -96,13 +91,15 @@ class ContainerFiles:
             content = extracted.read() if extracted is not None else b""
         return member, content, str(stat.get("linkTarget") or "")
 
-    async def _stat(self, full: str) -> tuple[Any, dict[str, Any]]:
-        """The engine's archive stream of ``full`` (unread) and its stat header."""
+    async def _archive(self, full: str) -> tuple[dict[str, Any], bytes | None]:
+        """The engine's stat of ``full`` and its archive (None for a directory)."""
         try:
-            chunks, stat = await self._guard(self._api.get_archive, self._id, full)
+            found: tuple[dict[str, Any], bytes | None] = await self._guard(
+                self._api.archive, self._id, full
+            )
         except docker.errors.NotFound:
             raise SandboxFileNotFoundError(f"no such file in the sandbox: {full}") from None
-        return chunks, dict(stat or {})
+        return found
 
     async def _existing_parent(self, full: PurePosixPath) -> tuple[PurePosixPath, list[str]]:
         """The nearest directory above ``full`` that exists, and the names of those between
@@ -112,11 +109,10 @@ class ContainerFiles:
             if parent == PurePosixPath("/"):
                 break
             try:
-                chunks, _ = await self._stat(str(parent))
+                await self._archive(str(parent))
             except SandboxFileNotFoundError:
                 missing.insert(0, parent.name)
                 continue
-            chunks.close()
             return parent, missing
         return PurePosixPath("/"), missing
 

@@ -17,9 +17,11 @@ sandbox tells a vanished container from a refused call the same way on either.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import socket
 import urllib.parse
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import docker
@@ -31,6 +33,7 @@ from understudy.sandbox.containers import in_thread
 from understudy.sandbox.engine import docker_client, local_socket_path
 from understudy.sandbox.engine_http import (
     READ_SIZE,
+    Answer,
     Connections,
     StaleConnectionError,
     api_error,
@@ -38,6 +41,9 @@ from understudy.sandbox.engine_http import (
     exchange_upgrade,
     request_bytes,
 )
+
+GO_MODE_DIR = 1 << 31
+"""os.ModeDir in the file mode of the engine's path-stat header."""
 
 _shared: ThreadedEngineAPI | None = None
 
@@ -123,11 +129,24 @@ class ThreadedEngineAPI:
     async def commit(self, container_id: str, **options: Any) -> dict[str, Any]:
         return dict(await in_thread(self.sdk.commit, container_id, **options))
 
-    async def get_archive(self, container_id: str, path: str) -> tuple[Any, dict[str, Any]]:
-        chunks, stat = await in_thread(self.sdk.get_archive, container_id, path)
-        return chunks, dict(stat)
+    async def archive(
+        self, container_id: str, path: str, *, directory: bool = False
+    ) -> tuple[dict[str, Any], bytes | None]:
+        """The engine's stat of ``path`` and its tar archive; without ``directory`` the
+        archive of a directory (everything below it) is not read, and is None."""
+        return await in_thread(self._archive_now, container_id, path, directory)
+
+    def _archive_now(
+        self, container_id: str, path: str, directory: bool
+    ) -> tuple[dict[str, Any], bytes | None]:
+        chunks, stat = self.sdk.get_archive(container_id, path)
+        if is_directory(stat) and not directory:
+            chunks.close()
+            return dict(stat), None
+        return dict(stat), b"".join(chunks)
 
     async def put_archive(self, container_id: str, path: str, data: bytes) -> bool:
+        """Unpack the tar archive ``data`` into the directory ``path``; whether it was."""
         return bool(await in_thread(self.sdk.put_archive, container_id, path, data))
 
 
@@ -162,6 +181,27 @@ class SocketEngineAPI(ThreadedEngineAPI):
             await self._call(
                 "DELETE", _path("/containers/{}", container_id), params={"force": "1", "v": "1"}
             )
+
+    async def archive(
+        self, container_id: str, path: str, *, directory: bool = False
+    ) -> tuple[dict[str, Any], bytes | None]:
+        target = self._target(_path("/containers/{}/archive", container_id), {"path": path})
+        status, answer = await self._send(
+            request_bytes("GET", target),
+            # Left unread: a directory's archive holds everything below it.
+            stop_after_head=lambda head: not directory and is_directory(_path_stat(head)),
+        )
+        if status >= 400:
+            raise api_error(status, answer, "GET", target)
+        return _path_stat(answer), None if answer.stopped else bytes(answer.body)
+
+    async def put_archive(self, container_id: str, path: str, data: bytes) -> bool:
+        target = self._target(_path("/containers/{}/archive", container_id), {"path": path})
+        request = request_bytes("PUT", target, data, content_type="application/x-tar")
+        status, answer = await self._send(request)
+        if status >= 400:
+            raise api_error(status, answer, "PUT", target)
+        return status == 200
 
     async def exec_create(
         self,
@@ -220,24 +260,33 @@ class SocketEngineAPI(ThreadedEngineAPI):
         """Send one request on a kept-alive connection; the answer's body. A connection that
         the engine closed while it was idle is replaced once."""
         target = self._target(path, params)
-        request = request_bytes(method, target, b"" if body is None else orjson.dumps(body))
+        status, answer = await self._send(
+            request_bytes(method, target, b"" if body is None else orjson.dumps(body))
+        )
+        if status >= 400:
+            raise api_error(status, answer, method, target)
+        return bytes(answer.body)
+
+    async def _send(
+        self, request: bytes, stop_after_head: Callable[[Answer], bool] | None = None
+    ) -> tuple[int, Answer]:
+        """Send ``request`` on a kept-alive connection; the answer. A connection that the
+        engine closed while it was idle is replaced once."""
         sock, reused = await self._connections.take()
         try:
             try:
-                status, answer, reusable = await exchange(sock, request)
+                status, answer = await exchange(sock, request, stop_after_head)
             except StaleConnectionError:
                 if not reused:
                     raise
                 sock.close()
                 sock = await self._connections.connect()
-                status, answer, reusable = await exchange(sock, request)
+                status, answer = await exchange(sock, request, stop_after_head)
         except BaseException:
             sock.close()  # a half-read answer would confuse the next call
             raise
-        self._connections.give_back(sock, reusable)
-        if status >= 400:
-            raise api_error(status, answer, method, target)
-        return bytes(answer.body)
+        self._connections.give_back(sock, answer.keep_alive and not answer.stopped)
+        return status, answer
 
     async def _hijack(self, exec_id: str) -> socket.socket:
         """Start an exec on a connection of its own that the engine turns into the exec's raw
@@ -264,6 +313,17 @@ class SocketEngineAPI(ThreadedEngineAPI):
     def close(self) -> None:
         """Close the idle connections."""
         self._connections.close()
+
+
+def is_directory(stat: Mapping[str, Any]) -> bool:
+    """Whether the engine's path stat is of a directory."""
+    return bool(int(stat.get("mode", 0)) & GO_MODE_DIR)
+
+
+def _path_stat(answer: Answer) -> dict[str, Any]:
+    """The engine's stat of an archive's path, from its answer's header."""
+    encoded = answer.headers.get("x-docker-container-path-stat")
+    return dict(orjson.loads(base64.b64decode(encoded))) if encoded else {}
 
 
 def _path(template: str, name: str) -> str:

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +37,13 @@ class Answer:
     """An engine's answer, filled in by the parser's callbacks."""
 
     reason: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    """By lower-case name."""
     body: bytearray = field(default_factory=bytearray)
+    head_complete: bool = False
     complete: bool = False
+    stopped: bool = False
+    """Left unread after its head (the connection then cannot be reused)."""
     keep_alive: bool = False
     """Whether the connection can carry another request (asked of the parser at the answer's
     end: once it has moved on it no longer knows)."""
@@ -45,6 +51,12 @@ class Answer:
 
     def on_status(self, status: bytes) -> None:
         self.reason = status.decode("latin-1")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        self.head_complete = True
 
     def on_body(self, body: bytes) -> None:
         self.body += body
@@ -59,11 +71,17 @@ def _parser(answer: Answer) -> Any:
     return answer.parser
 
 
-def request_bytes(method: str, target: str, payload: bytes = b"", upgrade: bool = False) -> bytes:
+def request_bytes(
+    method: str,
+    target: str,
+    payload: bytes = b"",
+    upgrade: bool = False,
+    content_type: str = "application/json",
+) -> bytes:
     """A request's bytes; ``target`` is already quoted, so ASCII."""
     head = f"{method} {target} HTTP/1.1\r\nHost: docker\r\nContent-Length: {len(payload)}\r\n"
     if payload:
-        head += "Content-Type: application/json\r\n"
+        head += f"Content-Type: {content_type}\r\n"
     if upgrade:
         head += "Connection: Upgrade\r\nUpgrade: tcp\r\n"
     return (head + "\r\n").encode("ascii") + payload
@@ -110,10 +128,14 @@ class Connections:
             self._idle.pop().close()
 
 
-async def exchange(sock: socket.socket, request: bytes) -> tuple[int, Answer, bool]:
-    """Send ``request`` and read its whole answer: status, answer, and whether the connection
-    can carry another request. :class:`StaleConnectionError` if the engine closed the
-    connection before answering."""
+async def exchange(
+    sock: socket.socket,
+    request: bytes,
+    stop_after_head: Callable[[Answer], bool] | None = None,
+) -> tuple[int, Answer]:
+    """Send ``request`` and read its answer: the status and the answer, whole unless
+    ``stop_after_head`` says from its head to leave the rest unread (``stopped``).
+    :class:`StaleConnectionError` if the engine closed the connection before answering."""
     loop = asyncio.get_running_loop()
     try:
         await loop.sock_sendall(sock, request)
@@ -133,7 +155,12 @@ async def exchange(sock: socket.socket, request: bytes) -> tuple[int, Answer, bo
             raise docker.errors.DockerException("the Docker engine closed the connection")
         received = True
         parser.feed_data(data)
-    return parser.get_status_code(), answer, answer.keep_alive
+        if stop_after_head and answer.head_complete and not answer.complete:
+            if stop_after_head(answer):
+                answer.stopped = True
+                break
+            stop_after_head = None
+    return parser.get_status_code(), answer
 
 
 async def exchange_upgrade(sock: socket.socket, request: bytes) -> tuple[int, Answer]:

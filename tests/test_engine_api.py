@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import tarfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -20,7 +22,12 @@ from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.containers import in_thread, run_container
 from understudy.sandbox.docker import DockerSandbox
 from understudy.sandbox.engine import docker_client, local_socket_path
-from understudy.sandbox.engine_api import SocketEngineAPI, ThreadedEngineAPI, engine_api
+from understudy.sandbox.engine_api import (
+    SocketEngineAPI,
+    ThreadedEngineAPI,
+    engine_api,
+    is_directory,
+)
 
 docker_only = pytest.mark.docker
 
@@ -90,6 +97,40 @@ async def test_an_exec_that_writes_at_once_loses_nothing(
         output = await run_attached(api, container_id, ["/bin/sh", "-c", script])
         # The engine keeps no order between stdout and stderr.
         assert output.replace(b" err", b"") == b"first88894\n"
+
+
+@docker_only
+async def test_archives_are_read_and_written_alike(
+    api: ThreadedEngineAPI, container_id: str
+) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        entry = tarfile.TarInfo("engine-api/file.txt")
+        entry.size = 6
+        archive.addfile(entry, io.BytesIO(b"bytes\n"))
+    assert await api.put_archive(container_id, "/tmp", buffer.getvalue()) is True
+
+    stat, data = await api.archive(container_id, "/tmp/engine-api/file.txt")
+    assert stat["name"] == "file.txt" and stat["size"] == 6 and not is_directory(stat)
+    assert data is not None
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        member = archive.next()
+        assert member is not None and member.name == "file.txt"
+        extracted = archive.extractfile(member)
+        assert extracted is not None and extracted.read() == b"bytes\n"
+
+    # A directory's archive holds everything below it: left unread unless asked for.
+    stat, data = await api.archive(container_id, "/usr")
+    assert is_directory(stat) and data is None
+    stat, data = await api.archive(container_id, "/tmp/engine-api", directory=True)
+    assert is_directory(stat) and data is not None
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        assert "engine-api/file.txt" in archive.getnames()
+    # The connection left mid-answer is not reused: the next call is answered whole.
+    assert (await api.inspect_container(container_id))["Id"] == container_id
+
+    with pytest.raises(docker.errors.NotFound):
+        await api.archive(container_id, "/tmp/engine-api/missing")
 
 
 @docker_only
