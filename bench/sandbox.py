@@ -3,8 +3,9 @@
 Figures: container start; ``exec("true")`` p50/p95 over N calls through the sandbox's
 persistent shell, both fresh (each command a new ``bash -c``, the default) and stateful (in the
 shell itself, ``persistent=True``), and through one exec per command; snapshot; start from the
-snapshot (p50 of several: the warm start); env build cold and cached. From the same run, the p50
-of the ``docker exec`` CLI and of docker-py ``exec_run`` for ``true`` as references.
+snapshot (p50 of several: the warm start); env build cold and cached; this process's CPU per
+file read and write (2 kB, through the engine's archive API). From the same run, the p50 of the
+``docker exec`` CLI and of docker-py ``exec_run`` for ``true`` as references.
 
 Usage: python bench/sandbox.py [--calls 30]
 """
@@ -74,6 +75,22 @@ async def reference_exec_ms(container_id: str, calls: int) -> dict[str, float]:
     return figures
 
 
+async def file_cpu_ms(sandbox: DockerSandbox, calls: int) -> dict[str, float]:
+    """This process's CPU per file read and per file write of 2 kB."""
+    await sandbox.write_file("bench/read.txt", b"x" * 2000)
+    actions: dict[str, Callable[[], Awaitable[Any]]] = {
+        "file_read_cpu_ms": lambda: sandbox.read_file("bench/read.txt"),
+        "file_write_cpu_ms": lambda: sandbox.write_file("bench/write.txt", b"y" * 2000),
+    }
+    figures = {}
+    for name, action in actions.items():
+        cpu = time.process_time()
+        for _ in range(calls):
+            await action()
+        figures[name] = (time.process_time() - cpu) * 1000 / calls
+    return figures
+
+
 async def main(calls: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"calls": calls, "engine": docker_client().version()["Version"]}
     config = SandboxConfig(image=BASE_IMAGE, run_id=RUN_ID)
@@ -96,6 +113,7 @@ async def main(calls: int) -> dict[str, Any]:
         ]
         figures["exec_one_per_command_p50_ms"] = statistics.median(one_exec)
         figures.update(await reference_exec_ms(sandbox.id, calls))
+        figures.update(await file_cpu_ms(sandbox, calls))
         await sandbox.write_file("state.txt", b"before snapshot\n")
         figures["snapshot_ms"], snapshot_id = await timed_ms(sandbox.snapshot)
     finally:

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import functools
 import re
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+CREATE_SETTLE_CHECKS = 10
+"""Tries, 0.1 s apart, to remove a container whose create was cut short."""
 # Docker calls block for as long as a command runs, so the pool is sized for many sandboxes at
 # once rather than for CPU count.
 _POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="understudy-docker")
@@ -73,6 +76,17 @@ def remove_container(api: Any, container_id: str) -> None:
         api.remove_container(container_id, force=True, v=True)
 
 
+def remove_once_made(api: Any, name: str) -> None:
+    """Remove the container named ``name``, waiting a moment for a create still in flight at
+    the engine (blocking)."""
+    for _ in range(CREATE_SETTLE_CHECKS):
+        try:
+            api.remove_container(name, force=True, v=True)
+            return
+        except docker.errors.NotFound:
+            time.sleep(0.1)
+
+
 def commit_container(
     api: Any, container_id: str, image: str, image_labels: Mapping[str, str]
 ) -> str:
@@ -108,17 +122,24 @@ async def run_container(
         request = container_options(await engine.inspect_image(config.image), config)
     except docker.errors.ImageNotFound:
         raise not_present from None
+    name = container_name(config.run_id)
+    # Tracked by its name until its id is known: a create cut short (Ctrl-C as the event loop
+    # shuts down) can still make the container, without telling its id.
+    track(name, functools.partial(remove_once_made, client.api, name))
     try:
         # create + start rather than run: run pulls a missing image, and a sandbox must neither
         # reach a registry nor turn a typo into a download.
         container_id = await engine.create_container_from_config(
-            create_config(client.api, config.image, request), container_name(config.run_id)
+            create_config(client.api, config.image, request), name
         )
     except docker.errors.ImageNotFound:
+        forget(name)
         raise not_present from None
     except docker.errors.APIError as exc:
+        forget(name)
         raise await in_thread(start_error, client, config, exc) from exc
     track(container_id, functools.partial(remove_container, client.api, container_id))
+    forget(name)
     try:
         await engine.start(container_id)
     except BaseException as exc:

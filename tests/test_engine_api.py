@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import subprocess
+import sys
 import tarfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 from docker.utils.socket import frames_iter
 
 from understudy.sandbox import engine_api as engine_api_module
+from understudy.sandbox import labels
 from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.containers import in_thread, run_container
 from understudy.sandbox.docker import DockerSandbox
@@ -265,3 +268,31 @@ def test_a_socket_path_that_no_engine_listens_on_fails_clearly(tmp_path: Path) -
     api = SocketEngineAPI(SimpleNamespace(api_version="1.41"), str(tmp_path / "none.sock"))
     with pytest.raises(FileNotFoundError):
         asyncio.run(api.inspect_container("a"))
+
+
+CANCELLED_STARTS = """
+import asyncio, random, sys
+from understudy.sandbox.config import SandboxConfig
+from understudy.sandbox.docker import DockerSandbox
+
+async def cut_short(delay):
+    asyncio.ensure_future(DockerSandbox.start(SandboxConfig(run_id=sys.argv[1])))
+    await asyncio.sleep(delay)  # then asyncio.run cancels the start wherever it is
+
+for _ in range(12):
+    asyncio.run(cut_short(random.uniform(0.0, 0.03)))
+"""
+
+
+@docker_only
+def test_starts_cut_short_as_the_process_ends_leave_no_container(
+    base_image: str, run_id: str
+) -> None:
+    """A create cut short as the event loop shuts down (Ctrl-C) may still make its container
+    without telling its id: it is removed by its name when the process exits."""
+    finished = subprocess.run(
+        [sys.executable, "-c", CANCELLED_STARTS, run_id], capture_output=True, timeout=120
+    )
+    assert finished.returncode == 0, finished.stderr.decode()
+    left = docker_client().containers.list(all=True, filters={"label": f"{labels.RUN_ID}={run_id}"})
+    assert left == []
