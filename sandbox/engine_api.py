@@ -257,8 +257,7 @@ class SocketEngineAPI(ThreadedEngineAPI):
     async def _call(
         self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None
     ) -> bytes:
-        """Send one request on a kept-alive connection; the answer's body. A connection that
-        the engine closed while it was idle is replaced once."""
+        """Make one call with a JSON ``body``; the answer's body (an error answer raises)."""
         target = self._target(path, params)
         status, answer = await self._send(
             request_bytes(method, target, b"" if body is None else orjson.dumps(body))
