@@ -114,14 +114,10 @@ async def run_container(
     """Create and start a hardened container; tracked from the moment it exists.
 
     See :mod:`~understudy.sandbox.hardening` for what it is made of."""
-    not_present = ImageNotFoundError(
-        f"image {config.image!r} is not present on the Docker engine; "
-        "build the base image with `understudy images build`"
-    )
     try:
         request = container_options(await engine.inspect_image(config.image), config)
     except docker.errors.ImageNotFound:
-        raise not_present from None
+        raise _not_present(config.image) from None
     name = container_name(config.run_id)
     # Tracked by its name until its id is known: a create cut short (Ctrl-C as the event loop
     # shuts down) can still make the container, without telling its id.
@@ -134,7 +130,7 @@ async def run_container(
         )
     except docker.errors.ImageNotFound:
         forget(name)
-        raise not_present from None
+        raise _not_present(config.image) from None
     except docker.errors.APIError as exc:
         forget(name)
         raise await in_thread(start_error, client, config, exc) from exc
@@ -148,6 +144,13 @@ async def run_container(
             raise await in_thread(start_error, client, config, exc) from exc
         raise
     return StartedContainer(container_id, request.user)
+
+
+def _not_present(image: str) -> ImageNotFoundError:
+    return ImageNotFoundError(
+        f"image {image!r} is not present on the Docker engine; "
+        "build the base image with `understudy images build`"
+    )
 
 
 async def _remove_now(engine: ThreadedEngineAPI, container_id: str) -> None:

@@ -7,8 +7,8 @@ Two ways of making them, with the same methods:
   the SDK (requests, urllib3 and a thread hop per call) one call cost 1-1.8 ms of CPU on a
   two-core machine, and a sandbox makes seven of them; this way it costs about a tenth of that.
 - :class:`ThreadedEngineAPI` runs the SDK's own calls in the sandboxes' thread pool. It serves
-  engines reached any other way (TCP, TLS, ssh) and the calls that are not on every
-  rollout's path (archives, commits).
+  engines reached any other way (TCP, TLS, ssh), and commits, which are not on a rollout's
+  path.
 
 Both raise ``docker.errors.NotFound``, ``ImageNotFound`` or ``APIError`` as the SDK does, so the
 sandbox tells a vanished container from a refused call the same way on either.
@@ -151,8 +151,8 @@ class ThreadedEngineAPI:
 
 
 class SocketEngineAPI(ThreadedEngineAPI):
-    """The hot calls over the engine's unix socket from the event loop (archives and commits
-    still go through the SDK)."""
+    """The calls over the engine's unix socket from the event loop (commits still go through
+    the SDK)."""
 
     def __init__(self, api: Any, socket_path: str) -> None:
         super().__init__(api)
@@ -284,7 +284,7 @@ class SocketEngineAPI(ThreadedEngineAPI):
         except BaseException:
             sock.close()  # a half-read answer would confuse the next call
             raise
-        self._connections.give_back(sock, answer.keep_alive and not answer.stopped)
+        self._connections.give_back(sock, answer.keep_alive)  # False for one left unread
         return status, answer
 
     async def _hijack(self, exec_id: str) -> socket.socket:

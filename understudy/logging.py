@@ -75,7 +75,9 @@ def configure_logging(
 
         processors.append(tee_json)
 
-    processors += [drop_below_threshold, console]
+    if not early_drop:
+        processors.append(drop_below_threshold)
+    processors.append(console)
     structlog.configure(
         processors=processors,
         logger_factory=_stderr_logger,
