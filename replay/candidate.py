@@ -113,9 +113,9 @@ class OpenAICandidate:
         self.timeout_s = timeout_s
         self.extra_params = dict(extra_params or {})
         self.base_url = endpoint_url(base_url)
-        import openai  # loaded with the first candidate: the CLI starts without it
+        from understudy.plain_http import async_http_client  # with openai: see endpoints
 
-        self._http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [_count_attempt]})
+        self._http = async_http_client(event_hooks={"request": [_count_attempt]})
         self._client = async_client(
             self.base_url,
             api_key_env,

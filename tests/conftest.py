@@ -15,6 +15,7 @@ import contextlib
 import functools
 import os
 import shutil
+import signal
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -35,6 +36,12 @@ from understudy.sandbox.engine import ENGINE_HELP, docker_client, engine_availab
 hypothesis.settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     hypothesis.settings.load_profile("ci")
+
+# A shell without job control starts its background jobs with SIGINT ignored, and an ignored
+# signal is inherited: every run and server the tests start would then ignore the Ctrl-C that
+# some tests send them. Python's own handler here is reset to the default in each child.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 SESSION_RUN_ID = f"test-{uuid.uuid4().hex[:8]}"
 """Prefix of the run id of every sandbox this test session starts (see the leak check)."""

@@ -110,16 +110,19 @@ def async_client(
     http_client: Any = None,
 ) -> openai.AsyncOpenAI:
     """An ``openai.AsyncOpenAI`` for ``base_url`` (already resolved by :func:`endpoint_url`),
-    with the key :func:`api_key_for` gives; ``http_client`` when given (request hooks)."""
+    with the key :func:`api_key_for` gives, over ``http_client`` when given (one made by
+    :func:`understudy.plain_http.async_http_client`, with request hooks), else over a new one
+    of that function's."""
     import openai
 
-    options: dict[str, Any] = {} if http_client is None else {"http_client": http_client}
+    from understudy.plain_http import async_http_client
+
     return openai.AsyncOpenAI(
         api_key=api_key_for(base_url, api_key_env),
         base_url=base_url,
         max_retries=max_retries,
         timeout=timeout_s,
-        **options,
+        http_client=async_http_client() if http_client is None else http_client,
     )
 
 
