@@ -124,6 +124,22 @@ def test_commands_that_need_no_network(script: str) -> None:
     assert network_need(script) is None
 
 
+@pytest.mark.parametrize(
+    ("script", "reason"),
+    [
+        ('p"ip" install six', PIP),
+        ("p'i'p install six", PIP),
+        ("p\\ip install six", PIP),
+        ("/usr/bin/'pip3.11' install six", PIP),
+        ("bash -c 'c\"url\" https://example.com'", "curl reaches a server"),
+        ("echo ok;git  fetch", "git fetch talks to a remote"),
+    ],
+)
+def test_a_command_name_is_found_however_the_shell_quotes_it(script: str, reason: str) -> None:
+    # The cheap search that passes over most scripts must not pass over these.
+    assert network_need(script) == reason
+
+
 @needs_logs
 def test_the_real_logs_need_the_network_for_their_pip_installs_only() -> None:
     needs: set[tuple[str, str]] = set()

@@ -110,8 +110,20 @@ _REMOTE_PATH = re.compile(r"^[\w.-]+(?:@[\w.-]+)?:(?!//)")
 """An scp-style remote place: ``host:path``, ``user@host:path``."""
 
 
+_ANY_COMMAND = re.compile(
+    r"(?<![\w.-])(?:" + "|".join(sorted(map(re.escape, NETWORK_USES), key=len, reverse=True)) + ")"
+)
+"""Where a command of the vocabulary may start: at the start of a word or of a path's last part
+(``/usr/bin/pip3``). Searched for in the script without its quotes and backslashes, which the
+shell removes from words (``p"ip"`` runs pip): a script in which no such command starts needs
+no network, whatever its commands -- most scripts, for a search instead of a parse."""
+_QUOTING = str.maketrans("", "", "'\"\\")
+
+
 def network_need(script: str) -> str | None:
     """Why ``script`` needs a network (``"pip install fetches packages"``), or None."""
+    if _ANY_COMMAND.search(script.translate(_QUOTING)) is None:
+        return None
     splittable = _SHELL_PIECE.sub(_plain_piece, _without_heredoc_bodies(script))
     for words in simple_commands(splittable) or []:
         reason = _command_need(_unwrapped(words))

@@ -245,7 +245,7 @@ def completion_problem(body: bytes) -> str | None:
     an object, with text (or null) content and well-formed tool calls.
     """
     try:
-        payload = json.loads(body)
+        payload = _json_of(body)
     except UnicodeDecodeError:
         return "the body is not JSON: it is not UTF-8 text"
     except json.JSONDecodeError as exc:
@@ -276,6 +276,18 @@ def completion_problem(body: bytes) -> str | None:
     if not isinstance(payload.get("usage"), dict | None):
         return "the usage is not an object"
     return None
+
+
+def _json_of(body: bytes) -> Any:
+    """``json.loads(body)``, by orjson when it can (several times faster on a completion):
+    what orjson refuses (NaN, integers beyond 64 bits, lone surrogates) is read, or refused
+    with its message, by ``json``."""
+    import orjson
+
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 def _tool_call_problem(call: Any) -> str | None:
