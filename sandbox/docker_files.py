@@ -229,12 +229,15 @@ async def _files_below(directories: list[str], image_archives: ImageArchives) ->
 
 
 def _compare(before: dict[str, str], after: dict[str, str]) -> dict[str, ChangeKind]:
+    """The changes between two listings of ``_LISTING``. A directory is added or deleted, never
+    modified: its time moves with its entries (a temporary file made and removed), and a change
+    below it names itself."""
     kinds: dict[str, ChangeKind] = {}
     for path in before.keys() - after.keys():
         kinds[path] = "deleted"
     for path, facts in after.items():
         if path not in before:
             kinds[path] = "added"
-        elif before[path] != facts:
+        elif before[path] != facts and not (facts.startswith("d ") and before[path][0] == "d"):
             kinds[path] = "modified"
     return kinds

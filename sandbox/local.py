@@ -34,6 +34,7 @@ from understudy.sandbox.local_files import (
     copy_into,
     local_cache_dir,
     manifest,
+    manifest_changes,
     move_into,
     restore_shell_state,
 )
@@ -233,18 +234,12 @@ class LocalSandbox(SandboxLifecycle):
         target.chmod(mode)
 
     async def changed_files(self) -> list[FileChange]:
-        """Files added, modified or deleted since start (by size and modification time)."""
+        """Files added, modified (by size and modification time) or deleted since start, and
+        directories added or deleted with nothing changed below them."""
         self._check_open()
         now = await asyncio.to_thread(manifest, self._root)
-        before = self._start_manifest
-        changes = [FileChange(path=p, kind="added") for p in now.keys() - before.keys()]
-        changes += [FileChange(path=p, kind="deleted") for p in before.keys() - now.keys()]
-        changes += [
-            FileChange(path=p, kind="modified")
-            for p in now.keys() & before.keys()
-            if now[p] != before[p]
-        ]
-        return sorted(changes, key=lambda change: change.path)
+        changes = manifest_changes(self._start_manifest, now)
+        return [FileChange(path=path, kind=kind) for path, kind in changes]
 
     async def snapshot(self, target: Path | None = None) -> str:
         """Copy the scratch root to ``target`` (default: a new directory of the snapshot cache);

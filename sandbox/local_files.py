@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from understudy.protocols import ChangeKind
 from understudy.sandbox.shell_session import CHECKPOINT_NAME
 
 TAKE_OVER = "local-once:"
@@ -23,6 +24,9 @@ host paths under that root (the working directory); a sandbox started from the s
 its own root in their place."""
 
 Manifest = dict[str, tuple[int, int]]
+"""Size and mtime of each file, by sandbox path; ``DIRECTORY`` for each directory."""
+DIRECTORY = (-1, -1)
+"""A directory's entry in a manifest: it is there or not (its mtime moves with its entries)."""
 
 
 def local_cache_dir() -> Path:
@@ -37,14 +41,31 @@ def carried_state(snapshot: Path) -> Path:
 
 
 def manifest(root: Path) -> Manifest:
-    """Size and mtime of every file below ``root``, by sandbox path."""
+    """Size and mtime of every file below ``root``, and each directory, by sandbox path."""
     entries: Manifest = {}
-    for directory, _, files in os.walk(root):
+    for directory, directories, files in os.walk(root):
+        for name in directories:
+            entries["/" + Path(directory, name).relative_to(root).as_posix()] = DIRECTORY
         for name in files:
             path = Path(directory, name)
             stat = path.lstat()
             entries["/" + path.relative_to(root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
     return entries
+
+
+def manifest_changes(before: Manifest, now: Manifest) -> list[tuple[str, ChangeKind]]:
+    """``(path, kind)`` of what differs between two manifests, sorted by path: files added,
+    modified or deleted; a directory only when it was added or deleted and nothing below it
+    changed (as the Docker backend names them)."""
+    kinds: dict[str, ChangeKind] = dict.fromkeys(now.keys() - before.keys(), "added")
+    kinds.update(dict.fromkeys(before.keys() - now.keys(), "deleted"))
+    kinds.update(
+        (path, "modified")
+        for path in now.keys() & before.keys()
+        if now[path] != before[path] and now[path] != DIRECTORY
+    )
+    parents = {str(parent) for path in kinds for parent in PurePosixPath(path).parents}
+    return sorted((path, kind) for path, kind in kinds.items() if path not in parents)
 
 
 def copy_into(source: Path, root: Path) -> None:

@@ -233,18 +233,25 @@ SEED = {"keep.txt": b"keep\n", "edit.txt": b"old\n", "gone.txt": b"bye\n"}
 
 
 async def seeded_sandbox(
-    factory: SandboxFactory, tmp_path: Path, seed: dict[str, bytes] = SEED
+    factory: SandboxFactory,
+    tmp_path: Path,
+    seed: dict[str, bytes] = SEED,
+    empty_directories: tuple[str, ...] = (),
 ) -> Sandbox:
-    """A sandbox whose image already holds ``seed`` in /workspace."""
+    """A sandbox whose image already holds ``seed`` and ``empty_directories`` in /workspace."""
     if factory.backend == "local":
         for name, data in seed.items():
             path = tmp_path / "image" / "workspace" / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
+        for name in empty_directories:
+            (tmp_path / "image" / "workspace" / name).mkdir(parents=True)
         return await factory.start(image=str(tmp_path / "image"))
     builder = await factory.start()
     for name, data in seed.items():
         await builder.write_file(name, data)
+    for name in empty_directories:
+        assert (await builder.exec(f"mkdir -p {name}")).exit_code == 0
     image = await factory.snapshot(builder)
     await builder.close()
     return await factory.start(image=image)
@@ -282,6 +289,23 @@ async def test_a_deleted_directory_is_named_by_the_files_it_held(
         FileChange(path="/workspace/made/new.txt", kind="added"),
         FileChange(path="/workspace/pkg/legacy/deep/more.py", kind="deleted"),
         FileChange(path="/workspace/pkg/legacy/old.py", kind="deleted"),
+    ]
+
+
+async def test_directories_are_named_only_when_nothing_below_them_is(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    # Both backends must agree, or a claim ("created the build directory") would be backed on
+    # one and flagged on the other: an empty directory made or removed is a change; a directory
+    # whose entries came and went again (a temporary file) is not.
+    seed = {"pkg/a.py": b"a\n"}
+    sandbox = await seeded_sandbox(sandbox_factory, tmp_path, seed, ("old_empty", "cache"))
+    script = "mkdir -p made/empty && rmdir old_empty && touch pkg/tmp cache/t && rm pkg/tmp cache/t"
+    done = await sandbox.exec(script)
+    assert done.exit_code == 0, done.output
+    assert await sandbox.changed_files() == [
+        FileChange(path="/workspace/made/empty", kind="added"),
+        FileChange(path="/workspace/old_empty", kind="deleted"),
     ]
 
 

@@ -160,6 +160,8 @@ async def test_a_read_only_root_leaves_the_workdir_tmp_and_home_writable(
         denied = await sandbox.exec(f"touch {path}")
         assert "Read-only file system" in denied.output, path
     await run_ok(sandbox, "echo hi > new.txt && rm calc.py && mkdir -p d && echo x > d/f")
+    # A directory whose entries came and went is not a change; an empty one made is.
+    await run_ok(sandbox, "mkdir -p kept/empty && touch .git/t && rm .git/t")
     # /tmp can hold what build tools run; the home holds caches and configs.
     script = "printf '#!/bin/sh\\necho ran\\n' > /tmp/s && chmod +x /tmp/s && /tmp/s"
     assert await run_ok(sandbox, f"{script}; touch ~/.cache-marker && echo home") == "ran\nhome\n"
@@ -170,6 +172,7 @@ async def test_a_read_only_root_leaves_the_workdir_tmp_and_home_writable(
     assert changes == {
         f"{WORKDIR}/calc.py": "deleted",
         f"{WORKDIR}/d/f": "added",
+        f"{WORKDIR}/kept/empty": "added",
         f"{WORKDIR}/new.txt": "added",
         f"{WORKDIR}/written.txt": "added",
     }

@@ -173,7 +173,9 @@ class Sandbox(Protocol):
         ...
 
     async def changed_files(self) -> list[FileChange]:
-        """Paths added, modified or deleted since the sandbox started from its image."""
+        """Paths added, modified or deleted since the sandbox started from its image: files,
+        and directories added or deleted with nothing changed below them (a directory holding
+        a change is not named itself; one whose entries came and went is not a change)."""
         ...
 
     async def snapshot(self) -> str:
