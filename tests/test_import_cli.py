@@ -180,15 +180,38 @@ def test_wrong_explicit_format_names_the_positional_argument(tmp_path: Path) -> 
 
 def test_walk_keeps_going_past_a_bad_file_and_exits_1(tmp_path: Path) -> None:
     logs = _logs(tmp_path)
-    (logs / "notes.txt").write_text("not a log\n")
+    (logs / "notes.json").write_text('{"not": "a log"}\n')
     out = tmp_path / "sessions.jsonl"
     result = _import("auto", logs, "-o", out)
     assert result.exit_code == 1
-    assert f"error: {logs / 'notes.txt'}: unrecognized log format" in result.stderr
+    assert f"error: {logs / 'notes.json'}: unrecognized log format" in result.stderr
     # The table says which file failed, and how many did, not an empty file's zeros alone.
-    assert _table(result.stdout)["notes.txt"]["format"] == "? (failed)"
+    assert _table(result.stdout)["notes.json"]["format"] == "? (failed)"
     assert "1 of 3 file(s) failed: see the errors above" in result.stderr
     assert len(list(read_models(out, Session))) == 2  # the good files were imported
+
+
+def test_walk_passes_over_what_is_no_log_beside_the_logs(tmp_path: Path) -> None:
+    # An agent's output directory: logs, and its README, configs and text logs.
+    logs = _logs(tmp_path)
+    (logs / "README.md").write_text("# runs of May\n")
+    (logs / "run.info.log").write_text("INFO starting the agent\n")
+    (logs / "config.yaml").write_text("agent: {}\n")
+    (logs / "blank").write_bytes(b"")
+    out = tmp_path / "sessions.jsonl"
+    for options in ([], ["--strict"]):
+        result = _import("auto", logs, "-o", out, *options)
+        assert result.exit_code == 0, result.stderr
+        assert len(list(read_models(out, Session))) == 2
+        table = _table(result.stdout)
+        for name in ("README.md", "run.info.log", "config.yaml", "blank"):
+            assert table[name]["format"] == "? (not a log)"
+        assert "4 file(s) passed over: not logs of a known format" in result.stderr
+        assert "error" not in result.stderr
+    # Named, such a file is refused as before.
+    result = _import("auto", logs / "README.md", "-o", out)
+    assert result.exit_code == 1
+    assert "unrecognized log format" in result.stderr
 
 
 def test_an_output_among_the_logs_is_never_read_back(tmp_path: Path) -> None:

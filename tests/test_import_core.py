@@ -192,14 +192,18 @@ def test_directory_walk_skips_hidden_and_sidecars_and_reports_strangers(tmp_path
     sessions = _load(root, reports=reports, on_file=lambda path, report: done.append(path))
     assert done == list(reports) and len(done) == 5
     assert [s.source.format for s in sessions] == ["codex", "openai", "atif"]
-    assert "unrecognized log format" in (reports[root / "README.md"].error or "")
+    # No log, and not named as one: passed over. A log's name on an empty file: an error.
+    readme = reports[root / "README.md"]
+    assert "unrecognized log format" in (readme.skipped or "") and readme.error is None
     assert "empty" in (reports[root / "b" / "empty.jsonl"].error or "")
     assert sessions[1].env.image == "python:3.12-slim"  # the sidecar was applied
-    # Named explicitly, the same stranger is fatal; strict makes the walk fatal too.
+    # Named explicitly, the stranger is fatal; strict makes the walk fatal at the empty log.
     with pytest.raises(LogFormatError, match="unrecognized"):
         _load(root / "README.md")
-    with pytest.raises(LogFormatError, match="unrecognized"):
+    with pytest.raises(LogFormatError, match="empty"):
         _load(root, strict=True)
+    (root / "b" / "empty.jsonl").unlink()
+    assert len(_load(root, strict=True)) == 3
 
 
 def test_session_ids_are_stable_and_unique_across_files(tmp_path: Path) -> None:

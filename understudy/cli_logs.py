@@ -108,7 +108,7 @@ def _print_import_reports(reports: dict[Path, ImportReport], redacted: bool) -> 
         table.add_column(column, overflow="fold")
     err = console(stderr=True)
     for path, report in reports.items():
-        shown_format = (report.format or "?") + (" (failed)" if report.error else "")
+        shown_format = (report.format or "?") + _outcome(report)
         table.add_row(
             str(path), shown_format, str(report.sessions), str(report.messages),
             str(report.tool_calls), str(report.orphan_results),
@@ -125,9 +125,18 @@ def _print_import_reports(reports: dict[Path, ImportReport], redacted: bool) -> 
         if report.error:
             err.print(Text(f"error: {report.error}", style="bold red"))
     console().print(table)
+    skipped = sum(1 for report in reports.values() if report.skipped)
+    if skipped:
+        err.print(f"{skipped} file(s) passed over: not logs of a known format", markup=False)
     failed = sum(1 for report in reports.values() if report.error)
     if failed:
         err.print(f"{failed} of {len(reports)} file(s) failed: see the errors above", markup=False)
+
+
+def _outcome(report: ImportReport) -> str:
+    if report.error:
+        return " (failed)"
+    return " (not a log)" if report.skipped else ""
 
 
 def _redaction_kinds(report: ImportReport) -> str:

@@ -117,5 +117,11 @@ class LogFormatError(UnderstudyError, ValueError):
     """
 
 
+class NotALogError(LogFormatError):
+    """A file that is no log of a format understudy knows: empty, binary, or recognized by no
+    importer. Named explicitly it is an error like any other; met in a directory walk with a
+    name no log format uses (a README, a config, an agent's text log) it is passed over."""
+
+
 class JudgeError(UnderstudyError, RuntimeError):
     """A judge could not produce a verdict (after its retries)."""

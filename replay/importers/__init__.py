@@ -13,8 +13,11 @@ entry points:
 Error policy of :func:`import_paths`: a file named explicitly that cannot be imported (missing,
 empty, binary, unrecognized, garbled) raises :class:`~understudy.errors.LogFormatError`; a file
 found by walking a directory is reported (``report.error``) and the walk goes on, unless
-``strict``. Sessions read before a problem are always yielded first. Only ``LogFormatError``
-escapes for bad input: an importer that fails in an unforeseen way on a file is reported as an
+``strict``. A file of the walk that is no log at all (empty, binary or unrecognized:
+:class:`~understudy.errors.NotALogError`) and whose name no log format uses -- a README, a
+config, an agent's text log -- is passed over (``report.skipped``), strict or not. Sessions
+read before a problem are always yielded first. Only ``LogFormatError`` escapes for bad input:
+an importer that fails in an unforeseen way on a file is reported as an
 :class:`ImporterCrashError` (a ``LogFormatError``) naming the importer, so one odd file cannot
 stop an import of thousands.
 """
@@ -27,11 +30,12 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from understudy.errors import LogFormatError
+from understudy.errors import LogFormatError, NotALogError
 from understudy.registry import Registry
 from understudy.replay.importers.base import Importer, ImportIssue, ImportReport
 from understudy.replay.importers.common import check_not_binary, head_bytes
 from understudy.replay.importers.file_head import ZIP_MAGIC, holding_head
+from understudy.replay.importers.log_fields import has_log_suffix
 from understudy.replay.importers.openhands_store import EVENTS, event_store_of
 from understudy.replay.redact import redact_session
 from understudy.trajectory import Session
@@ -145,15 +149,18 @@ def _detect_format(path: Path) -> str:
     if head.startswith(ZIP_MAGIC):
         name = _detected(path)
         if name is None:
-            raise LogFormatError(
+            raise NotALogError(
                 f"{path}: a zip archive that no importer recognizes "
                 "(only inspect_ai .eval logs are zip files)"
             )
         return name
-    check_not_binary(path, head)  # empty files and binary garbage get their own messages
+    try:
+        check_not_binary(path, head)  # empty files and binary garbage get their own messages
+    except LogFormatError as exc:
+        raise NotALogError(str(exc)) from None
     name = _detected(path)
     if name is None:
-        raise LogFormatError(
+        raise NotALogError(
             f"{path}: unrecognized log format (tried {', '.join(DETECTION_ORDER)}); "
             "name the format explicitly if it is one of them"
         )
@@ -268,6 +275,13 @@ def import_paths(
                     report.count(session)  # (before the id is made unique: the same counts)
                 counted = report.sessions
                 yield path, _unique(session, seen)
+        except NotALogError as exc:
+            if explicit or has_log_suffix(path):
+                report.error = str(exc)
+                if explicit or strict:
+                    raise
+            else:  # a README, a config, an agent's text log beside its logs
+                report.skipped = str(exc)
         except LogFormatError as exc:
             report.error = str(exc)
             if explicit or strict:

@@ -168,17 +168,23 @@ def _from_epoch(seconds: float) -> datetime | None:
         return None
 
 
-_STEM_SUFFIXES = (".traj.json", ".jsonl", ".json", ".traj", ".eval", ".zip")
+LOG_SUFFIXES = (".traj.json", ".jsonl", ".json", ".traj", ".eval", ".zip")
+"""The endings of the names the agents give their logs (longest first where one ends another)."""
 
 
 @functools.lru_cache(maxsize=64)  # asked once per session: a list holds thousands
 def file_stem(path: Path | str) -> str:
     """A file's name without its log suffix: ``a.traj.json`` -> ``a``, ``b.jsonl`` -> ``b``."""
     name = Path(path).name
-    for suffix in _STEM_SUFFIXES:
+    for suffix in LOG_SUFFIXES:
         if name.lower().endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return Path(name).stem or name
+
+
+def has_log_suffix(path: Path | str) -> bool:
+    """Whether the file's name ends as a log's does (:data:`LOG_SUFFIXES`)."""
+    return Path(path).name.lower().endswith(LOG_SUFFIXES)
 
 
 def session_id(path: Path | str, index: int | None = None, own_id: Any = None) -> str:
