@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from test_candidate import no_ambient_openai_settings as no_ambient_openai_settings  # autouse
 
-from understudy.plain_http import async_http_client, httpx_module, transport_class
+from understudy.plain_http import PlainHTTPTransport, async_http_client, httpx_module
 from understudy.replay.candidate import CandidateEndpointError, OpenAICandidate
 from understudy.trajectory import Message
 
@@ -255,7 +255,7 @@ class RecordingTransport:
 async def test_other_schemes_go_to_httpx_own_transport() -> None:
     httpx = httpx_module()
     fallback = RecordingTransport()
-    transport = transport_class()(fallback)
+    transport = PlainHTTPTransport(fallback)
     request = httpx.Request("POST", "https://api.example.invalid/v1/chat/completions", json={})
     answered = await transport.handle_async_request(request)
     await transport.aclose()

@@ -28,7 +28,7 @@ from typing import Any
 
 import httptools
 
-__all__ = ["IDLE_CONNECTIONS_PER_HOST", "async_http_client", "httpx_module"]
+__all__ = ["IDLE_CONNECTIONS_PER_HOST", "PlainHTTPTransport", "async_http_client", "httpx_module"]
 
 IDLE_CONNECTIONS_PER_HOST = 100
 """Connections kept open for reuse to one endpoint (the openai client keeps 100 in all)."""
@@ -40,7 +40,7 @@ Endpoint = tuple[str, int]
 @functools.cache
 def httpx_module() -> ModuleType:
     """The httpx that the installed openai client is built on (``httpx``, or its fork
-    ``httpx2`` in newer clients): a transport's base class and exceptions must be its own."""
+    ``httpx2`` in newer clients): the answers and exceptions of a transport must be its own."""
     import openai
 
     base = openai.DefaultAsyncHttpxClient.__mro__[1]
@@ -51,10 +51,18 @@ def async_http_client(**options: Any) -> Any:
     """The openai client's default async HTTP client (``openai.DefaultAsyncHttpxClient``, given
     ``options`` such as ``event_hooks``) with ``http://`` requests on the lighter transport."""
     import openai
-    from openai._constants import DEFAULT_CONNECTION_LIMITS
 
-    fallback = httpx_module().AsyncHTTPTransport(limits=DEFAULT_CONNECTION_LIMITS)
-    return openai.DefaultAsyncHttpxClient(transport=transport_class()(fallback), **options)
+    transport: Any = PlainHTTPTransport(httpx_module().AsyncHTTPTransport(limits=_openai_limits()))
+    return openai.DefaultAsyncHttpxClient(transport=transport, **options)
+
+
+def _openai_limits() -> Any:
+    """The connection limits the openai client gives its own transport."""
+    try:
+        from openai._constants import DEFAULT_CONNECTION_LIMITS
+    except ImportError:  # not where this client version keeps them: its documented values
+        return httpx_module().Limits(max_connections=1000, max_keepalive_connections=100)
+    return DEFAULT_CONNECTION_LIMITS
 
 
 class _Answer:
@@ -183,91 +191,98 @@ async def _exchange(
     return answer
 
 
-@functools.cache
-def transport_class() -> type:
-    """The transport class, made on the httpx module of the installed openai client."""
-    httpx = httpx_module()
+class PlainHTTPTransport:
+    """``http://`` requests over kept-alive asyncio connections; others to ``fallback`` (httpx's
+    own transport). An httpx transport by its methods: httpx and the openai client call no
+    others, so it needs no base class of the httpx the client happens to be built on."""
 
-    class PlainHTTPTransport(httpx.AsyncBaseTransport):  # type: ignore[misc,name-defined]
-        """``http://`` requests over kept-alive asyncio connections; others to ``fallback``."""
+    def __init__(self, fallback: Any) -> None:
+        self.fallback = fallback
+        self._idle: dict[Endpoint, collections.deque[_Connection]] = {}
 
-        def __init__(self, fallback: Any) -> None:
-            self.fallback = fallback
-            self._idle: dict[Endpoint, collections.deque[_Connection]] = {}
+    async def __aenter__(self) -> PlainHTTPTransport:
+        return self
 
-        async def handle_async_request(self, request: Any) -> Any:
-            if request.url.scheme != "http":
-                return await self.fallback.handle_async_request(request)
-            timeouts = request.extensions.get("timeout", {})
-            body = await request.aread()
-            data = request_head(request.method, request.url.raw_path, request.headers.raw) + body
-            endpoint = (request.url.host, request.url.port or 80)
-            connection = self._take(endpoint)
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def handle_async_request(self, request: Any) -> Any:
+        if request.url.scheme != "http":
+            return await self.fallback.handle_async_request(request)
+        timeouts = request.extensions.get("timeout", {})
+        body = await request.aread()
+        data = request_head(request.method, request.url.raw_path, request.headers.raw) + body
+        endpoint = (request.url.host, request.url.port or 80)
+        try:
+            connection, answer = await self._exchange(endpoint, data, timeouts)
+        except (OSError, TimeoutError, httptools.HttpParserError) as failure:
+            raise _httpx_error(failure, request) from failure
+        self._give_back(endpoint, connection, answer.keep_alive)
+        return httpx_module().Response(
+            answer.parser.get_status_code(),
+            headers=answer.headers,
+            content=b"".join(answer.body),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+
+    async def _exchange(
+        self, endpoint: Endpoint, data: bytes, timeouts: dict[str, Any]
+    ) -> tuple[_Connection, _Answer]:
+        """The answer, and the connection it came on: a kept-alive one, or a new one when there
+        is none or the server had closed it."""
+        connection = self._take(endpoint)
+        if connection is not None:
             try:
-                if connection is not None:
-                    try:
-                        answer = await self._answer(connection, data, True, timeouts)
-                    except _StaleConnection:
-                        connection.close()
-                        connection = None
-                if connection is None:
-                    connection = await self._connect(endpoint, timeouts)
-                    answer = await self._answer(connection, data, False, timeouts)
-            except (OSError, TimeoutError, httptools.HttpParserError) as failure:
-                raise _httpx_error(failure, request) from failure
-            self._give_back(endpoint, connection, answer.keep_alive)
-            return httpx.Response(
-                answer.parser.get_status_code(),
-                headers=answer.headers,
-                content=b"".join(answer.body),
-                request=request,
-                extensions={"http_version": b"HTTP/1.1"},
-            )
+                return connection, await _answer(connection, data, True, timeouts)
+            except _StaleConnection:
+                connection.close()
+        connection = await _connect(endpoint, timeouts)
+        return connection, await _answer(connection, data, False, timeouts)
 
-        def _take(self, endpoint: Endpoint) -> _Connection | None:
-            idle = self._idle.get(endpoint)
+    def _take(self, endpoint: Endpoint) -> _Connection | None:
+        idle = self._idle.get(endpoint)
+        while idle:
+            connection = idle.pop()
+            if connection.usable():
+                return connection
+            connection.close()
+        return None
+
+    def _give_back(self, endpoint: Endpoint, connection: _Connection, reuse: bool) -> None:
+        idle = self._idle.setdefault(endpoint, collections.deque())
+        if reuse and len(idle) < IDLE_CONNECTIONS_PER_HOST:
+            idle.append(connection)
+        else:
+            connection.close()
+
+    async def aclose(self) -> None:
+        for idle in self._idle.values():
             while idle:
-                connection = idle.pop()
-                if connection.usable():
-                    return connection
-                connection.close()
-            return None
+                idle.pop().close()
+        await self.fallback.aclose()
 
-        def _give_back(self, endpoint: Endpoint, connection: _Connection, reuse: bool) -> None:
-            idle = self._idle.setdefault(endpoint, collections.deque())
-            if reuse and len(idle) < IDLE_CONNECTIONS_PER_HOST:
-                idle.append(connection)
-            else:
-                connection.close()
 
-        async def _connect(self, endpoint: Endpoint, timeouts: dict[str, Any]) -> _Connection:
-            try:
-                async with asyncio.timeout(timeouts.get("connect")):
-                    reader, writer = await asyncio.open_connection(*endpoint, limit=READ_SIZE)
-            except TimeoutError:
-                raise TimeoutError("connect") from None
-            except OSError as failure:  # refused, unreachable, a name not resolved
-                raise _CannotConnect(str(failure) or type(failure).__name__) from failure
-            return _Connection(reader, writer)
+async def _connect(endpoint: Endpoint, timeouts: dict[str, Any]) -> _Connection:
+    try:
+        async with asyncio.timeout(timeouts.get("connect")):
+            reader, writer = await asyncio.open_connection(*endpoint, limit=READ_SIZE)
+    except TimeoutError:
+        raise TimeoutError("connect") from None
+    except OSError as failure:  # refused, unreachable, a name not resolved
+        raise _CannotConnect(str(failure) or type(failure).__name__) from failure
+    return _Connection(reader, writer)
 
-        async def _answer(
-            self, connection: _Connection, data: bytes, reused: bool, timeouts: dict[str, Any]
-        ) -> _Answer:
-            """The answer; the connection is closed unless one came whole."""
-            try:
-                return await _exchange(connection, data, reused, timeouts)
-            except BaseException:
-                connection.close()
-                raise
 
-        async def aclose(self) -> None:
-            for idle in self._idle.values():
-                while idle:
-                    idle.pop().close()
-            await self.fallback.aclose()
-
-    PlainHTTPTransport.__module__ = __name__
-    return PlainHTTPTransport
+async def _answer(
+    connection: _Connection, data: bytes, reused: bool, timeouts: dict[str, Any]
+) -> _Answer:
+    """The answer; the connection is closed unless one came whole."""
+    try:
+        return await _exchange(connection, data, reused, timeouts)
+    except BaseException:
+        connection.close()
+        raise
 
 
 def _httpx_error(failure: BaseException, request: Any) -> Exception:
