@@ -39,6 +39,7 @@ __all__ = [
     "is_loopback",
     "parsed_completion",
     "post_completion",
+    "post_takes_content",
     "request_options",
     "retry_delay",
     "short_reason",
@@ -151,7 +152,7 @@ async def post_completion(
 
 
 @functools.cache
-def _post_takes_content() -> bool:
+def post_takes_content() -> bool:
     """Whether the client's ``post`` takes a body already encoded (``content``; newer clients)."""
     import openai
 
@@ -162,8 +163,8 @@ def _payload(body: dict[str, Any]) -> dict[str, Any]:
     """The keyword argument of ``post`` that carries ``body``: as JSON bytes where the client
     takes them (encoded by orjson, the same JSON several times faster than the client's own
     encoding, which grew with the conversation), else the body for the client to encode."""
-    if not _post_takes_content():
-        return {"body": body}
+    if not post_takes_content():
+        return {"body": _encodable(body)}
     import orjson
 
     try:
@@ -171,6 +172,19 @@ def _payload(body: dict[str, Any]) -> dict[str, Any]:
     except TypeError:  # orjson.JSONEncodeError: a lone surrogate, an integer beyond 64 bits
         # The standard library's ASCII output escapes what UTF-8 cannot hold.
         return {"content": json.dumps(body).encode()}
+
+
+def _encodable(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` as a client that encodes it itself can: as UTF-8, which cannot hold a lone
+    surrogate (a byte a log could not decode): each becomes U+FFFD. Clients that take the
+    encoded body get it escaped instead (``\\udc80``), as ``json`` writes it."""
+    text = json.dumps(body, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        replaced = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return cast("dict[str, Any]", json.loads(replaced))
+    return body
 
 
 def parsed_completion(raw: Any) -> ChatCompletion:
