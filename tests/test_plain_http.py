@@ -49,8 +49,8 @@ def answer(body: bytes = BODY, *extra_headers: str) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-async def read_request(reader: asyncio.StreamReader) -> bytes | None:
-    """One request's body, or None when the client closed the connection."""
+async def read_request(reader: asyncio.StreamReader) -> tuple[str, bytes] | None:
+    """One request's target and body, or None when the client closed the connection."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, ConnectionError):
@@ -60,7 +60,7 @@ async def read_request(reader: asyncio.StreamReader) -> bytes | None:
         for line in head.split(b"\r\n")
         if line.lower().startswith(b"content-length:")
     )
-    return await reader.readexactly(length)
+    return head.split(b" ")[1].decode(), await reader.readexactly(length)
 
 
 class Server:
@@ -71,11 +71,15 @@ class Server:
         self.connections = 0
         self.requests = 0
         self.bodies: list[dict[str, Any]] = []
+        self.targets: list[str] = []
+        """What each request line asked for (a proxy is asked for the whole URL)."""
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection, self.connections = self.connections, self.connections + 1
         try:
-            while (body := await read_request(reader)) is not None:
+            while (request := await read_request(reader)) is not None:
+                target, body = request
+                self.targets.append(target)
                 self.bodies.append(json.loads(body))
                 number, self.requests = self.requests, self.requests + 1
                 if not await self.handler(number, connection, reader, writer):
@@ -262,6 +266,30 @@ async def test_other_schemes_go_to_httpx_own_transport() -> None:
     assert answered.status_code == 204
     assert fallback.urls == ["https://api.example.invalid/v1/chat/completions"]
     assert fallback.closed
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+async def test_requests_go_through_a_proxy_the_environment_names(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # httpx reads proxy variables only for a client without a transport of its own: with the
+    # lighter transport, requests would go around the proxy. The endpoint's name resolves
+    # nowhere: only the proxy can answer.
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+    async def proxy(number: int, _: int, __: Any, writer: asyncio.StreamWriter) -> bool:
+        writer.write(answer())
+        return True
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # not a loopback endpoint: a key is needed
+    async with serving(proxy) as (server, proxy_url):
+        monkeypatch.setenv(variable, proxy_url.removesuffix("/v1"))
+        async with candidate("http://model.invalid/v1", max_retries=0) as model:
+            reply = await model.complete(user("hi"), [])
+    assert reply.message.content == "hello from the server"
+    assert server.requests == 1
+    assert server.targets == ["http://model.invalid/v1/chat/completions"]
 
 
 def test_the_client_keeps_the_openai_defaults_and_given_options() -> None:

@@ -5,9 +5,9 @@ of the CPU of a model request to a local endpoint, more than building and encodi
 Requests to ``http://`` endpoints -- local inference servers, the scripted test server -- go
 instead over asyncio connections kept alive here, their answers parsed by httptools (llhttp, the
 parser of Node.js). Everything above the transport stays the openai client's and httpx's:
-retries, timeouts, headers, hooks, redirects, content decoding, proxies (a proxied URL goes
-through httpx's proxy transport) and the typed answers. Any other scheme (``https``) goes
-through httpx's default transport, unchanged.
+retries, timeouts, headers, hooks, redirects, content decoding and the typed answers. Any other
+scheme (``https``) goes through httpx's default transport, unchanged; and where the environment
+names a proxy, the client is httpx's own throughout (see :func:`async_http_client`).
 
 Answers are read whole (the model requests made here are never streamed). The transport raises
 httpx's own exceptions -- ``ConnectError``, ``ConnectTimeout``, ``WriteTimeout``,
@@ -23,6 +23,7 @@ import asyncio
 import collections
 import functools
 import importlib
+import urllib.request
 from types import ModuleType
 from typing import Any
 
@@ -49,9 +50,14 @@ def httpx_module() -> ModuleType:
 
 def async_http_client(**options: Any) -> Any:
     """The openai client's default async HTTP client (``openai.DefaultAsyncHttpxClient``, given
-    ``options`` such as ``event_hooks``) with ``http://`` requests on the lighter transport."""
+    ``options`` such as ``event_hooks``) with ``http://`` requests on the lighter transport --
+    unless the environment names a proxy (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``):
+    httpx reads those only for a client with its own transport, so such a client is left as
+    it is."""
     import openai
 
+    if urllib.request.getproxies():
+        return openai.DefaultAsyncHttpxClient(**options)
     transport: Any = PlainHTTPTransport(httpx_module().AsyncHTTPTransport(limits=_openai_limits()))
     return openai.DefaultAsyncHttpxClient(transport=transport, **options)
 
