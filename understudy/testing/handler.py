@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,8 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes; with Nagle's algorithm the body would wait for the
     # client's delayed ACK of the headers, 40 ms on Linux, on every answer.
     disable_nagle_algorithm = True
+    _leaving: Callable[[], None] | None = None
+    """Counts the request being answered out of those in flight (once)."""
 
     def setup(self) -> None:
         super().setup()
@@ -86,10 +88,18 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
             return
         owner = self.server.owner
         owner.request_arrived()
+        # Counted out as the answer's body goes, not after: by the time the client has read
+        # the answer, the server no longer counts it.
+        self._leaving = owner.request_left
         try:
             self._answer(owner, body, headers)
         finally:
-            owner.request_left()
+            self._leave()
+
+    def _leave(self) -> None:
+        leaving, self._leaving = self._leaving, None
+        if leaving is not None:
+            leaving()
 
     def _answer(self, owner: ScriptedServer, body: dict[str, Any], headers: dict[str, str]) -> None:
         request, item = owner.next_answer(body, headers)
@@ -145,6 +155,7 @@ class ChatCompletionsHandler(BaseHTTPRequestHandler):
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
+            self._leave()
             self.wfile.write(data)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
