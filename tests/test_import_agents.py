@@ -836,7 +836,72 @@ def test_openhands_conversation_store_with_a_gap_and_a_repository(tmp_path: Path
         "https://github.com/octo/demo",
         "dev",
     )
-    assert "unrecognized" in (reports[tmp_path / "notes.txt"].error or "")  # the walk went on
+    assert "unrecognized" in (reports[tmp_path / "notes.txt"].skipped or "")  # passed over
+
+
+def test_openhands_resolver_output_of_flat_events() -> None:
+    # The resolver's output.jsonl: one issue per line, its history in OpenHands' flat events of
+    # 2024 (no ids, sources or causes: restored from the order of the events).
+    path = OH / "resolver-output.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert detect_format(path) == "openhands"
+    sessions, report = load(OpenHandsImporter(), path)
+    assert [s.id for s in sessions] == ["neubig__pr-viewer-5", "neubig__pr-viewer-1"]
+    for session, record in zip(sessions, records, strict=True):
+        history = record["history"]
+        actions = [event for event in history if "action" in event]
+        observations = [event for event in history if "observation" in event]
+        assert_linked(session)
+        roundtrip(session)
+        calls = [call for message in session.messages for call in message.tool_calls]
+        assert len(calls) == sum(event["action"] != "message" for event in actions)
+        results = [message for message in session.messages if message.role == "tool"]
+        assert [result.content for result in results] == [o["content"] for o in observations]
+        assert [result.meta.get("exit_code") for result in results] == [
+            o.get("exit_code") for o in observations
+        ]
+        # Each result answers the action just before it: the command it ran is the call's.
+        by_id = {call.id: call for call in calls}
+        for result, observed in zip(results, observations, strict=True):
+            if "command" in observed:
+                call = by_id[result.tool_call_id or ""]
+                assert call.arguments["command"] == observed["command"]
+        assert [m.role for m in session.messages][:3] == ["user", "assistant", "tool"]
+        assert session.task == record["instruction"]
+        assert session.messages[0].content == record["instruction"]
+        assert session.env.repo is not None
+        assert session.env.repo.url == "https://github.com/neubig/pr-viewer"
+        assert session.meta["submission"] == record["git_patch"]
+        assert session.meta["success"] is record["success"]
+        assert session.meta["issue"] == record["issue"]
+    # The log names no model: said once per session, and nothing else.
+    assert {issue.message for issue in report.issues} == {"no model name in the log"}
+
+
+def test_openhands_flat_messages_are_the_users_first_and_in_reply(tmp_path: Path) -> None:
+    flat = [
+        {"action": "message", "content": "Fix the bug.", "wait_for_response": False},
+        {"action": "message", "content": "Which file?", "wait_for_response": True},
+        {"action": "message", "content": "Please continue.", "wait_for_response": False},
+        {"action": "run", "command": "ls", "thought": "Looking."},
+        {"observation": "run", "content": "a.py", "command": "ls", "exit_code": 0},
+        {"action": "message", "content": "Done, a.py fixed.", "wait_for_response": False},
+    ]
+    record = {"issue": {"owner": "o", "repo": "r", "number": 3}, "issue_type": "issue"}
+    record.update(instruction="Fix the bug.", base_commit="abc", git_patch="", history=flat)
+    path = tmp_path / "output.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    (session,), _ = load(OpenHandsImporter(), path)
+    assert [(m.role, m.content) for m in session.messages] == [
+        ("user", "Fix the bug."),
+        ("assistant", "Which file?"),
+        ("user", "Please continue."),
+        ("assistant", "Looking."),
+        ("tool", "a.py"),
+        ("assistant", "Done, a.py fixed."),
+    ]
+    assert session.id == "o__r-3"
+    assert session.env.repo is not None and session.env.repo.commit == "abc"
 
 
 def test_openhands_eval_output_jsonl(tmp_path: Path) -> None:

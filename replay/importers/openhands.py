@@ -18,6 +18,13 @@ pairs) and ``instance`` is the dataset row (SWE-bench: ``repo`` as ``owner/name`
 ``metadata.model_name``. A file whose first line is a lone ``{`` is read as one pretty-printed
 record.
 
+**Resolver output** (``output.jsonl`` of ``openhands.resolver``): one issue per line,
+``{issue{owner, repo, number, title, body}, issue_type, instruction, base_commit, git_patch,
+history, metrics, success, comment_success, result_explanation, error}``; the session is named
+``owner__repo-number``, its repository is the issue's on GitHub at ``base_commit``, and the
+patch is its ``submission``. Its history holds OpenHands' flat events of 2024, read as
+:mod:`~understudy.replay.importers.openhands_flat` says.
+
 Mapping onto a :class:`~understudy.trajectory.Session`:
 
 * ``system`` action -> system message; its ``args.tools`` are the tool specs, its
@@ -88,6 +95,7 @@ from understudy.replay.importers.common import (
     tool_result,
     tool_specs_from_openai,
 )
+from understudy.replay.importers.openhands_flat import is_flat, nested_events
 from understudy.replay.importers.openhands_store import (
     EVENTS,
     event_store_of,
@@ -168,6 +176,8 @@ class OpenHandsImporter:
         if stripped.startswith("{"):
             if '"trajectory_format"' in head or '"mini_version"' in head:
                 return False
+            if '"issue"' in head and '"issue_type"' in head:  # the resolver's (flat events)
+                return '"instruction"' in head
             # An evaluation record names its instance; older ones as "id" or "question_id",
             # beside their history.
             named = '"instance_id"' in head or ('"history"' in head and '"metadata"' in head)
@@ -218,11 +228,22 @@ class OpenHandsImporter:
                 events.extend(part for part in item if part)
             else:
                 events.append(item)
+        if is_flat(events):
+            events = nested_events(events)
         reader = _Reader(path, report, strict, events, "history", line=line, record=record)
         own_id = next(
-            (record[key] for key in ("instance_id", "id", "question_id") if key in record), None
+            (record[key] for key in ("instance_id", "id", "question_id") if key in record),
+            _issue_id(as_object(record.get("issue"))),
         )
         yield reader.session(session_id(path, line, own_id=own_id))
+
+
+def _issue_id(issue: dict[str, Any]) -> str | None:
+    """``owner__repo-number`` of a resolver record's issue (None when it names none)."""
+    owner, repo, number = issue.get("owner"), issue.get("repo"), as_int(issue.get("number"))
+    if isinstance(owner, str) and isinstance(repo, str) and number is not None:
+        return f"{owner}__{repo}-{number}"
+    return None
 
 
 def _store_session(store: Path, report: ImportReport, strict: bool) -> Session:
@@ -604,6 +625,11 @@ class _Reader:
             spec.repo = RepoSpec(url=f"https://github.com/{repo}", commit=commit)
         elif repo:
             spec.repo = RepoSpec(url=repo, commit=commit)
+        issue = as_object(self.record.get("issue"))
+        owner, name = as_text(issue.get("owner")), as_text(issue.get("repo"))
+        if spec.repo is None and owner and name:  # a resolver record's repository
+            base = as_text(self.record.get("base_commit"))
+            spec.repo = RepoSpec(url=f"https://github.com/{owner}/{name}", commit=base or None)
         image = as_text(instance.get("image")) or as_text(instance.get("docker_image"))
         if image:
             spec.image = image
@@ -624,11 +650,16 @@ class _Reader:
         meta: dict[str, Any] = {}
         test_result = self.record.get("test_result")
         patch = as_text(as_object(test_result).get("git_patch"))
+        if patch is None:
+            patch = as_text(self.record.get("git_patch"))  # the resolver's
         if patch is not None:
             meta["submission"] = patch
         if test_result:
             meta["test_result"] = test_result
-        for key in ("instance_id", "metrics", "error", "instance", "conversation"):
+        for key in (
+            *("instance_id", "metrics", "error", "instance", "conversation"),
+            *("issue", "issue_type", "success", "comment_success", "result_explanation"),
+        ):
             if self.record.get(key) is not None:
                 meta[key] = self.record[key]
         if metadata:
