@@ -59,10 +59,9 @@ def manifest_changes(before: Manifest, now: Manifest) -> list[tuple[str, ChangeK
     changed (as the Docker backend names them)."""
     kinds: dict[str, ChangeKind] = dict.fromkeys(now.keys() - before.keys(), "added")
     kinds.update(dict.fromkeys(before.keys() - now.keys(), "deleted"))
+    # Two directories are equal entries: a directory is never modified itself.
     kinds.update(
-        (path, "modified")
-        for path in now.keys() & before.keys()
-        if now[path] != before[path] and now[path] != DIRECTORY
+        (path, "modified") for path in now.keys() & before.keys() if now[path] != before[path]
     )
     parents = {str(parent) for path in kinds for parent in PurePosixPath(path).parents}
     return sorted((path, kind) for path, kind in kinds.items() if path not in parents)
