@@ -180,7 +180,7 @@ def test_wrong_explicit_format_names_the_positional_argument(tmp_path: Path) -> 
 
 def test_walk_keeps_going_past_a_bad_file_and_exits_1(tmp_path: Path) -> None:
     logs = _logs(tmp_path)
-    (logs / "notes.json").write_text('{"not": "a log"}\n')
+    (logs / "notes.json").write_text('{"messages": [{"role": "us')  # a log cut short
     out = tmp_path / "sessions.jsonl"
     result = _import("auto", logs, "-o", out)
     assert result.exit_code == 1
@@ -198,20 +198,27 @@ def test_walk_passes_over_what_is_no_log_beside_the_logs(tmp_path: Path) -> None
     (logs / "run.info.log").write_text("INFO starting the agent\n")
     (logs / "config.yaml").write_text("agent: {}\n")
     (logs / "blank").write_bytes(b"")
+    (logs / "preds.json").write_text('{"i-1": {"model_patch": "diff --git a/x b/x"}}\n')
     out = tmp_path / "sessions.jsonl"
     for options in ([], ["--strict"]):
         result = _import("auto", logs, "-o", out, *options)
         assert result.exit_code == 0, result.stderr
         assert len(list(read_models(out, Session))) == 2
         table = _table(result.stdout)
-        for name in ("README.md", "run.info.log", "config.yaml", "blank"):
+        for name in ("README.md", "run.info.log", "config.yaml", "blank", "preds.json"):
             assert table[name]["format"] == "? (not a log)"
-        assert "4 file(s) passed over: not logs of a known format" in result.stderr
+        assert "5 file(s) passed over: not logs of a known format" in result.stderr
         assert "error" not in result.stderr
     # Named, such a file is refused as before.
     result = _import("auto", logs / "README.md", "-o", out)
     assert result.exit_code == 1
     assert "unrecognized log format" in result.stderr
+    # A walk that finds no log at all says so, and fails.
+    for name in ("chat.json", "rollout.jsonl"):
+        (logs / name).unlink()
+    result = _import("auto", logs, "-o", out)
+    assert result.exit_code == 1
+    assert "no log of a known format was found" in result.stderr
 
 
 def test_an_output_among_the_logs_is_never_read_back(tmp_path: Path) -> None:

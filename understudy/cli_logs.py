@@ -94,6 +94,9 @@ def import_logs(
     console().print(f"{written} session(s) written to {output}")
     if any(report.error for report in reports.values()):
         raise typer.Exit(1)
+    if not written:
+        console(stderr=True).print("no log of a known format was found", markup=False)
+        raise typer.Exit(1)
 
 
 _SHOWN_WARNINGS = 20  # per file: the summary stays readable for a log with thousands

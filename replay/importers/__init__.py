@@ -14,8 +14,10 @@ Error policy of :func:`import_paths`: a file named explicitly that cannot be imp
 empty, binary, unrecognized, garbled) raises :class:`~understudy.errors.LogFormatError`; a file
 found by walking a directory is reported (``report.error``) and the walk goes on, unless
 ``strict``. A file of the walk that is no log at all (empty, binary or unrecognized:
-:class:`~understudy.errors.NotALogError`) and whose name no log format uses -- a README, a
-config, an agent's text log -- is passed over (``report.skipped``), strict or not. Sessions
+:class:`~understudy.errors.NotALogError`) is passed over (``report.skipped``), strict or not,
+when its name is no log's -- a README, a config, an agent's text log -- or when it is JSON
+that parses whole, such as an agent's ``preds.json``; a log's name on anything else (empty,
+garbled) is an error. Sessions
 read before a problem are always yielded first. Only ``LogFormatError`` escapes for bad input:
 an importer that fails in an unforeseen way on a file is reported as an
 :class:`ImporterCrashError` (a ``LogFormatError``) naming the importer, so one odd file cannot
@@ -32,6 +34,7 @@ from typing import Any
 
 from understudy.errors import LogFormatError, NotALogError
 from understudy.registry import Registry
+from understudy.replay.importers import fast_json
 from understudy.replay.importers.base import Importer, ImportIssue, ImportReport
 from understudy.replay.importers.common import check_not_binary, head_bytes
 from understudy.replay.importers.file_head import ZIP_MAGIC, holding_head
@@ -276,11 +279,11 @@ def import_paths(
                 counted = report.sessions
                 yield path, _unique(session, seen)
         except NotALogError as exc:
-            if explicit or has_log_suffix(path):
+            if explicit or (has_log_suffix(path) and not _well_formed_json(path)):
                 report.error = str(exc)
                 if explicit or strict:
                     raise
-            else:  # a README, a config, an agent's text log beside its logs
+            else:  # a README, a config, an agent's text log or preds.json beside its logs
                 report.skipped = str(exc)
         except LogFormatError as exc:
             report.error = str(exc)
@@ -288,6 +291,34 @@ def import_paths(
                 raise
         if on_file is not None:
             on_file(path, report)
+
+
+WELL_FORMED_CHECK_BYTES = 64 * 2**20
+"""The largest file :func:`_well_formed_json` reads; a larger one counts as not well formed."""
+
+
+def _well_formed_json(path: Path) -> bool:
+    """Whether ``path`` is JSON that parses whole, as one document or one per line: an agent's
+    ``preds.json``, an evaluation's ``metadata.json`` -- not a log cut short or garbled, which
+    a walk reports as an error."""
+    try:
+        if path.stat().st_size > WELL_FORMED_CHECK_BYTES:
+            return False
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        fast_json.loads(text)
+        return True
+    except (ValueError, RecursionError):
+        pass
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:
+        for line in lines:
+            fast_json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return bool(lines)
 
 
 def _check_explicit(fmt: str, path: Path) -> None:
