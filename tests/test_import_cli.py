@@ -219,6 +219,12 @@ def test_walk_passes_over_what_is_no_log_beside_the_logs(tmp_path: Path) -> None
     result = _import("auto", logs, "-o", out)
     assert result.exit_code == 1
     assert "no log of a known format was found" in result.stderr
+    # A log that holds no session yet (a Codex rollout of its first line) is still a log.
+    codex = (DATA / "codex" / "rollout-2025-09-25T15-12-14.jsonl").read_text().splitlines()[0]
+    (logs / "rollout.jsonl").write_text(codex + "\n")
+    result = _import("auto", logs, "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert _table(result.stdout)["rollout.jsonl"]["format"] == "codex"
 
 
 def test_an_output_among_the_logs_is_never_read_back(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def import_logs(
     console().print(f"{written} session(s) written to {output}")
     if any(report.error for report in reports.values()):
         raise typer.Exit(1)
-    if not written:
+    if not any(report.format for report in reports.values()):  # no file was a log
         console(stderr=True).print("no log of a known format was found", markup=False)
         raise typer.Exit(1)
 
