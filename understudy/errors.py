@@ -119,8 +119,9 @@ class LogFormatError(UnderstudyError, ValueError):
 
 class NotALogError(LogFormatError):
     """A file that is no log of a format understudy knows: empty, binary, or recognized by no
-    importer. Named explicitly it is an error like any other; met in a directory walk with a
-    name no log format uses (a README, a config, an agent's text log) it is passed over."""
+    importer. Named explicitly it is an error like any other; met in a directory walk it is
+    passed over when its name is no log's (a README, a config, an agent's text log) or it is
+    JSON that parses whole (an agent's ``preds.json``)."""
 
 
 class JudgeError(UnderstudyError, RuntimeError):

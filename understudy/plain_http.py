@@ -97,8 +97,7 @@ class _Answer:
     def end_at_close(self) -> None:
         """The server closed the connection: the end of an answer that is read until then."""
         status = self.parser.get_status_code() if self.head_complete else 0
-        unframed = not self.framed and status >= 200 and status not in (204, 304)
-        if unframed:
+        if not self.framed and status >= 200 and status not in (204, 304):
             self.complete = True
 
     def on_body(self, body: bytes) -> None:
@@ -157,7 +156,7 @@ def request_head(method: str, target: bytes, headers: list[tuple[bytes, bytes]])
     return b"".join(lines)
 
 
-async def _exchange(
+async def _round_trip(
     connection: _Connection, data: bytes, reused: bool, timeouts: dict[str, Any]
 ) -> _Answer:
     """Send ``data`` and read the whole answer. :class:`_StaleConnection` when a ``reused``
@@ -220,7 +219,7 @@ class PlainHTTPTransport:
         data = request_head(request.method, request.url.raw_path, request.headers.raw) + body
         endpoint = (request.url.host, request.url.port or 80)
         try:
-            connection, answer = await self._exchange(endpoint, data, timeouts)
+            connection, answer = await self._answered(endpoint, data, timeouts)
         except (OSError, TimeoutError, httptools.HttpParserError) as failure:
             raise _httpx_error(failure, request) from failure
         self._give_back(endpoint, connection, answer.keep_alive)
@@ -232,17 +231,17 @@ class PlainHTTPTransport:
             extensions={"http_version": b"HTTP/1.1"},
         )
 
-    async def _exchange(
+    async def _answered(
         self, endpoint: Endpoint, data: bytes, timeouts: dict[str, Any]
     ) -> tuple[_Connection, _Answer]:
         """The answer, and the connection it came on: a kept-alive one, or a new one when there
-        is none or the server had closed it."""
+        is none or the server had closed it (which :func:`_answer` has closed here too)."""
         connection = self._take(endpoint)
         if connection is not None:
             try:
                 return connection, await _answer(connection, data, True, timeouts)
             except _StaleConnection:
-                connection.close()
+                pass
         connection = await _connect(endpoint, timeouts)
         return connection, await _answer(connection, data, False, timeouts)
 
@@ -285,7 +284,7 @@ async def _answer(
 ) -> _Answer:
     """The answer; the connection is closed unless one came whole."""
     try:
-        return await _exchange(connection, data, reused, timeouts)
+        return await _round_trip(connection, data, reused, timeouts)
     except BaseException:
         connection.close()
         raise

@@ -51,7 +51,7 @@ class ImportReport(BaseModel):
     directory walk; None when it was read to the end."""
     skipped: str | None = None
     """Why a file met in a directory walk was passed over: it is no log (a README beside the
-    logs, an agent's text log), and its name is not a log's."""
+    logs, an agent's text log, its ``preds.json``); see :func:`import_paths`."""
     redactions: dict[str, int] = Field(default_factory=dict)
     """De-identification counts per kind (``email``, ``api_key``, ...), never the values."""
     issues: list[ImportIssue] = Field(default_factory=list)
