@@ -7,12 +7,18 @@ Two cases, each imported with auto-detection and de-identification (the defaults
   (each copy a separate file, as a directory of real logs would be) plus one large native
   ``sessions.jsonl`` made of the native sample's lines repeated (JSONL streaming), until the
   total reaches ``--mb``;
-* ``json_list`` -- one JSON document of ``--json-list-mb``: an OpenAI list of conversations
-  (the OpenAI samples repeated), which must stream entry by entry: its peak memory has to stay
-  far below the file's size (``bounded``: the growth is under a quarter of it, or under 8 MB
-  for small runs).
+* ``json_list`` -- one JSON document of ``--json-list-mb``: a list of conversations in the
+  OpenAI format, one per line, as ``understudy export --format openai out.json`` writes one:
+  the sessions of every sample log (SWE-agent, mini-swe-agent, OpenHands, Claude Code, Codex,
+  inspect, ATIF, OpenAI; 0.1-120 KB each) repeated, each copy with an id of its own. It must
+  stream entry by entry: its peak memory has to stay far below the file's size (``bounded``:
+  the growth is under a quarter of it, or under 8 MB for small runs);
+* ``json_list_small`` -- the same size of the OpenAI samples' tiny conversations (0.7 KB,
+  five messages each) repeated: a figure of sessions per second, where the cost of each
+  session (its models built, its strings searched) outweighs its bytes; it has no goal.
 
-Prints one JSON object, ``{"mixed": {...}, "json_list": {...}}``, each with
+Prints one JSON object, ``{"mixed": {...}, "json_list": {...}, "json_list_small": {...}}``,
+each with
 
     {"input_mb", "files", "sessions", "messages", "seconds", "sessions_per_s", "mb_per_s",
      "peak_rss_mb", "rss_before_import_mb", "rss_growth_mb", "peak_traced_mb" (with
@@ -21,11 +27,12 @@ Prints one JSON object, ``{"mixed": {...}, "json_list": {...}}``, each with
 ``peak_rss_mb`` is the importing process's peak resident set size (``resource.getrusage``);
 ``rss_before_import_mb`` is it just before the import (the interpreter and libraries), and
 ``rss_growth_mb`` the difference. ``goals.mb_per_s`` compares ``mb_per_s`` with the goal of
-50 MB/s (:func:`goals.goal_figure`). ``--tracemalloc`` adds the peak of Python allocations
-during the import (slower). Exits with 1 on import errors or an unbounded ``json_list``.
+50 MB/s (:func:`goals.goal_figure`), for ``mixed`` and ``json_list``. ``--tracemalloc`` adds
+the peak of Python allocations during the import (slower). Exits with 1 on import errors or an
+unbounded JSON list.
 
-Usage: ``python bench/import.py [--mb 100] [--json-list-mb 100] [--case all|mixed|json_list]
-[--no-redact] [--tracemalloc]``; ``--mb 5 --json-list-mb 5`` for a quick run.
+Usage: ``python bench/import.py [--mb 100] [--json-list-mb 100] [--case all|mixed|json_list|
+json_list_small] [--no-redact] [--tracemalloc]``; ``--mb 5 --json-list-mb 5`` for a quick run.
 """
 
 from __future__ import annotations
@@ -40,12 +47,15 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from goals import goal_figure  # beside this script
 
+from understudy.replay.export import export_sessions, to_openai
 from understudy.replay.importers import IMPORTERS, ImportReport, get_importer, import_paths
+from understudy.trajectory import Session
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "trajectories"
 MB_PER_S_GOAL = 50.0
@@ -80,8 +90,26 @@ def build(root: Path, target_bytes: int) -> tuple[int, int]:
 
 
 def build_json_list(path: Path, target_bytes: int) -> tuple[int, int]:
-    """Write one JSON list of OpenAI conversations of about ``target_bytes``, entry by entry
-    (never whole in memory); return (files, bytes)."""
+    """Write one JSON list of about ``target_bytes`` of the sample logs' sessions in the OpenAI
+    format, streamed by the exporter (never whole in memory); return (files, bytes)."""
+    sessions = [session for _, session in import_paths([DATA], redact=False)]
+    sizes = [len(json.dumps(to_openai(session))) + 2 for session in sessions]
+
+    def copies() -> Iterator[Session]:
+        written, copy = 0, 0
+        while written < target_bytes:
+            for session, size in zip(sessions, sizes, strict=True):
+                yield session.model_copy(update={"id": f"{session.id}-{copy}"})
+                written += size
+            copy += 1
+
+    export_sessions(copies(), "openai", path)
+    return 1, path.stat().st_size
+
+
+def build_small_json_list(path: Path, target_bytes: int) -> tuple[int, int]:
+    """Write one JSON list of the OpenAI samples' small conversations of about
+    ``target_bytes``, entry by entry (never whole in memory); return (files, bytes)."""
     openai = DATA / "openai"
     entries = [json.loads((openai / "fix-typo.json").read_text())]
     for line in (openai / "conversations.jsonl").read_text().splitlines():
@@ -171,23 +199,27 @@ def main(argv: list[str] | None = None) -> int:
             if case == "mixed":
                 files, size = build(root, int(args.mb * 2**20))
             else:
-                files, size = build_json_list(root / "chats.json", int(args.json_list_mb * 2**20))
+                build_list = build_json_list if case == "json_list" else build_small_json_list
+                files, size = build_list(root / "chats.json", int(args.json_list_mb * 2**20))
             results[case] = _measure_in_child(root, files, size, args)
             shutil.rmtree(root)
     failed = False
-    if "json_list" in results:
-        figures = results["json_list"]
-        # Streaming keeps the growth to a few entries' worth; reading whole would need
-        # several times the file.
-        # (A few MB are fixed costs -- the ids seen, caches -- hence the floor for small runs.)
-        figures["bounded"] = figures["rss_growth_mb"] < max(figures["input_mb"] / 4, 8.0)
-        failed = not figures["bounded"]
+    for case in ("json_list", "json_list_small"):
+        if case in results:
+            figures = results[case]
+            # Streaming keeps the growth to a few entries' worth; reading whole would need
+            # several times the file.
+            # (A few MB are fixed costs -- the ids seen, caches -- hence the floor for small runs.)
+            figures["bounded"] = figures["rss_growth_mb"] < max(figures["input_mb"] / 4, 8.0)
+            failed = failed or not figures["bounded"]
+    if "json_list_small" in results:
+        del results["json_list_small"]["goals"]  # a figure of sessions/s (see the module docs)
     failed = failed or any(figures["errors"] for figures in results.values())
     print(json.dumps(results))
     return 1 if failed else 0
 
 
-CASES = ("mixed", "json_list")
+CASES = ("mixed", "json_list", "json_list_small")
 
 
 def _measure_in_child(root: Path, files: int, size: int, args: argparse.Namespace) -> Any:

@@ -14,7 +14,7 @@ import pytest
 from understudy.errors import LogFormatError
 from understudy.replay.importers import common, json_items
 from understudy.replay.importers.json_items import MAX_BUFFER
-from understudy.replay.importers.stream import iter_json_array
+from understudy.replay.importers.stream import MAX_DEPTH, iter_json_array
 
 
 def _outcome(path: Path) -> tuple[str, str | None]:
@@ -71,6 +71,12 @@ def _variants(layout: str, rnd: random.Random) -> dict[str, str]:
         with_odd: list[Any] = list(items)
         with_odd.insert(rnd.randrange(len(with_odd)), {"odd": "ODD"})
         variants[f"odd{k}"] = _dump(with_odd, layout).replace('"ODD"', value)
+    for k, value in enumerate(_large_values()):
+        # Shallow elements with many brackets, long fractions, long lines; nesting up to the
+        # limit and one past it within such an element.
+        with_large: list[Any] = list(items)
+        with_large.insert(rnd.randrange(len(with_large)), {"large": "LARGE"})
+        variants[f"large{k}"] = _dump(with_large, layout).replace('"LARGE"', value)
     for k in range(6):
         # Nesting past the limit, anywhere: the careful reader refuses it as soon as it reads
         # it, before delivering what came earlier in the same read.
@@ -78,6 +84,14 @@ def _variants(layout: str, rnd: random.Random) -> dict[str, str]:
         deep.insert(rnd.randrange(len(deep)), "DEEP")
         variants[f"deep{k}"] = _dump(deep, layout).replace('"DEEP"', "[" * 1200 + "]" * 1200)
     return variants
+
+
+def _large_values() -> list[str]:
+    many = json.dumps([{"role": "user", "content": f"m{n}"} for n in range(1500)])
+    fractions = json.dumps({"cost": 0.00037814000000000006, "logprob": -0.00014482879487331957})
+    # Depth within the array: the array itself is one level of the 1000 allowed.
+    nested = [many[:-1] + ", " + "[" * depth + "]" * depth + "]" for depth in (998, 999)]
+    return [many, fractions, json.dumps({"content": "y" * 200_000}), *nested, '"' + "1" * 25 + '"']
 
 
 @pytest.mark.parametrize("layout", ["line", "one", "indent", "crlf"])
@@ -99,3 +113,17 @@ def test_an_element_too_big_for_the_fast_reader_is_read_carefully(
     path = tmp_path / "big.json"
     path.write_text(json.dumps([{"messages": []}, big, {"messages": []}]))
     assert [index for index, _ in iter_json_array(path)] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("layout", ["line", "indent"])
+def test_long_shallow_elements_take_the_fast_way(layout: str, tmp_path: Path) -> None:
+    """Elements of real size -- thousands of brackets, lines longer than one read, fractions
+    of twenty digits -- are delivered by the fast reader, not left to the careful one."""
+    values = [json.loads(value) for value in _large_values()[:3]]
+    path = tmp_path / "large.json"
+    path.write_text(_dump(values, layout))
+    with path.open("rb") as handle:
+        assert list(json_items.fast_elements(handle, MAX_DEPTH)) == values
+    path.write_text(_dump([*values, 12345678901234567890123], layout))
+    with path.open("rb") as handle, pytest.raises(json_items.Irregular):
+        list(json_items.fast_elements(handle, MAX_DEPTH))

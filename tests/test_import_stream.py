@@ -191,6 +191,26 @@ def test_memory_stays_bounded_by_the_entries_not_the_file(tmp_path: Path) -> Non
     assert large_peak < large.stat().st_size / 2
 
 
+def test_a_list_on_one_line_imports_without_being_read_whole(tmp_path: Path) -> None:
+    """A list written on one line (``json.dump`` without an indent) is imported entry by
+    entry: telling its layout does not parse the line, which is the whole file."""
+    small = _write(tmp_path / "small.json", [_conversation(n) for n in range(10)], None)
+    assert sum(1 for _ in import_paths([small], fmt="openai", redact=False)) == 10  # loads code
+    note = {"role": "user", "content": "more " * 500}
+    conversations = [[*_conversation(n), note] for n in range(4000)]
+    large = _write(tmp_path / "large.json", conversations, None)
+    assert large.stat().st_size > 10_000_000
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in import_paths([large], fmt="openai", redact=False))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == 4000
+    # A few reads and the ids seen; parsing the line whole took over 20 times the file.
+    assert peak < large.stat().st_size / 3, peak
+
+
 # --------------------------------------------------------------------------- iter_json_members
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["UNVOUCHED", "loads", "vouched"]
+__all__ = ["UNVOUCHED", "loads", "numbers_exact", "vouched"]
 
 # Digits to "0", opening brackets to "[", all else to ".": 19 digits in a row may be an
 # integer orjson cannot keep, and the brackets bound the depth (one pass over the text).
@@ -67,6 +67,13 @@ def vouched(data: bytes) -> Any:
         except (orjson.JSONDecodeError, _TooDeep):
             pass
     return UNVOUCHED
+
+
+def numbers_exact(data: bytes) -> bool:
+    """Whether orjson reads every number in the JSON text ``data`` as json does: no run of 19
+    digits, but in the fractions of small numbers (:func:`_only_small_fractions`)."""
+    digits = data.translate(_DIGITS)
+    return _LONG_NUMBER not in digits or _only_small_fractions(data, digits)
 
 
 def _only_small_fractions(data: bytes, digits: bytes) -> bool:

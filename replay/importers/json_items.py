@@ -11,11 +11,11 @@ An element is delivered only when the careful reader would have delivered it too
 :func:`fast_elements`).
 
 How an element's end is found without a byte-by-byte scan: an element that is an object or an
-array ends at a closing bracket followed by ``,`` or ``]``. Such brackets are tried in order,
-and the first whose text up to it parses as one JSON value is the end (a value has exactly one
-end: a shorter text leaves a bracket open, a longer one has text after the value). When the
-elements are one per line only the last bracket of the line is tried, and when they are
-indented only brackets at the element's own indentation.
+array has exactly one end (a shorter text leaves a bracket open, a longer one has text after the
+value), and orjson, given all the text read from the element's start, names where the value
+stopped (or that the text ran out first: then more is read, doubling). When the elements are
+one per line, the last bracket of the line is tried first, and when they are indented, brackets
+at the element's own indentation: nearly always the end, found without parsing what follows.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from typing import IO, Any
 
 import orjson
 
+from understudy.replay.importers.fast_json import numbers_exact
+from understudy.replay.importers.json_depth import JsonDepth
+
 __all__ = ["CAREFUL_READ", "MAX_BUFFER", "Irregular", "fast_elements"]
 
 MAX_BUFFER = 16 * 1024 * 1024
@@ -35,13 +38,10 @@ CAREFUL_READ = 64 * 1024
 """How much the careful reader (ijson) reads at a time, each read checked for depth."""
 
 _CHUNK = 64 * 1024  # small reads, dropped as soon as parsed: the memory stays a few of them
-_MAX_TRIES = 64  # closing brackets tried for one element before giving up on the fast way
+_LAYOUT_TRIES = 4  # brackets the layout points at, tried before orjson is asked where it ends
 _BOM = b"\xef\xbb\xbf"
 _SPACE = re.compile(rb"[ \t\r\n]+")
-_CANDIDATE = re.compile(rb"[}\]](?=[ \t\r\n]*[,\]])")
-# Digits to "0", all else to ".": nineteen digits in a row may be an integer orjson cannot keep.
-_DIGITS = bytes(48 if 48 <= byte <= 57 else 46 for byte in range(256))
-_LONG_NUMBER = b"0" * 19
+_SPACES = b" \t\r\n"
 
 
 class Irregular(Exception):
@@ -89,43 +89,92 @@ def _element(reader: _Buffer, start: int, max_depth: int) -> tuple[Any, int]:
     """The element starting at ``start`` and the position after it."""
     if reader.byte(start) not in (b"{", b"["):
         raise Irregular  # a bare string, number or literal: rare, and no bracket ends it
+    found = _by_layout(reader, start) or _by_probe(reader, start)
+    if found is None:
+        raise Irregular
+    value, end = found
+    text = reader.data[start : end + 1]
+    if not numbers_exact(text):  # an integer beyond 64 bits, or a long decimal
+        raise Irregular
+    if text.count(b"[") + text.count(b"{") >= max_depth and _too_deep(text, max_depth):
+        raise Irregular
+    return value, end + 1
+
+
+def _by_layout(reader: _Buffer, start: int) -> tuple[Any, int] | None:
+    """The element at ``start`` and its closing bracket, when one of the first brackets the
+    layout points at ends it."""
     for tries, end in enumerate(_candidates(reader, start)):
-        if tries == _MAX_TRIES:
+        if tries == _LAYOUT_TRIES:
             break
-        text = reader.data[start : end + 1]
         try:
-            value = orjson.loads(text)
+            return orjson.loads(reader.data[start : end + 1]), end
         except orjson.JSONDecodeError:
             continue
-        if _LONG_NUMBER in text.translate(_DIGITS):
-            break
-        if text.count(b"[") + text.count(b"{") >= max_depth:
-            break  # perhaps nested too deeply (brackets in strings count too)
-        return value, end + 1
-    raise Irregular
+    return None
+
+
+def _by_probe(reader: _Buffer, start: int) -> tuple[Any, int] | None:
+    """The element at ``start`` and its closing bracket, from where orjson stops parsing all
+    the text read from ``start`` (reading on while the text ends first); None when what stops
+    it is not the element's end (a syntax error, say)."""
+    while True:
+        rest = len(reader.data) - start
+        try:  # a view: the rest of a large read is not copied for each element
+            value = orjson.loads(memoryview(reader.data)[start:])
+        except orjson.JSONDecodeError as exc:
+            stop = _byte_offset(reader.data, start, exc.pos)
+        else:
+            return value, start + len(reader.data[start:].rstrip(_SPACES)) - 1
+        # Within the last bytes the text may have ended first, in a character cut by the read.
+        if stop >= rest - 3 and reader.read_more():
+            continue
+        end = start + len(reader.data[start : start + stop].rstrip(_SPACES)) - 1
+        try:
+            return orjson.loads(reader.data[start : end + 1]), end
+        except orjson.JSONDecodeError:
+            return None
+
+
+def _byte_offset(data: bytes, start: int, position: int) -> int:
+    """The offset from ``start`` of orjson's error ``position``, which counts characters."""
+    if data[start : start + position].isascii():
+        return position
+    text = data[start:].decode("utf-8", "surrogateescape")
+    return len(text[:position].encode("utf-8", "surrogateescape"))
+
+
+def _too_deep(text: bytes, max_depth: int) -> bool:
+    """Whether the element ``text``, within the top-level array, nests deeper than
+    ``max_depth``: asked when it holds that many brackets (a long session does, however
+    shallow), and counted as the careful reader counts, brackets in strings aside."""
+    depth = JsonDepth(limit=max_depth)
+    depth.depth = 1  # the array's own bracket
+    return depth.feed(text) > max_depth
 
 
 def _candidates(reader: _Buffer, start: int) -> Iterator[int]:
-    """Where the element at ``start`` may end (its closing bracket), in order; reads on."""
-    if reader.by_line:
-        # One element per line (as JSONL is written): the last bracket of the line.
-        line_end = reader.data.find(b"\n", start)
+    """Where the layout says the element at ``start`` may end (its closing bracket), in order:
+    the last bracket of its line, or brackets at its indentation; none for other layouts."""
+    line_start = reader.data.rfind(b"\n", 0, start) + 1
+    indent = reader.data[line_start:start]
+    starts_line = line_start > 0 and not indent.strip(b" \t")
+    # Pretty-printed element (its opening bracket ends its line): the closing bracket is the
+    # first thing on a line, at the element's own indentation.
+    indented = starts_line and reader.bare_bracket(start)
+    if reader.by_line and starts_line and not indented:
+        # One element per line (as JSONL is written): the last bracket of its line, however
+        # long (a newline is never within a JSON string).
+        line_end = reader.line_end(start)
         if line_end >= 0:
             line = reader.data[start:line_end].rstrip(b" \t\r")
             end = start + len(line.removesuffix(b",").rstrip(b" \t")) - 1
             if end > start and reader.data[end : end + 1] in (b"}", b"]"):
                 yield end
                 reader.by_line = False  # it was not the end: not that layout
-    line_start = reader.data.rfind(b"\n", 0, start) + 1
-    indent = reader.data[line_start:start]
-    # Pretty-printed element (its opening bracket ends its line): the closing bracket is the
-    # first thing on a line, at the element's own indentation.
-    indented = line_start > 0 and not indent.strip(b" \t") and reader.bare_bracket(start)
-    pattern = (
-        re.compile(rb"\n" + re.escape(indent) + rb"[}\]](?=[ \t\r\n]*[,\]])")
-        if indented
-        else _CANDIDATE
-    )
+    if not indented:
+        return
+    pattern = re.compile(rb"\n" + re.escape(indent) + rb"[}\]](?=[ \t\r\n]*[,\]])")
     searched = start
     while True:
         for match in pattern.finditer(reader.data, searched):
@@ -154,7 +203,8 @@ class _Buffer:
             return False
         if len(self.data) > MAX_BUFFER:
             raise Irregular
-        chunk = self.handle.read(_CHUNK)
+        # Doubling for a large element, so that it is not copied once per chunk.
+        chunk = self.handle.read(max(_CHUNK, len(self.data)))
         if not chunk:
             self.eof = True
             return False
@@ -173,6 +223,15 @@ class _Buffer:
             if end < len(self.data) or not self.read_more():
                 return end
             position = end
+
+    def line_end(self, start: int) -> int:
+        """Where the line holding ``start`` ends (its newline), reading on; -1 at the end."""
+        searched = start
+        while (found := self.data.find(b"\n", searched)) < 0:
+            searched = len(self.data)
+            if not self.read_more():
+                return -1
+        return found
 
     def bare_bracket(self, start: int) -> bool:
         """Whether nothing but spaces follows the opening bracket at ``start`` on its line."""

@@ -93,6 +93,8 @@ _KNOWN_MESSAGE_KEYS = frozenset(
         "annotations",
     }
 )
+_REASONING_KEYS_IN_ORDER = ("reasoning_content", "reasoning", "thinking")
+_REASONING_KEYS = frozenset(_REASONING_KEYS_IN_ORDER)
 _KNOWN_CONVERSATION_KEYS = frozenset(
     {"messages", "tools", "functions", "id", "model", "task", "env", "metadata", "meta"}
 )
@@ -297,6 +299,10 @@ def _sidecar_env(path: Path) -> EnvSpec | None:
 
 
 def _env(value: Any, where: str) -> EnvSpec:
+    try:  # what strict validation accepts, the schema does too (see jsonl.parse_line)
+        return EnvSpec.model_validate(value, strict=True)
+    except pydantic.ValidationError:
+        pass
     problems = schema_problems(value, EnvSpec, where)
     if not problems:
         try:
@@ -454,7 +460,8 @@ def _message(
 
 
 def _reasoning(raw: dict[str, Any], content: Any) -> str | None:
-    for key in ("reasoning_content", "reasoning", "thinking"):
+    # Most messages have no reasoning key: one set operation instead of three lookups.
+    for key in () if _REASONING_KEYS.isdisjoint(raw) else _REASONING_KEYS_IN_ORDER:
         value = raw.get(key)
         if isinstance(value, str) and value:
             return value

@@ -126,10 +126,14 @@ class JsonLayout:
 
 def json_layout(path: Path) -> JsonLayout:
     """The layout of ``path``; raises LogFormatError only when the file cannot be read."""
+    starts_list = first_json_byte(path) == b"["
+    if starts_list and is_single_line(path):
+        # A list on one line, not parsed whole to tell so (a large one would be held in memory
+        # whole): its entries stream, and its problems are named on line 1.
+        return JsonLayout(one_line=True, is_list=True)
     one_line = first_line_is_json(path)
-    # A first line that is a whole list is a list only when nothing follows it (else JSONL).
-    is_list = first_json_byte(path) == b"[" and (not one_line or is_single_line(path))
-    return JsonLayout(one_line=one_line, is_list=is_list)
+    # A first line that is a whole list, with lines after it, is JSONL.
+    return JsonLayout(one_line=one_line, is_list=starts_list and not one_line)
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
