@@ -37,6 +37,12 @@ Mapping decisions:
 * Tool specs are not in the log: they are inferred from the calls (``inferred=True``).
 * ``summary`` lines go to ``meta.summaries``; other non-conversation lines are counted in
   ``meta.ignored_lines``; repeated lines (same ``uuid``) are skipped and counted.
+* Claude Code's headless output (``claude -p --verbose --output-format stream-json``, what
+  harnesses record, or ``json``: the same lines as one list) is read the same way, its keys renamed
+  (:mod:`~understudy.replay.importers.claude_stream`): a subagent's lines (``parent_tool_use_id``)
+  are a sidechain named by the ``Task`` call, the ``init`` line gives ``cwd``, the session id and
+  the version, and the ``result`` line goes to ``meta.result`` (how the run ended, its turns and
+  cost). The task is not in that output (it is the command's argument).
 """
 
 from __future__ import annotations
@@ -48,6 +54,15 @@ from pathlib import Path
 from typing import Any
 
 from understudy.replay.importers.base import ImportReport
+from understudy.replay.importers.claude_stream import (
+    STREAM_TYPES,
+    feed_list,
+    init_context,
+    is_headless_list,
+    is_stream_line,
+    result_meta,
+    session_line,
+)
 from understudy.replay.importers.common import (
     IMAGE_PLACEHOLDER,
     ResultLinks,
@@ -65,6 +80,7 @@ from understudy.replay.importers.common import (
     session_id,
     tool_result,
 )
+from understudy.replay.importers.stream import first_json_byte
 from understudy.trajectory import EnvSpec, Message, RepoSpec, Session, SourceInfo, ToolCall
 
 __all__ = ["ClaudeCodeImporter"]
@@ -74,6 +90,7 @@ FORMAT = "claude-code"
 _CONVERSATION_TYPES = frozenset({"user", "assistant"})
 _OTHER_TYPES = frozenset(
     {"summary", "file-history-snapshot", "queue-operation", "system", "progress", "attachment"}
+    | STREAM_TYPES
 )
 _REMINDER = re.compile(r"<system-reminder>.*?(?:</system-reminder>|\Z)", re.DOTALL)
 _LOCAL_COMMAND = re.compile(
@@ -93,7 +110,11 @@ class ClaudeCodeImporter:
     name = FORMAT
 
     def detect(self, path: Path) -> bool:
-        """True when the first lines look like Claude Code session lines."""
+        """True when the first lines look like Claude Code session lines (or the headless
+        output's list of them)."""
+        start = head_text(path).lstrip()
+        if start.startswith("["):
+            return is_headless_list(start)
         seen = False
         for value in head_jsonl(path, count=8):  # most files tell from their first line
             seen = True
@@ -101,10 +122,9 @@ class ClaudeCodeImporter:
                 return False
             kind = value.get("type")
             if kind in _CONVERSATION_TYPES:
-                return (
-                    isinstance(value.get("message"), dict)
-                    and "sessionId" in value
-                    and ("uuid" in value or "parentUuid" in value)
+                return isinstance(value.get("message"), dict) and (
+                    ("sessionId" in value and ("uuid" in value or "parentUuid" in value))
+                    or ("session_id" in value and "parent_tool_use_id" in value)  # headless
                 )
             if kind == "summary" and "leafUuid" in value:
                 return True
@@ -120,15 +140,19 @@ class ClaudeCodeImporter:
             return False
         # A first line too long to peek at: look for the keys every conversation line has.
         head = head_text(path)
-        return head.lstrip().startswith("{") and all(
-            key in head for key in ('"parentUuid"', '"sessionId"', '"isSidechain"')
+        return head.lstrip().startswith("{") and (
+            all(key in head for key in ('"parentUuid"', '"sessionId"', '"isSidechain"'))
+            or all(key in head for key in ('"session_id"', '"parent_tool_use_id"'))
         )
 
     def load(self, path: Path, report: ImportReport, strict: bool = False) -> Iterator[Session]:
         """The main conversation of ``path``, then one session per sidechain."""
         check_not_binary(path)
         reader = _Reader(path, report)
-        feed_jsonl(path, report, strict, reader.feed)
+        if first_json_byte(path) == b"[":  # the headless output's ``--output-format json``
+            feed_list(path, reader.feed)
+        else:
+            feed_jsonl(path, report, strict, reader.feed)
         yield from reader.sessions()
 
 
@@ -142,7 +166,7 @@ class _Conversation:
     call_names: dict[str, str] = field(default_factory=dict)
     usage: dict[str, dict[str, Any]] = field(default_factory=dict)
     agent_id: str | None = None
-    first_line: int = 0
+    first_line: int | None = 0
 
 
 class _Reader:
@@ -168,17 +192,21 @@ class _Reader:
         self.ignored: dict[str, int] = {}
         self.duplicates = 0
         self.warned_kinds: set[str] = set()
+        self.result: dict[str, Any] | None = None
+        """How a headless run ended (its ``result`` line), when the log is its output."""
 
     # ------------------------------------------------------------------ lines
 
-    def feed(self, number: int, value: Any) -> None:
+    def feed(self, number: int | None, value: Any) -> None:
         if not isinstance(value, dict):
             raise log_error(
                 self.path, f"expected a JSON object, got {json_type_name(value)}", line=number
             )
         kind = value.get("type")
         if kind in _CONVERSATION_TYPES:
-            self._conversation_line(number, value)
+            self._conversation_line(number, session_line(value) if is_stream_line(value) else value)
+            return
+        if self._stream_line(value):
             return
         if kind == "summary":
             summary = value.get("summary")
@@ -191,7 +219,19 @@ class _Reader:
             self.warned_kinds.add(label)
             self.report.warn(self.path, f"unknown line type {label!r} ignored", number, "type")
 
-    def _conversation_line(self, number: int, value: dict[str, Any]) -> None:
+    def _stream_line(self, value: dict[str, Any]) -> bool:
+        """Take the ``init`` and ``result`` lines of the headless output; whether it was one."""
+        context = init_context(value)
+        if context is not None:
+            self._note_context(context)
+            return True
+        result = result_meta(value)
+        if result is not None:
+            self.result = result
+            return True
+        return False
+
+    def _conversation_line(self, number: int | None, value: dict[str, Any]) -> None:
         uuid = value.get("uuid")
         if isinstance(uuid, str) and uuid:
             if uuid in self.seen_uuids:
@@ -240,7 +280,7 @@ class _Reader:
         if self.version is None and isinstance(version, str) and version:
             self.version = version
 
-    def _conversation_for(self, number: int, value: dict[str, Any]) -> _Conversation:
+    def _conversation_for(self, number: int | None, value: dict[str, Any]) -> _Conversation:
         if value.get("isSidechain") is not True:
             if not self.main.first_line:
                 self.main.first_line = number
@@ -270,7 +310,7 @@ class _Reader:
 
     def _assistant(
         self,
-        number: int,
+        number: int | None,
         line: dict[str, Any],
         api_message: dict[str, Any],
         blocks: list[Any],
@@ -344,7 +384,7 @@ class _Reader:
 
     def _add_call(
         self,
-        number: int,
+        number: int | None,
         where: str,
         block: dict[str, Any],
         message: Message,
@@ -392,7 +432,7 @@ class _Reader:
 
     def _user(
         self,
-        number: int,
+        number: int | None,
         line: dict[str, Any],
         blocks: list[Any],
         conversation: _Conversation,
@@ -456,7 +496,7 @@ class _Reader:
 
     def _result(
         self,
-        number: int,
+        number: int | None,
         where: str,
         line: dict[str, Any],
         block: dict[str, Any],
@@ -490,7 +530,7 @@ class _Reader:
             meta=meta,
         )
 
-    def _warn_block(self, number: int, where: str, kind: Any) -> None:
+    def _warn_block(self, number: int | None, where: str, kind: Any) -> None:
         label = f"block:{kind}"
         if label not in self.warned_kinds:
             self.warned_kinds.add(label)
@@ -542,6 +582,8 @@ class _Reader:
             meta["ignored_lines"] = dict(self.ignored)
         if self.duplicates:
             meta["duplicate_lines"] = self.duplicates
+        if self.result is not None:
+            meta["result"] = dict(self.result)
         return meta
 
     def _session(

@@ -147,7 +147,7 @@ class ResultLinks:
     """What the log calls a result, for the warning about an unknown call: ``"tool result"``."""
 
     def call_of(
-        self, call_id: Any, call_names: Mapping[str, str], line: int, where: str
+        self, call_id: Any, call_names: Mapping[str, str], line: int | None, where: str
     ) -> tuple[str | None, str | None]:
         """``(call_id, tool name)`` of a result naming ``call_id``, given the names of the calls
         made so far; an orphan keeps its id (None when it has no usable one) and has no name."""
