@@ -31,7 +31,12 @@ from understudy.wire import message_to_wire
 
 DATA = Path(__file__).parent / "data" / "trajectories"
 CLAUDE_FILES = sorted((DATA / "claude-code").glob("*.jsonl"))
-CODEX_FILES = sorted((DATA / "codex").glob("*.jsonl"))
+CODEX_FILES = sorted((DATA / "codex").glob("rollout-*.jsonl"))
+HEADLESS_FILES = [
+    DATA / "claude-code" / "exoplanet-detection-headless.txt",
+    DATA / "codex" / "exec-json-readme.jsonl",
+]
+"""What ``claude -p --output-format stream-json`` and ``codex exec --json`` print."""
 INSPECT_ZSTD = DATA / "inspect" / "zstd-000_val.eval"
 """A log of inspect_ai 0.3.206 or later, whose members are compressed with Zstandard."""
 INSPECT_FILES = sorted(p for p in (DATA / "inspect").glob("*.eval") if p != INSPECT_ZSTD)
@@ -436,7 +441,9 @@ def test_claude_thinking_reminders_and_odd_blocks(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------- JSONL damage
 
 
-@pytest.mark.parametrize("path", [*CLAUDE_FILES, *CODEX_FILES], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [*CLAUDE_FILES, *CODEX_FILES, *HEADLESS_FILES], ids=lambda p: p.name
+)
 def test_jsonl_truncated_last_line(tmp_path: Path, path: Path) -> None:
     importer = ClaudeCodeImporter() if path.parent.name == "claude-code" else CodexImporter()
     raw = path.read_text().splitlines()
@@ -449,7 +456,9 @@ def test_jsonl_truncated_last_line(tmp_path: Path, path: Path) -> None:
         _load(importer, cut, strict=True)
 
 
-@pytest.mark.parametrize("path", [*CLAUDE_FILES, *CODEX_FILES], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [*CLAUDE_FILES, *CODEX_FILES, *HEADLESS_FILES], ids=lambda p: p.name
+)
 def test_jsonl_garbled_middle_line(tmp_path: Path, path: Path) -> None:
     importer = ClaudeCodeImporter() if path.parent.name == "claude-code" else CodexImporter()
     raw = path.read_text().splitlines()

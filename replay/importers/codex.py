@@ -1,4 +1,6 @@
-"""OpenAI Codex CLI rollout logs (``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``).
+"""OpenAI Codex CLI rollout logs (``~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl``); the output of
+``codex exec --json`` that harnesses record is read by :mod:`~understudy.replay.importers
+.codex_exec` as the same format.
 
 One ``{timestamp, type, payload}`` object per line:
 
@@ -55,6 +57,7 @@ from typing import Any
 
 from understudy.replay.importers import fast_json
 from understudy.replay.importers.base import ImportReport
+from understudy.replay.importers.codex_exec import is_exec_event, load_exec_events
 from understudy.replay.importers.common import (
     ResultLinks,
     check_not_binary,
@@ -126,11 +129,14 @@ class CodexImporter:
     name = FORMAT
 
     def detect(self, path: Path) -> bool:
-        """True when the first lines are rollout envelopes (or a legacy rollout header)."""
+        """True when the first lines are rollout envelopes (or a legacy rollout header), or
+        events of ``codex exec --json``."""
         values = peek_jsonl(path, count=2)
         if not values or not isinstance(values[0], dict):
             return False
         first = values[0]
+        if is_exec_event(first):
+            return True
         kind = first.get("type")
         if "payload" in first and kind in _ENVELOPE_TYPES:
             return isinstance(first["payload"], dict) and "timestamp" in first
@@ -142,8 +148,11 @@ class CodexImporter:
         return False
 
     def load(self, path: Path, report: ImportReport, strict: bool = False) -> Iterator[Session]:
-        """The one session of a rollout file."""
+        """The one session of a rollout file (or of ``codex exec --json`` output)."""
         check_not_binary(path)
+        if is_exec_event(next(iter(peek_jsonl(path, count=1)), None)):
+            yield from load_exec_events(path, report, strict, FORMAT)
+            return
         reader = _Reader(path, report)
         feed_jsonl(path, report, strict, reader.feed)
         session = reader.session()
