@@ -129,7 +129,7 @@ def test_every_item_type(tmp_path: Path) -> None:
         _item(
             "item.started",
             {
-                "id": "i6",
+                "id": "i0",  # numbered again in a later turn
                 "type": "command_execution",
                 "command": "bash -lc 'sleep 600'",
                 "aggregated_output": "",
@@ -162,3 +162,4 @@ def test_every_item_type(tmp_path: Path) -> None:
     assert set(results) == {"i0", "i1", "i2"}
     assert session.meta["errors"] == ["Reconnecting... 1/5", "stream disconnected", "interrupted"]
     assert session.meta["usage"]["input_tokens"] == 10
+    assert calls["i0-turn2"].arguments == {"command": ["bash", "-lc", "sleep 600"]}

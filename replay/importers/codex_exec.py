@@ -15,7 +15,8 @@ event per line (codex-rs ``exec/src/exec_events.rs``), not the rollout the CLI k
 Mapping: each item is taken in its last state (completed, else the last one seen: a run stopped
 during a command leaves that call without a result). Reasoning becomes the ``reasoning`` of the
 assistant message that follows; an agent message is an assistant message; every other item is
-an assistant message holding one call, then its result:
+an assistant message holding one call, then its result. An item's id is its call's id (with
+``-turnN`` in a later turn, which may number its items from 0 again):
 
 * a command is a ``shell`` call with its argv (the command line split as a shell would: the
   shape of Codex's own ``shell`` calls in rollouts, so its tool adapter replays it), its output
@@ -52,23 +53,8 @@ from understudy.replay.importers.common import (
 )
 from understudy.trajectory import EnvSpec, Message, Session, SourceInfo
 
-__all__ = ["EVENT_TYPES", "is_exec_event", "load_exec_events"]
+__all__ = ["is_exec_event", "load_exec_events"]
 
-EVENT_TYPES = frozenset(
-    {
-        "thread.started",
-        "turn.started",
-        "turn.completed",
-        "turn.failed",
-        "item.started",
-        "item.updated",
-        "item.completed",
-        "item.plan.delta",
-        "request_user_input",
-        "error",
-    }
-)
-"""The ``type`` of every event ``codex exec --json`` prints."""
 _ITEM_EVENTS = ("item.started", "item.updated", "item.completed")
 
 
@@ -118,6 +104,7 @@ class _Events:
         self.items: dict[str, dict[str, Any]] = {}
         self.usage = UsageTally()
         self.errors: list[str] = []
+        self.turns = 0
 
     def feed(self, number: int, value: Any) -> None:
         if not isinstance(value, dict):
@@ -127,6 +114,8 @@ class _Events:
         kind = value.get("type")
         if kind == "thread.started" and isinstance(value.get("thread_id"), str):
             self.thread_id = self.thread_id or value["thread_id"]
+        elif kind == "turn.started":
+            self.turns += 1
         elif kind == "turn.completed" and isinstance(value.get("usage"), dict):
             self.usage.add(value["usage"])
         elif kind in ("turn.failed", "error"):
@@ -142,6 +131,8 @@ class _Events:
                     self.errors.append(str(item.get("message")))
                 return
             key = str(item.get("id", f"line-{number}"))
+            if self.turns > 1:  # a later turn may number its items from 0 again
+                key = f"{key}-turn{self.turns}"
             self.items[key] = {**item, "_completed": kind == "item.completed"}
 
 
