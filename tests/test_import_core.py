@@ -213,6 +213,14 @@ def test_session_ids_are_stable_and_unique_across_files(tmp_path: Path) -> None:
     ids = [s.id for s in _load(tmp_path)]
     assert ids == ["atif-fix-off-by-one-01", "atif-fix-off-by-one-01~2"]
     assert [s.id for s in _load(tmp_path)] == ids
+    # The repeat is said, in the report of the file it came from: both count in rates.
+    reports: dict[Path, ImportReport] = {}
+    list(import_paths([tmp_path], reports=reports))
+    first, second = (reports[tmp_path / name / "fix-off-by-one.json"] for name in ("one", "two"))
+    assert not first.issues
+    assert [issue.message for issue in second.issues] == [
+        "session 'atif-fix-off-by-one-01' was imported already; kept as 'atif-fix-off-by-one-01~2'"
+    ]
     # Without a log's own id, the file name (and the index for multi-session files) is used.
     ids = [s.id for s in _load(DATA / "openai")]
     assert ids == ["conv-weather-1", "conv-legacy-2", "conversations-2", "fix-typo"]

@@ -267,17 +267,9 @@ def import_paths(
                 importer = explicit_importer or get_importer(name)
                 sessions = _load(importer, name, path, report, strict)
                 first = next(sessions, None)
-            counted = report.sessions
-            for session in () if first is None else itertools.chain([first], sessions):
-                # Before redaction: the ids an importer warned about are the logged ones.
-                report.check_orphans(path, session)
-                if redact:
-                    session, counts = redact_session(session)
-                    report.add_redactions(counts)
-                if report.sessions == counted:  # unless the importer counted it already
-                    report.count(session)  # (before the id is made unique: the same counts)
-                counted = report.sessions
-                yield path, _unique(session, seen)
+            if first is not None:
+                for session in _finished(path, itertools.chain([first], sessions), report, redact):
+                    yield path, _unique(path, session, seen, report)
         except NotALogError as exc:
             if explicit or (has_log_suffix(path) and not _well_formed_json(path)):
                 report.error = str(exc)
@@ -356,7 +348,27 @@ def _load(
         ) from exc
 
 
-def _unique(session: Session, seen: dict[str, int]) -> Session:
+def _finished(
+    path: Path, sessions: Iterable[Session], report: ImportReport, redact: bool
+) -> Iterator[Session]:
+    """The sessions of one file checked for orphan results, de-identified and counted."""
+    counted = report.sessions
+    for session in sessions:
+        # Before redaction: the ids an importer warned about are the logged ones.
+        report.check_orphans(path, session)
+        if redact:
+            session, counts = redact_session(session)
+            report.add_redactions(counts)
+        if report.sessions == counted:  # unless the importer counted it already
+            report.count(session)  # (before the id is made unique: the same counts)
+        counted = report.sessions
+        yield session
+
+
+def _unique(path: Path, session: Session, seen: dict[str, int], report: ImportReport) -> Session:
+    """``session`` with an id no session before it in the import had (``~2``, ``~3``, ...);
+    a repeat is a warning: most often one run recorded twice (a harness's transcript beside the
+    agent's own session log, or a copy), and both would count in rates."""
     count = seen.get(session.id, 0)
     seen[session.id] = count + 1
     if count == 0:
@@ -367,4 +379,5 @@ def _unique(session: Session, seen: dict[str, int]) -> Session:
         n += 1
         new_id = f"{session.id}~{n}"
     seen[new_id] = 1
+    report.warn(path, f"session {session.id!r} was imported already; kept as {new_id!r}")
     return session.model_copy(update={"id": new_id})
