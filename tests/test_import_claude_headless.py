@@ -139,3 +139,18 @@ def test_the_json_output_format_reads_as_the_stream(tmp_path: Path) -> None:
     listed.write_text(json.dumps(broken, separators=(",", ":")))
     with pytest.raises(LogFormatError, match=r"claude-output\.json:1: message: expected an object"):
         list(ClaudeCodeImporter().load(listed, ImportReport()))
+
+
+def test_lines_without_parent_tool_use_id_after_the_init_line(tmp_path: Path) -> None:
+    """Versions whose lines carry no ``parent_tool_use_id`` are told by the init line."""
+    lines = _lines(HEADLESS)
+    for line in lines:
+        line.pop("parent_tool_use_id", None)
+    path = _write(tmp_path / "claude-code.txt", lines)
+    assert detect_format(path) == "claude-code"
+    (session,) = ClaudeCodeImporter().load(path, ImportReport())
+    (original,) = ClaudeCodeImporter().load(HEADLESS, ImportReport())
+    assert session.model_dump(exclude={"source"}) == original.model_dump(exclude={"source"})
+    # Without the init line, such lines are no one's: nothing else is named so.
+    path = _write(tmp_path / "bare.txt", lines[1:])
+    assert ClaudeCodeImporter().detect(path) is False

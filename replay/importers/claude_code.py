@@ -115,7 +115,7 @@ class ClaudeCodeImporter:
         start = head_text(path).lstrip()
         if start.startswith("["):
             return is_headless_list(start)
-        seen = False
+        seen = headless = False
         for value in head_jsonl(path, count=8):  # most files tell from their first line
             seen = True
             if not isinstance(value, dict):
@@ -124,8 +124,10 @@ class ClaudeCodeImporter:
             if kind in _CONVERSATION_TYPES:
                 return isinstance(value.get("message"), dict) and (
                     ("sessionId" in value and ("uuid" in value or "parentUuid" in value))
-                    or ("session_id" in value and "parent_tool_use_id" in value)  # headless
+                    # The headless output's (after its init line, in versions without it too).
+                    or ("session_id" in value and ("parent_tool_use_id" in value or headless))
                 )
+            headless = headless or (init_context(value) is not None and "session_id" in value)
             if kind == "summary" and "leafUuid" in value:
                 return True
             if kind == "file-history-snapshot" and "snapshot" in value:
