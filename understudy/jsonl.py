@@ -178,7 +178,13 @@ def parse_line(line: str, model: type[ModelT], where: str) -> ModelT:
 
 def validate_document(obj: Any, model: type[ModelT], where: str) -> ModelT:
     """``obj`` (parsed JSON or YAML) as ``model``: checked against its JSON Schema, then by the
-    model's own validators; problems are a :class:`SchemaError` naming ``where`` and fields."""
+    model's own validators; problems are a :class:`SchemaError` naming ``where`` and fields.
+    What the model accepts in strict mode the schema accepts too (see :func:`parse_line`): that
+    is taken at once."""
+    try:
+        return model.model_validate(obj, strict=True)
+    except pydantic.ValidationError:
+        pass
     problems = schema_problems(obj, model, where)
     if problems:
         raise SchemaError(problems)

@@ -168,7 +168,6 @@ class _Conversation:
     call_names: dict[str, str] = field(default_factory=dict)
     usage: dict[str, dict[str, Any]] = field(default_factory=dict)
     agent_id: str | None = None
-    first_line: int | None = 0
 
 
 class _Reader:
@@ -241,7 +240,7 @@ class _Reader:
                 return
             self.seen_uuids.add(uuid)
         self._note_context(value)
-        conversation = self._conversation_for(number, value)
+        conversation = self._conversation_for(value)
         message = value.get("message")
         if not isinstance(message, dict):
             raise log_error(
@@ -282,10 +281,8 @@ class _Reader:
         if self.version is None and isinstance(version, str) and version:
             self.version = version
 
-    def _conversation_for(self, number: int | None, value: dict[str, Any]) -> _Conversation:
+    def _conversation_for(self, value: dict[str, Any]) -> _Conversation:
         if value.get("isSidechain") is not True:
-            if not self.main.first_line:
-                self.main.first_line = number
             return self.main
         agent_id = value.get("agentId")
         key: str | None
@@ -302,7 +299,7 @@ class _Reader:
             self.sidechain_of[uuid] = key
         conversation = self.sidechains.get(key)
         if conversation is None:
-            conversation = _Conversation(key, first_line=number)
+            conversation = _Conversation(key)
             if isinstance(agent_id, str) and agent_id:
                 conversation.agent_id = agent_id
             self.sidechains[key] = conversation

@@ -32,10 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from understudy.errors import LogFormatError
-from understudy.replay.importers.log_errors import log_error
+from understudy.replay.importers.common import feed_entries
 from understudy.replay.importers.stream import iter_json_array, json_layout
 
 __all__ = [
@@ -79,14 +76,8 @@ def feed_list(path: Path, feed: Callable[[int | None, Any], None]) -> None:
     list is on one line (as Claude Code writes it), else None; an element of an unexpected shape
     that ``feed`` trips over becomes a LogFormatError naming it."""
     line = json_layout(path).list_line
-    for index, value in iter_json_array(path):
-        try:
-            feed(line, value)
-        except LogFormatError:
-            raise
-        except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
-            where = f"[{index}]"
-            raise log_error(path, f"unexpected structure: {exc}", line=line, where=where) from None
+    entries = ((line, f"[{index}]", value) for index, value in iter_json_array(path))
+    feed_entries(path, entries, feed)
 
 
 def is_stream_line(line: dict[str, Any]) -> bool:

@@ -101,7 +101,8 @@ class _Events:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.thread_id: str | None = None
-        self.items: dict[str, dict[str, Any]] = {}
+        self.items: dict[str, tuple[dict[str, Any], bool]] = {}
+        """Each item in its last state, and whether that was its completion."""
         self.usage = UsageTally()
         self.errors: list[str] = []
         self.turns = 0
@@ -133,13 +134,13 @@ class _Events:
             key = str(item.get("id", f"line-{number}"))
             if self.turns > 1:  # a later turn may number its items from 0 again
                 key = f"{key}-turn{self.turns}"
-            self.items[key] = {**item, "_completed": kind == "item.completed"}
+            self.items[key] = (item, kind == "item.completed")
 
 
-def _messages(items: dict[str, dict[str, Any]]) -> list[Message]:
+def _messages(items: dict[str, tuple[dict[str, Any], bool]]) -> list[Message]:
     messages: list[Message] = []
     reasoning: list[str] = []
-    for key, item in items.items():
+    for key, (item, completed) in items.items():
         kind = item["type"]
         text = item.get("text")
         text = text if isinstance(text, str) else ""
@@ -151,16 +152,16 @@ def _messages(items: dict[str, dict[str, Any]]) -> list[Message]:
         if kind in ("agent_message", "plan"):
             messages.append(Message(role="assistant", content=text, reasoning=thought))
         else:
-            messages.extend(_call(key, item, thought))
+            messages.extend(_call(key, item, completed, thought))
     return messages
 
 
-def _call(key: str, item: dict[str, Any], thought: str | None) -> list[Message]:
+def _call(key: str, item: dict[str, Any], completed: bool, thought: str | None) -> list[Message]:
     """The assistant message making an item's call, and the call's result when it has one."""
     name, arguments, result = _CALLS.get(item["type"], _other)(item)
     call = make_tool_call(key, name, arguments)
     made = Message(role="assistant", reasoning=thought, tool_calls=[call])
-    if result is None or not item["_completed"]:
+    if result is None or not completed:
         return [made]
     content, is_error, meta = result
     return [made, tool_result(key, content, name=name, is_error=is_error, meta=meta)]
@@ -224,7 +225,7 @@ def _todo_list(item: dict[str, Any]) -> tuple[str, dict[str, Any], _Result | Non
 
 
 def _other(item: dict[str, Any]) -> tuple[str, dict[str, Any], _Result | None]:
-    fields = {k: v for k, v in item.items() if k not in ("id", "type", "status", "_completed")}
+    fields = {k: v for k, v in item.items() if k not in ("id", "type", "status")}
     return str(item["type"]), fields, None
 
 

@@ -40,9 +40,9 @@ Conventions the importers follow (so that ``import_paths`` can rely on them):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -106,6 +106,7 @@ __all__ = [
     "IMAGE_PLACEHOLDER",
     "MAX_JSON_BYTES",
     "MAX_LINE_BYTES",
+    "SHAPE_ERRORS",
     "EntryWarnings",
     "ResponseFacts",
     "ResultLinks",
@@ -115,6 +116,7 @@ __all__ = [
     "as_object",
     "as_text",
     "check_not_binary",
+    "feed_entries",
     "feed_jsonl",
     "file_stem",
     "first_line",
@@ -141,6 +143,7 @@ __all__ = [
     "reasoning_content",
     "response_message",
     "session_id",
+    "shape_error",
     "tool_result",
     "tool_specs_from_openai",
     "warn_unknown_call",
@@ -220,8 +223,42 @@ def feed_jsonl(
             feed(number, value)
         except LogFormatError:
             raise
-        except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise log_error(path, f"unexpected structure: {exc}", line=number) from None
+        except SHAPE_ERRORS as exc:
+            raise shape_error(path, exc, line=number) from None
+
+
+LineT = TypeVar("LineT", bound=int | None)
+"""A line number: always one in JSONL, none for the elements of a list that spans lines."""
+
+
+def feed_entries(
+    path: Path,
+    entries: Iterable[tuple[LineT, str | None, Any]],
+    feed: Callable[[LineT, Any], None],
+) -> None:
+    """Pass each ``(line, where, value)`` entry's line and value to ``feed``; a value of an
+    unexpected shape that ``feed`` trips over becomes a LogFormatError naming its line and
+    ``where``."""
+    for line, where, value in entries:
+        try:
+            feed(line, value)
+        except LogFormatError:
+            raise
+        except SHAPE_ERRORS as exc:
+            raise shape_error(path, exc, line=line, where=where) from None
+
+
+SHAPE_ERRORS = (ValidationError, TypeError, ValueError, KeyError, AttributeError)
+"""What reading a value of an unexpected shape raises (a field of another type, a key missing):
+a LogFormatError for the user (:func:`shape_error`), not a crash."""
+
+
+def shape_error(
+    path: Path, exc: Exception, line: int | None = None, where: str | None = None
+) -> LogFormatError:
+    """The LogFormatError of a value of an unexpected shape (``exc``, one of
+    :data:`SHAPE_ERRORS`), naming where it is."""
+    return log_error(path, f"unexpected structure: {exc}", line=line, where=where)
 
 
 def _line_limit(max_line_bytes: int | None) -> int:

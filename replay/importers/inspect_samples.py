@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-from pydantic import ValidationError
-
 from understudy.errors import LogFormatError
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
+    SHAPE_ERRORS,
     first_user_text,
     flatten_content,
     infer_tool_specs,
@@ -21,6 +20,7 @@ from understudy.replay.importers.common import (
     log_error,
     make_tool_call,
     parse_timestamp,
+    shape_error,
     tool_result,
 )
 from understudy.replay.importers.inspect_content import message_parts, resolve_attachments
@@ -51,8 +51,8 @@ def sample_session(
         raise
     except RecursionError:
         raise log_error(path, "data nested too deeply", where=entry) from None
-    except (ValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise log_error(path, f"unexpected structure: {exc}", where=entry) from None
+    except SHAPE_ERRORS as exc:
+        raise shape_error(path, exc, where=entry) from None
     # Sample messages map one to one to the session's: name the orphans within their entry.
     report.warn_orphans(path, session, where=entry + ("." if entry.endswith("]") else ": "))
     return session

@@ -31,10 +31,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
-import pydantic
-
-from understudy.errors import LogFormatError
-from understudy.jsonl import pydantic_problems, schema_problems
+from understudy.errors import LogFormatError, SchemaError
+from understudy.jsonl import validate_document
 from understudy.replay.importers import fast_json
 from understudy.replay.importers.base import ImportReport
 from understudy.replay.importers.common import (
@@ -299,17 +297,10 @@ def _sidecar_env(path: Path) -> EnvSpec | None:
 
 
 def _env(value: Any, where: str) -> EnvSpec:
-    try:  # what strict validation accepts, the schema does too (see jsonl.parse_line)
-        return EnvSpec.model_validate(value, strict=True)
-    except pydantic.ValidationError:
-        pass
-    problems = schema_problems(value, EnvSpec, where)
-    if not problems:
-        try:
-            return EnvSpec.model_validate(value)
-        except pydantic.ValidationError as exc:
-            problems = pydantic_problems(exc, where)
-    raise LogFormatError("\n".join(problems[:20]))
+    try:
+        return validate_document(value, EnvSpec, where)
+    except SchemaError as exc:
+        raise LogFormatError("\n".join(exc.problems[:20])) from None
 
 
 class _Links:
