@@ -1,12 +1,13 @@
 """Candidates: the models that play the assistant's part after the cut.
 
-- :class:`OpenAICandidate` talks to any OpenAI-compatible chat-completions endpoint through
-  ``openai.AsyncOpenAI``. Transient failures (connection errors, timeouts, 408, 409, 429, 5xx,
-  and HTTP 200 answers that are not chat completions: an HTML page, a body cut short, no
-  choices, a null message) are retried with exponential back-off, honouring ``Retry-After``;
-  what still fails becomes a :class:`CandidateEndpointError` naming the status and a short
-  reason (never a prompt or a completion). No other exception leaves
-  :meth:`OpenAICandidate.complete`, so the agent loop can end the rollout in ``error``.
+- :class:`OpenAICandidate` talks to any OpenAI-compatible chat-completions endpoint as
+  ``openai.AsyncOpenAI`` does (:mod:`understudy.chat_client`). Transient failures (connection
+  errors, timeouts, 408, 409, 429, 5xx, and HTTP 200 answers that are not chat completions: an
+  HTML page, a body cut short, no choices, a null message) are retried with exponential
+  back-off, honouring ``Retry-After``; what still fails becomes a
+  :class:`CandidateEndpointError` naming the status and a short reason (never a prompt or a
+  completion). No other exception leaves :meth:`OpenAICandidate.complete`, so the agent loop
+  can end the rollout in ``error``.
 - :class:`OriginalCandidate` plays the session's own recorded assistant turns back: the identity
   candidate, for baselines and for testing the replay machinery.
 """
@@ -20,14 +21,12 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from understudy.chat_client import ChatClient, parsed_completion
 from understudy.endpoints import (
     LOCAL_API_KEY,
-    async_client,
     check_retries,
     completion_problem,
     endpoint_url,
-    parsed_completion,
-    post_completion,
     retry_delay,
     short_reason,
     status_reason,
@@ -113,15 +112,12 @@ class OpenAICandidate:
         self.timeout_s = timeout_s
         self.extra_params = dict(extra_params or {})
         self.base_url = endpoint_url(base_url)
-        from understudy.plain_http import async_http_client  # with openai: see endpoints
-
-        self._http = async_http_client(event_hooks={"request": [_count_attempt]})
-        self._client = async_client(
+        self._chat = ChatClient(
             self.base_url,
             api_key_env,
             max_retries=max_retries,
             timeout_s=timeout_s,
-            http_client=self._http,
+            event_hooks={"request": [_count_attempt]},
         )
         self._closed = False
 
@@ -177,7 +173,7 @@ class OpenAICandidate:
             raise self._failed(reason, None, counter[0], started) from None
         except openai.APIConnectionError as exc:
             cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
-            reason = f"cannot reach {self._client.base_url} ({cause})"
+            reason = f"cannot reach {self._chat.base_url} ({cause})"
             raise self._failed(reason, None, counter[0], started) from None
         except openai.OpenAIError as exc:
             raise self._failed(
@@ -211,25 +207,24 @@ class OpenAICandidate:
     ) -> ChatCompletion:
         """The endpoint's completion.
 
-        The client retries failed requests itself. An answer whose body is not a chat
-        completion is a failed attempt as well: it is asked again here, after the client's own
+        Failed requests are retried by :meth:`ChatClient.post`. An answer whose body is not a
+        chat completion is a failed attempt as well: it is asked again here, after the same
         back-off and within the same ``max_retries``, and once they are spent it is a
         :class:`CandidateEndpointError` saying what was wrong with the body.
         """
-        client, tries, retry_header = self._client, 0, None
+        tries = sent = 0
         while True:
-            raw = await post_completion(client, body, retry_header)
+            raw = await self._chat.post(
+                body, max_retries=self.max_retries - sent, retries_before=sent
+            )
             tries += 1
             problem = completion_problem(raw.content)
             if problem is None:
                 return parsed_completion(raw)
-            sent = max(counter[0], tries)  # requests so far, the client's own retries included
+            sent = max(counter[0], tries)  # requests so far, the retries of post included
             if sent > self.max_retries:
                 raise self._failed(problem, raw.status_code, sent, started)
             await asyncio.sleep(retry_delay(sent - 1))
-            client = self._client.with_options(max_retries=self.max_retries - sent)
-            # Numbered like the client's own retries, which it counts in this header.
-            retry_header = {"x-stainless-retry-count": str(sent)}
 
     def _failed(
         self, reason: str, status_code: int | None, attempts: int, started: float
@@ -249,7 +244,7 @@ class OpenAICandidate:
         if self._closed:
             return
         self._closed = True
-        await self._client.close()
+        await self._chat.close()
 
 
 async def _count_attempt(request: object) -> None:

@@ -259,13 +259,35 @@ class RecordingTransport:
 async def test_other_schemes_go_to_httpx_own_transport() -> None:
     httpx = httpx_module()
     fallback = RecordingTransport()
-    transport = PlainHTTPTransport(fallback)
+    transport = PlainHTTPTransport(lambda: fallback)
     request = httpx.Request("POST", "https://api.example.invalid/v1/chat/completions", json={})
     answered = await transport.handle_async_request(request)
     await transport.aclose()
     assert answered.status_code == 204
     assert fallback.urls == ["https://api.example.invalid/v1/chat/completions"]
     assert fallback.closed
+
+
+async def test_httpx_own_transport_is_made_only_for_another_scheme() -> None:
+    # It loads the system's certificates when made: CPU a plain-HTTP endpoint never needs.
+    made: list[RecordingTransport] = []
+
+    def make() -> RecordingTransport:
+        made.append(RecordingTransport())
+        return made[-1]
+
+    async def hello(number: int, _: int, __: Any, writer: asyncio.StreamWriter) -> bool:
+        writer.write(answer())
+        return True
+
+    transport = PlainHTTPTransport(make)
+    async with serving(hello) as (_, url):
+        request = httpx_module().Request("POST", f"{url}/chat/completions", json={})
+        answered = await transport.handle_async_request(request)
+    assert answered.status_code == 200
+    assert made == []
+    await transport.aclose()  # nothing made, nothing to close
+    assert made == []
 
 
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])

@@ -13,21 +13,18 @@ the next one.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import ipaddress
 import json
 import os
 import random
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from understudy.errors import ConfigError
 
 if TYPE_CHECKING:  # the client is loaded when one is made: the CLI starts without it
     import openai
-    from openai.types.chat import ChatCompletion
 
 __all__ = [
     "LOCAL_API_KEY",
@@ -37,9 +34,6 @@ __all__ = [
     "completion_problem",
     "endpoint_url",
     "is_loopback",
-    "parsed_completion",
-    "post_completion",
-    "post_takes_content",
     "request_options",
     "retry_delay",
     "short_reason",
@@ -50,10 +44,6 @@ LOCAL_API_KEY = "understudy-local"
 """Sent to a loopback endpoint when the key variable is unset (local servers ignore keys)."""
 
 _REASON_LIMIT = 200
-
-RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
-"""The request header by which the openai client returns the raw HTTP answer beside the parsed
-one; its own ``with_raw_response`` sets it the same way."""
 
 
 def is_loopback(url: str | None) -> bool:
@@ -125,81 +115,6 @@ def async_client(
         timeout=timeout_s,
         http_client=async_http_client() if http_client is None else http_client,
     )
-
-
-async def post_completion(
-    client: openai.AsyncOpenAI, body: dict[str, Any], headers: Mapping[str, str] | None = None
-) -> Any:
-    """POST ``body``, a chat-completions request already in wire format, to ``client``'s
-    endpoint, and return the raw answer (``.content``, ``.status_code``, ``.parse()`` to a
-    ``ChatCompletion``).
-
-    ``chat.completions.create`` would first walk the whole body against the SDK's typed
-    parameters, which costs more CPU than anything else in a rollout and grows with the
-    conversation (40 ms a request at 80 messages). Posting the built body through the client's
-    own ``post`` skips that walk and keeps everything else of the client: its retries, timeouts,
-    authentication, error types and the typed response.
-    """
-    from openai.types.chat import ChatCompletion
-
-    request_headers = {RAW_RESPONSE_HEADER: "true", **(headers or {})}
-    return await client.post(
-        "/chat/completions",
-        cast_to=ChatCompletion,
-        options={"headers": request_headers},
-        **_payload(body),
-    )
-
-
-@functools.cache
-def post_takes_content() -> bool:
-    """Whether the client's ``post`` takes a body already encoded (``content``; newer clients)."""
-    import openai
-
-    return "content" in inspect.signature(openai.AsyncOpenAI.post).parameters
-
-
-def _payload(body: dict[str, Any]) -> dict[str, Any]:
-    """The keyword argument of ``post`` that carries ``body``: as JSON bytes where the client
-    takes them (encoded by orjson, the same JSON several times faster than the client's own
-    encoding, which grew with the conversation), else the body for the client to encode."""
-    if not post_takes_content():
-        return {"body": _encodable(body)}
-    import orjson
-
-    try:
-        return {"content": orjson.dumps(body)}
-    except TypeError:  # orjson.JSONEncodeError: a lone surrogate, an integer beyond 64 bits
-        # The standard library's ASCII output escapes what UTF-8 cannot hold.
-        return {"content": json.dumps(body).encode()}
-
-
-def _encodable(body: dict[str, Any]) -> dict[str, Any]:
-    """``body`` as a client that encodes it itself can: as UTF-8, which cannot hold a lone
-    surrogate (a byte a log could not decode): each becomes U+FFFD. Clients that take the
-    encoded body get it escaped instead (``\\udc80``), as ``json`` writes it."""
-    text = json.dumps(body, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        replaced = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-        return cast("dict[str, Any]", json.loads(replaced))
-    return body
-
-
-def parsed_completion(raw: Any) -> ChatCompletion:
-    """The raw answer of :func:`post_completion` as a typed ``ChatCompletion``.
-
-    Validating the bytes in one step (pydantic-core) is several times cheaper than the SDK's own
-    ``raw.parse()``, which builds the models field by field; an answer that validation refuses
-    but the SDK tolerates (a field missing, a type off) is parsed the SDK's way, as before.
-    """
-    from openai.types.chat import ChatCompletion
-
-    try:
-        return ChatCompletion.model_validate_json(raw.content)
-    except ValueError:
-        return cast("ChatCompletion", raw.parse())
 
 
 def check_retries(max_retries: int, timeout_s: float) -> None:

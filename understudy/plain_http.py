@@ -24,6 +24,7 @@ import collections
 import functools
 import importlib
 import urllib.request
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -58,8 +59,13 @@ def async_http_client(**options: Any) -> Any:
 
     if urllib.request.getproxies():
         return openai.DefaultAsyncHttpxClient(**options)
-    transport: Any = PlainHTTPTransport(httpx_module().AsyncHTTPTransport(limits=_openai_limits()))
+    transport: Any = PlainHTTPTransport(_default_transport)
     return openai.DefaultAsyncHttpxClient(transport=transport, **options)
+
+
+def _default_transport() -> Any:
+    """httpx's own transport, with the openai client's limits."""
+    return httpx_module().AsyncHTTPTransport(limits=_openai_limits())
 
 
 def _openai_limits() -> Any:
@@ -197,13 +203,24 @@ async def _round_trip(
 
 
 class PlainHTTPTransport:
-    """``http://`` requests over kept-alive asyncio connections; others to ``fallback`` (httpx's
-    own transport). An httpx transport by its methods: httpx and the openai client call no
-    others, so it needs no base class of the httpx the client happens to be built on."""
+    """``http://`` requests over kept-alive asyncio connections; others to the transport that
+    ``make_fallback`` makes (httpx's own) at the first such request. An httpx transport by its
+    methods: httpx and the openai client call no others, so it needs no base class of the httpx
+    the client happens to be built on."""
 
-    def __init__(self, fallback: Any) -> None:
-        self.fallback = fallback
+    def __init__(self, make_fallback: Callable[[], Any]) -> None:
+        # Made when first needed: httpx's transport loads the system's certificates on creation,
+        # 20-40 ms of CPU that an endpoint over plain HTTP never uses.
+        self._make_fallback = make_fallback
+        self._fallback: Any = None
         self._idle: dict[Endpoint, collections.deque[_Connection]] = {}
+
+    @property
+    def fallback(self) -> Any:
+        """The transport for requests that are not ``http://``."""
+        if self._fallback is None:
+            self._fallback = self._make_fallback()
+        return self._fallback
 
     async def __aenter__(self) -> PlainHTTPTransport:
         return self
@@ -265,7 +282,8 @@ class PlainHTTPTransport:
         for idle in self._idle.values():
             while idle:
                 idle.pop().close()
-        await self.fallback.aclose()
+        if self._fallback is not None:
+            await self._fallback.aclose()
 
 
 async def _connect(endpoint: Endpoint, timeouts: dict[str, Any]) -> _Connection:

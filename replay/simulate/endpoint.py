@@ -38,13 +38,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 import jsonschema
 
+from understudy.chat_client import ChatClient, parsed_completion, retry_after
 from understudy.endpoints import (
-    async_client,
     check_retries,
     completion_problem,
     endpoint_url,
-    parsed_completion,
-    post_completion,
     request_options,
     retry_delay,
     short_reason,
@@ -194,7 +192,7 @@ class SimulatorEndpoint:
         self.timeout_s = timeout_s
         self.base_url = endpoint_url(base_url)
         # Retries are made here (see the module docstring), so the client makes none.
-        self._client = async_client(self.base_url, api_key_env, max_retries=0, timeout_s=timeout_s)
+        self._chat = ChatClient(self.base_url, api_key_env, max_retries=0, timeout_s=timeout_s)
         self.cache = ReplyCache(cache_path) if cache_path is not None else None
         self.mode = STRUCTURED
         """``json_schema`` until the endpoint rejects it, then ``text`` (read from the reply)."""
@@ -300,7 +298,7 @@ class SimulatorEndpoint:
         self.requests_sent += 1
         try:
             body = {"model": self.model, "messages": conversation, **options}
-            raw = await post_completion(self._client, body)
+            raw = await self._chat.post(body)
         except openai.APIStatusError as exc:
             reason = status_reason(exc)
             if mode == STRUCTURED and _rejects_response_format(exc):
@@ -312,7 +310,7 @@ class SimulatorEndpoint:
             return _Failure(f"no answer within {self.timeout_s:g} s", retryable=True)
         except openai.APIConnectionError as exc:
             cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
-            return _Failure(f"cannot reach {self._client.base_url} ({cause})", retryable=True)
+            return _Failure(f"cannot reach {self._chat.base_url} ({cause})", retryable=True)
         except openai.OpenAIError as exc:
             return _Failure(short_reason(type(exc).__name__), retryable=False)
         problem = completion_problem(raw.content)
@@ -329,7 +327,7 @@ class SimulatorEndpoint:
         self._closed = True
         if self.cache is not None:
             self.cache.close()
-        await self._client.close()
+        await self._chat.close()
 
 
 def _rejects_response_format(error: openai.APIStatusError) -> bool:
@@ -341,14 +339,7 @@ def _rejects_response_format(error: openai.APIStatusError) -> bool:
 
 
 def _retry_after(error: openai.APIStatusError) -> float | None:
-    """Seconds the endpoint asked to wait (``retry-after-ms``, else ``retry-after`` in
-    seconds), at most :data:`MAX_RETRY_AFTER_S`; None when it asked nothing readable."""
-    headers = error.response.headers
-    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        try:
-            seconds = float(headers.get(header, "")) * scale
-        except ValueError:
-            continue
-        if seconds > 0:
-            return min(seconds, MAX_RETRY_AFTER_S)
-    return None
+    """Seconds the endpoint asked to wait (see :func:`~understudy.chat_client.retry_after`),
+    at most :data:`MAX_RETRY_AFTER_S`; None when it asked nothing readable."""
+    seconds = retry_after(error.response.headers)
+    return min(seconds, MAX_RETRY_AFTER_S) if seconds is not None and seconds > 0 else None
