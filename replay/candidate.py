@@ -117,7 +117,7 @@ class OpenAICandidate:
             api_key_env,
             max_retries=max_retries,
             timeout_s=timeout_s,
-            event_hooks={"request": [_count_attempt]},
+            on_attempt=_count_attempt,
         )
         self._closed = False
 
@@ -247,8 +247,8 @@ class OpenAICandidate:
         await self._chat.close()
 
 
-async def _count_attempt(request: object) -> None:
-    """httpx request hook: one more request sent for the current ``complete`` call."""
+def _count_attempt() -> None:
+    """One more request sent for the current ``complete`` call."""
     counter = _attempts.get()
     if counter is not None:
         counter[0] += 1

@@ -9,6 +9,7 @@ its status and its body.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -167,3 +168,66 @@ def test_retry_after_reads_what_the_endpoint_asks(
 def test_retry_after_reads_a_date() -> None:
     asked = retry_after({"retry-after": "Wed, 21 Oct 2099 07:28:00 GMT"})
     assert asked is not None and asked > 60 * 60 * 24 * 365
+
+
+COMPLETION = (
+    b'{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,'
+    b'"message":{"role":"assistant","content":"read"},"finish_reason":"stop"}]}'
+)
+
+
+def http_answer(status: str, body: bytes, *headers: str) -> bytes:
+    head = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def post_to_server(answers_for: Callable[[str], list[bytes]]) -> tuple[str | None, list[bytes]]:
+    """The reply's text when a ChatClient posts to a server answering each request with the
+    next of ``answers_for(its URL)`` (whole HTTP answers); and the targets it was sent to."""
+    targets: list[bytes] = []
+    answers: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while answers:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            lines = head.split(b"\r\n")
+            length = next(
+                int(line[15:]) for line in lines if line.lower().startswith(b"content-length:")
+            )
+            await reader.readexactly(length)
+            targets.append(lines[0].split(b" ")[1])
+            writer.write(answers.pop(0))
+            await writer.drain()
+        writer.close()
+
+    async def run() -> str | None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1"
+        answers.extend(answers_for(url))
+        chat = ChatClient(url, "TEST_KEY", max_retries=0, timeout_s=5.0)
+        try:
+            return parsed_completion(await chat.post(BODY)).choices[0].message.content
+        finally:
+            await chat.close()
+            server.close()
+
+    return asyncio.run(run()), targets
+
+
+def test_a_compressed_answer_is_read_decompressed() -> None:
+    squeezed = http_answer("200 OK", gzip.compress(COMPLETION), "Content-Encoding: gzip")
+    assert post_to_server(lambda url: [squeezed]) == ("read", [b"/v1/chat/completions"])
+
+
+def test_a_redirect_is_followed_as_the_http_client_follows_it() -> None:
+    def answers(url: str) -> list[bytes]:
+        moved = http_answer("307 Temporary Redirect", b"", f"Location: {url}/moved")
+        return [moved, moved, http_answer("200 OK", COMPLETION)]
+
+    reply, targets = post_to_server(answers)
+    assert reply == "read"
+    # Seen by the lighter transport, then again by the HTTP client, which follows it.
+    assert targets == [b"/v1/chat/completions", b"/v1/chat/completions", b"/v1/moved"]

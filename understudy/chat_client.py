@@ -32,22 +32,31 @@ import json
 import math
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from understudy.endpoints import async_client, retry_delay
-from understudy.plain_http import async_http_client, httpx_module
+from understudy.plain_http import http_client_over, httpx_module, plain_transport, request_head
 
 if TYPE_CHECKING:  # loaded when a client is made: the CLI starts without them
     import openai
     from openai.types.chat import ChatCompletion
 
-__all__ = ["MAX_RETRY_AFTER_S", "ChatClient", "encode_body", "parsed_completion", "retry_after"]
+__all__ = [
+    "MAX_RETRY_AFTER_S",
+    "Answer",
+    "ChatClient",
+    "encode_body",
+    "parsed_completion",
+    "retry_after",
+]
 
 MAX_RETRY_AFTER_S = 120.0
 """The longest wait an endpoint may ask for and still be asked again (the openai client's)."""
 RETRY_COUNT_HEADER = "x-stainless-retry-count"
 """The header that numbers a request's attempts (0 for the first), as the openai client does."""
+RETRY_COUNT = RETRY_COUNT_HEADER.encode()
 _RETRIED_STATUSES = frozenset({408, 409, 429})
 """Statuses below 500 that are retried (the openai client's choice)."""
 _INFINITY = frozenset({"inf", "+inf", "infinity", "+infinity"})
@@ -56,7 +65,7 @@ _INFINITY = frozenset({"inf", "+inf", "infinity", "+infinity"})
 class ChatClient:
     """An ``openai.AsyncOpenAI`` for ``base_url`` (:attr:`client`), with the key that
     :func:`~understudy.endpoints.api_key_for` gives, and chat-completions requests posted
-    over its HTTP client (:meth:`post`). ``event_hooks`` are the HTTP client's (httpx's)."""
+    over its HTTP client (:meth:`post`). ``on_attempt`` is called as each attempt starts."""
 
     def __init__(
         self,
@@ -65,9 +74,10 @@ class ChatClient:
         *,
         max_retries: int,
         timeout_s: float,
-        event_hooks: Mapping[str, list[Any]] | None = None,
+        on_attempt: Callable[[], None] | None = None,
     ) -> None:
-        self.http: Any = async_http_client(**({"event_hooks": event_hooks} if event_hooks else {}))
+        self._plain = plain_transport()
+        self.http: Any = http_client_over(self._plain)
         self.client = async_client(
             base_url,
             api_key_env,
@@ -75,7 +85,8 @@ class ChatClient:
             timeout_s=timeout_s,
             http_client=self.http,
         )
-        self._fixed: tuple[str, dict[str, str]] | None = None
+        self._on_attempt = on_attempt
+        self._fixed: _Fixed | None = None
 
     @property
     def base_url(self) -> str:
@@ -86,7 +97,7 @@ class ChatClient:
         self, body: Mapping[str, Any], *, max_retries: int | None = None, retries_before: int = 0
     ) -> Any:
         """POST ``body``, a chat-completions request already in wire format; the successful
-        HTTP response (``.content``, ``.status_code``, ``.headers``).
+        answer (``.content``, ``.status_code``).
 
         ``max_retries`` defaults to the client's. ``retries_before`` counts attempts already
         made for this body elsewhere: this call's attempts are numbered after them.
@@ -95,27 +106,24 @@ class ChatClient:
 
         httpx = httpx_module()
         content = encode_body(body)
-        url, headers = self._fixed or self._fix()
         retries = self.client.max_retries if max_retries is None else max_retries
         for retries_taken in range(retries + 1):
-            number = {RETRY_COUNT_HEADER: str(retries_before + retries_taken)}
-            request = self.http.build_request(
-                "POST",
-                url,
-                content=content,
-                headers={**headers, **number},
-                timeout=self.client.timeout,
-            )
+            number = retries_before + retries_taken
             last = retries_taken == retries
+            if self._on_attempt is not None:
+                self._on_attempt()
             try:
-                response = await self.http.send(request)
+                response = await self._send(content, number)
             except httpx.TimeoutException as failure:
                 if last:
-                    raise openai.APITimeoutError(request=request) from failure
+                    raise openai.APITimeoutError(
+                        request=self._request(content, number)
+                    ) from failure
                 await asyncio.sleep(retry_delay(retries_taken))
                 continue
             except (httpx.RequestError, ssl.SSLError) as failure:
                 if last:
+                    request = self._request(content, number)
                     raise openai.APIConnectionError(request=request) from failure
                 await asyncio.sleep(retry_delay(retries_taken))
                 continue
@@ -126,9 +134,42 @@ class ChatClient:
             await asyncio.sleep(_wait(response.headers, retries_taken))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _fix(self) -> tuple[str, dict[str, str]]:
-        """The URL and the headers of every request: the client's own, but for the options it
-        leaves out (``Omit``) and those of one attempt."""
+    async def _send(self, content: bytes, number: int) -> Any:
+        """One attempt's answer: straight over the lighter transport where the endpoint is
+        plain HTTP (an :class:`Answer`, or an httpx response when it is not a success read
+        as it came), else through the HTTP client (an httpx response)."""
+        fixed = self._fixed or self._fix()
+        if fixed.direct is None or self._plain is None:
+            return await self.http.send(self._request(content, number))
+        endpoint, head, timeouts = fixed.direct
+        tail = b"content-length: %d\r\n%s: %d\r\n\r\n" % (len(content), RETRY_COUNT, number)
+        status, headers, body = await self._plain.exchange(
+            endpoint, head + tail + content, timeouts
+        )
+        if 200 <= status < 300 and not _encoded(headers):
+            return Answer(status, body)
+        if 300 <= status < 400:  # a redirect: the HTTP client follows it
+            return await self.http.send(self._request(content, number))
+        request = self._request(content, number)
+        response = httpx_module().Response(status, headers=headers, content=body, request=request)
+        await response.aread()  # decoded as its Content-Encoding says
+        return response
+
+    def _request(self, content: bytes, number: int) -> Any:
+        """The attempt as an httpx request."""
+        fixed = self._fixed or self._fix()
+        return self.http.build_request(
+            "POST",
+            fixed.url,
+            content=content,
+            headers={**fixed.headers, RETRY_COUNT_HEADER: str(number)},
+            timeout=self.client.timeout,
+        )
+
+    def _fix(self) -> _Fixed:
+        """What every request carries: the client's own URL and headers, but for the options it
+        leaves out (``Omit``) and those of one attempt; and, for a plain-HTTP endpoint, the
+        same request's head as the HTTP client would send it."""
         client = self.client
         headers = {
             name: value
@@ -138,12 +179,53 @@ class ChatClient:
         headers["x-stainless-read-timeout"] = str(httpx_module().Timeout(client.timeout).read)
         base = client.base_url
         url = str(base.copy_with(raw_path=base.raw_path + b"chat/completions"))
-        self._fixed = url, headers
+        self._fixed = _Fixed(url, headers, None)
+        request = self._request(b"", 0)
+        if self._plain is not None and request.url.scheme == "http":
+            per_attempt = {b"content-length", RETRY_COUNT}
+            kept = [
+                (name, value)
+                for name, value in request.headers.raw
+                if name.lower() not in per_attempt
+            ]
+            head = request_head("POST", request.url.raw_path, kept)[: -len(b"\r\n")]
+            endpoint = (request.url.host, request.url.port or 80)
+            timeouts = request.extensions.get("timeout", {})
+            self._fixed = _Fixed(url, headers, (endpoint, head, timeouts))
         return self._fixed
 
     async def close(self) -> None:
         """Close the client and its connections."""
         await self.client.close()
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    url: str
+    headers: dict[str, str]
+    direct: tuple[tuple[str, int], bytes, dict[str, Any]] | None
+    """For a plain-HTTP endpoint: its (host, port), the request's head but for the headers of
+    one attempt, and its timeouts."""
+
+
+class Answer:
+    """A successful answer read as it came (not encoded): what a caller reads of an httpx
+    response."""
+
+    __slots__ = ("content", "status_code")
+    is_success = True
+
+    def __init__(self, status_code: int, content: bytes) -> None:
+        self.status_code = status_code
+        self.content = content
+
+
+def _encoded(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the answer's body is compressed (``Content-Encoding`` other than identity)."""
+    return any(
+        name.lower() == b"content-encoding" and value.strip().lower() != b"identity"
+        for name, value in headers
+    )
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:

@@ -26,11 +26,19 @@ import importlib
 import urllib.request
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import httptools
 
-__all__ = ["IDLE_CONNECTIONS_PER_HOST", "PlainHTTPTransport", "async_http_client", "httpx_module"]
+__all__ = [
+    "IDLE_CONNECTIONS_PER_HOST",
+    "PlainHTTPTransport",
+    "async_http_client",
+    "http_client_over",
+    "httpx_module",
+    "plain_transport",
+    "request_head",
+]
 
 IDLE_CONNECTIONS_PER_HOST = 100
 """Connections kept open for reuse to one endpoint (the openai client keeps 100 in all)."""
@@ -51,16 +59,26 @@ def httpx_module() -> ModuleType:
 
 def async_http_client(**options: Any) -> Any:
     """The openai client's default async HTTP client (``openai.DefaultAsyncHttpxClient``, given
-    ``options`` such as ``event_hooks``) with ``http://`` requests on the lighter transport --
-    unless the environment names a proxy (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``):
-    httpx reads those only for a client with its own transport, so such a client is left as
-    it is."""
+    ``options`` such as ``event_hooks``) with ``http://`` requests on the lighter transport
+    (:func:`plain_transport`), when there is one."""
+    return http_client_over(plain_transport(), **options)
+
+
+def plain_transport() -> PlainHTTPTransport | None:
+    """The lighter transport, unless the environment names a proxy (``HTTP_PROXY``,
+    ``HTTPS_PROXY``, ``ALL_PROXY``): httpx reads those only for a client without a transport
+    of its own, so such a client must keep httpx's."""
+    return None if urllib.request.getproxies() else PlainHTTPTransport(_default_transport)
+
+
+def http_client_over(transport: PlainHTTPTransport | None, **options: Any) -> Any:
+    """The openai client's default async HTTP client over ``transport`` (httpx's own when
+    None), given ``options`` such as ``event_hooks``."""
     import openai
 
-    if urllib.request.getproxies():
+    if transport is None:
         return openai.DefaultAsyncHttpxClient(**options)
-    transport: Any = PlainHTTPTransport(_default_transport)
-    return openai.DefaultAsyncHttpxClient(transport=transport, **options)
+    return openai.DefaultAsyncHttpxClient(transport=cast(Any, transport), **options)
 
 
 def _default_transport() -> Any:
@@ -231,22 +249,31 @@ class PlainHTTPTransport:
     async def handle_async_request(self, request: Any) -> Any:
         if request.url.scheme != "http":
             return await self.fallback.handle_async_request(request)
-        timeouts = request.extensions.get("timeout", {})
         body = await request.aread()
         data = request_head(request.method, request.url.raw_path, request.headers.raw) + body
         endpoint = (request.url.host, request.url.port or 80)
+        timeouts = request.extensions.get("timeout", {})
+        status, headers, content = await self.exchange(endpoint, data, timeouts, request)
+        return httpx_module().Response(
+            status,
+            headers=headers,
+            content=content,
+            request=request,
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+
+    async def exchange(
+        self, endpoint: Endpoint, data: bytes, timeouts: dict[str, Any], request: Any = None
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Send ``data``, a whole HTTP/1.1 request, to ``endpoint`` (host, port); the answer's
+        status, headers and body (still encoded as its ``Content-Encoding`` says). Failures
+        raise the httpx exceptions of the module docstring, for ``request`` when given."""
         try:
             connection, answer = await self._answered(endpoint, data, timeouts)
         except (OSError, TimeoutError, httptools.HttpParserError) as failure:
             raise _httpx_error(failure, request) from failure
         self._give_back(endpoint, connection, answer.keep_alive)
-        return httpx_module().Response(
-            answer.parser.get_status_code(),
-            headers=answer.headers,
-            content=b"".join(answer.body),
-            request=request,
-            extensions={"http_version": b"HTTP/1.1"},
-        )
+        return answer.parser.get_status_code(), answer.headers, b"".join(answer.body)
 
     async def _answered(
         self, endpoint: Endpoint, data: bytes, timeouts: dict[str, Any]
