@@ -6,13 +6,14 @@ the harness's. Figures, for concurrency 1, 4 and 8 (sandboxes and model requests
 rollouts/s, tool calls/s, and the harness's CPU time per tool call (this process, all threads:
 agent loop, model requests, router, engine calls, run files).
 
-That average includes each rollout's fixed costs (its container made, started, diffed and
-removed), so two more figures split it, from a second run at concurrency 4 with four times the
-calls: ``cpu_ms_per_added_tool_call`` (what one more call costs) and ``cpu_ms_per_rollout_fixed``.
+Each figure is the median of ``--repeats`` runs (3). The CPU per call includes each rollout's
+fixed costs (its container made, started, diffed and removed), so two more figures split it,
+from a second run at concurrency 4 with four times the calls: ``cpu_ms_per_added_tool_call``
+(what one more call costs) and ``cpu_ms_per_rollout_fixed``.
 ``request_cpu_ms_by_messages`` is the CPU of one model request by the length of the conversation
 sent (the candidate alone, 200 requests each), which must stay flat as conversations grow.
 
-Usage: python bench/harness.py [--rollouts 8] [--calls 10]
+Usage: python bench/harness.py [--rollouts 8] [--calls 10] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,8 @@ CALLS_PER_ROLLOUT = 10
 """Tool calls per rollout unless ``--calls`` says otherwise."""
 GOAL_CPU_MS_PER_CALL = 2.0
 """The harness's CPU per tool call that the performance goals ask for."""
+REPEATS = 3
+"""Runs of each measurement unless ``--repeats`` says otherwise; their median is reported."""
 CONVERSATION_LENGTHS = (4, 20, 82, 200)
 """Conversation lengths (messages) at which one request's CPU is measured."""
 
@@ -161,8 +165,23 @@ def split_fixed_cost(
     }
 
 
-async def main(rollouts: int, calls: int = CALLS_PER_ROLLOUT) -> dict[str, Any]:
-    figures: dict[str, Any] = {"rollouts": rollouts, "tool_calls_per_rollout": calls}
+async def median_of(
+    repeats: int, run: Callable[[int], Awaitable[dict[str, float]]]
+) -> dict[str, float]:
+    """Each figure of ``repeats`` runs of ``run`` (given the run's number): its median. One run
+    of a few rollouts moves by a quarter between runs on a shared two-core machine."""
+    runs = [await run(number) for number in range(repeats)]
+    return {key: round(statistics.median(one[key] for one in runs), 3) for key in runs[0]}
+
+
+async def main(
+    rollouts: int, calls: int = CALLS_PER_ROLLOUT, repeats: int = REPEATS
+) -> dict[str, Any]:
+    figures: dict[str, Any] = {
+        "rollouts": rollouts,
+        "tool_calls_per_rollout": calls,
+        "repeats": repeats,
+    }
     servers = {count: start_server(count) for count in (calls, calls * 4, 10**9)}
     base_url = servers[calls][1]
     try:
@@ -171,16 +190,23 @@ async def main(rollouts: int, calls: int = CALLS_PER_ROLLOUT) -> dict[str, Any]:
             # Build the environment once so that every measurement starts from a cached image.
             await measure(sessions[:1], base_url, 1, Path(scratch) / "warm-up", calls)
             for concurrency in (1, 4, 8):
-                run_dir = Path(scratch) / f"run-{concurrency}"
-                measured = await measure(sessions, base_url, concurrency, run_dir, calls)
-                figures[f"concurrency_{concurrency}"] = {
-                    key: round(value, 3) for key, value in measured.items()
-                }
-            run_dir = Path(scratch) / "run-long"
-            long = await measure(sessions, servers[calls * 4][1], 4, run_dir, calls * 4)
-            figures[f"concurrency_4_calls_{calls * 4}"] = {
-                key: round(value, 3) for key, value in long.items()
-            }
+                figures[f"concurrency_{concurrency}"] = await median_of(
+                    repeats,
+                    lambda run, concurrency=concurrency: measure(
+                        sessions,
+                        base_url,
+                        concurrency,
+                        Path(scratch) / f"run-{concurrency}-{run}",
+                        calls,
+                    ),
+                )
+            long = await median_of(
+                repeats,
+                lambda run: measure(
+                    sessions, servers[calls * 4][1], 4, Path(scratch) / f"run-long-{run}", calls * 4
+                ),
+            )
+            figures[f"concurrency_4_calls_{calls * 4}"] = long
             figures.update(split_fixed_cost(figures["concurrency_4"], long, calls))
         figures["request_cpu_ms_by_messages"] = await request_cpu(servers[10**9][1])
     finally:
@@ -220,11 +246,15 @@ if __name__ == "__main__":
     parser.add_argument(
         "--calls", type=int, default=CALLS_PER_ROLLOUT, help="tool calls per rollout"
     )
+    parser.add_argument(
+        "--repeats", type=int, default=REPEATS, help="runs of each measurement (median reported)"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
-    if arguments.rollouts < 1 or arguments.calls < 1:
-        parser.error("--rollouts and --calls must be at least 1")
+    if min(arguments.rollouts, arguments.calls, arguments.repeats) < 1:
+        parser.error("--rollouts, --calls and --repeats must be at least 1")
     if arguments.serve:
         serve(arguments.calls)
     else:
-        print(json.dumps(asyncio.run(main(arguments.rollouts, arguments.calls))))
+        figures = main(arguments.rollouts, arguments.calls, arguments.repeats)
+        print(json.dumps(asyncio.run(figures)))

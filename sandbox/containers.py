@@ -64,9 +64,13 @@ async def in_thread_to_completion(func: Callable[..., T], *args: Any, **kwargs: 
         raise
 
 
+_NOT_IN_NAMES = re.compile(r"[^a-zA-Z0-9_.-]")
+"""What the engine refuses in a container's name."""
+
+
 def container_name(run_id: str) -> str:
-    # The engine accepts only [a-zA-Z0-9_.-] in names; a run id may hold anything.
-    safe = re.sub(r"[^a-zA-Z0-9_.-]", "-", run_id)
+    # A run id may hold anything.
+    safe = _NOT_IN_NAMES.sub("-", run_id)
     return f"understudy-{safe}-{uuid.uuid4().hex[:8]}"
 
 

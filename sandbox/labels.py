@@ -7,6 +7,7 @@ process is gone (checking the start time too, so a recycled pid does not look al
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from pathlib import Path
@@ -54,8 +55,15 @@ def _process_start_time(pid: int) -> str | None:
 
 def owner_token(pid: int | None = None) -> str:
     """The owner label value for this process (or ``pid``)."""
-    pid = os.getpid() if pid is None else pid
+    if pid is None:
+        return _own_token(os.getpid())  # by pid: a forked child is an owner of its own
     return f"{socket.gethostname()}:{pid}:{_process_start_time(pid) or '?'}"
+
+
+@functools.cache
+def _own_token(pid: int) -> str:
+    """This process's owner label value, read once (every container is labelled with it)."""
+    return owner_token(pid)
 
 
 def owner_alive(token: str) -> bool | None:

@@ -41,7 +41,7 @@ import shlex
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 from understudy.errors import SandboxError, ShellUnavailableError
 from understudy.logging import get_logger
@@ -200,6 +200,9 @@ class ShellSession:
         self._reader: asyncio.Task[None] | None = None
         self._waiter: _Waiter | None = None
         self._eof = asyncio.Event()
+        self._ended: asyncio.Future[None] | None = None
+        """Done when the shell's output stream ends, like ``_eof``: waited on beside each
+        command's sentinel without a task of its own."""
 
     @property
     def busy(self) -> bool:
@@ -240,6 +243,7 @@ class ShellSession:
         if self._reader is not None:  # a shell that died: release what is left of it
             await self.close()
         self._eof = asyncio.Event()
+        self._ended = asyncio.get_running_loop().create_future()
         await self._transport.open()
         self._reader = asyncio.create_task(self._read_forever())
         nonce = uuid.uuid4().hex
@@ -336,17 +340,13 @@ class ShellSession:
     async def _until(self, waiter: _Waiter, timeout: float) -> tuple[int, str]:
         """Wait for ``waiter``'s sentinel: TimeoutError after ``timeout``, EOFError if the shell
         ended first."""
-        eof = asyncio.ensure_future(self._eof.wait())
-        pending: set[asyncio.Future[Any]] = {waiter.found, eof}
-        try:
-            done, _ = await asyncio.wait(
-                pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            eof.cancel()
+        assert self._ended is not None, "a command waits only on a started shell"
+        done, _ = await asyncio.wait(
+            (waiter.found, self._ended), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         if waiter.found in done:
             return waiter.found.result()
-        if eof in done:
+        if self._ended in done:
             raise EOFError("the shell ended")
         raise TimeoutError
 
@@ -410,6 +410,8 @@ class ShellSession:
                 self._dispatch(data)
         finally:
             self._eof.set()
+            if self._ended is not None and not self._ended.done():
+                self._ended.set_result(None)
 
     def _dispatch(self, data: bytes) -> None:
         """Output goes to the command waiting for it; output between commands (from a
