@@ -5,9 +5,12 @@ them but without its per-request machinery.
 copies and validates the request options model, parses the URL three times and merges the
 headers into new ``Headers`` four times. That was more than half of a model request's CPU in a
 rollout. A :class:`ChatClient` builds what does not change once: the client's own headers (its
-key, organization, project, user agent and platform headers), the URL and the timeout. Each
-body then goes out over the client's own HTTP client
-(:func:`understudy.plain_http.async_http_client`), with its transport, hooks and proxies.
+key, organization, project, user agent and platform headers), the URL and the timeout. To an
+``http://`` endpoint, each body goes straight over the lighter transport of
+:mod:`understudy.plain_http`, under a head built once as the client's HTTP client would send
+it; an answer that is compressed, a redirect or a refusal is then read as an httpx response.
+To any other endpoint, and where the environment names a proxy, it goes through the client's
+HTTP client.
 
 It makes the client's retries itself, as the client makes them. ``max_retries`` attempts follow
 the first one after a timeout, a failed connection, or an answer of status 408, 409, 429 or 5xx.
@@ -130,7 +133,7 @@ class ChatClient:
             if response.is_success:
                 return response
             if last or not _retried(response):
-                raise status_error(response)
+                raise _status_error(response)
             await asyncio.sleep(_wait(response.headers, retries_taken))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
@@ -282,7 +285,7 @@ def _wait(headers: Mapping[str, str], retries_taken: int) -> float:
     return retry_delay(retries_taken)
 
 
-def status_error(response: Any) -> openai.APIStatusError:
+def _status_error(response: Any) -> openai.APIStatusError:
     """The openai client's error for a refused request: the class it raises for the status,
     its message, and the endpoint's error object (else the body's JSON, else its text)."""
     import openai
