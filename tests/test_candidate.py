@@ -20,6 +20,7 @@ from understudy.replay.candidate import (
     CandidateEndpointError,
     OpenAICandidate,
     OriginalCandidate,
+    WireForms,
 )
 from understudy.testing import (
     ChatRequest,
@@ -560,3 +561,31 @@ async def test_an_answer_the_sdk_tolerates_but_validation_refuses_is_still_read(
             reply = await candidate.complete(user("hi"), [])
     assert reply.message.content == "hi"
     assert reply.attempts == 1
+
+
+async def test_a_conversation_sent_again_goes_out_as_it_is_now() -> None:
+    messages = user("hi")
+    call = ToolCall(id="c1", name="shell", arguments={"cmd": "ls"})
+    messages.append(Message(role="assistant", content="", tool_calls=[call]))
+    messages.append(Message(role="tool", content="a.txt\n", tool_call_id="c1"))
+    as_first_sent = list(messages)
+    with ScriptedServer([ScriptedTurn(content="one"), ScriptedTurn(content="two")]) as server:
+        async with candidate_for(server) as candidate:
+            await candidate.complete(messages, [SHELL])
+            messages[-1] = messages[-1].model_copy(update={"content": "b.txt\n"})
+            await candidate.complete(messages, [SHELL])
+        first, second = (request.messages for request in server.requests)
+    assert first == [message_to_wire(message) for message in as_first_sent]
+    assert second == [message_to_wire(message) for message in messages]
+    assert second[-1]["content"] == "b.txt\n"
+
+
+def test_wire_forms_are_kept_for_the_latest_messages_only() -> None:
+    forms = WireForms(2)
+    made = [Message(role="user", content=str(number)) for number in range(3)]
+    first = forms.of(made[0])
+    assert forms.of(made[0]) is first  # kept: made once
+    forms.of(made[1])
+    forms.of(made[2])  # the third: the oldest goes
+    assert forms.of(made[0]) is not first
+    assert forms.of(made[0]) == first == {"role": "user", "content": "0"}
