@@ -17,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import copy
+import functools
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -258,25 +260,35 @@ class WireForms:
     Every turn sends the rollout's whole conversation again; converting each earlier message
     again made a request's CPU grow with the conversation (0.18 ms at 4 messages, 0.60 at 200,
     70% of it converting). A message is not changed once it is in a conversation (the loop and
-    the router make new ones), so its wire form is made once. The ``size`` latest are kept.
+    the router make new ones), so its wire form is made once. A form is kept while its message
+    lives, and only for the ``size`` latest: the cache never keeps a message alive.
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._forms: OrderedDict[int, tuple[Message, dict[str, Any]]] = OrderedDict()
+        self._forms: OrderedDict[int, tuple[weakref.ref[Message], dict[str, Any]]] = OrderedDict()
 
     def of(self, message: Message) -> dict[str, Any]:
         """``message_to_wire(message)``, made once while it is kept."""
         key = id(message)
         known = self._forms.get(key)
-        if known is not None and known[0] is message:  # the object itself, not a reused id
+        if known is not None and known[0]() is message:  # the object itself, not a reused id
             self._forms.move_to_end(key)
             return known[1]
         form = message_to_wire(message)
-        self._forms[key] = (message, form)
+        self._forms[key] = (weakref.ref(message, functools.partial(self._forget, key)), form)
         if len(self._forms) > self._size:
             self._forms.popitem(last=False)
         return form
+
+    def __len__(self) -> int:
+        return len(self._forms)
+
+    def _forget(self, key: int, gone: weakref.ref[Message]) -> None:
+        """Drop the form of a message that no longer exists (unless its id is another's)."""
+        known = self._forms.get(key)
+        if known is not None and known[0] is gone:
+            del self._forms[key]
 
 
 def _count_attempt() -> None:

@@ -589,3 +589,6 @@ def test_wire_forms_are_kept_for_the_latest_messages_only() -> None:
     forms.of(made[2])  # the third: the oldest goes
     assert forms.of(made[0]) is not first
     assert forms.of(made[0]) == first == {"role": "user", "content": "0"}
+    assert len(forms) == 2
+    del made[:]  # messages gone: their forms go with them
+    assert len(forms) == 0
