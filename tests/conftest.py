@@ -237,6 +237,28 @@ def leftover_containers() -> list[Any]:
     ]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Remove the images that earlier test sessions built and could not remove because they
+    were killed: a prefix snapshot of a fixed demo repository left behind would be found
+    cached by the test that builds it."""
+    if engine_available():
+        remove_images_of_ended_sessions()
+
+
+def remove_images_of_ended_sessions() -> None:
+    client = docker_client()
+    images = client.api.images(filters={"label": labels.MANAGED})
+    ended = [
+        image
+        for image in images
+        if (image.get("Labels") or {}).get(labels.RUN_ID, "").startswith("test-")
+        and labels.owner_alive((image.get("Labels") or {}).get(labels.OWNER, "")) is False
+    ]
+    for image in sorted(ended, key=lambda image: image.get("Created", 0), reverse=True):
+        with contextlib.suppress(docker.errors.APIError):
+            client.images.remove(str(image["Id"]), force=True)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The suite ends by asserting that no understudy container of this session is left, then
     removes the env images and snapshots its runs built (they carry its run ids)."""
