@@ -18,7 +18,7 @@ import shutil
 import signal
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -242,40 +242,39 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     were killed: a prefix snapshot of a fixed demo repository left behind would be found
     cached by the test that builds it."""
     if engine_available():
-        remove_images_of_ended_sessions()
-
-
-def remove_images_of_ended_sessions() -> None:
-    client = docker_client()
-    images = client.api.images(filters={"label": labels.MANAGED})
-    ended = [
-        image
-        for image in images
-        if (image.get("Labels") or {}).get(labels.RUN_ID, "").startswith("test-")
-        and labels.owner_alive((image.get("Labels") or {}).get(labels.OWNER, "")) is False
-    ]
-    for image in sorted(ended, key=lambda image: image.get("Created", 0), reverse=True):
-        with contextlib.suppress(docker.errors.APIError):
-            client.images.remove(str(image["Id"]), force=True)
+        remove_images(
+            lambda found: (
+                found.get(labels.RUN_ID, "").startswith("test-")
+                and labels.owner_alive(found.get(labels.OWNER, "")) is False
+            )
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The suite ends by asserting that no understudy container of this session is left, then
-    removes the env images and snapshots its runs built (they carry its run ids)."""
+    removes the env images and snapshots it built: those of its runs (they carry its run ids)
+    and any other this process built (a command run in it, ``understudy reproduce`` say,
+    labels them with its own run id, but with this process as their owner)."""
     if not engine_available():
         return
     report_leaked_containers(session)
-    remove_images_of_this_session()
+    own = labels.owner_token()
+    remove_images(
+        lambda found: (
+            found.get(labels.RUN_ID, "").startswith(SESSION_RUN_ID)
+            or found.get(labels.OWNER) == own
+        )
+    )
 
 
-def remove_images_of_this_session() -> None:
+def remove_images(chosen: Callable[[dict[str, str]], bool]) -> None:
+    """Remove the understudy images whose labels are ``chosen``, newest first (a snapshot of a
+    snapshot goes before its parent)."""
     client = docker_client()
     # The low-level listing: the high-level one inspects each image in turn, which fails when
     # another test session on the same engine removes one of its own images meanwhile.
     images = client.api.images(filters={"label": labels.MANAGED})
-    ours = [i for i in images if (i.get("Labels") or {}).get(labels.RUN_ID, "").startswith(
-        SESSION_RUN_ID)]  # fmt: skip
-    # Newest first: a snapshot of a snapshot goes before its parent.
+    ours = [image for image in images if chosen(image.get("Labels") or {})]
     for image in sorted(ours, key=lambda image: image.get("Created", 0), reverse=True):
         with contextlib.suppress(docker.errors.APIError):
             client.images.remove(str(image["Id"]), force=True)
