@@ -199,10 +199,9 @@ class ShellSession:
         self._pid: int | None = None
         self._reader: asyncio.Task[None] | None = None
         self._waiter: _Waiter | None = None
-        self._eof = asyncio.Event()
         self._ended: asyncio.Future[None] | None = None
-        """Done when the shell's output stream ends, like ``_eof``: waited on beside each
-        command's sentinel without a task of its own."""
+        """Done when the shell's output stream ends (made when the shell starts): waited on
+        beside each command's sentinel without a task of its own."""
 
     @property
     def busy(self) -> bool:
@@ -212,7 +211,7 @@ class ShellSession:
     @property
     def alive(self) -> bool:
         """The shell is running and answering."""
-        return self._pid is not None and not self._eof.is_set()
+        return self._pid is not None and self._ended is not None and not self._ended.done()
 
     async def run(
         self,
@@ -242,7 +241,6 @@ class ShellSession:
     async def _start(self) -> None:
         if self._reader is not None:  # a shell that died: release what is left of it
             await self.close()
-        self._eof = asyncio.Event()
         self._ended = asyncio.get_running_loop().create_future()
         await self._transport.open()
         self._reader = asyncio.create_task(self._read_forever())
@@ -370,8 +368,8 @@ class ShellSession:
             return
         log.info("the shell did not answer after an interrupt; killing it", pid=pid)
         await self._transport.side(_SIGNAL_GROUP, "9", str(pid))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._eof.wait(), INTERRUPT_GRACE_S)
+        if self._ended is not None:
+            await asyncio.wait([self._ended], timeout=INTERRUPT_GRACE_S)
         await self.close()
         # What the shell was starting as it died.
         await self._transport.stop_strays(self._marks, pid)
@@ -409,7 +407,6 @@ class ShellSession:
             while data := await self._transport.receive():
                 self._dispatch(data)
         finally:
-            self._eof.set()
             if self._ended is not None and not self._ended.done():
                 self._ended.set_result(None)
 

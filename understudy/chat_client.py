@@ -52,6 +52,7 @@ __all__ = [
     "ChatClient",
     "encode_body",
     "parsed_completion",
+    "retried_status",
     "retry_after",
 ]
 
@@ -117,24 +118,20 @@ class ChatClient:
                 self._on_attempt()
             try:
                 response = await self._send(content, number)
-            except httpx.TimeoutException as failure:
+            except (httpx.RequestError, ssl.SSLError) as failure:  # timeouts among them
                 if last:
-                    raise openai.APITimeoutError(
-                        request=self._request(content, number)
-                    ) from failure
-                await asyncio.sleep(retry_delay(retries_taken))
-                continue
-            except (httpx.RequestError, ssl.SSLError) as failure:
-                if last:
-                    request = self._request(content, number)
-                    raise openai.APIConnectionError(request=request) from failure
+                    timed_out = isinstance(failure, httpx.TimeoutException)
+                    kind = openai.APITimeoutError if timed_out else openai.APIConnectionError
+                    request = self._request(self._fixed or self._fix(), content, number)
+                    raise kind(request=request) from failure
                 await asyncio.sleep(retry_delay(retries_taken))
                 continue
             if response.is_success:
                 return response
-            if last or not _retried(response):
+            asked = retry_after(response.headers)
+            if last or not _retried(response, asked):
                 raise _status_error(response)
-            await asyncio.sleep(_wait(response.headers, retries_taken))
+            await asyncio.sleep(_wait(asked, retries_taken))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _send(self, content: bytes, number: int) -> Any:
@@ -143,7 +140,7 @@ class ChatClient:
         as it came), else through the HTTP client (an httpx response)."""
         fixed = self._fixed or self._fix()
         if fixed.direct is None or self._plain is None:
-            return await self.http.send(self._request(content, number))
+            return await self.http.send(self._request(fixed, content, number))
         endpoint, head, timeouts = fixed.direct
         tail = b"content-length: %d\r\n%s: %d\r\n\r\n" % (len(content), RETRY_COUNT, number)
         status, headers, body = await self._plain.exchange(
@@ -151,16 +148,15 @@ class ChatClient:
         )
         if 200 <= status < 300 and not _encoded(headers):
             return Answer(status, body)
+        request = self._request(fixed, content, number)
         if 300 <= status < 400:  # a redirect: the HTTP client follows it
-            return await self.http.send(self._request(content, number))
-        request = self._request(content, number)
+            return await self.http.send(request)
         response = httpx_module().Response(status, headers=headers, content=body, request=request)
         await response.aread()  # decoded as its Content-Encoding says
         return response
 
-    def _request(self, content: bytes, number: int) -> Any:
+    def _request(self, fixed: _Fixed, content: bytes, number: int) -> Any:
         """The attempt as an httpx request."""
-        fixed = self._fixed or self._fix()
         return self.http.build_request(
             "POST",
             fixed.url,
@@ -182,8 +178,8 @@ class ChatClient:
         headers["x-stainless-read-timeout"] = str(httpx_module().Timeout(client.timeout).read)
         base = client.base_url
         url = str(base.copy_with(raw_path=base.raw_path + b"chat/completions"))
-        self._fixed = _Fixed(url, headers, None)
-        request = self._request(b"", 0)
+        fixed = _Fixed(url, headers, None)
+        request = self._request(fixed, b"", 0)
         if self._plain is not None and request.url.scheme == "http":
             per_attempt = {b"content-length", RETRY_COUNT}
             kept = [
@@ -194,8 +190,9 @@ class ChatClient:
             head = request_head("POST", request.url.raw_path, kept)[: -len(b"\r\n")]
             endpoint = (request.url.host, request.url.port or 80)
             timeouts = request.extensions.get("timeout", {})
-            self._fixed = _Fixed(url, headers, (endpoint, head, timeouts))
-        return self._fixed
+            fixed = _Fixed(url, headers, (endpoint, head, timeouts))
+        self._fixed = fixed
+        return fixed
 
     async def close(self) -> None:
         """Close the client and its connections."""
@@ -264,24 +261,28 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
         return None
 
 
-def _retried(response: Any) -> bool:
-    """Whether the openai client would ask again after ``response`` (a failed status)."""
-    wait = retry_after(response.headers)
-    if wait is not None and math.isfinite(wait) and wait > MAX_RETRY_AFTER_S:
+def retried_status(status: int) -> bool:
+    """Whether the openai client asks again after an answer of ``status`` (its endpoint saying
+    nothing of its own about it)."""
+    return status in _RETRIED_STATUSES or status >= 500
+
+
+def _retried(response: Any, asked: float | None) -> bool:
+    """Whether the openai client would ask again after ``response`` (a failed status) that
+    asked for a wait of ``asked`` seconds."""
+    if asked is not None and math.isfinite(asked) and asked > MAX_RETRY_AFTER_S:
         return False
     told = response.headers.get("x-should-retry")
     if told in ("true", "false"):
         return bool(told == "true")
-    status = int(response.status_code)
-    return status in _RETRIED_STATUSES or status >= 500
+    return retried_status(int(response.status_code))
 
 
-def _wait(headers: Mapping[str, str], retries_taken: int) -> float:
-    """Seconds to wait before the next attempt: what the answer asks, up to two minutes; else
-    the client's back-off."""
-    wait = retry_after(headers)
-    if wait is not None and math.isfinite(wait) and 0 < wait <= MAX_RETRY_AFTER_S:
-        return wait
+def _wait(asked: float | None, retries_taken: int) -> float:
+    """Seconds to wait before the next attempt: what the answer asked (``asked``), up to two
+    minutes; else the client's back-off."""
+    if asked is not None and math.isfinite(asked) and 0 < asked <= MAX_RETRY_AFTER_S:
+        return asked
     return retry_delay(retries_taken)
 
 

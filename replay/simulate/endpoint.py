@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import jsonschema
 
-from understudy.chat_client import ChatClient, parsed_completion, retry_after
+from understudy.chat_client import ChatClient, parsed_completion, retried_status, retry_after
 from understudy.endpoints import (
     check_retries,
     completion_problem,
@@ -77,9 +77,6 @@ MAX_RETRY_AFTER_S = 60.0
 
 STRUCTURED = "json_schema"
 TEXT = "text"
-
-_RETRYABLE_STATUS = frozenset({408, 409, 429})
-"""Statuses below 500 worth asking again (the openai client's own choice)."""
 
 
 # -- reading a reply ---------------------------------------------------------------------------
@@ -304,7 +301,7 @@ class SimulatorEndpoint:
             if mode == STRUCTURED and _rejects_response_format(exc):
                 raise _ResponseFormatRejected(reason) from None
             status = exc.status_code
-            retryable = status in _RETRYABLE_STATUS or status >= 500
+            retryable = retried_status(status)
             return _Failure(f"HTTP {status}: {reason}", retryable, _retry_after(exc))
         except openai.APITimeoutError:
             return _Failure(f"no answer within {self.timeout_s:g} s", retryable=True)
