@@ -63,7 +63,8 @@ MB_PER_S_GOAL = 50.0
 
 
 def build(root: Path, target_bytes: int) -> tuple[int, int]:
-    """Write the synthetic input under ``root``; return (files, bytes)."""
+    """Write the synthetic input under ``root``; return (files, bytes). Each copy of a log is
+    made distinct (see :func:`distinct`)."""
     samples = sorted(p for p in DATA.rglob("*") if p.is_file() and p.suffix != ".md")
     native_lines = (DATA / "native" / "sessions.jsonl").read_bytes().splitlines(keepends=True)
     files = written = 0
@@ -71,10 +72,13 @@ def build(root: Path, target_bytes: int) -> tuple[int, int]:
     big = root / "native-big" / "sessions.jsonl"
     big.parent.mkdir(parents=True)
     with big.open("wb") as handle:
+        copy = 0
         while written < target_bytes // 4:
             for line in native_lines:
-                handle.write(line)
-                written += len(line)
+                data = distinct_line(line, copy)
+                handle.write(data)
+                written += len(data)
+            copy += 1
     files += 1
     copy = 0
     while written < target_bytes:
@@ -82,11 +86,57 @@ def build(root: Path, target_bytes: int) -> tuple[int, int]:
         for sample in samples:
             target = folder / sample.parent.name / sample.name
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(sample, target)  # env sidecars included
-            written += sample.stat().st_size
+            target.write_bytes(distinct_file(sample, copy))  # env sidecars included
+            written += target.stat().st_size
             files += 1
         copy += 1
     return files, written
+
+
+def distinct(value: Any, copy: int) -> Any:
+    """``value`` with the text of each copy made its own: every string value (keys aside) of
+    40 characters or more that holds a space or a newline -- outputs, messages, prompts, not
+    ids, paths or JSON held in a string -- gets `` [copy N]`` at its end. Real logs share their
+    system prompts and tool descriptions, but their outputs and messages are their own; copies
+    that repeat every string would let the caches of de-identification (what it found in a
+    string it saw before) do nearly all the work."""
+    if isinstance(value, dict):
+        return {key: distinct(item, copy) for key, item in value.items()}
+    if isinstance(value, list):
+        return [distinct(item, copy) for item in value]
+    if (
+        isinstance(value, str)
+        and len(value) >= 40
+        and (" " in value or "\n" in value)
+        and not value.lstrip().startswith(("{", "["))
+    ):
+        return f"{value} [copy {copy}]"
+    return value
+
+
+def distinct_line(line: bytes, copy: int) -> bytes:
+    """A JSONL line made :func:`distinct` (kept as it is when it is not JSON)."""
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return line
+    return json.dumps(distinct(value, copy), ensure_ascii=False).encode() + b"\n"
+
+
+def distinct_file(path: Path, copy: int) -> bytes:
+    """The bytes of a copy of the log ``path``, made :func:`distinct`: a JSON document or JSONL
+    file, line by line; any other file (inspect's zip archives, text) as it is."""
+    data = path.read_bytes()
+    if path.suffix == ".jsonl":
+        return b"".join(distinct_line(line, copy) for line in data.splitlines(keepends=True))
+    if path.suffix not in (".json", ".traj"):
+        return data
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return data
+    indented = b"\n" in data.strip()[:200]
+    return json.dumps(distinct(value, copy), indent=2 if indented else None).encode()
 
 
 def build_json_list(path: Path, target_bytes: int) -> tuple[int, int]:
@@ -99,7 +149,15 @@ def build_json_list(path: Path, target_bytes: int) -> tuple[int, int]:
         written, copy = 0, 0
         while written < target_bytes:
             for session, size in zip(sessions, sizes, strict=True):
-                yield session.model_copy(update={"id": f"{session.id}-{copy}"})
+                messages = [
+                    message.model_copy(update={"content": distinct(message.content, copy)})
+                    if message.role != "system"
+                    else message
+                    for message in session.messages
+                ]
+                yield session.model_copy(
+                    update={"id": f"{session.id}-{copy}", "messages": messages}
+                )
                 written += size
             copy += 1
 

@@ -55,10 +55,15 @@ def _rule_changes(index: int, text: str) -> bool:
 
 
 def _check_gates(text: str) -> None:
+    """No rule that runs on ``text`` (one of its triggers is there) and could change it is
+    left out (a rule never runs on a text without one of its triggers)."""
     gated = rules_for(text)
     for index, rule in enumerate(RULES):
-        if rule.triggers and index not in gated:
+        runs = any(map(text.__contains__, rule.triggers))
+        if runs and index not in gated:
             assert not _rule_changes(index, text), (rule.kind, text)
+        # The Redactor runs a gated rule without looking for its triggers again.
+        assert runs or index not in gated, (rule.kind, text)
 
 
 def test_no_gate_misses_a_string_its_rule_changes() -> None:
@@ -146,3 +151,42 @@ def test_a_string_found_clean_before_still_gets_a_name_learned_later() -> None:
             Session(id="b", source=SourceInfo(format="native"), messages=messages)
         )
         assert "bobbington" not in redacted.model_dump_json()
+
+
+def test_strings_after_non_ascii_ones_are_gated_as_themselves() -> None:
+    # The triggers are found in the text's UTF-8 bytes: each hit must fall in its own string
+    # whatever the multi-byte characters (and a lone surrogate, which JSON can hold) before it.
+    before = [
+        "h\u00e9llo w\u00f6rld \u2713\u2713\u2713 \U0001f600",
+        "lone " + chr(0xD800) + " surrogate!",
+        "plain text",
+    ]
+    secret = next(index for index, rule in enumerate(RULES) if rule.kind == "secret")
+    api_key = next(index for index, rule in enumerate(RULES) if rule.kind == "api_key")
+    assigned = "TOKEN=abc12345def"
+    key = "sk-proj-" + "a1" * 12
+    found = may_change([*before, assigned, "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", key])
+    assert found.keys() == {assigned, key}
+    assert secret in found[assigned] and api_key in found[key]
+
+
+def test_overlapping_triggers_each_gate_their_rule() -> None:
+    # "ecret_access_key" (an AWS secret's name), "ecret" and "_key" (secret words) overlap.
+    text = 'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY1"'
+    api_key = next(index for index, rule in enumerate(RULES) if rule.kind == "api_key")
+    secret = next(index for index, rule in enumerate(RULES) if rule.kind == "secret")
+    assert {api_key, secret} <= rules_for(text)
+    assert Redactor().text(text) == 'aws_secret_access_key = "<SECRET_1>"'
+    _same(Session(id="s", source=SourceInfo(format="native"), task=text))
+
+
+def test_a_rule_without_its_triggers_leaves_the_text_as_it_would_without_gates() -> None:
+    # A gate of a rule that ignores case matches "bEaReR ...", but none of the rule's
+    # triggers (bearer, Bearer, BEARER) is there: the rule does not run, gates or not.
+    texts = ["Authorization: bEaReR abcdefgh12345678", "to\u212aen = 'abc12345def'"]
+    session = Session(
+        id="s",
+        source=SourceInfo(format="native"),
+        messages=[Message(role="user", content=text) for text in texts],
+    )
+    _same(session)

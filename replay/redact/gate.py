@@ -1,18 +1,28 @@
 """Which strings of a session the redaction rules could change, found for all of them at once.
 
 Running every rule on every string costs a dozen substring tests and regex calls per string,
-while nearly all strings of a log hold nothing to redact. So each rule has *gates*
-(:attr:`~understudy.replay.redact.rules.Rule.gates`): regexes of which one is certain to match
-in any string where the rule would replace something (the start of its own pattern, or a
-literal its matches hold). The strings are joined with newlines and each gate is searched over
-the whole text, at C speed; a string no gate hits is known to come out unchanged, and for the
-others the Redactor runs only the rules whose gates hit (:meth:`~understudy.replay.redact
-.placeholders.Redactor.text`). A gate may hit a string that holds nothing (it then costs the
-full check), but must never miss one.
+while nearly all strings of a log hold nothing to redact. A rule only runs on a string holding
+one of its *triggers* (:attr:`~understudy.replay.redact.rules.Rule.triggers`, literals), and
+each rule has *gates* (:attr:`~understudy.replay.redact.rules.Rule.gates`): regexes of which
+one is certain to match in any string where the rule would replace something (the start of its
+own pattern, or a literal its matches hold). So a string may change under a rule only when it
+holds one of the rule's triggers and one of its gates matches. A string no rule may change is
+known to come out unchanged, and for the others the Redactor runs only those rules
+(:meth:`~understudy.replay.redact.placeholders.Redactor.text`). A gate may hit a string that
+holds nothing (it then costs the full check), but must never miss one.
 
-Gates never match a newline, so no hit spans two strings. What the gates found in a string is
-remembered across sessions (up to a bound): logs of one agent repeat their prompts and tool
-descriptions.
+The strings are joined with newlines and searched all at once, at C speed:
+
+* the triggers of every rule (but those of one character) in one pass of an Aho-Corasick
+  automaton (:mod:`ahocorasick_rs`) over the text's UTF-8 bytes -- one pass instead of one
+  regex scan per gate, which made the gates most of an import's time on logs not seen before;
+  the gates of those rules are then searched only in the strings that hold a trigger;
+* the gates of the rules whose triggers are single characters (``@``, ``.``, ``:``, present in
+  most strings) over the whole text, one regex scan each.
+
+No trigger or gate matches a newline, so no hit spans two strings. What the gates found in a
+string is remembered across sessions (up to a bound): logs of one agent repeat their prompts
+and tool descriptions.
 User names learned from home directories are not a gate's business: the Redactor looks for the
 names it knows in every string itself.
 """
@@ -23,6 +33,9 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from itertools import accumulate
+from typing import NamedTuple
+
+import ahocorasick_rs
 
 from understudy.replay.redact.patterns import lower_each
 from understudy.replay.redact.rules import RULES
@@ -33,25 +46,48 @@ SHORTEST = 7
 """No gated rule matches a string shorter than this (only a learned user name fits one)."""
 
 
-def _gates(lower: bool) -> tuple[tuple[re.Pattern[str], int], ...]:
-    """``(gate, index of its rule in RULES)``; a rule with triggers but no gates is gated by
-    its triggers (the learned user names have none, and are left to the Redactor)."""
-    gates = []
+class _RuleGates(NamedTuple):
+    """The gates of one rule, compiled: searched as written, and in the lower-cased text."""
+
+    rule: int
+    gates: tuple[re.Pattern[str], ...]
+    lower_gates: tuple[re.Pattern[str], ...]
+
+
+def _rule_gates(index: int) -> _RuleGates:
+    """A rule's gates; a rule with triggers but no gates is gated by its triggers alone."""
+    rule = RULES[index]
+    return _RuleGates(
+        index,
+        tuple(map(re.compile, rule.gates)),
+        tuple(map(re.compile, rule.lower_gates)),
+    )
+
+
+def _by_triggers() -> tuple[ahocorasick_rs.BytesAhoCorasick, list[_RuleGates]]:
+    """The automaton of the triggers of every rule with triggers of more than one character,
+    and for each of its patterns, the gates of its rule."""
+    triggers: list[bytes] = []
+    rules: list[_RuleGates] = []
     for index, rule in enumerate(RULES):
-        patterns = rule.lower_gates if lower else rule.gates
-        if not lower and not rule.gates and not rule.lower_gates:
-            patterns = tuple(map(re.escape, rule.triggers))
-        gates += [(re.compile(pattern), index) for pattern in patterns]
-    return tuple(gates)
+        if rule.triggers and min(map(len, rule.triggers)) > 1:
+            gates = _rule_gates(index)
+            for trigger in rule.triggers:
+                triggers.append(trigger.encode())
+                rules.append(gates)
+    return ahocorasick_rs.BytesAhoCorasick(triggers), rules
 
 
-_GATES = _gates(lower=False)
-_LOWER_GATES = _gates(lower=True)
-# All gates in one regex: slower per character than one gate (whose literal start makes the
-# search fast), but one call instead of dozens for a short text, which usually hits none.
-_ANY = re.compile("|".join(f"(?:{gate.pattern})" for gate, _ in _GATES))
-_ANY_LOWER = re.compile("|".join(f"(?:{gate.pattern})" for gate, _ in _LOWER_GATES))
-_SHORT_TEXT = 2000
+_AUTOMATON, _TRIGGER_RULES = _by_triggers()
+_SCANNED = tuple(
+    (re.compile(gate), index)
+    for index, rule in enumerate(RULES)
+    if rule.triggers and min(map(len, rule.triggers)) == 1
+    for gate in rule.gates or map(re.escape, rule.triggers)
+)
+"""``(gate, index of its rule)`` of the rules with a trigger of one character: searched over
+the whole text (such a trigger is in most strings; their gates are what is rare)."""
+assert all(not RULES[index].lower_gates for _, index in _SCANNED)
 
 _KNOWN_MAX_BYTES = 8_000_000
 """About how much memory the strings whose gates are known may take before they are forgotten
@@ -69,7 +105,8 @@ _rules_of: dict[str, frozenset[int]] = {}
 
 def may_change(strings: Iterable[str]) -> dict[str, frozenset[int]]:
     """The strings of ``strings`` that some rule may change, each with the indexes (in RULES)
-    of the rules that may; the rest certainly stay as they are (learned user names aside).
+    of the rules that may (each holds one of their triggers); the rest certainly stay as they
+    are (learned user names aside).
 
     Strings found unchanged before (:func:`note_unchanged`) are left out: a session whose
     gated strings all are -- timestamps that look like IPv6 addresses, say -- is done at once.
@@ -134,21 +171,45 @@ def rules_for(text: str) -> frozenset[int]:
 
 
 def _hits(strings: list[str]) -> dict[int, set[int]]:
-    """For each string some gate matches in (by index), the rules of those gates."""
+    """For each string some rule may change (by index), the rules that may."""
+    hits: dict[int, set[int]] = {}
     text = "\n".join(strings)
     starts = [0, *accumulate(len(s) + 1 for s in strings)]  # where each string begins
-    hits: dict[int, set[int]] = {}
-    lowered = text.lower()
-    if len(lowered) != len(text):
-        # A few characters lengthen when lower-cased; the rules lower each string on its own.
-        lowered = "\n".join(map(lower_each, strings))
-    if len(text) < _SHORT_TEXT and not _ANY.search(text) and not _ANY_LOWER.search(lowered):
-        return hits
-    for gates, searched in ((_GATES, text), (_LOWER_GATES, lowered)):
-        for gate, rule in gates:
-            match = gate.search(searched)
-            while match is not None:
-                index = bisect_right(starts, match.start()) - 1
-                hits.setdefault(index, set()).add(rule)
-                match = gate.search(searched, starts[index + 1])  # on to the next string
+    for gate, rule in _SCANNED:
+        match = gate.search(text)
+        while match is not None:
+            index = bisect_right(starts, match.start()) - 1
+            hits.setdefault(index, set()).add(rule)
+            match = gate.search(text, starts[index + 1])  # on to the next string
+    data = text.encode("utf-8", "surrogatepass")  # a lone surrogate (from JSON) is kept
+    if len(data) != len(text):  # not all ASCII: where each string begins in the bytes
+        sizes = (
+            len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass")) for s in strings
+        )
+        starts = [0, *accumulate(size + 1 for size in sizes)]
+    lowered: dict[int, str] = {}
+    checked: set[tuple[int, int]] = set()
+    for pattern, start, _ in _AUTOMATON.find_matches_as_indexes(data, overlapping=True):
+        index = bisect_right(starts, start) - 1
+        gates = _TRIGGER_RULES[pattern]
+        if (index, gates.rule) in checked:
+            continue
+        checked.add((index, gates.rule))
+        if _gate_matches(strings[index], gates, lowered, index):
+            hits.setdefault(index, set()).add(gates.rule)
     return hits
+
+
+def _gate_matches(text: str, gates: _RuleGates, lowered: dict[int, str], index: int) -> bool:
+    """Whether one of the gates matches ``text`` (string ``index``, which holds a trigger of
+    the rule): in the text as written, or lower-cased (once per string, in ``lowered``)."""
+    if not gates.gates and not gates.lower_gates:
+        return True
+    if any(gate.search(text) for gate in gates.gates):
+        return True
+    if not gates.lower_gates:
+        return False
+    lower = lowered.get(index)
+    if lower is None:
+        lower = lowered[index] = lower_each(text)
+    return any(gate.search(lower) for gate in gates.lower_gates)

@@ -43,11 +43,17 @@ PRIVATE_KEY_RE = re.compile(
 JWT_RE = re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}" + _END)
 API_KEY_PATTERNS = [
     (("sk-",), r"sk-(?:ant-[A-Za-z0-9_\-]{20,}|(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,})"),
-    (("gh", "_pat_"), r"g(?:h[pousr]_[A-Za-z0-9]{30,}|ithub_pat_[A-Za-z0-9_]{22,})"),
-    (("xox", "xapp-"), r"x(?:ox[abposr]|app)-[A-Za-z0-9\-]{10,}"),
+    (
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        r"g(?:h[pousr]_[A-Za-z0-9]{30,}|ithub_pat_[A-Za-z0-9_]{22,})",
+    ),
+    (
+        ("xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xapp-"),
+        r"x(?:ox[abposr]|app)-[A-Za-z0-9\-]{10,}",
+    ),
     (("AKIA", "ASIA"), r"A[KS]IA[0-9A-Z]{16}"),
     (("AIza",), r"AIza[0-9A-Za-z_\-]{35}"),
-    (("_live_", "_test_"), r"[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"),
+    (("sk_live_", "rk_live_", "sk_test_", "rk_test_"), r"[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"),
     (("hf_",), r"hf_[A-Za-z0-9]{30,}"),
     (("glpat-",), r"glpat-[A-Za-z0-9_\-]{20,}"),
     (("npm_",), r"npm_[A-Za-z0-9]{36}"),

@@ -138,6 +138,8 @@ class Redactor:
         logged = len(self._log)
         original = text
         unaware = gated is not None and not self.users.regex  # of any user name, so far
+        if self.candidates is not None and clean:
+            gated = _NONE  # only a learned user name is there to find
         # One replacement can expose another (``a@b.comDB_PASSWORD=x`` becomes
         # ``<EMAIL_1>_PASSWORD=x``): repeat until nothing changes, so redaction is idempotent.
         if rules is not RULES:
@@ -147,9 +149,11 @@ class Redactor:
             if rules is RULES and self.candidates is not None and round_:
                 gated = rules_for(text)  # what the previous round changed may hold more
             for index, rule in enumerate(rules):
-                # Until a rule changes the text, the gates tell which other rules can apply.
-                gated_out = gated is not None and index not in gated
-                if gated_out and text is before and rule.triggers:
+                # Until a rule changes the text, the gates tell which other rules can apply,
+                # and a rule they name holds one of its triggers (see gate.may_change).
+                if gated is not None and text is before and rule.triggers:
+                    if index in gated:
+                        text = _apply(text, rule.find(self, text))
                     continue
                 if any(map(text.__contains__, rule.triggers or self.users.triggers)):
                     text = _apply(text, rule.find(self, text))
@@ -161,6 +165,9 @@ class Redactor:
         self._memo[original] = (text, tuple(self._log[logged:]))
         del self._log[logged:]
         return text
+
+
+_NONE: frozenset[int] = frozenset()
 
 
 def _apply(text: str, spans: Iterator[Span]) -> str:
