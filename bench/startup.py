@@ -2,8 +2,9 @@
 
 Each command is run ``--repeat`` times as a fresh process (``understudy`` as installed, else
 ``python -m understudy``) with its output thrown away; the figures are the median wall time of
-``understudy --help`` (the goal: 0.3 s) and of each listed command's own ``--help`` (which
-loads that command's module), and the peak memory of ``understudy --help``.
+``understudy --help`` and of each listed command's own ``--help`` (which loads that command's
+module), and the peak memory of ``understudy --help``. The goal, 0.3 s, holds for ``understudy
+--help`` and for the slowest command's own start (``slowest_command_help_s``).
 
 Usage: python bench/startup.py [--repeat 7]
 """
@@ -53,8 +54,10 @@ def main(repeat: int) -> dict[str, Any]:
             name: round(median_seconds([name, "--help"], repeat), 3) for name in COMMANDS
         },
     }
+    slowest = max(figures["command_help_s"].values())
     figures["goals"] = {
         "help_s": goal_figure(help_s, GOAL_S, "s", higher_is_better=False),
+        "slowest_command_help_s": goal_figure(slowest, GOAL_S, "s", higher_is_better=False),
     }
     return figures
 
