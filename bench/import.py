@@ -1,6 +1,6 @@
 """Import throughput and memory: >= 100 MB synthetic inputs built from the sample logs.
 
-Two cases, each imported with auto-detection and de-identification (the defaults of
+The cases, each imported with auto-detection and de-identification (the defaults of
 ``understudy import``) in a process of its own, so that each has its own peak memory:
 
 * ``mixed`` -- a directory of many copies of every sample log in tests/data/trajectories
@@ -20,9 +20,13 @@ one agent's real logs. (Exact copies measured de-identification's caches more th
 63 MB/s where distinct copies give 53.)
 * ``json_list_small`` -- the same size of the OpenAI samples' tiny conversations (0.7 KB,
   five messages each) repeated: a figure of sessions per second, where the cost of each
-  session (its models built, its strings searched) outweighs its bytes; it has no goal.
+  session (its models built, its strings searched) outweighs its bytes; it has no goal;
+* ``real_logs`` -- the real agents' logs themselves (../shared/trajectories, else their
+  copies in tests/data/trajectories; about 1 MB), imported once per process: what a first
+  import of real logs runs at, every string new to the caches; no goal (too small a sample).
 
-Prints one JSON object, ``{"mixed": {...}, "json_list": {...}, "json_list_small": {...}}``,
+Prints one JSON object, ``{"mixed": {...}, "json_list": {...}, "json_list_small": {...},
+"real_logs": {...}}``,
 each with
 
     {"input_mb", "files", "sessions", "messages", "seconds", "sessions_per_s", "mb_per_s",
@@ -40,9 +44,9 @@ Each input is imported ``--repeats`` times (3), each in a fresh process; the fig
 of the run of median MB/s, with every run's MB/s in ``mb_per_s_runs`` and the highest peak
 memory.
 
-Usage: ``python bench/import.py [--mb 100] [--json-list-mb 100] [--repeats 3] [--case
-all|mixed|json_list|json_list_small] [--no-redact] [--tracemalloc]``; ``--mb 5 --json-list-mb
-5`` for a quick run.
+Usage: ``python bench/import.py [--mb 100] [--json-list-mb 100] [--repeats 3]
+[--case all|mixed|json_list|json_list_small|real_logs] [--no-redact] [--tracemalloc]``;
+``--mb 5 --json-list-mb 5`` for a quick run.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ from pathlib import Path
 from typing import Any
 
 from goals import goal_figure  # beside this script
+from real_logs import default_data
 
 from understudy.replay.export import export_sessions, to_openai
 from understudy.replay.importers import IMPORTERS, ImportReport, get_importer, import_paths
@@ -147,6 +152,21 @@ def distinct_file(path: Path, copy: int) -> bytes:
         return data
     indented = b"\n" in data.strip()[:200]
     return json.dumps(distinct(value, copy), indent=2 if indented else None).encode()
+
+
+def copy_real_logs(root: Path) -> tuple[int, int]:
+    """Copy the real agents' logs (``real_logs.default_data``: ../shared/trajectories, else
+    the copies in tests/data/trajectories) under ``root``, notes aside; return (files, bytes)."""
+    files = written = 0
+    data, paths = default_data()
+    for path in paths:
+        for source in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix != ".md"):
+            target = root / source.relative_to(data)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            files += 1
+            written += target.stat().st_size
+    return files, written
 
 
 def build_json_list(path: Path, target_bytes: int) -> tuple[int, int]:
@@ -269,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
             root.mkdir()
             if case == "mixed":
                 files, size = build(root, int(args.mb * 2**20))
+            elif case == "real_logs":
+                files, size = copy_real_logs(root)
             else:
                 build_list = build_json_list if case == "json_list" else build_small_json_list
                 files, size = build_list(root / "chats.json", int(args.json_list_mb * 2**20))
@@ -284,14 +306,15 @@ def main(argv: list[str] | None = None) -> int:
             # (A few MB are fixed costs -- the ids seen, caches -- hence the floor for small runs.)
             figures["bounded"] = figures["rss_growth_mb"] < max(figures["input_mb"] / 4, 8.0)
             failed = failed or not figures["bounded"]
-    if "json_list_small" in results:
-        del results["json_list_small"]["goals"]  # a figure of sessions/s (see the module docs)
+    for case in ("json_list_small", "real_logs"):  # figures without a goal (see the docs)
+        if case in results:
+            del results[case]["goals"]
     failed = failed or any(figures["errors"] for figures in results.values())
     print(json.dumps(results))
     return 1 if failed else 0
 
 
-CASES = ("mixed", "json_list", "json_list_small")
+CASES = ("mixed", "json_list", "json_list_small", "real_logs")
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -100,6 +100,9 @@ def rows(name: str, figures: dict[str, Any]) -> list[list[str]]:
         )
     if name == "ray":
         table += ray_rows(figures)
+    if name == "import" and "real_logs" in figures:
+        real = figures["real_logs"]
+        table.append([name, "real_logs: mb_per_s", f"{real['mb_per_s']:g} MB/s", "-", "-", "-"])
     return table
 
 

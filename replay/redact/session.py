@@ -99,9 +99,10 @@ A session is redacted in one pass that learns user names as it goes; it is redac
 (knowing the names) only when a name turns out to occur in a string redacted before it was
 learned, and numbered after existing placeholders only when it holds some.
 
-Most strings hold nothing to redact: the rules are run only on the strings their gates single
-out (:mod:`understudy.replay.redact.gate`, one search of each gate over all the strings of a
-session), and only the parts of a session that hold such strings are rebuilt
+Most strings hold nothing to redact: the rules are run only on the strings their triggers and
+gates single out (:mod:`understudy.replay.redact.gate`: one Aho-Corasick pass over all the
+strings of a session for the triggers, then the gates), and only the parts of a session that
+hold such strings are rebuilt
 (:mod:`understudy.replay.redact.walk`); the outcome is the same as running every rule on
 every string.
 
