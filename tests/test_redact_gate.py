@@ -165,9 +165,10 @@ def test_strings_after_non_ascii_ones_are_gated_as_themselves() -> None:
     api_key = next(index for index, rule in enumerate(RULES) if rule.kind == "api_key")
     assigned = "TOKEN=abc12345def"
     key = "sk-proj-" + "a1" * 12
-    found = may_change([*before, assigned, "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", key])
-    assert found.keys() == {assigned, key}
-    assert secret in found[assigned] and api_key in found[key]
+    wide = "caf\u00e9 \u2713 PASSWORD=abc12345def"  # searched with the other non-ASCII ones
+    found = may_change([*before, assigned, "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", wide, key])
+    assert found.keys() == {assigned, wide, key}
+    assert secret in found[assigned] and secret in found[wide] and api_key in found[key]
 
 
 def test_overlapping_triggers_each_gate_their_rule() -> None:

@@ -171,7 +171,24 @@ def rules_for(text: str) -> frozenset[int]:
 
 
 def _hits(strings: list[str]) -> dict[int, set[int]]:
-    """For each string some rule may change (by index), the rules that may."""
+    """For each string some rule may change (by index), the rules that may.
+
+    The strings all in ASCII are searched apart from the others: joined with one string that
+    is not, they would all be widened to two or four bytes a character, and every search and
+    the encoding made several times slower.
+    """
+    if all(text.isascii() for text in strings):  # (a flag of each string: no scan)
+        return _hits_of(strings)
+    hits: dict[int, set[int]] = {}
+    for wide in (False, True):
+        indexes = [index for index, text in enumerate(strings) if text.isascii() != wide]
+        found = _hits_of([strings[index] for index in indexes])
+        hits.update((indexes[position], rules) for position, rules in found.items())
+    return hits
+
+
+def _hits_of(strings: list[str]) -> dict[int, set[int]]:
+    """:func:`_hits` of strings searched together."""
     hits: dict[int, set[int]] = {}
     text = "\n".join(strings)
     starts = [0, *accumulate(len(s) + 1 for s in strings)]  # where each string begins
