@@ -85,6 +85,13 @@ def test_strings_no_gate_hits_are_left_alone() -> None:
             assert Redactor().text(text) == text
 
 
+def test_rules_found_by_a_one_character_trigger_do_not_ignore_case() -> None:
+    # Their gates are searched over the text as written only (see gate._SCANNED).
+    for rule in RULES:
+        if rule.triggers and min(map(len, rule.triggers)) == 1:
+            assert not rule.lower_gates, rule.kind
+
+
 def test_every_secret_word_has_a_gate() -> None:
     secret = next(rule for rule in RULES if rule.kind == "secret")
     for word in SECRET_WORDS:

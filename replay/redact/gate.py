@@ -86,8 +86,8 @@ _SCANNED = tuple(
     for gate in rule.gates or map(re.escape, rule.triggers)
 )
 """``(gate, index of its rule)`` of the rules with a trigger of one character: searched over
-the whole text (such a trigger is in most strings; their gates are what is rare)."""
-assert all(not RULES[index].lower_gates for _, index in _SCANNED)
+the whole text (such a trigger is in most strings; their gates are what is rare). None of
+these rules ignores case (a test holds them to it): they have no lower-case gates."""
 
 _KNOWN_MAX_BYTES = 8_000_000
 """About how much memory the strings whose gates are known may take before they are forgotten
@@ -182,6 +182,8 @@ def _hits(strings: list[str]) -> dict[int, set[int]]:
     hits: dict[int, set[int]] = {}
     for wide in (False, True):
         indexes = [index for index, text in enumerate(strings) if text.isascii() != wide]
+        if not indexes:
+            continue
         found = _hits_of([strings[index] for index in indexes])
         hits.update((indexes[position], rules) for position, rules in found.items())
     return hits
