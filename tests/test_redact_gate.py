@@ -198,3 +198,21 @@ def test_a_rule_without_its_triggers_leaves_the_text_as_it_would_without_gates()
         messages=[Message(role="user", content=text) for text in texts],
     )
     _same(session)
+
+
+_TEXTS = st.lists(
+    st.sampled_from([*_PIECES, "\u00e9t\u00e9 ", "\u2713 ", "\U0001f600"]), max_size=12
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.builds("".join, _TEXTS), min_size=1, max_size=8))
+def test_random_sessions_come_out_as_without_gates(texts: list[str]) -> None:
+    # Strings in ASCII and not, searched apart and mapped back to their messages, with
+    # triggers anywhere in them: the same session as every rule on every string gives.
+    session = Session(
+        id="s",
+        source=SourceInfo(format="native"),
+        messages=[Message(role="user", content=text) for text in texts],
+    )
+    _same(session)
