@@ -36,6 +36,9 @@ def unnumbered(text: str) -> str:
     return PLACEHOLDER.sub(lambda match: f"<{match.group(1)}>", text)
 
 
+_NONE: frozenset[int] = frozenset()
+"""The rules the gates name for a string they found nothing in."""
+
 # Every string redacted is memoised for the session: ids, names and paths repeat a lot, and so
 # do long outputs and prompts. (A name learned after a string was memoised makes the session
 # stale: it is redacted again, knowing every name from the start.)
@@ -165,9 +168,6 @@ class Redactor:
         self._memo[original] = (text, tuple(self._log[logged:]))
         del self._log[logged:]
         return text
-
-
-_NONE: frozenset[int] = frozenset()
 
 
 def _apply(text: str, spans: Iterator[Span]) -> str:
