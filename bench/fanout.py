@@ -40,6 +40,7 @@ from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.docker import DockerSandbox
 from understudy.sandbox.engine import docker_client
 from understudy.sandbox.envbuilder import EnvBuilder
+from understudy.sandbox.gc import remove_run_images
 from understudy.sandbox.pool import SandboxPool
 from understudy.sandbox.snapshots import CachedPrefix, PrefixCache, PrefixKey
 from understudy.trajectory import EnvSpec
@@ -218,16 +219,13 @@ async def main(samples: int, concurrency: int, run_id: str) -> dict[str, Any]:
 
 
 def remove_everything(run_id: str) -> None:
-    """Remove the containers and images of this run (blocking; newest image first)."""
+    """Remove the containers and images of this run (blocking)."""
     client = docker_client()
     run_label = {"label": f"{labels.RUN_ID}={run_id}"}
     for container in client.containers.list(all=True, filters=run_label, ignore_removed=True):
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True, v=True)
-    images = client.images.list(filters=run_label)
-    for image in sorted(images, key=lambda image: image.attrs.get("Created", ""), reverse=True):
-        with contextlib.suppress(docker.errors.APIError):
-            client.images.remove(str(image.id), force=True)
+    remove_run_images(run_id)
 
 
 if __name__ == "__main__":

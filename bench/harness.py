@@ -39,6 +39,7 @@ from understudy.replay.demo import BASH
 from understudy.replay.loop import LoopLimits
 from understudy.replay.rundir import RunDir
 from understudy.replay.runner import RunSettings, run_to_dir
+from understudy.sandbox.gc import remove_run_images
 from understudy.testing import ChatRequest, ScriptedServer, ScriptedTurn
 from understudy.trajectory import EnvSpec, Message, RepoSpec, Session, SourceInfo, ToolCall
 
@@ -91,13 +92,17 @@ def make_sessions(root: Path, count: int) -> list[Session]:
     ]
 
 
+RUN_PREFIX = f"bench-{uuid.uuid4().hex[:6]}"
+"""The start of this process's run ids: unique, so that two benches at once never share (or
+clean up) each other's containers and images."""
+
+
 async def measure(
     sessions: list[Session], base_url: str, concurrency: int, run_dir: Path, calls_each: int
 ) -> dict[str, float]:
     candidate = OpenAICandidate("scripted", base_url=base_url)
     settings = RunSettings(
-        # Unique, so that two benches at once never share (or clean up) each other's containers.
-        run_id=f"bench-c{concurrency}-{uuid.uuid4().hex[:6]}",
+        run_id=f"{RUN_PREFIX}-c{concurrency}-{uuid.uuid4().hex[:6]}",
         sandboxes=concurrency,
         model_concurrency=concurrency,
         limits=LoopLimits(max_steps=calls_each + 1),  # every call, then the final answer
@@ -214,6 +219,8 @@ async def main(
             assert process.stdin is not None
             process.stdin.close()
             process.wait(timeout=30)
+        # The env image, built from a repository made for this process, is never used again.
+        remove_run_images(RUN_PREFIX)
     figures["goals"] = {
         "harness_cpu_ms_per_tool_call": goal_figure(
             figures["concurrency_4"]["harness_cpu_ms_per_tool_call"],

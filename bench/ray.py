@@ -45,6 +45,7 @@ from understudy.replay.loop import LoopLimits
 from understudy.replay.rundir import RunDir
 from understudy.replay.runner import RunSettings, run_to_dir
 from understudy.replay.shared_candidate import SharedCandidate
+from understudy.sandbox.gc import remove_run_images
 from understudy.trajectory import Session
 
 # This script is named ray.py: its folder leaves the path before anything imports Ray (which
@@ -54,6 +55,11 @@ sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BE
 
 LOCAL_CPUS = 2
 """CPUs of the local Ray instance (this machine's)."""
+
+
+RUN_PREFIX = f"bench-ray-{uuid.uuid4().hex[:6]}"
+"""The start of this process's run ids: unique, so that two benches at once never share (or
+clean up) each other's containers and images."""
 
 
 async def measure(
@@ -67,8 +73,7 @@ async def measure(
     """One run of ``sessions`` on ``executor``: its figures."""
     candidate = SharedCandidate("scripted", base_url=base_url)
     settings = RunSettings(
-        # Unique, so that two benches at once never share (or clean up) each other's containers.
-        run_id=f"bench-ray-{executor.name}{executor.workers or ''}-{uuid.uuid4().hex[:6]}",
+        run_id=f"{RUN_PREFIX}-{executor.name}{executor.workers or ''}-{uuid.uuid4().hex[:6]}",
         sandboxes=sandboxes,
         model_concurrency=sandboxes,
         limits=LoopLimits(max_steps=calls + 1),  # every call, then the final answer
@@ -136,6 +141,8 @@ async def main(rollouts: int, calls: int, sandboxes: int) -> dict[str, Any]:
         assert server.stdin is not None
         server.stdin.close()
         server.wait(timeout=30)
+        # The env image, built from a repository made for this process, is never used again.
+        remove_run_images(RUN_PREFIX)
     local_cpu = figures["local"]["driver_cpu_ms_per_rollout"]
     ray_cpu = figures["ray_workers_2"]["driver_cpu_ms_per_rollout"]
     figures["driver_cpu_ray_over_local"] = round(ray_cpu / local_cpu, 2) if local_cpu else None

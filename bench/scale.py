@@ -37,6 +37,7 @@ from understudy.replay.candidate import OpenAICandidate
 from understudy.replay.loop import LoopLimits
 from understudy.replay.rundir import RunDir
 from understudy.replay.runner import RunSettings, run_to_dir
+from understudy.sandbox.gc import remove_run_images
 from understudy.trajectory import Rollout, Session
 
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -48,12 +49,16 @@ def rss_mb() -> float:
         return int(statm.read().split()[1]) * PAGE_MB
 
 
+RUN_PREFIX = f"scale-{uuid.uuid4().hex[:6]}"
+"""The start of this process's run ids (unique to it)."""
+
+
 async def measure(
     sessions: list[Session], base_url: str, concurrency: int, calls: int, backend: str, out: Path
 ) -> dict[str, Any]:
     candidate = OpenAICandidate("scripted", base_url=base_url)
     settings = RunSettings(
-        run_id=f"scale-c{concurrency}-{uuid.uuid4().hex[:6]}",
+        run_id=f"{RUN_PREFIX}-c{concurrency}-{uuid.uuid4().hex[:6]}",
         sandboxes=concurrency,
         model_concurrency=concurrency,
         limits=LoopLimits(max_steps=calls + 1),
@@ -100,6 +105,8 @@ async def main(sessions_count: int, calls: int, levels: list[int], backend: str)
         assert server.stdin is not None
         server.stdin.close()
         server.wait(timeout=30)
+        if backend == "docker":  # the env image: of a repository made for this process
+            remove_run_images(RUN_PREFIX)
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     figures["max_rss_growth_mb"] = max(
         figures[f"concurrency_{level}"]["rss_growth_mb"] for level in levels

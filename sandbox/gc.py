@@ -15,8 +15,10 @@ caches of others on the same engine.
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import docker.errors
+from docker import DockerClient
 from pydantic import BaseModel, Field
 
 from understudy.sandbox import labels
@@ -89,34 +91,84 @@ def _collect_images(
     run_id_prefix: str | None,
 ) -> None:
     client = docker_client()
-    # Low-level listings throughout: the high-level ones inspect each item in turn, and fail
-    # when another process on the engine removes one of its own meanwhile.
-    in_use = {
-        entry.get("ImageID")
-        for entry in client.api.containers(all=True)
-        if entry.get("Id") not in removed_ids
-    }
-    managed = client.api.images(filters={"label": labels.MANAGED})
-    mine = [entry for entry in managed if _of_run(entry.get("Labels") or {}, run_id_prefix)]
-    # Newest first, so a snapshot taken from another snapshot goes before its parent.
-    for image in sorted(mine, key=lambda entry: entry.get("Created", 0), reverse=True):
-        image_labels = image.get("Labels") or {}
-        if image_labels.get(labels.KIND) not in PRUNABLE_IMAGE_KINDS:
-            continue
+    in_use = _images_in_use(removed_ids)
+    names: dict[str, str] = {}  # the images to remove, each with the name it is reported by
+    for image in _prunable_images(run_id_prefix):
         image_id = str(image["Id"])
         tags = [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
         name = ", ".join(tags) or image_id.removeprefix("sha256:")[:12]
         # A live run's image may be between two of its containers (an env image just built, a
         # prefix image whose samples have not started yet): no container uses it at this moment.
-        if image_id in in_use or _owned_by_a_live_process(image_labels, all_hosts):
+        if image_id in in_use or _owned_by_a_live_process(image.get("Labels") or {}, all_hosts):
             report.kept_images.append(name)
-            continue
-        if not dry_run:
+        else:
+            names[image_id] = name
+    refused = set() if dry_run else set(remove_images(client, list(names)))
+    for image_id, name in names.items():
+        # Refused: a snapshot with children of another run, or an image put in use meanwhile.
+        (report.kept_images if image_id in refused else report.removed_images).append(name)
+
+
+def remove_run_images(run_id: str) -> list[str]:
+    """Remove the cached images (env, prefix, snapshot) that runs whose id starts with
+    ``run_id`` made, whoever owns them, but those a container uses: for a process cleaning up
+    after its own runs (a benchmark's env images, built from a repository it made, would never
+    be used again). Returns the ids removed."""
+    client = docker_client()
+    in_use = _images_in_use(set())
+    chosen = [
+        str(image["Id"]) for image in _prunable_images(run_id) if str(image["Id"]) not in in_use
+    ]
+    refused = set(remove_images(client, chosen))
+    return [image_id for image_id in chosen if image_id not in refused]
+
+
+def remove_images(client: DockerClient, image_ids: list[str], force: bool = False) -> list[str]:
+    """Remove the images ``image_ids``, in passes for as long as a pass removes one; return
+    those the engine refused to remove (in use, or with a child not among them).
+
+    The engine refuses to remove an image before those built on it. Newest first is not
+    enough to put the children first: an env image and its ``-user`` variant, built on it, can
+    share their second of creation, the finest the engine lists.
+    """
+    pending = list(image_ids)
+    while pending:
+        refused = []
+        for image_id in pending:
             try:
-                client.images.remove(image_id, force=False, noprune=False)
+                client.images.remove(image_id, force=force, noprune=False)
             except docker.errors.NotFound:
                 pass  # removed meanwhile by someone else: gone all the same
             except docker.errors.APIError:
-                report.kept_images.append(name)  # a snapshot with children, or in use
-                continue
-        report.removed_images.append(name)
+                refused.append(image_id)
+        if len(refused) == len(pending):
+            return refused
+        pending = refused
+    return []
+
+
+def _images_in_use(removed_ids: set[str]) -> set[str]:
+    """The images of the containers on the engine (but those just removed)."""
+    # Low-level listings throughout: the high-level ones inspect each item in turn, and fail
+    # when another process on the engine removes one of its own meanwhile.
+    return {
+        str(entry.get("ImageID"))
+        for entry in docker_client().api.containers(all=True)
+        if entry.get("Id") not in removed_ids
+    }
+
+
+def _prunable_images(run_id_prefix: str | None) -> list[dict[str, Any]]:
+    """The cached images (env, prefix, snapshot) of runs whose id starts with the prefix (of
+    all runs for None), newest first: a snapshot taken from another goes before it."""
+    managed = docker_client().api.images(filters={"label": labels.MANAGED})
+    return sorted(
+        (
+            entry
+            for entry in managed
+            if _of_run(entry.get("Labels") or {}, run_id_prefix)
+            and (entry.get("Labels") or {}).get(labels.KIND) in PRUNABLE_IMAGE_KINDS
+        ),
+        key=lambda entry: entry.get("Created", 0),
+        reverse=True,
+    )

@@ -30,6 +30,7 @@ from understudy.protocols import Sandbox
 from understudy.sandbox import BACKENDS, labels
 from understudy.sandbox.config import BASE_IMAGE, SandboxConfig
 from understudy.sandbox.engine import ENGINE_HELP, docker_client, engine_available
+from understudy.sandbox.gc import remove_images as remove_in_passes
 
 # CI must not turn red on a new random example: there, property tests run a fixed set of
 # examples (locally they stay random, and find new failures).
@@ -269,27 +270,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def remove_images(chosen: Callable[[dict[str, str]], bool]) -> None:
     """Remove the understudy images whose labels are ``chosen``, newest first (a snapshot of a
-    snapshot goes before its parent), in passes while a pass removes some: an image and the
-    one built on it (an env image's ``-user`` variant) can share their second of creation, the
-    finest the engine lists, and the engine refuses to remove an image before its children."""
+    snapshot goes before its parent), in passes (``understudy.sandbox.gc.remove_images``)."""
     client = docker_client()
     # The low-level listing: the high-level one inspects each image in turn, which fails when
     # another test session on the same engine removes one of its own images meanwhile.
     images = client.api.images(filters={"label": labels.MANAGED})
     ours = [image for image in images if chosen(image.get("Labels") or {})]
-    pending = sorted(ours, key=lambda image: image.get("Created", 0), reverse=True)
-    while pending:
-        refused = []
-        for image in pending:
-            try:
-                client.images.remove(str(image["Id"]), force=True)
-            except docker.errors.NotFound:
-                pass
-            except docker.errors.APIError:
-                refused.append(image)  # a child not removed yet, or an image in use
-        if len(refused) == len(pending):
-            return
-        pending = refused
+    ours.sort(key=lambda image: image.get("Created", 0), reverse=True)
+    remove_in_passes(client, [str(image["Id"]) for image in ours], force=True)
 
 
 def report_leaked_containers(session: pytest.Session) -> None:

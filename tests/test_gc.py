@@ -16,7 +16,7 @@ from understudy.sandbox import labels
 from understudy.sandbox.config import SandboxConfig
 from understudy.sandbox.docker import DockerSandbox
 from understudy.sandbox.engine import docker_client
-from understudy.sandbox.gc import collect_garbage
+from understudy.sandbox.gc import collect_garbage, remove_images, remove_run_images
 
 pytestmark = pytest.mark.docker
 
@@ -56,6 +56,38 @@ SNAPSHOTTER = textwrap.dedent(
     asyncio.run(main())
     """
 )
+
+
+CHAIN = textwrap.dedent(
+    """
+    import asyncio, sys
+    from understudy.sandbox.config import SandboxConfig
+    from understudy.sandbox.docker import DockerSandbox
+
+    async def main():
+        image = sys.argv[1]
+        for _ in range(2):  # a snapshot, then one of a sandbox started from it
+            config = SandboxConfig(image=image, run_id=sys.argv[2])
+            async with await DockerSandbox.start(config) as sandbox:
+                await sandbox.write_file("/state.txt", image.encode())
+                image = await sandbox.snapshot()
+            print(image, flush=True)
+        await asyncio.sleep(300)
+
+    asyncio.run(main())
+    """
+)
+
+
+def chain_of_a_killed_process(image: str, run_id: str) -> tuple[str, str]:
+    """A snapshot and a snapshot built on it, taken by a process killed since."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", CHAIN, image, run_id], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    parent, child = process.stdout.readline().strip(), process.stdout.readline().strip()
+    sigkill(process)
+    return parent, child
 
 
 def snapshots_of_a_process(
@@ -221,6 +253,36 @@ async def test_gc_with_a_run_id_prefix_leaves_other_runs_alone(
     collect_garbage(images=True, run_id_prefix=f"{run_id}-theirs")
     assert existing(orphans["theirs"]) == []
     assert snapshots["theirs"] not in image_ids()
+
+
+def test_images_are_removed_in_passes_whatever_their_order(base_image: str, run_id: str) -> None:
+    # The parent first: the engine refuses it while its child is there, and a second pass
+    # removes it (an env image and its -user variant can share their second of creation).
+    parent, child = chain_of_a_killed_process(base_image, run_id)
+    assert remove_images(docker_client(), [parent, child]) == []
+    assert not {parent, child} & image_ids()
+
+
+def test_gc_images_removes_a_chain_of_snapshots_in_one_call(base_image: str, run_id: str) -> None:
+    parent, child = chain_of_a_killed_process(base_image, run_id)
+    report = collect_garbage(images=True, run_id_prefix=run_id)
+    assert not {parent, child} & image_ids()
+    assert len(report.removed_images) == 2
+    assert report.kept_images == []
+
+
+async def test_a_process_removes_its_own_runs_images_but_those_in_use(
+    base_image: str, run_id: str
+) -> None:
+    async with await DockerSandbox.start(SandboxConfig(image=base_image, run_id=run_id)) as sb:
+        first = await sb.snapshot()
+        second = await sb.snapshot()
+    async with await DockerSandbox.start(SandboxConfig(image=first, run_id=run_id)):
+        # Both are this live process's: gc would keep them; this removes the one not in use.
+        assert remove_run_images(run_id) == [second]
+        assert first in image_ids()
+    assert remove_run_images(run_id) == [first]
+    assert first not in image_ids()
 
 
 def test_owner_of_this_process_is_alive_and_a_dead_pid_is_not() -> None:
