@@ -10,6 +10,10 @@ committed from, and the image of a live run is kept even while none of its conta
 base image is always kept. ``run_id_prefix`` narrows all of this to what runs with such ids
 made, so that one run (or one test session) can clean up after itself without touching the
 caches of others on the same engine.
+
+A process cleaning up after its own runs, whose images gc would keep (their owner, the
+process, is alive), uses :func:`remove_run_images`. Images are removed in passes
+(:func:`remove_images`): the engine refuses to remove an image before those built on it.
 """
 
 from __future__ import annotations
