@@ -13,17 +13,19 @@ The cases, each imported with auto-detection and de-identification (the defaults
   inspect, ATIF, OpenAI; 0.1-120 KB each) repeated, each copy with an id of its own. It must
   stream entry by entry: its peak memory has to stay far below the file's size (``bounded``:
   the growth is under a quarter of it, or under 8 MB for small runs);
-
-In both, each copy's text is its own (:func:`distinct`): outputs and messages get the copy's
-number, while system prompts, tool descriptions, ids and paths repeat, as in a directory of
-one agent's real logs. (Exact copies measured de-identification's caches more than its work:
-63 MB/s where distinct copies give 53.)
 * ``json_list_small`` -- the same size of the OpenAI samples' tiny conversations (0.7 KB,
   five messages each) repeated: a figure of sessions per second, where the cost of each
   session (its models built, its strings searched) outweighs its bytes; it has no goal;
 * ``real_logs`` -- the real agents' logs themselves (../shared/trajectories, else their
   copies in tests/data/trajectories; about 1 MB), imported once per process: what a first
   import of real logs runs at, every string new to the caches; no goal (too small a sample).
+
+In ``mixed`` and ``json_list`` each copy's text is its own (:func:`distinct`): every string of
+40 characters or more with a space or a newline gets the copy's number. In the JSON list the
+system messages and tool descriptions are kept, as one agent's logs share them; in the mixed
+logs they are made distinct too (no one field holds them in every format), so that case errs
+on the slow side. Ids, paths and short strings repeat. (Exact copies measured
+de-identification's caches more than its work: 63 MB/s where distinct copies give 53.)
 
 Prints one JSON object, ``{"mixed": {...}, "json_list": {...}, "json_list_small": {...},
 "real_logs": {...}}``,
@@ -111,10 +113,9 @@ def build(root: Path, target_bytes: int) -> tuple[int, int]:
 def distinct(value: Any, copy: int) -> Any:
     """``value`` with the text of each copy made its own: every string value (keys aside) of
     40 characters or more that holds a space or a newline -- outputs, messages, prompts, not
-    ids, paths or JSON held in a string -- gets `` [copy N]`` at its end. Real logs share their
-    system prompts and tool descriptions, but their outputs and messages are their own; copies
-    that repeat every string would let the caches of de-identification (what it found in a
-    string it saw before) do nearly all the work."""
+    ids, paths or JSON held in a string -- gets `` [copy N]`` at its end. Real logs' outputs
+    and messages are their own; copies that repeat every string would let the caches of
+    de-identification (what it found in a string it saw before) do nearly all the work."""
     if isinstance(value, dict):
         return {key: distinct(item, copy) for key, item in value.items()}
     if isinstance(value, list):

@@ -22,7 +22,6 @@ import contextlib
 from typing import Any
 
 import docker.errors
-from docker import DockerClient
 from pydantic import BaseModel, Field
 
 from understudy.sandbox import labels
@@ -94,7 +93,6 @@ def _collect_images(
     all_hosts: bool,
     run_id_prefix: str | None,
 ) -> None:
-    client = docker_client()
     in_use = _images_in_use(removed_ids)
     names: dict[str, str] = {}  # the images to remove, each with the name it is reported by
     for image in _prunable_images(run_id_prefix):
@@ -107,7 +105,7 @@ def _collect_images(
             report.kept_images.append(name)
         else:
             names[image_id] = name
-    refused = set() if dry_run else set(remove_images(client, list(names)))
+    refused = set() if dry_run else set(remove_images(list(names)))
     for image_id, name in names.items():
         # Refused: a snapshot with children of another run, or an image put in use meanwhile.
         (report.kept_images if image_id in refused else report.removed_images).append(name)
@@ -118,16 +116,17 @@ def remove_run_images(run_id: str) -> list[str]:
     ``run_id`` made, whoever owns them, but those a container uses: for a process cleaning up
     after its own runs (a benchmark's env images, built from a repository it made, would never
     be used again). Returns the ids removed."""
-    client = docker_client()
     in_use = _images_in_use(set())
     chosen = [
-        str(image["Id"]) for image in _prunable_images(run_id) if str(image["Id"]) not in in_use
+        image_id
+        for image in _prunable_images(run_id)
+        if (image_id := str(image["Id"])) not in in_use
     ]
-    refused = set(remove_images(client, chosen))
+    refused = set(remove_images(chosen))
     return [image_id for image_id in chosen if image_id not in refused]
 
 
-def remove_images(client: DockerClient, image_ids: list[str], force: bool = False) -> list[str]:
+def remove_images(image_ids: list[str], force: bool = False) -> list[str]:
     """Remove the images ``image_ids``, in passes for as long as a pass removes one; return
     those the engine refused to remove (in use, or with a child not among them).
 
@@ -135,6 +134,7 @@ def remove_images(client: DockerClient, image_ids: list[str], force: bool = Fals
     enough to put the children first: an env image and its ``-user`` variant, built on it, can
     share their second of creation, the finest the engine lists.
     """
+    client = docker_client()
     pending = list(image_ids)
     while pending:
         refused = []

@@ -271,13 +271,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def remove_images(chosen: Callable[[dict[str, str]], bool]) -> None:
     """Remove the understudy images whose labels are ``chosen``, newest first (a snapshot of a
     snapshot goes before its parent), in passes (``understudy.sandbox.gc.remove_images``)."""
-    client = docker_client()
     # The low-level listing: the high-level one inspects each image in turn, which fails when
     # another test session on the same engine removes one of its own images meanwhile.
-    images = client.api.images(filters={"label": labels.MANAGED})
+    images = docker_client().api.images(filters={"label": labels.MANAGED})
     ours = [image for image in images if chosen(image.get("Labels") or {})]
     ours.sort(key=lambda image: image.get("Created", 0), reverse=True)
-    remove_in_passes(client, [str(image["Id"]) for image in ours], force=True)
+    remove_in_passes([str(image["Id"]) for image in ours], force=True)
 
 
 def report_leaked_containers(session: pytest.Session) -> None:

@@ -259,7 +259,7 @@ def test_images_are_removed_in_passes_whatever_their_order(base_image: str, run_
     # The parent first: the engine refuses it while its child is there, and a second pass
     # removes it (an env image and its -user variant can share their second of creation).
     parent, child = chain_of_a_killed_process(base_image, run_id)
-    assert remove_images(docker_client(), [parent, child]) == []
+    assert remove_images([parent, child]) == []
     assert not {parent, child} & image_ids()
 
 
