@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from understudy.errors import LogFormatError
@@ -103,6 +104,35 @@ def test_fast_and_careful_readers_agree(
         path = tmp_path / f"{name}.json"
         path.write_text(text, encoding="utf-8")
         assert _outcome(path) == _careful_outcome(path, monkeypatch), name
+
+
+@pytest.mark.parametrize("layout", ["line", "indent"])
+def test_the_fast_reader_takes_elements_nested_up_to_the_limit(layout: str, tmp_path: Path) -> None:
+    """An element of thousands of brackets nested as deep as the careful reader allows is the
+    fast reader's; one level more is left to the careful reader (which refuses it)."""
+    at_limit, past_limit = _large_values()[3:5]
+    path = tmp_path / "nested.json"
+    for value, allowed in ((at_limit, True), (past_limit, False)):
+        # (json would recurse too deeply to read or compare such values)
+        path.write_text(_dump([{"messages": []}, "NESTED"], layout).replace('"NESTED"', value))
+        with path.open("rb") as handle:
+            if allowed:
+                first, nested = json_items.fast_elements(handle, MAX_DEPTH)
+                assert first == {"messages": []}
+                assert nested[:-1] == orjson.loads(value)[:-1]  # the shallow messages
+                assert _list_depth(nested[-1]) == 998  # (and with the element's, the array's)
+            else:
+                with pytest.raises(json_items.Irregular):
+                    list(json_items.fast_elements(handle, MAX_DEPTH))
+
+
+def _list_depth(value: Any) -> int:
+    """How deep a list holding a list holding ... an empty list is (no recursion)."""
+    depth = 0
+    while isinstance(value, list):
+        depth += 1
+        value = value[0] if value else None
+    return depth
 
 
 def test_an_element_too_big_for_the_fast_reader_is_read_carefully(

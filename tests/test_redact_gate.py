@@ -5,6 +5,7 @@ string (the Redactor without candidates)."""
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from understudy.replay.importers import import_paths, iter_log_files
 from understudy.replay.redact import redact_session
 from understudy.replay.redact.gate import SHORTEST, may_change, rules_for
-from understudy.replay.redact.patterns import SECRET_WORDS
+from understudy.replay.redact.patterns import SECRET_WORDS, lower_each
 from understudy.replay.redact.placeholders import Redactor
 from understudy.replay.redact.rules import RULES
 from understudy.replay.redact.walk import transform_model, walk
@@ -186,6 +187,45 @@ def test_overlapping_triggers_each_gate_their_rule() -> None:
     assert {api_key, secret} <= rules_for(text)
     assert Redactor().text(text) == 'aws_secret_access_key = "<SECRET_1>"'
     _same(Session(id="s", source=SourceInfo(format="native"), task=text))
+
+
+def _gated_rules(text: str) -> set[int]:
+    """The rules ``rules_for`` should name for ``text``: those with a trigger in it and a gate
+    that matches (each searched on its own: no automaton)."""
+    found = set()
+    for index, rule in enumerate(RULES):
+        if not rule.triggers or not any(map(text.__contains__, rule.triggers)):
+            continue
+        gates = [re.compile(gate).search(text) for gate in rule.gates]
+        lower_gates = [re.compile(gate).search(lower_each(text)) for gate in rule.lower_gates]
+        if any(gates) or any(lower_gates) or not (rule.gates or rule.lower_gates):
+            found.add(index)
+    return found
+
+
+def _overlaps() -> list[str]:
+    """Texts where one trigger starts inside another and ends within or after it (the
+    automaton reports only one match there), for every pair of triggers that can."""
+    triggers = {trigger for rule in RULES for trigger in rule.triggers if len(trigger) > 1}
+    texts = []
+    for first in sorted(triggers):
+        for second in sorted(triggers - {first}):
+            for offset in range(1, len(first)):
+                rest = first[offset:]
+                if second.startswith(rest) or rest.startswith(second):
+                    joined = first[:offset] + max(rest, second, key=len)
+                    texts += [joined, f"x {joined}alice/x = 'abc12345def'", f"{joined} > a.b:"]
+    return texts
+
+
+def test_a_trigger_starting_inside_another_gates_its_rule() -> None:
+    # file:///home/alice: "://" and "/home/" share a slash; aws_secret_access_key holds
+    # "ecret" and "_key"; "sk-" and "-key" share a hyphen; AKIASSWORD ...
+    texts = _overlaps()
+    assert len(texts) > 100
+    for text in [*texts, "file:///home/alice/x", "AKIASSW=abc12345def"]:
+        assert rules_for(text) == _gated_rules(text), text
+        _check_gates(text)
 
 
 def test_a_rule_without_its_triggers_leaves_the_text_as_it_would_without_gates() -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from understudy.replay.importers import ImportReport, import_paths, iter_log_files
 from understudy.replay.redact import redact_session, redact_text
-from understudy.trajectory import Message, Session, SourceInfo, ToolCall
+from understudy.trajectory import Message, Provenance, Session, SourceInfo, ToolCall
 
 DATA = Path(__file__).parent / "data"
 HOME_PATH = re.compile(r"(?:/home/|/Users/|[A-Za-z]:\\\\?Users\\\\?)([A-Za-z0-9][\w.\-]*\w)")
@@ -64,6 +64,29 @@ def test_a_learned_name_is_replaced_everywhere_also_before_its_home_path() -> No
     assert redacted.messages[2].meta == {"owner": "<USER_1>"}
     assert _contents(redacted)[3] == "cd /Users/<USER_1>/src; also /home/<USER_1>/x"
     assert counts == Counter({"user": 8})
+
+
+@pytest.mark.parametrize("name", ["assistant", "recorded", "tool"])
+def test_a_user_named_like_a_role_or_provenance_leaves_those_fields_alone(name: str) -> None:
+    """A role and a provenance are the schema's words, not the log's: a user whose name is
+    one of them has it replaced in the text (the tool's name, here) but never in those fields,
+    which must stay valid for the session to be read back."""
+    session = Session(
+        id="s",
+        source=SourceInfo(format="native"),
+        messages=[
+            Message(role="system", content=f"you work in /home/{name}/project"),
+            Message(role="assistant", name=name, tool_calls=[ToolCall(id="c1", name=name)]),
+            Message(role="tool", tool_call_id="c1", name=name, provenance=Provenance.RECORDED),
+        ],
+    )
+    redacted, counts = redact_session(session)
+    assert [m.role for m in redacted.messages] == ["system", "assistant", "tool"]
+    assert redacted.messages[2].provenance is Provenance.RECORDED
+    assert [m.name for m in redacted.messages[1:]] == ["<USER_1>", "<USER_1>"]
+    assert redacted.messages[1].tool_calls[0].name == "<USER_1>"
+    assert counts == Counter({"user": 4})
+    assert Session.model_validate_json(redacted.model_dump_json()) == redacted
 
 
 def test_a_second_pass_numbers_after_placeholders_already_there() -> None:

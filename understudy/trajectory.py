@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Self, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +21,13 @@ SCHEMA_VERSION = 1
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Self:
+        """``cls(**fields)``, validated alike, at half the cost for a small model: pydantic's
+        validator is called without the constructor's Python frame. For importers, which
+        build a model for each of hundreds of thousands of messages and tool calls."""
+        return cast(Self, cls.__pydantic_validator__.validate_python(fields))
 
 
 class ToolSpec(_Model):

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["UNVOUCHED", "loads", "numbers_exact", "vouched"]
+__all__ = ["UNVOUCHED", "exact_within", "loads", "vouched"]
 
 # Digits to "0", opening brackets to "[", all else to ".": 19 digits in a row may be an
 # integer orjson cannot keep, and the brackets bound the depth (one pass over the text).
@@ -69,11 +69,23 @@ def vouched(data: bytes) -> Any:
     return UNVOUCHED
 
 
-def numbers_exact(data: bytes) -> bool:
-    """Whether orjson reads every number in the JSON text ``data`` as json does: no run of 19
-    digits, but in the fractions of small numbers (:func:`_only_small_fractions`)."""
+def exact_within(data: bytes, levels: int) -> bool:
+    """Whether the value orjson read from the JSON text ``data`` (one value) is the one json
+    would read, nested at most ``levels`` deep: orjson reads every number in it as json does
+    (no run of 19 digits, but in the fractions of small numbers: :func:`_only_small_fractions`),
+    and it has no more than ``levels`` opening brackets or orjson's own limit says it is that
+    shallow (see :func:`_shallow`; a long session has many brackets, however shallow)."""
     digits = data.translate(_DIGITS)
-    return _LONG_NUMBER not in digits or _only_small_fractions(data, digits)
+    if _LONG_NUMBER in digits and not _only_small_fractions(data, digits):
+        return False
+    if digits.count(b"[") <= levels or levels >= _ORJSON_MAX_DEPTH:
+        return True
+    wrappers = _ORJSON_MAX_DEPTH - levels  # refused when the value nests deeper than levels
+    try:
+        orjson.loads(b"[" * wrappers + data + b"]" * wrappers)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def _only_small_fractions(data: bytes, digits: bytes) -> bool:

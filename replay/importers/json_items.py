@@ -27,8 +27,7 @@ from typing import IO, Any
 
 import orjson
 
-from understudy.replay.importers.fast_json import numbers_exact
-from understudy.replay.importers.json_depth import JsonDepth
+from understudy.replay.importers.fast_json import exact_within
 
 __all__ = ["CAREFUL_READ", "MAX_BUFFER", "Irregular", "fast_elements"]
 
@@ -42,6 +41,9 @@ _LAYOUT_TRIES = 4  # brackets the layout points at, tried before orjson is asked
 _BOM = b"\xef\xbb\xbf"
 _SPACE = re.compile(rb"[ \t\r\n]+")
 _SPACES = b" \t\r\n"
+_LINE_END_SPACES = frozenset(b" \t\r")
+_SPACES_AND_TABS = frozenset(b" \t")
+_COMMA = ord(",")
 
 
 class Irregular(Exception):
@@ -93,10 +95,10 @@ def _element(reader: _Buffer, start: int, max_depth: int) -> tuple[Any, int]:
     if found is None:
         raise Irregular
     value, end = found
-    text = reader.data[start : end + 1]
-    if not numbers_exact(text):  # an integer beyond 64 bits, or a long decimal
-        raise Irregular
-    if text.count(b"[") + text.count(b"{") >= max_depth and _too_deep(text, max_depth):
+    # An integer beyond 64 bits, a long decimal, or nesting as deep as the careful reader
+    # refuses (with the array's own level, more than ``max_depth`` levels; as it counts,
+    # brackets in strings aside).
+    if not exact_within(reader.data[start : end + 1], max_depth - 1):
         raise Irregular
     return value, end + 1
 
@@ -107,8 +109,8 @@ def _by_layout(reader: _Buffer, start: int) -> tuple[Any, int] | None:
     for tries, end in enumerate(_candidates(reader, start)):
         if tries == _LAYOUT_TRIES:
             break
-        try:
-            return orjson.loads(reader.data[start : end + 1]), end
+        try:  # a view: the element is copied once, for its checks (see _element)
+            return orjson.loads(memoryview(reader.data)[start : end + 1]), end
         except orjson.JSONDecodeError:
             continue
     return None
@@ -130,8 +132,8 @@ def _by_probe(reader: _Buffer, start: int) -> tuple[Any, int] | None:
         if stop >= rest - 3 and reader.read_more():
             continue
         end = start + len(reader.data[start : start + stop].rstrip(_SPACES)) - 1
-        try:
-            return orjson.loads(reader.data[start : end + 1]), end
+        try:  # a view: the element is copied once, for its checks (see _element)
+            return orjson.loads(memoryview(reader.data)[start : end + 1]), end
         except orjson.JSONDecodeError:
             return None
 
@@ -142,15 +144,6 @@ def _byte_offset(data: bytes, start: int, position: int) -> int:
         return position
     text = data[start:].decode("utf-8", "surrogateescape")
     return len(text[:position].encode("utf-8", "surrogateescape"))
-
-
-def _too_deep(text: bytes, max_depth: int) -> bool:
-    """Whether the element ``text``, within the top-level array, nests deeper than
-    ``max_depth``: asked when it holds that many brackets (a long session does, however
-    shallow), and counted as the careful reader counts, brackets in strings aside."""
-    depth = JsonDepth(limit=max_depth)
-    depth.depth = 1  # the array's own bracket
-    return depth.feed(text) > max_depth
 
 
 def _candidates(reader: _Buffer, start: int) -> Iterator[int]:
@@ -167,8 +160,7 @@ def _candidates(reader: _Buffer, start: int) -> Iterator[int]:
         # long (a newline is never within a JSON string).
         line_end = reader.line_end(start)
         if line_end >= 0:
-            line = reader.data[start:line_end].rstrip(b" \t\r")
-            end = start + len(line.removesuffix(b",").rstrip(b" \t")) - 1
+            end = _last_bracket(reader.data, start, line_end)
             if end > start and reader.data[end : end + 1] in (b"}", b"]"):
                 yield end
                 reader.by_line = False  # it was not the end: not that layout
@@ -182,6 +174,20 @@ def _candidates(reader: _Buffer, start: int) -> Iterator[int]:
             searched = match.end()
         if not reader.read_more():
             return
+
+
+def _last_bracket(data: bytes, start: int, line_end: int) -> int:
+    """Where the element starting at ``start`` ends if it ends its line (at ``line_end``):
+    before the spaces and the one comma that may follow it. (Found in place: the line may
+    be a long element, and is not copied.)"""
+    end = line_end - 1
+    while end > start and data[end] in _LINE_END_SPACES:
+        end -= 1
+    if data[end] == _COMMA:
+        end -= 1
+        while end > start and data[end] in _SPACES_AND_TABS:
+            end -= 1
+    return end
 
 
 class _Buffer:

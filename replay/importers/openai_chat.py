@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from understudy.errors import LogFormatError, SchemaError
 from understudy.jsonl import validate_document
@@ -56,7 +56,6 @@ from understudy.trajectory import (
     EnvSpec,
     Message,
     Provenance,
-    Role,
     Session,
     SourceInfo,
     ToolCall,
@@ -425,29 +424,33 @@ def _message(
                 line=line,
                 where=f"{where}.tool_call_id",
             )
-        return Message(
-            role="tool",
-            content=content,
-            tool_call_id=None if call_id is None else str(call_id),
-            name=name,
-            is_error=raw.get("is_error") is True,
-            provenance=Provenance.RECORDED,
-            timestamp=timestamp,
-            meta=meta,
-        )
-    calls: list[ToolCall] = []
-    if mapped == "assistant":
-        calls = _tool_calls(raw, path, line, where, links)
-        links.names.update((call.id, call.name) for call in calls)
-    return Message(
-        role=cast(Role, mapped),
-        content=content,
-        reasoning=reasoning,
-        tool_calls=calls,
-        name=name,
-        timestamp=timestamp,
-        meta=meta,
-    )
+        fields: dict[str, Any] = {
+            "role": "tool",
+            "content": content,
+            "provenance": Provenance.RECORDED,
+        }
+        if call_id is not None:
+            fields["tool_call_id"] = str(call_id)
+        if raw.get("is_error") is True:
+            fields["is_error"] = True
+    else:
+        fields = {"role": mapped, "content": content}
+        if mapped == "assistant":
+            calls = _tool_calls(raw, path, line, where, links)
+            if calls:
+                links.names.update((call.id, call.name) for call in calls)
+                fields["tool_calls"] = calls
+    # Only the fields that differ from their defaults: the fewer, the faster (a log has a
+    # message for every turn and every tool result).
+    if reasoning is not None and mapped != "tool":
+        fields["reasoning"] = reasoning
+    if name is not None:
+        fields["name"] = name
+    if timestamp is not None:
+        fields["timestamp"] = timestamp
+    if meta:
+        fields["meta"] = meta
+    return Message.from_fields(fields)
 
 
 def _reasoning(raw: dict[str, Any], content: Any) -> str | None:

@@ -42,7 +42,7 @@ def parse_arguments(raw: Any) -> tuple[dict[str, Any], str | None]:
     """
     if isinstance(raw, Mapping):
         return dict(raw), None
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if raw is None or (isinstance(raw, str) and (not raw or raw.isspace())):
         return {}, None
     if isinstance(raw, str):
         try:
@@ -62,12 +62,15 @@ def make_tool_call(call_id: Any, name: Any, arguments: Any) -> ToolCall:
     synthesized id such as ``f"call_{n}"`` when the log has none).
     """
     args, raw = parse_arguments(arguments)
-    return ToolCall(
-        id="" if call_id is None else str(call_id),
-        name="" if name is None else str(name),
-        arguments=args,
-        raw_arguments=raw,
-    )
+    fields: dict[str, Any] = {
+        "id": "" if call_id is None else str(call_id),
+        "name": "" if name is None else str(name),
+    }
+    if args:
+        fields["arguments"] = args
+    if raw is not None:
+        fields["raw_arguments"] = raw
+    return ToolCall.from_fields(fields)
 
 
 def function_tool_call(call_id: Any, function: Mapping[str, Any]) -> ToolCall:
@@ -184,13 +187,13 @@ def tool_specs_from_openai(tools: Any) -> list[ToolSpec]:
             continue
         params = body.get("parameters", body.get("input_schema"))
         description = body.get("description")
-        specs.append(
-            ToolSpec(
-                name=name,
-                description=description if isinstance(description, str) else "",
-                parameters=dict(params) if isinstance(params, Mapping) else _empty_schema(),
-            )
-        )
+        fields: dict[str, Any] = {
+            "name": name,
+            "parameters": dict(params) if isinstance(params, Mapping) else _empty_schema(),
+        }
+        if isinstance(description, str):
+            fields["description"] = description
+        specs.append(ToolSpec.from_fields(fields))
     return specs
 
 

@@ -64,21 +64,51 @@ def _rule_gates(index: int) -> _RuleGates:
     )
 
 
-def _by_triggers() -> tuple[ahocorasick_rs.BytesAhoCorasick, list[_RuleGates]]:
+class _Trigger(NamedTuple):
+    """What a match of one pattern of the automaton gates: the rules of every trigger it holds
+    (its own first), and the triggers of other rules that may start inside it and end after
+    it -- ``(offset, trigger, its rule's gates)`` -- which the search, as it does not report
+    overlapping matches, passes over."""
+
+    gates: tuple[_RuleGates, ...]
+    overlapping: tuple[tuple[int, bytes, _RuleGates], ...]
+
+
+def _by_triggers() -> tuple[ahocorasick_rs.BytesAhoCorasick, list[_Trigger]]:
     """The automaton of the triggers of every rule with triggers of more than one character,
-    and for each of its patterns, the gates of its rule."""
-    triggers: list[bytes] = []
-    rules: list[_RuleGates] = []
-    for index, rule in enumerate(RULES):
-        if rule.triggers and min(map(len, rule.triggers)) > 1:
-            gates = _rule_gates(index)
-            for trigger in rule.triggers:
-                triggers.append(trigger.encode())
-                rules.append(gates)
-    return ahocorasick_rs.BytesAhoCorasick(triggers), rules
+    and for each of its patterns, what a match of it gates.
+
+    The automaton reports the leftmost-longest matches, which do not overlap: a search for
+    those uses a fast prefilter (about twice as fast as one for overlapping matches). A
+    trigger that starts inside a reported match either ends within it (``gates``) or after
+    it (``overlapping``, checked where the match is); one that starts after it is reported.
+    """
+    triggers = [
+        (trigger.encode(), index)
+        for index, rule in enumerate(RULES)
+        if rule.triggers and min(map(len, rule.triggers)) > 1
+        for trigger in rule.triggers
+    ]
+    gates = {index: _rule_gates(index) for _, index in triggers}
+    table: list[_Trigger] = []
+    for trigger, index in triggers:
+        inside = dict.fromkeys([index, *(i for other, i in triggers if other in trigger)])
+        overlapping = tuple(
+            (offset, other, gates[i])
+            for offset in range(1, len(trigger))
+            for other, i in triggers
+            if i not in inside
+            and len(other) > len(trigger) - offset
+            and other.startswith(trigger[offset:])
+        )
+        table.append(_Trigger(tuple(gates[i] for i in inside), overlapping))
+    automaton = ahocorasick_rs.BytesAhoCorasick(
+        [trigger for trigger, _ in triggers], matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_LONGEST
+    )
+    return automaton, table
 
 
-_AUTOMATON, _TRIGGER_RULES = _by_triggers()
+_AUTOMATON, _TRIGGERS = _by_triggers()
 _SCANNED = tuple(
     (re.compile(gate), index)
     for index, rule in enumerate(RULES)
@@ -208,14 +238,19 @@ def _hits_of(strings: list[str]) -> dict[int, set[int]]:
         starts = [0, *accumulate(size + 1 for size in sizes)]
     lowered: dict[int, str] = {}
     checked: set[tuple[int, int]] = set()
-    for pattern, start, _ in _AUTOMATON.find_matches_as_indexes(data, overlapping=True):
+    for pattern, start, _ in _AUTOMATON.find_matches_as_indexes(data):
         index = bisect_right(starts, start) - 1
-        gates = _TRIGGER_RULES[pattern]
-        if (index, gates.rule) in checked:
-            continue
-        checked.add((index, gates.rule))
-        if _gate_matches(strings[index], gates, lowered, index):
-            hits.setdefault(index, set()).add(gates.rule)
+        trigger = _TRIGGERS[pattern]
+        found = list(trigger.gates)
+        for offset, other, gates in trigger.overlapping:  # (no trigger holds a newline)
+            if data.startswith(other, start + offset):
+                found.append(gates)
+        for gates in found:
+            if (index, gates.rule) in checked:
+                continue
+            checked.add((index, gates.rule))
+            if _gate_matches(strings[index], gates, lowered, index):
+                hits.setdefault(index, set()).add(gates.rule)
     return hits
 
 

@@ -33,6 +33,7 @@ _CHARS_JOINED_TO_AN_IP = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_."
 )
 """Characters that, just before an address, make it part of a longer token (not an address)."""
+_CHARS_JOINED_TO_AN_IP_V6 = _CHARS_JOINED_TO_AN_IP | {":"}
 _VERSION_MARKER = re.compile(
     r"(?i)(?:(?:\bversion|\bver|\brev)\s*[:=]?\s*|(?:==|>=|<=|~=|!=|\^|~)\s*|\bv|[\-_])\Z"
 )
@@ -88,21 +89,21 @@ def find_ipv6(r: Redactor, text: str) -> Iterator[Span]:
         start = m.start()
         while start > 0 and m.start() - start < 4 and text[start - 1] in _HEX_DIGITS:
             start -= 1
-        if start > 0 and text[start - 1] in _CHARS_JOINED_TO_AN_IP | {":"}:
+        if start > 0 and text[start - 1] in _CHARS_JOINED_TO_AN_IP_V6:
             continue
         candidate = text[start : m.end()]
         if candidate.count(":") < 2:
+            continue
+        # A short ``a::b`` (code, slices) is not taken for an address: it needs three groups
+        # or five hex digits (``fe80::1`` qualifies). (Checked first: it is cheap.)
+        groups = [part for part in candidate.split(":") if part]
+        digits = sum(len(part) for part in groups if "." not in part)
+        if len(groups) < 3 and digits < 5:
             continue
         try:
             address = ipaddress.IPv6Address(candidate)
         except ValueError:
             continue
         if address.is_loopback or address.is_unspecified:
-            continue
-        # A short ``a::b`` (code, slices) is not taken for an address: it needs three groups
-        # or five hex digits (``fe80::1`` qualifies).
-        groups = [part for part in candidate.split(":") if part]
-        digits = sum(len(part) for part in groups if "." not in part)
-        if len(groups) < 3 and digits < 5:
             continue
         yield start, m.end(), r.placeholder("ip", candidate)

@@ -148,13 +148,16 @@ class Redactor:
         if rules is not RULES:
             gated = None
         for round_ in range(4):
-            before = text
+            before = gated_text = text  # the text ``gated`` names the rules of
             if rules is RULES and self.candidates is not None and round_:
                 gated = rules_for(text)  # what the previous round changed may hold more
             for index, rule in enumerate(rules):
-                # Until a rule changes the text, the gates tell which other rules can apply,
-                # and a rule they name holds one of its triggers (see gate.may_change).
-                if gated is not None and text is before and rule.triggers:
+                # The gates tell which rules can apply, and a rule they name holds one of its
+                # triggers (see gate.may_change). A text a rule changed is gated anew: a
+                # replacement may have made (or spoiled) the match of a later rule.
+                if gated is not None and rule.triggers:
+                    if text is not gated_text:
+                        gated, gated_text = rules_for(text), text
                     if index in gated:
                         text = _apply(text, rule.find(self, text))
                     continue

@@ -22,6 +22,7 @@ _POSIX_HOME_RE = re.compile(r"/(?:home|Users)/" + _NAME)
 _WINDOWS_HOME_RE = re.compile(r":(?:\\\\|\\|/)(?i:users)(?:\\\\|\\|/)" + _NAME)
 POSIX_TRIGGERS = ("/home/", "/Users/")
 WINDOWS_TRIGGERS = ("sers\\", "sers/", "SERS\\", "SERS/")
+_WORD_BREAK = re.compile(r"[\s\"'<>()\[\]]")
 
 
 def _words(text: str) -> frozenset[str]:
@@ -74,8 +75,7 @@ def home_users(text: str) -> Iterator[tuple[int, int, str]]:
         for m in _POSIX_HOME_RE.finditer(text):
             start = m.start()
             # ``https://site/home/about`` is a URL path, not a home directory.
-            token = re.split(r"[\s\"'<>()\[\]]", text[max(0, start - 300) : start])[-1]
-            if "://" in token and not token.lower().startswith("file://"):
+            if _in_url(text, start):
                 continue
             if m.group("name").lower() not in GENERIC_USERS:
                 yield m.start("name"), m.end("name"), m.group("name")
@@ -89,6 +89,16 @@ def home_users(text: str) -> Iterator[tuple[int, int, str]]:
                 continue
             if m.group("name").lower() not in GENERIC_USERS:
                 yield m.start("name"), m.end("name"), m.group("name")
+
+
+def _in_url(text: str, start: int) -> bool:
+    """Whether the path at ``start`` is part of a URL (but a ``file://`` one): of the word it
+    ends, within the 300 characters before it."""
+    before = text[max(0, start - 300) : start]
+    if "://" not in before:  # (most paths: no word before them is split out)
+        return False
+    token = _WORD_BREAK.split(before)[-1]
+    return "://" in token and not token.lower().startswith("file://")
 
 
 class KnownUsers:

@@ -13,8 +13,9 @@ import functools
 import operator
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from enum import Enum
 from types import UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -30,18 +31,27 @@ _getters: dict[type[BaseModel], Callable[[BaseModel], tuple[Any, ...]]] = {}
 
 
 def _field_names(model: BaseModel) -> tuple[str, ...]:
+    """The names of the model's fields that may hold strings of the log (the others are never
+    rewritten: a role or a provenance that looked like a user name would no longer be one)."""
     cls = type(model)
     names = _fields.get(cls)
     if names is None:
-        names = _fields[cls] = tuple(cls.model_fields)
+        fields = cls.model_fields
+        names = _fields[cls] = tuple(
+            n for n, f in fields.items() if _may_hold_strings(f.annotation)
+        )
     return names
 
 
 def _may_hold_strings(annotation: Any) -> bool:
-    """Whether a field declared so may hold a string (validated models hold what they declare:
-    a flag, a number or a time never does, nor does an optional one)."""
-    if get_origin(annotation) in (Union, UnionType):
+    """Whether a field declared so may hold a string of the log's (validated models hold what
+    they declare: a flag, a number or a time never does, nor does an optional one; a literal
+    or an enumeration holds one of the strings the code declares, such as a role)."""
+    origin = get_origin(annotation)
+    if origin in (Union, UnionType):
         return any(map(_may_hold_strings, get_args(annotation)))
+    if origin is Literal or (isinstance(annotation, type) and issubclass(annotation, Enum)):
+        return False
     return annotation not in _NO_STRINGS
 
 
@@ -50,8 +60,7 @@ def _field_values(model: BaseModel) -> tuple[Any, ...]:
     of them)."""
     getter = _getters.get(type(model))
     if getter is None:
-        fields = type(model).model_fields
-        names = [name for name, field in fields.items() if _may_hold_strings(field.annotation)]
+        names = _field_names(model)
         if len(names) == 1:  # attrgetter of one name returns the value, not a tuple
             getter = _getters[type(model)] = lambda model: (getattr(model, names[0]),)
         elif not names:
