@@ -418,3 +418,27 @@ def test_every_top_level_model_has_a_strict_json_schema() -> None:
         schema = json_schema(model_type)
         jsonschema.Draft202012Validator.check_schema(schema)
         assert schema["additionalProperties"] is False
+
+
+def test_a_model_from_its_fields_is_the_one_its_constructor_makes() -> None:
+    """``from_fields`` (the importers' quick way) validates as the constructor does: the same
+    model, the same fields set, the same errors."""
+    when = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    call = ToolCall.from_fields({"id": "c1", "name": "bash", "arguments": {"cmd": "ls"}})
+    assert call == ToolCall(id="c1", name="bash", arguments={"cmd": "ls"})
+    fields = {"role": "tool", "content": "ok", "tool_call_id": "c1", "timestamp": when}
+    message = Message.from_fields({**fields, "provenance": "recorded"})
+    assert message == Message(**fields, provenance=Provenance.RECORDED)
+    assert message.provenance is Provenance.RECORDED
+    assert message.model_fields_set == {
+        "role",
+        "content",
+        "tool_call_id",
+        "timestamp",
+        "provenance",
+    }
+    for bad in ({"role": "robot"}, {"role": "user", "colour": "red"}, {"role": "user", "meta": 1}):
+        with pytest.raises(pydantic.ValidationError):
+            Message.from_fields(bad)
+        with pytest.raises(pydantic.ValidationError):
+            Message(**bad)
