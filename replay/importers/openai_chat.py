@@ -407,50 +407,64 @@ def _message(
         content = content or raw["refusal"]
     timestamp = parse_timestamp(raw.get("timestamp", raw.get("created_at")))
     name = raw.get("name") if isinstance(raw.get("name"), str) else None
+    # Only the fields that differ from their defaults: the fewer, the faster (a log has a
+    # message for every turn and every tool result).
     if mapped == "tool":
-        call_id = raw.get("tool_call_id")
-        if not isinstance(call_id, str | int) or isinstance(call_id, bool):
-            call_id = None
-        if call_id is None and links.pending_function:
-            call = links.pending_function.pop(0)
-            call_id = call.id
-            name = name or call.name
-        if call_id is not None:
-            name = name or links.names.get(str(call_id))
-        if call_id is None or str(call_id) not in links.names:
-            report.warn_orphan(
-                path,
-                None if call_id is None else str(call_id),
-                line=line,
-                where=f"{where}.tool_call_id",
-            )
-        fields: dict[str, Any] = {
-            "role": "tool",
-            "content": content,
-            "provenance": Provenance.RECORDED,
-        }
-        if call_id is not None:
-            fields["tool_call_id"] = str(call_id)
-        if raw.get("is_error") is True:
-            fields["is_error"] = True
+        fields = _result_fields(raw, name, path, line, where, links, report)
     else:
-        fields = {"role": mapped, "content": content}
+        fields = {"role": mapped}
+        if name is not None:
+            fields["name"] = name
+        if reasoning is not None:
+            fields["reasoning"] = reasoning
         if mapped == "assistant":
             calls = _tool_calls(raw, path, line, where, links)
             if calls:
                 links.names.update((call.id, call.name) for call in calls)
                 fields["tool_calls"] = calls
-    # Only the fields that differ from their defaults: the fewer, the faster (a log has a
-    # message for every turn and every tool result).
-    if reasoning is not None and mapped != "tool":
-        fields["reasoning"] = reasoning
-    if name is not None:
-        fields["name"] = name
+    fields["content"] = content
     if timestamp is not None:
         fields["timestamp"] = timestamp
     if meta:
         fields["meta"] = meta
     return Message.from_fields(fields)
+
+
+def _result_fields(
+    raw: dict[str, Any],
+    name: str | None,
+    path: Path,
+    line: int | None,
+    where: str,
+    links: _Links,
+    report: ImportReport,
+) -> dict[str, Any]:
+    """A tool result's own fields: the call it answers (a legacy function result, which names
+    none, answers the oldest call pending) and the tool's name; an orphan is warned about."""
+    call_id = raw.get("tool_call_id")
+    if not isinstance(call_id, str | int) or isinstance(call_id, bool):
+        call_id = None
+    if call_id is None and links.pending_function:
+        call = links.pending_function.pop(0)
+        call_id = call.id
+        name = name or call.name
+    if call_id is not None:
+        name = name or links.names.get(str(call_id))
+    if call_id is None or str(call_id) not in links.names:
+        report.warn_orphan(
+            path,
+            None if call_id is None else str(call_id),
+            line=line,
+            where=f"{where}.tool_call_id",
+        )
+    fields: dict[str, Any] = {"role": "tool", "provenance": Provenance.RECORDED}
+    if call_id is not None:
+        fields["tool_call_id"] = str(call_id)
+    if name is not None:
+        fields["name"] = name
+    if raw.get("is_error") is True:
+        fields["is_error"] = True
+    return fields
 
 
 def _reasoning(raw: dict[str, Any], content: Any) -> str | None:
