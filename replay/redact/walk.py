@@ -36,9 +36,9 @@ def _field_names(model: BaseModel) -> tuple[str, ...]:
     cls = type(model)
     names = _fields.get(cls)
     if names is None:
-        fields = cls.model_fields
+        fields = cls.model_fields.items()
         names = _fields[cls] = tuple(
-            n for n, f in fields.items() if _may_hold_strings(f.annotation)
+            name for name, field in fields if _may_hold_strings(field.annotation)
         )
     return names
 
