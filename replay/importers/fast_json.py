@@ -33,8 +33,6 @@ _DIGITS = bytes(48 if 48 <= byte <= 57 else 91 if byte in b"[{" else 46 for byte
 _LONG_NUMBER = b"0" * 19
 _MAX_OPENINGS = 800
 _ORJSON_MAX_DEPTH = 1024
-_WRAPPERS = _ORJSON_MAX_DEPTH - _MAX_OPENINGS + 1
-_OPEN, _CLOSE = b"[" * _WRAPPERS, b"]" * _WRAPPERS
 
 
 UNVOUCHED: Any = object()
@@ -59,11 +57,11 @@ def vouched(data: bytes) -> Any:
     """What ``json.loads(data.decode())`` returns, when orjson can tell it exactly; else
     :data:`UNVOUCHED` (also for data that is not UTF-8, or that json would refuse)."""
     digits = data.translate(_DIGITS)
-    if _LONG_NUMBER not in digits or _only_small_fractions(data, digits):
+    if _numbers_exact(data, digits):
         try:
             if len(data) < _MAX_OPENINGS or digits.count(b"[") < _MAX_OPENINGS:
                 return orjson.loads(data)
-            return _shallow(data)
+            return _shallow(data, _MAX_OPENINGS - 1)
         except (orjson.JSONDecodeError, _TooDeep):
             pass
     return UNVOUCHED
@@ -76,16 +74,21 @@ def exact_within(data: bytes, levels: int) -> bool:
     and it has no more than ``levels`` opening brackets or orjson's own limit says it is that
     shallow (see :func:`_shallow`; a long session has many brackets, however shallow)."""
     digits = data.translate(_DIGITS)
-    if _LONG_NUMBER in digits and not _only_small_fractions(data, digits):
+    if not _numbers_exact(data, digits):
         return False
     if digits.count(b"[") <= levels or levels >= _ORJSON_MAX_DEPTH:
         return True
-    wrappers = _ORJSON_MAX_DEPTH - levels  # refused when the value nests deeper than levels
     try:
-        orjson.loads(b"[" * wrappers + data + b"]" * wrappers)
-    except orjson.JSONDecodeError:
+        _shallow(data, levels)
+    except (orjson.JSONDecodeError, _TooDeep):
         return False
     return True
+
+
+def _numbers_exact(data: bytes, digits: bytes) -> bool:
+    """Whether orjson reads every number in ``data`` as json does: no run of 19 digits but in
+    the fractions of small numbers. ``digits`` is ``data`` translated by ``_DIGITS``."""
+    return _LONG_NUMBER not in digits or _only_small_fractions(data, digits)
 
 
 def _only_small_fractions(data: bytes, digits: bytes) -> bool:
@@ -111,16 +114,18 @@ class _TooDeep(Exception):
     """The text nests too deeply, or is not one value (see :func:`_shallow`)."""
 
 
-def _shallow(data: bytes) -> Any:
-    """orjson's value of ``data``, if it nests fewer than :data:`_MAX_OPENINGS` levels deep.
+def _shallow(data: bytes, levels: int) -> Any:
+    """orjson's value of ``data``, if it nests at most ``levels`` levels deep (fewer than
+    orjson's own limit, :data:`_ORJSON_MAX_DEPTH`).
 
     A large document has more brackets than that, without nesting deeply. Its depth is told by
-    orjson's own limit (:data:`_ORJSON_MAX_DEPTH` levels): the text is parsed inside
-    :data:`_WRAPPERS` lists, which orjson then refuses for a value nested ``_MAX_OPENINGS``
-    deep. Each wrapper must hold exactly one element (else the text was not one value).
+    orjson's limit: the text is parsed inside as many lists as leave room for ``levels``
+    levels, which orjson refuses for a value nested deeper. Each wrapper must hold exactly one
+    element (else the text was not one value).
     """
-    value = orjson.loads(_OPEN + data + _CLOSE)
-    for _ in range(_WRAPPERS):
+    wrappers = _ORJSON_MAX_DEPTH - levels
+    value = orjson.loads(b"[" * wrappers + data + b"]" * wrappers)
+    for _ in range(wrappers):
         if len(value) != 1:
             raise _TooDeep
         value = value[0]

@@ -147,14 +147,13 @@ class Redactor:
         # ``<EMAIL_1>_PASSWORD=x``): repeat until nothing changes, so redaction is idempotent.
         if rules is not RULES:
             gated = None
-        for round_ in range(4):
-            before = gated_text = text  # the text ``gated`` names the rules of
-            if rules is RULES and self.candidates is not None and round_:
-                gated = rules_for(text)  # what the previous round changed may hold more
+        gated_text = text  # the text ``gated`` names the rules of
+        for _ in range(4):
+            before = text
             for index, rule in enumerate(rules):
                 # The gates tell which rules can apply, and a rule they name holds one of its
-                # triggers (see gate.may_change). A text a rule changed is gated anew: a
-                # replacement may have made (or spoiled) the match of a later rule.
+                # triggers (see gate.may_change). A text a rule changed is gated anew, in this
+                # round or the next: a replacement may have made (or spoiled) a rule's match.
                 if gated is not None and rule.triggers:
                     if text is not gated_text:
                         gated, gated_text = rules_for(text), text
